@@ -1,0 +1,109 @@
+//! Sealing of private material at rest (signing keys now; TOTP and webhook
+//! secrets later) with XChaCha20-Poly1305 under `HELLOJOHN_ENCRYPTION_KEY`.
+
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::RngCore;
+
+/// Why sealing or opening failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EncryptionError {
+    #[error("encryption key must be 32 bytes of base64")]
+    BadKey,
+    #[error("sealed value is malformed or was encrypted with another key")]
+    Open,
+    #[error("cannot read or write the key file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The instance's master key.
+#[derive(Clone)]
+pub struct EncryptionKey {
+    cipher: XChaCha20Poly1305,
+}
+
+/// Decodes the base64 key and checks its length.
+pub fn decode_key(b64: &str) -> Result<[u8; 32], EncryptionError> {
+    let bytes = STANDARD.decode(b64.trim()).map_err(|_| EncryptionError::BadKey)?;
+    bytes.try_into().map_err(|_| EncryptionError::BadKey)
+}
+
+impl EncryptionKey {
+    /// Builds the key from its base64 form.
+    pub fn from_base64(b64: &str) -> Result<Self, EncryptionError> {
+        let key = decode_key(b64)?;
+        Ok(Self { cipher: XChaCha20Poly1305::new(&key.into()) })
+    }
+
+    /// Development default: a key generated once into the data directory (mode 0600).
+    pub fn load_or_create(path: &Path) -> Result<Self, EncryptionError> {
+        if let Ok(existing) = std::fs::read_to_string(path) {
+            return Self::from_base64(&existing);
+        }
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        let b64 = STANDARD.encode(key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let tmp = path.with_extension("tmp");
+        {
+            use std::io::Write;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp)?;
+            file.write_all(b64.as_bytes())?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)?;
+        Self::from_base64(&b64)
+    }
+
+    /// Encrypts `plain`, binding it to `context` (e.g. the record id) so sealed values can't be swapped.
+    pub fn seal(&self, plain: &[u8], context: &str) -> Result<String, EncryptionError> {
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context.as_bytes() })
+            .map_err(|_| EncryptionError::Open)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(STANDARD.encode(out))
+    }
+
+    /// Decrypts a value made by [`EncryptionKey::seal`] with the same context.
+    pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, EncryptionError> {
+        let bytes = STANDARD.decode(sealed).map_err(|_| EncryptionError::Open)?;
+        if bytes.len() < 24 {
+            return Err(EncryptionError::Open);
+        }
+        let (nonce, body) = bytes.split_at(24);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: context.as_bytes() })
+            .map_err(|_| EncryptionError::Open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_key_and_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = EncryptionKey::load_or_create(&dir.path().join("k")).unwrap();
+        let again = EncryptionKey::load_or_create(&dir.path().join("k")).unwrap();
+        let sealed = key.seal(b"private", "key_1").unwrap();
+        assert_eq!(again.open(&sealed, "key_1").unwrap(), b"private");
+        assert!(key.open(&sealed, "key_2").is_err());
+        let other = EncryptionKey::load_or_create(&dir.path().join("other")).unwrap();
+        assert!(other.open(&sealed, "key_1").is_err());
+    }
+}

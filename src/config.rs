@@ -1,0 +1,409 @@
+//! Configuration: defaults, then an optional TOML file, then `HELLOJOHN_*`
+//! environment variables (each may instead come from `HELLOJOHN_X_FILE`).
+//! Everything is validated once at start-up; an error names the variable.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+/// Why the configuration was refused; always names the offending variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {reason}")]
+    Invalid { var: String, reason: String },
+    #[error("config file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+/// How a tenant's data is separated from other tenants' in a SQL backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationMode {
+    SeparateDatabase,
+    SeparateSchema,
+    SharedSchema,
+}
+
+impl IsolationMode {
+    /// Parses the contract's spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "separate_database" => Some(Self::SeparateDatabase),
+            "separate_schema" => Some(Self::SeparateSchema),
+            "shared_schema" => Some(Self::SharedSchema),
+            _ => None,
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// argon2id cost parameters (API.md §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// The validated configuration of one node.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub database_url: String,
+    pub isolation_mode: IsolationMode,
+    /// Base64 of 32 bytes; `None` means "generate into the data dir" (file store only).
+    pub encryption_key: Option<String>,
+    pub admin_seed: Option<(String, String)>,
+    pub bootstrap: bool,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub argon2: Argon2Params,
+    pub smtp_url: Option<String>,
+    pub email_from: Option<String>,
+    pub dev_mailbox: Option<PathBuf>,
+    pub webhook_retry_schedule: Vec<Duration>,
+    pub webhook_allow_private: bool,
+    pub tenant_idle_timeout: Duration,
+    pub node_name: Option<String>,
+    pub cluster_listen: Option<String>,
+    pub cluster_seeds: Vec<String>,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub rate_limits_enabled: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    /// Enables fault-injection hooks used by the test-suite (never in production).
+    pub test_faults: bool,
+}
+
+const DEFAULTS: &[(&str, &str)] = &[
+    ("PORT", "3000"),
+    ("HOST", "0.0.0.0"),
+    ("DATABASE_URL", "file://./data"),
+    ("TENANT_ISOLATION_MODE", "separate_schema"),
+    ("BOOTSTRAP", "true"),
+    ("ACCESS_TOKEN_TTL", "15m"),
+    ("REFRESH_TOKEN_TTL", "720h"),
+    ("ARGON2_MEMORY_KIB", "19456"),
+    ("ARGON2_ITERATIONS", "2"),
+    ("ARGON2_PARALLELISM", "1"),
+    ("WEBHOOK_RETRY_SCHEDULE", "0s,5m,30m,2h,5h"),
+    ("WEBHOOK_ALLOW_PRIVATE", "false"),
+    ("TENANT_IDLE_TIMEOUT", "10m"),
+    ("LOG", "info"),
+    ("LOG_FORMAT", "text"),
+    ("RATE_LIMITS", "on"),
+    ("TEST_FAULTS", "false"),
+];
+
+/// Every variable name (without the `HELLOJOHN_` prefix) the server reads.
+const KNOWN: &[&str] = &[
+    "PORT",
+    "HOST",
+    "PUBLIC_URL",
+    "DATABASE_URL",
+    "TENANT_ISOLATION_MODE",
+    "ENCRYPTION_KEY",
+    "ADMIN_SEED_EMAIL",
+    "ADMIN_SEED_PASSWORD",
+    "BOOTSTRAP",
+    "ACCESS_TOKEN_TTL",
+    "REFRESH_TOKEN_TTL",
+    "ARGON2_MEMORY_KIB",
+    "ARGON2_ITERATIONS",
+    "ARGON2_PARALLELISM",
+    "SMTP_URL",
+    "EMAIL_FROM",
+    "DEV_MAILBOX",
+    "WEBHOOK_RETRY_SCHEDULE",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "TENANT_IDLE_TIMEOUT",
+    "NODE_NAME",
+    "CLUSTER_LISTEN",
+    "CLUSTER_SEEDS",
+    "CLUSTER_COOKIE",
+    "CLUSTER_TLS_CERT",
+    "CLUSTER_TLS_KEY",
+    "CLUSTER_TLS_CA",
+    "LOG",
+    "LOG_FORMAT",
+    "RATE_LIMITS",
+    "TRUSTED_PROXIES",
+    "TEST_FAULTS",
+];
+
+impl Config {
+    /// Loads the configuration of this process: defaults, `file`, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(file, std::env::vars())
+    }
+
+    /// Loads from explicit sources, so tests need not touch the process environment.
+    pub fn from_sources(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut values: BTreeMap<String, String> = DEFAULTS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if let Some(path) = file {
+            values.extend(read_toml(path)?);
+        }
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        for name in KNOWN {
+            let var = format!("HELLOJOHN_{name}");
+            if let Some(path) = env.get(&format!("{var}_FILE")) {
+                let content = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+                    var: format!("{var}_FILE"),
+                    reason: format!("cannot read {path}: {e}"),
+                })?;
+                values.insert((*name).to_owned(), content.trim_end_matches(['\n', '\r']).to_owned());
+            } else if let Some(value) = env.get(&var) {
+                values.insert((*name).to_owned(), value.clone());
+            }
+        }
+        Self::validate(&Values(values))
+    }
+
+    fn validate(v: &Values) -> Result<Self, ConfigError> {
+        let port: u16 = v.parse("PORT")?;
+        let host: IpAddr = v.parse("HOST")?;
+        let public_url = v
+            .opt("PUBLIC_URL")
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://localhost:{port}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(invalid("PUBLIC_URL", "must start with http:// or https://"));
+        }
+        let database_url = v.req("DATABASE_URL")?.to_owned();
+        if !["file://", "postgres://", "postgresql://", "mysql://"]
+            .iter()
+            .any(|s| database_url.starts_with(s))
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "scheme must be file://, postgres:// or mysql://",
+            ));
+        }
+        let isolation_mode = IsolationMode::parse(v.req("TENANT_ISOLATION_MODE")?).ok_or_else(|| {
+            invalid(
+                "TENANT_ISOLATION_MODE",
+                "must be separate_database, separate_schema or shared_schema",
+            )
+        })?;
+        let encryption_key = v.opt("ENCRYPTION_KEY").map(str::to_owned);
+        if let Some(key) = &encryption_key {
+            crate::auth::encryption::decode_key(key)
+                .map_err(|e| invalid("ENCRYPTION_KEY", &e.to_string()))?;
+        } else if !database_url.starts_with("file://") {
+            return Err(invalid("ENCRYPTION_KEY", "required with a SQL database"));
+        }
+        let admin_seed = match (v.opt("ADMIN_SEED_EMAIL"), v.opt("ADMIN_SEED_PASSWORD")) {
+            (Some(e), Some(p)) => Some((e.to_owned(), p.to_owned())),
+            (None, None) => None,
+            (Some(_), None) => return Err(invalid("ADMIN_SEED_PASSWORD", "required with ADMIN_SEED_EMAIL")),
+            (None, Some(_)) => return Err(invalid("ADMIN_SEED_EMAIL", "required with ADMIN_SEED_PASSWORD")),
+        };
+        let argon2 = Argon2Params {
+            memory_kib: v.parse("ARGON2_MEMORY_KIB")?,
+            iterations: v.parse("ARGON2_ITERATIONS")?,
+            parallelism: v.parse("ARGON2_PARALLELISM")?,
+        };
+        argon2::Params::new(argon2.memory_kib, argon2.iterations, argon2.parallelism, None)
+            .map_err(|e| invalid("ARGON2_MEMORY_KIB", &format!("invalid argon2 parameters: {e}")))?;
+        let webhook_retry_schedule = v
+            .req("WEBHOOK_RETRY_SCHEDULE")?
+            .split(',')
+            .map(|s| parse_duration("WEBHOOK_RETRY_SCHEDULE", s.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let log_format = match v.req("LOG_FORMAT")? {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(invalid("LOG_FORMAT", "must be text or json")),
+        };
+        let rate_limits_enabled = match v.req("RATE_LIMITS")? {
+            "on" | "true" => true,
+            "off" | "false" => false,
+            _ => return Err(invalid("RATE_LIMITS", "must be on or off")),
+        };
+        let trusted_proxies = v
+            .opt("TRUSTED_PROXIES")
+            .map(|list| {
+                list.split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| parse_cidr(s.trim()))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Self {
+            listen: SocketAddr::new(host, port),
+            public_url,
+            database_url,
+            isolation_mode,
+            encryption_key,
+            admin_seed,
+            bootstrap: v.bool("BOOTSTRAP")?,
+            access_token_ttl: v.duration("ACCESS_TOKEN_TTL")?,
+            refresh_token_ttl: v.duration("REFRESH_TOKEN_TTL")?,
+            argon2,
+            smtp_url: v.opt("SMTP_URL").map(str::to_owned),
+            email_from: v.opt("EMAIL_FROM").map(str::to_owned),
+            dev_mailbox: v.opt("DEV_MAILBOX").map(PathBuf::from),
+            webhook_retry_schedule,
+            webhook_allow_private: v.bool("WEBHOOK_ALLOW_PRIVATE")?,
+            tenant_idle_timeout: v.duration("TENANT_IDLE_TIMEOUT")?,
+            node_name: v.opt("NODE_NAME").map(str::to_owned),
+            cluster_listen: v.opt("CLUSTER_LISTEN").map(str::to_owned),
+            cluster_seeds: v
+                .opt("CLUSTER_SEEDS")
+                .map(|s| s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
+                .unwrap_or_default(),
+            log_filter: v.req("LOG")?.to_owned(),
+            log_format,
+            rate_limits_enabled,
+            trusted_proxies,
+            test_faults: v.bool("TEST_FAULTS")?,
+        })
+    }
+
+    /// The data directory of the file store, when the database URL is `file://`.
+    pub fn file_store_dir(&self) -> Option<PathBuf> {
+        self.database_url.strip_prefix("file://").map(PathBuf::from)
+    }
+}
+
+struct Values(BTreeMap<String, String>);
+
+impl Values {
+    fn opt(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|s| !s.is_empty())
+    }
+    fn req(&self, name: &str) -> Result<&str, ConfigError> {
+        self.opt(name).ok_or_else(|| invalid(name, "must not be empty"))
+    }
+    fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.req(name)?
+            .parse()
+            .map_err(|e: T::Err| invalid(name, &format!("invalid value: {e}")))
+    }
+    fn bool(&self, name: &str) -> Result<bool, ConfigError> {
+        match self.req(name)? {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(invalid(name, "must be true or false")),
+        }
+    }
+    fn duration(&self, name: &str) -> Result<Duration, ConfigError> {
+        parse_duration(name, self.req(name)?)
+    }
+}
+
+fn invalid(name: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid { var: format!("HELLOJOHN_{name}"), reason: reason.to_owned() }
+}
+
+/// Parses `15m`, `720h`, `30s` or a bare number of seconds.
+fn parse_duration(name: &str, value: &str) -> Result<Duration, ConfigError> {
+    if let Ok(secs) = value.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(value).map_err(|e| invalid(name, &format!("invalid duration {value:?}: {e}")))
+}
+
+fn parse_cidr(value: &str) -> Result<IpNet, ConfigError> {
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| invalid("TRUSTED_PROXIES", &format!("{value:?} is not a CIDR or IP address")))
+}
+
+/// Reads a TOML file whose keys are the variable names without the prefix, in any case.
+fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let file_err = |reason: String| ConfigError::File { path: path.display().to_string(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_err(e.to_string()))?;
+    let mut out = BTreeMap::new();
+    for (key, value) in table {
+        let name = key.to_ascii_uppercase();
+        if !KNOWN.contains(&name.as_str()) {
+            return Err(file_err(format!("unknown key {key:?}")));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => return Err(file_err(format!("{key}: unsupported value {other}"))),
+        };
+        out.insert(name, text);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_contracts() {
+        let c = Config::from_sources(None, env(&[])).unwrap();
+        assert_eq!(c.listen.port(), 3000);
+        assert_eq!(c.public_url, "http://localhost:3000");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(720 * 3600));
+        assert_eq!(c.isolation_mode, IsolationMode::SeparateSchema);
+        assert_eq!(c.webhook_retry_schedule.len(), 5);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = Config::from_sources(None, env(&[("HELLOJOHN_PORT", "http")])).unwrap_err();
+        assert!(err.to_string().starts_with("HELLOJOHN_PORT"), "{err}");
+        let err = Config::from_sources(None, env(&[("HELLOJOHN_TENANT_IDLE_TIMEOUT", "soon")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("HELLOJOHN_TENANT_IDLE_TIMEOUT"), "{err}");
+    }
+
+    #[test]
+    fn env_beats_file_and_file_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "port = 4000\nlog = \"debug\"\n").unwrap();
+        let secret = dir.path().join("pw");
+        std::fs::write(&secret, "s3cret-password\n").unwrap();
+        let c = Config::from_sources(
+            Some(&path),
+            env(&[
+                ("HELLOJOHN_PORT", "5000"),
+                ("HELLOJOHN_ADMIN_SEED_EMAIL", "a@b.c"),
+                ("HELLOJOHN_ADMIN_SEED_PASSWORD_FILE", secret.to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 5000);
+        assert_eq!(c.log_filter, "debug");
+        assert_eq!(c.admin_seed.unwrap().1, "s3cret-password");
+    }
+}

@@ -1,0 +1,144 @@
+//! The control plane: tenants, their API keys and signing keys, and CP
+//! admins. It is also where a credential is turned into a tenant, so the
+//! tenant always comes from the credential and never from a client header.
+
+mod admins;
+mod api_keys;
+mod auth_config;
+mod tenants;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+
+pub use tenants::{CreateTenant, CreatedTenant, TenantPatch};
+
+use crate::auth::encryption::EncryptionKey;
+use crate::auth::password::PasswordHasher;
+use crate::auth::secrets;
+use crate::clock::Clock;
+use crate::config::IsolationMode;
+use crate::error::ApiError;
+use crate::store::{ApiKey, ApiKeyKind, Backend, ControlStore, Tenant, TenantStatus};
+use crate::tenant::registry::TenantRegistry;
+
+/// Instance defaults applied to new tenants.
+#[derive(Debug, Clone)]
+pub struct TenantDefaults {
+    pub isolation_mode: IsolationMode,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+/// The control plane service, shared by every handler.
+pub struct ControlPlane {
+    store: Arc<dyn ControlStore>,
+    backend: Arc<dyn Backend>,
+    registry: TenantRegistry,
+    hasher: PasswordHasher,
+    master_key: EncryptionKey,
+    clock: Clock,
+    defaults: TenantDefaults,
+    /// API keys by hash: the hot path of every data-plane request avoids the store.
+    keys: DashMap<String, ApiKey>,
+    /// Tenants by id, invalidated on every change made through this node.
+    tenants: DashMap<String, Tenant>,
+}
+
+/// What a data-plane API key resolves to.
+#[derive(Debug, Clone)]
+pub struct ResolvedKey {
+    pub key: ApiKey,
+    pub tenant: Tenant,
+}
+
+impl ControlPlane {
+    /// Builds the control plane over a backend.
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        registry: TenantRegistry,
+        hasher: PasswordHasher,
+        master_key: EncryptionKey,
+        clock: Clock,
+        defaults: TenantDefaults,
+    ) -> Self {
+        Self {
+            store: backend.control(),
+            backend,
+            registry,
+            hasher,
+            master_key,
+            clock,
+            defaults,
+            keys: DashMap::new(),
+            tenants: DashMap::new(),
+        }
+    }
+
+    /// The control store (for readiness checks).
+    pub fn store(&self) -> &Arc<dyn ControlStore> {
+        &self.store
+    }
+
+    /// The tenant registry (for routing data-plane requests).
+    pub fn registry(&self) -> &TenantRegistry {
+        &self.registry
+    }
+
+    /// A tenant by id, from the cache or the store.
+    pub async fn tenant(&self, id: &str) -> Result<Tenant, ApiError> {
+        if let Some(t) = self.tenants.get(id) {
+            return Ok(t.clone());
+        }
+        let tenant = self.store.get_tenant(id).await?.ok_or(ApiError::NotFound)?;
+        self.tenants.insert(tenant.id.clone(), tenant.clone());
+        Ok(tenant)
+    }
+
+    /// An active tenant: suspended tenants answer `tenant_suspended` on the data plane.
+    pub async fn active_tenant(&self, id: &str) -> Result<Tenant, ApiError> {
+        let tenant = self.tenant(id).await?;
+        if tenant.status == TenantStatus::Suspended {
+            return Err(ApiError::TenantSuspended);
+        }
+        Ok(tenant)
+    }
+
+    /// Resolves a `pk_…`/`sk_…` key to its tenant; unknown keys get the contract's 401.
+    pub async fn resolve_api_key(&self, raw: &str) -> Result<ResolvedKey, ApiError> {
+        let unknown = if raw.starts_with("pk_") { ApiError::InvalidPublishableKey } else { ApiError::InvalidApiKey };
+        if raw.len() > 128 {
+            return Err(unknown);
+        }
+        let hash = secrets::hash(raw);
+        let key = match self.keys.get(&hash) {
+            Some(k) => k.clone(),
+            None => {
+                let key = self.store.find_api_key(&hash).await?.ok_or(unknown.clone())?;
+                self.keys.insert(hash.clone(), key.clone());
+                key
+            }
+        };
+        if !secrets::verify_hash(raw, &key.key_hash) {
+            return Err(unknown);
+        }
+        let expected_prefix = match key.kind {
+            ApiKeyKind::Publishable => "pk_",
+            ApiKeyKind::Secret => "sk_",
+        };
+        if !raw.starts_with(expected_prefix) {
+            return Err(unknown);
+        }
+        let tenant = self.active_tenant(&key.tenant_id).await.map_err(|e| match e {
+            ApiError::NotFound => unknown,
+            other => other,
+        })?;
+        Ok(ResolvedKey { key, tenant })
+    }
+
+    fn forget_tenant(&self, id: &str) {
+        self.tenants.remove(id);
+        self.keys.retain(|_, k| k.tenant_id != id);
+    }
+}

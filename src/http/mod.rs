@@ -1,0 +1,81 @@
+//! The HTTP edge: thin axum handlers. Each authenticates the caller, resolves
+//! the tenant from the credential, and forwards a typed message to the
+//! tenant's actor (or calls the control plane).
+
+mod api_keys;
+mod auth;
+pub mod body;
+mod control;
+mod cors;
+mod edge;
+pub mod error;
+mod extract;
+mod keys;
+mod ops;
+mod pagination;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::config::Config;
+use crate::control::ControlPlane;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub control: Arc<ControlPlane>,
+    pub config: Arc<Config>,
+    pub metrics: PrometheusHandle,
+    /// False once shutdown has begun: `/readyz` then answers 503.
+    pub ready: Arc<AtomicBool>,
+    pub cors: Arc<cors::AllowedOrigins>,
+}
+
+impl AppState {
+    /// Builds the state; loads the CORS origin index from the control store.
+    pub async fn new(control: Arc<ControlPlane>, config: Arc<Config>, metrics: PrometheusHandle) -> Result<Self, crate::error::ApiError> {
+        let cors = Arc::new(cors::AllowedOrigins::load(&control).await?);
+        Ok(Self { control, config, metrics, ready: Arc::new(AtomicBool::new(true)), cors })
+    }
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    let cp = Router::new()
+        .route("/admin/sign-in", post(control::admin_sign_in))
+        .route("/admins", get(control::list_admins).post(control::create_admin))
+        .route("/admins/{id}", delete(control::delete_admin))
+        .route("/tenants", get(control::list_tenants).post(control::create_tenant))
+        .route(
+            "/tenants/{id}",
+            get(control::get_tenant).patch(control::update_tenant).delete(control::delete_tenant),
+        )
+        .route("/tenants/{id}/signing-keys/rotate", post(control::rotate_signing_key))
+        .route("/tenants/{id}/faults/panic", post(control::inject_panic));
+    let v1 = Router::new()
+        .route("/auth/sign-up", post(auth::sign_up))
+        .route("/auth/sign-in", post(auth::sign_in))
+        .route("/auth/token/refresh", post(auth::refresh))
+        .route("/auth/me", get(auth::me))
+        .route("/sessions/verify", post(auth::verify_session))
+        .route("/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/api-keys/{id}", delete(api_keys::delete))
+        .route("/jwks/{tenant_id}", get(keys::jwks));
+    Router::new()
+        .route("/health", get(ops::health))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/t/{tenant_id}/.well-known/jwks.json", get(keys::jwks))
+        .route("/t/{tenant_id}/.well-known/openid-configuration", get(keys::discovery))
+        .nest("/cp/v1", cp)
+        .nest("/v1", v1)
+        .fallback(|| async { error::ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::edge))
+        .with_state(state)
+}

@@ -1,0 +1,36 @@
+//! Prefixed ULID identifiers (`usr_01J…`), as API.md §1 names them.
+
+/// Prefixes of every id type the contract defines.
+pub mod prefix {
+    pub const TENANT: &str = "tnt";
+    pub const USER: &str = "usr";
+    pub const SESSION: &str = "ses";
+    pub const KEY: &str = "key";
+    pub const ADMIN: &str = "adm";
+    pub const REQUEST: &str = "req";
+    pub const EVENT: &str = "evt";
+}
+
+/// A new id with the given type prefix; ULIDs sort by creation time.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", ulid::Ulid::new())
+}
+
+/// Whether `value` looks like an id of that prefix (used to validate path parameters and request ids).
+pub fn is_valid(prefix: &str, value: &str) -> bool {
+    value
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|ulid| ulid.len() == 26 && ulid::Ulid::from_string(ulid).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_round_trip_their_prefix() {
+        let id = super::new_id("usr");
+        assert!(super::is_valid("usr", &id));
+        assert!(!super::is_valid("ses", &id));
+        assert!(!super::is_valid("usr", "usr_../../etc"));
+    }
+}

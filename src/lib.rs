@@ -1,0 +1,30 @@
+//! hellojohn: a multi-tenant authentication server.
+//!
+//! Request flow: `http` (thin axum handlers and extractors) resolves the tenant
+//! from the caller's credential, then sends a typed, serializable message to
+//! that tenant's actor (`tenant`), which owns the tenant's store handle
+//! (`store`), session cache and signing keys (`auth`). The control plane
+//! (`control`) owns tenants, API keys, CP admins and signing-key records.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::await_holding_lock
+)]
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod ids;
+pub mod http;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+pub mod tenant;
+pub mod validate;
+pub mod views;
+
+/// The version reported in `X-HelloJohn-Version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

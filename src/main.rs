@@ -1,0 +1,107 @@
+//! The `hellojohn` binary: `serve` (default), `migrate`, `admin create`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hellojohn::config::Config;
+
+#[derive(Parser)]
+#[command(name = "hellojohn", version, about = "Multi-tenant authentication server")]
+struct Cli {
+    /// TOML configuration file (keys are the HELLOJOHN_* names without the prefix).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply storage migrations and exit.
+    Migrate,
+    /// Manage control-plane admins.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a CP admin.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    hellojohn::telemetry::init_tracing(&config.log_filter, config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Admin { command: AdminCommand::Create { email, password } } => create_admin(config, &email, &password).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let listen = config.listen;
+    let node = hellojohn::server::build(config).await?;
+    print_bootstrap(&node.bootstrap);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(address = %listener.local_addr()?, version = hellojohn::VERSION, "hellojohn listening");
+    hellojohn::server::serve(listener, node, hellojohn::server::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    // Opening the backend applies every pending migration (the file store has none yet).
+    hellojohn::store::open_backend(&config).await?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn create_admin(mut config: Config, email: &str, password: &str) -> Result<(), Box<dyn std::error::Error>> {
+    config.bootstrap = false;
+    config.admin_seed = None;
+    let node = hellojohn::server::build(config).await?;
+    let admin = node.state.control.create_admin(email, password).await?;
+    println!("created CP admin {} ({})", admin.email, admin.id);
+    Ok(())
+}
+
+/// Secrets of the first run go to stdout once, never to the logs.
+fn print_bootstrap(bootstrap: &hellojohn::server::Bootstrap) {
+    if let Some((email, password)) = &bootstrap.admin {
+        println!("CP admin created: email={email} password={password}");
+        println!("  (shown once; set HELLOJOHN_ADMIN_SEED_EMAIL/PASSWORD to choose your own)");
+    }
+    if let Some(created) = &bootstrap.default_tenant {
+        println!("default tenant created: id={}", created.tenant.id);
+        println!("  publishable key: {}", created.publishable_key);
+        println!("  secret key:      {}", created.secret_key);
+        println!("  (shown once)");
+    }
+}

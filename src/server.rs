@@ -1,0 +1,142 @@
+//! Assembling and running a node: storage, keys, tenant supervisor, control
+//! plane, bootstrap, and the HTTP server with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::auth::encryption::{EncryptionError, EncryptionKey};
+use crate::auth::password::PasswordHasher;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::control::{ControlPlane, CreatedTenant, TenantDefaults};
+use crate::error::ApiError;
+use crate::http::{self, AppState};
+use crate::store::{self, StoreError};
+use crate::tenant::registry::TenantRegistry;
+use crate::tenant::TenantDeps;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("HELLOJOHN_ENCRYPTION_KEY: {0}")]
+    Encryption(#[from] EncryptionError),
+    #[error("password hashing: {0}")]
+    Password(#[from] crate::auth::password::PasswordError),
+    #[error("tenant supervisor: {0}")]
+    Supervisor(String),
+    #[error("bootstrap: {0}")]
+    Bootstrap(ApiError),
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the first start created; printed once by the binary, never logged.
+#[derive(Default)]
+pub struct Bootstrap {
+    pub admin: Option<(String, String)>,
+    pub default_tenant: Option<CreatedTenant>,
+}
+
+/// A built node, ready to serve.
+pub struct Node {
+    pub state: AppState,
+    pub router: Router,
+    pub bootstrap: Bootstrap,
+}
+
+/// Opens storage and builds everything a node needs.
+pub async fn build(config: Config) -> Result<Node, StartError> {
+    let config = Arc::new(config);
+    let metrics = crate::telemetry::metrics_handle();
+    let backend = store::open_backend(&config).await?;
+    let master_key = match (&config.encryption_key, config.file_store_dir()) {
+        (Some(key), _) => EncryptionKey::from_base64(key)?,
+        (None, Some(dir)) => EncryptionKey::load_or_create(&dir.join("encryption.key"))?,
+        (None, None) => return Err(StartError::Encryption(EncryptionError::BadKey)),
+    };
+    let hasher = PasswordHasher::new(config.argon2)?;
+    let clock = Clock::default();
+    let deps = Arc::new(TenantDeps {
+        backend: backend.clone(),
+        hasher: hasher.clone(),
+        clock: clock.clone(),
+        master_key: master_key.clone(),
+        public_url: config.public_url.clone(),
+        idle_timeout: config.tenant_idle_timeout,
+        test_faults: config.test_faults,
+    });
+    let registry = TenantRegistry::start(deps).await.map_err(|e| StartError::Supervisor(e.to_string()))?;
+    let defaults = TenantDefaults {
+        isolation_mode: config.isolation_mode,
+        access_token_ttl: config.access_token_ttl,
+        refresh_token_ttl: config.refresh_token_ttl,
+    };
+    let control = Arc::new(ControlPlane::new(backend, registry, hasher, master_key, clock, defaults));
+    let bootstrap = first_run(&control, &config).await.map_err(StartError::Bootstrap)?;
+    let state = AppState::new(control, config, metrics).await.map_err(StartError::Bootstrap)?;
+    let router = http::router(state.clone());
+    Ok(Node { state, router, bootstrap })
+}
+
+/// Seeds the first CP admin and, on an empty store, the `default` tenant.
+async fn first_run(control: &ControlPlane, config: &Config) -> Result<Bootstrap, ApiError> {
+    let mut out = Bootstrap::default();
+    match &config.admin_seed {
+        Some((email, password)) => {
+            if control.ensure_admin(email, password).await? {
+                tracing::info!("created the seed CP admin");
+            }
+        }
+        None if config.bootstrap && !control.has_admin().await? => {
+            let email = "admin@hellojohn.local".to_owned();
+            let password = crate::auth::secrets::generate("");
+            control.create_admin(&email, &password).await?;
+            out.admin = Some((email, password));
+        }
+        None => {}
+    }
+    if config.bootstrap {
+        out.default_tenant = control.bootstrap_default_tenant().await?;
+    }
+    Ok(out)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting, fails readiness and drains in-flight requests.
+pub async fn serve(listener: TcpListener, node: Node, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    let ready = node.state.ready.clone();
+    let app = node.router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            ready.store(false, Ordering::Relaxed);
+            tracing::info!("shutting down: draining in-flight requests");
+        })
+        .await?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

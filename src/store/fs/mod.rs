@@ -1,0 +1,150 @@
+//! The embedded filesystem backend for development: one directory for the
+//! control plane and one per tenant, each an [`engine::FsEngine`] (fsync'd
+//! journal + atomically replaced snapshot).
+
+pub mod control;
+pub mod engine;
+pub mod tenant;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{Backend, ControlStore, StoreError, Tenant, TenantStore};
+use engine::{Batch, EngineError, FsEngine};
+
+/// The file-store backend rooted at one data directory.
+pub struct FsBackend {
+    root: PathBuf,
+    control: Arc<control::FsControlStore>,
+    /// Open tenant stores, so a restarted actor reuses the handle (and its directory lock).
+    open: DashMap<String, Weak<tenant::FsTenantStore>>,
+}
+
+impl FsBackend {
+    /// Opens (creating) `root/control` and prepares `root/tenants`.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        let engine = open_engine(&root.join("control"))?;
+        Ok(Self { root: root.to_owned(), control: Arc::new(control::FsControlStore::new(engine)), open: DashMap::new() })
+    }
+
+    fn tenant_dir(&self, tenant_id: &str) -> Result<PathBuf, StoreError> {
+        if !crate::ids::is_valid(crate::ids::prefix::TENANT, tenant_id) {
+            return Err(StoreError::NotFound);
+        }
+        Ok(self.root.join("tenants").join(tenant_id))
+    }
+}
+
+#[async_trait]
+impl Backend for FsBackend {
+    fn control(&self) -> Arc<dyn ControlStore> {
+        self.control.clone()
+    }
+
+    async fn open_tenant(&self, tenant: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError> {
+        if let Some(store) = self.open.get(&tenant.id).and_then(|weak| weak.upgrade()) {
+            return Ok(store);
+        }
+        let dir = self.tenant_dir(&tenant.id)?;
+        let engine = tokio::task::spawn_blocking(move || open_engine(&dir))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        let store = Arc::new(tenant::FsTenantStore::new(engine));
+        self.open.insert(tenant.id.clone(), Arc::downgrade(&store));
+        Ok(store)
+    }
+
+    async fn drop_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.open.remove(&tenant.id);
+        let dir = self.tenant_dir(&tenant.id)?;
+        match tokio::fs::remove_dir_all(&dir).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+        }
+    }
+}
+
+fn open_engine(dir: &Path) -> Result<Arc<FsEngine>, StoreError> {
+    let engine = FsEngine::open(dir, engine::EngineOptions::default()).map_err(engine_error)?;
+    if engine.recovered_bytes() > 0 {
+        tracing::warn!(dir = %dir.display(), bytes = engine.recovered_bytes(), "dropped a torn journal tail");
+    }
+    Ok(Arc::new(engine))
+}
+
+/// Maps engine errors; `CheckFailed` is mapped by the caller, which knows what each check meant.
+fn engine_error(e: EngineError) -> StoreError {
+    match e {
+        EngineError::Corrupt(why) => StoreError::Corrupt(why),
+        EngineError::CheckFailed { .. } => StoreError::Conflict,
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+/// Commits on the blocking pool (it fsyncs); `meanings[i]` says which unique field check `i` protects.
+async fn commit(engine: &Arc<FsEngine>, batch: Batch, meanings: Vec<Option<&'static str>>) -> Result<(), StoreError> {
+    let engine = engine.clone();
+    let result = tokio::task::spawn_blocking(move || engine.commit(batch))
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    match result {
+        Ok(()) => Ok(()),
+        Err(EngineError::CheckFailed { index }) => match meanings.get(index).copied().flatten() {
+            Some(field) => Err(StoreError::Duplicate(field)),
+            None => Err(StoreError::Conflict),
+        },
+        Err(e) => Err(engine_error(e)),
+    }
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<serde_json::Value, StoreError> {
+    serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, StoreError> {
+    T::deserialize(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn get<T: DeserializeOwned>(engine: &FsEngine, table: &str, key: &str) -> Result<Option<T>, StoreError> {
+    engine.get(table, key).map(|v| from_value(&v)).transpose()
+}
+
+/// Rows of `table` newest first (keys are ULID-based ids), filtered, as one page.
+fn page_of<T: DeserializeOwned>(
+    engine: &FsEngine,
+    table: &str,
+    keep: impl Fn(&T) -> bool,
+    id: impl Fn(&T) -> &str,
+    page: &super::PageRequest,
+) -> Result<super::Page<T>, StoreError> {
+    let rows: Vec<T> = engine.read(|tables| {
+        tables
+            .table(table)
+            .map(|rows| {
+                rows.iter()
+                    .rev()
+                    .filter(|(key, _)| page.after.as_deref().is_none_or(|after| key.as_str() < after))
+                    .filter_map(|(_, v)| from_value::<T>(v).ok())
+                    .filter(|item| keep(item))
+                    .take(page.limit.max(1) + 1)
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    Ok(super::paginate(rows.into_iter(), id, &super::PageRequest { limit: page.limit, after: None }))
+}
+
+/// An index row pointing at a record id.
+fn pointer(id: &str) -> serde_json::Value {
+    serde_json::json!({ "id": id })
+}
+
+fn pointed_id(value: &serde_json::Value) -> Option<String> {
+    value.get("id").and_then(|v| v.as_str()).map(str::to_owned)
+}

@@ -1,0 +1,204 @@
+//! The data-access layer. Every backend (file store now; PostgreSQL and MySQL
+//! next) implements [`ControlStore`] for the control plane and
+//! [`TenantStore`] for one tenant's data, so nothing above this module knows
+//! which backend runs.
+//!
+//! Tenant writes go through [`TenantBatch`]: guards (compare-and-set
+//! conditions) plus writes, applied atomically. That one shape covers
+//! "change + outbox event" in one transaction and refresh-token rotation.
+
+pub mod fs;
+pub mod model;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use model::*;
+
+/// Why a store call failed; mapped to HTTP once, in `http::error`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique field (named) is already taken.
+    #[error("duplicate {0}")]
+    Duplicate(&'static str),
+    /// A guard of a batch did not hold (lost a compare-and-set race).
+    #[error("conflict")]
+    Conflict,
+    /// Storage can't be reached now; the caller should retry later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Data on disk or in the database is not what this version understands.
+    #[error("storage corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A page request: newest first, `after` is the last id of the previous page.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub after: Option<String>,
+}
+
+/// One page of results; `has_more` tells whether a next page exists.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+/// Filters of `GET /v1/users`.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub email: Option<String>,
+    pub query: Option<String>,
+    pub status: Option<UserStatus>,
+}
+
+/// Filters of `GET /v1/sessions`.
+#[derive(Debug, Clone, Default)]
+pub struct SessionFilter {
+    pub user_id: Option<String>,
+    pub status: Option<SessionStatus>,
+}
+
+/// The control plane's records: tenants, API keys, CP admins, signing keys.
+#[async_trait]
+pub trait ControlStore: Send + Sync {
+    /// Fails when storage is unreachable (drives `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Creates a tenant with its first API keys and signing key, atomically.
+    async fn insert_tenant(
+        &self,
+        tenant: &Tenant,
+        keys: &[ApiKey],
+        signing_key: &SigningKeyRecord,
+    ) -> Result<(), StoreError>;
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Removes the tenant record with its API keys and signing keys.
+    async fn delete_tenant(&self, id: &str) -> Result<(), StoreError>;
+    async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
+    async fn get_tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>, StoreError>;
+    async fn list_tenants(&self, page: &PageRequest) -> Result<Page<Tenant>, StoreError>;
+    async fn count_tenants(&self) -> Result<usize, StoreError>;
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// Deletes a key of that tenant; `NotFound` when it is not the tenant's.
+    async fn delete_api_key(&self, tenant_id: &str, id: &str) -> Result<ApiKey, StoreError>;
+    async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError>;
+    async fn list_api_keys(&self, tenant_id: &str, page: &PageRequest) -> Result<Page<ApiKey>, StoreError>;
+
+    async fn insert_admin(&self, admin: &CpAdmin) -> Result<(), StoreError>;
+    async fn find_admin_by_email(&self, email: &str) -> Result<Option<CpAdmin>, StoreError>;
+    async fn get_admin(&self, id: &str) -> Result<Option<CpAdmin>, StoreError>;
+    async fn list_admins(&self, page: &PageRequest) -> Result<Page<CpAdmin>, StoreError>;
+    /// Deletes an admin and its tokens; `Conflict` when it is the last one.
+    async fn delete_admin(&self, id: &str) -> Result<(), StoreError>;
+    async fn count_admins(&self) -> Result<usize, StoreError>;
+    async fn insert_admin_token(&self, token: &AdminToken) -> Result<(), StoreError>;
+    async fn find_admin_token(&self, token_hash: &str) -> Result<Option<AdminToken>, StoreError>;
+
+    async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Adds `new_key` and marks every other unretired key of its tenant retired at `retired_at`.
+    async fn rotate_signing_key(
+        &self,
+        new_key: &SigningKeyRecord,
+        retired_at: time::OffsetDateTime,
+    ) -> Result<(), StoreError>;
+}
+
+/// A compare-and-set condition of a [`TenantBatch`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Guard {
+    /// The refresh token exists and has not been rotated.
+    RefreshTokenCurrent { token_hash: String },
+    /// The user exists.
+    UserExists { user_id: String },
+}
+
+/// One write of a [`TenantBatch`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum TenantWrite {
+    /// `Duplicate("email")` when the email is taken.
+    InsertUser(User),
+    /// Full replacement; re-indexes a changed email (`Duplicate("email")` when taken).
+    UpdateUser(User),
+    /// Removes the user with their sessions and refresh tokens.
+    DeleteUser { user_id: String },
+    PutSession(Session),
+    PutRefreshToken(RefreshToken),
+    MarkRefreshTokenRotated { token_hash: String },
+    AppendEvent(OutboxEvent),
+}
+
+/// Writes applied all-or-nothing, after every guard held.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TenantBatch {
+    pub guards: Vec<Guard>,
+    pub writes: Vec<TenantWrite>,
+}
+
+impl TenantBatch {
+    /// Adds a guard.
+    pub fn guard(mut self, guard: Guard) -> Self {
+        self.guards.push(guard);
+        self
+    }
+    /// Adds a write.
+    pub fn write(mut self, write: TenantWrite) -> Self {
+        self.writes.push(write);
+        self
+    }
+}
+
+/// One tenant's data, behind whichever isolation mode and backend it uses.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Applies a batch atomically; `Conflict` when a guard fails.
+    async fn apply(&self, batch: TenantBatch) -> Result<(), StoreError>;
+    async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// `email` must already be lower-cased.
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError>;
+    async fn count_users(&self) -> Result<usize, StoreError>;
+    async fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    async fn list_sessions(&self, filter: &SessionFilter, page: &PageRequest) -> Result<Page<Session>, StoreError>;
+    async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// Outbox events not yet handed to the webhook dispatcher, oldest first.
+    async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
+}
+
+/// A storage backend: one control store plus per-tenant stores.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn control(&self) -> Arc<dyn ControlStore>;
+    /// Opens (creating on first use) the store of one tenant.
+    async fn open_tenant(&self, tenant: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError>;
+    /// Drops every piece of a tenant's data.
+    async fn drop_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+}
+
+/// Opens the backend named by the scheme of `HELLOJOHN_DATABASE_URL`.
+pub async fn open_backend(config: &crate::config::Config) -> Result<Arc<dyn Backend>, StoreError> {
+    match config.file_store_dir() {
+        Some(dir) => Ok(Arc::new(fs::FsBackend::open(&dir)?)),
+        None => Err(StoreError::Unavailable(
+            "SQL backends are not built into this version yet; use file://".to_owned(),
+        )),
+    }
+}
+
+/// Selects one page out of items already sorted newest first (by id descending).
+pub fn paginate<T>(items: impl Iterator<Item = T>, id: impl Fn(&T) -> &str, page: &PageRequest) -> Page<T> {
+    let limit = page.limit.max(1);
+    let mut out: Vec<T> = items
+        .skip_while(|item| page.after.as_deref().is_some_and(|after| id(item) >= after))
+        .take(limit + 1)
+        .collect();
+    let has_more = out.len() > limit;
+    out.truncate(limit);
+    Page { items: out, has_more }
+}

@@ -1,0 +1,59 @@
+//! Logging (`tracing`, text or JSON) and the Prometheus recorder.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Installs the global tracing subscriber (a second call is a no-op).
+pub fn init_tracing(filter: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide Prometheus recorder (installed on first use).
+pub fn metrics_handle() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("hellojohn_http_request_duration_seconds".into()),
+                    &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                )
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("hellojohn_tenant_mailbox_depth".into()),
+                        &[0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0],
+                    )
+                });
+            let recorder = match builder {
+                Ok(b) => b.build_recorder(),
+                Err(_) => PrometheusBuilder::new().build_recorder(),
+            };
+            let handle = recorder.handle();
+            // Another recorder may already be installed (tests); then ours only renders zeros.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!("hellojohn_http_requests_total", "HTTP requests by route, method and status");
+    metrics::describe_histogram!("hellojohn_http_request_duration_seconds", "HTTP request latency by route");
+    metrics::describe_counter!("hellojohn_auth_events_total", "Authentication events by event and result");
+    metrics::describe_gauge!("hellojohn_tenant_actors", "Tenant actors running on this node");
+    metrics::describe_histogram!("hellojohn_tenant_mailbox_depth", "Requests already in flight when one is sent to a tenant actor");
+    metrics::describe_gauge!("hellojohn_cluster_nodes", "Nodes in the cluster as seen by this node");
+    metrics::gauge!("hellojohn_cluster_nodes").set(1.0);
+    metrics::gauge!("hellojohn_tenant_actors").set(0.0);
+}

@@ -1,0 +1,106 @@
+//! The tenant actor: keeps the state that must stay coherent (the loaded
+//! context, idle tracking) and hands each request to a spawned task.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::context::TenantContext;
+use super::messages::{TenantReply, TenantRequest, TenantResponse};
+use super::{ops, TenantDeps};
+use crate::error::ApiError;
+
+/// Messages of a tenant actor.
+pub enum TenantMsg {
+    /// A request with the port its answer goes to.
+    Call(TenantRequest, RpcReplyPort<TenantReply>),
+    /// Periodic tick: stop when idle for longer than the idle timeout.
+    IdleCheck,
+}
+
+/// Arguments of a tenant actor.
+pub struct TenantArgs {
+    pub tenant_id: String,
+    pub deps: Arc<TenantDeps>,
+}
+
+/// State of a running tenant actor.
+pub struct TenantState {
+    ctx: Arc<TenantContext>,
+    last_activity: Instant,
+}
+
+/// One tenant's actor.
+pub struct TenantActor;
+
+#[ractor::async_trait]
+impl Actor for TenantActor {
+    type Msg = TenantMsg;
+    type State = TenantState;
+    type Arguments = TenantArgs;
+
+    async fn pre_start(&self, myself: ActorRef<TenantMsg>, args: TenantArgs) -> Result<TenantState, ActorProcessingErr> {
+        let idle = args.deps.idle_timeout;
+        let ctx = TenantContext::load(&args.tenant_id, args.deps).await.map_err(Box::new)?;
+        let tick = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
+        myself.send_interval(tick, || TenantMsg::IdleCheck);
+        metrics::gauge!("hellojohn_tenant_actors").increment(1.0);
+        Ok(TenantState { ctx: Arc::new(ctx), last_activity: Instant::now() })
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<TenantMsg>, _state: &mut TenantState) -> Result<(), ActorProcessingErr> {
+        metrics::gauge!("hellojohn_tenant_actors").decrement(1.0);
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<TenantMsg>,
+        message: TenantMsg,
+        state: &mut TenantState,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            TenantMsg::IdleCheck => {
+                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout {
+                    tracing::debug!(tenant = %state.ctx.tenant.id, "stopping idle tenant actor");
+                    myself.stop(Some("idle".to_owned()));
+                }
+            }
+            TenantMsg::Call(request, reply) => {
+                state.last_activity = Instant::now();
+                match request {
+                    TenantRequest::InjectPanic if state.ctx.deps.test_faults => {
+                        // Deliberate: exercises supervision (restart, 503 to this caller only).
+                        #[allow(clippy::panic)]
+                        {
+                            panic!("injected fault in tenant {}", state.ctx.tenant.id);
+                        }
+                    }
+                    TenantRequest::InjectPanic => {
+                        let _ = reply.send(Err(ApiError::NotFound));
+                    }
+                    TenantRequest::Reload => {
+                        // Coherent state: rebuilt on the actor itself, so later requests see it.
+                        match state.ctx.reloaded().await {
+                            Ok(ctx) => {
+                                state.ctx = Arc::new(ctx);
+                                let _ = reply.send(Ok(TenantResponse::Done));
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
+                            }
+                        }
+                    }
+                    other => {
+                        let ctx = state.ctx.clone();
+                        tokio::spawn(async move {
+                            let _ = reply.send(ops::execute(&ctx, other).await);
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,39 @@
+//! Tenant actors: one supervised `ractor` actor per active tenant owns that
+//! tenant's store handle, session cache and signing keys. Handlers reach it
+//! through the [`registry::TenantRegistry`] with a serializable
+//! [`messages::TenantRequest`]; the actor runs heavy work (argon2, store I/O)
+//! in spawned tasks so one busy tenant still uses every core.
+
+pub mod actor;
+pub mod context;
+pub mod messages;
+pub mod ops;
+pub mod registry;
+pub mod supervisor;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::encryption::EncryptionKey;
+use crate::auth::password::PasswordHasher;
+use crate::clock::Clock;
+use crate::store::Backend;
+
+/// What every tenant actor needs from the process, shared by all of them.
+pub struct TenantDeps {
+    pub backend: Arc<dyn Backend>,
+    pub hasher: PasswordHasher,
+    pub clock: Clock,
+    pub master_key: EncryptionKey,
+    pub public_url: String,
+    pub idle_timeout: Duration,
+    /// Honour fault-injection requests (tests only).
+    pub test_faults: bool,
+}
+
+impl TenantDeps {
+    /// The `iss` of a tenant's tokens; discovery must answer exactly this.
+    pub fn issuer(&self, tenant_id: &str) -> String {
+        format!("{}/t/{tenant_id}", self.public_url)
+    }
+}
