@@ -15,7 +15,9 @@ pub struct Clock {
 impl Clock {
     /// The current instant, shifted by the test offset.
     pub fn now(&self) -> OffsetDateTime {
-        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(OffsetDateTime::now_utc());
+        let now = OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .unwrap_or(OffsetDateTime::now_utc());
         now + time::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
     }
 

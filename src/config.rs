@@ -203,8 +203,7 @@ impl Config {
         })?;
         let encryption_key = v.opt("ENCRYPTION_KEY").map(str::to_owned);
         if let Some(key) = &encryption_key {
-            crate::auth::encryption::decode_key(key)
-                .map_err(|e| invalid("ENCRYPTION_KEY", &e.to_string()))?;
+            crate::auth::encryption::decode_key(key).map_err(|e| invalid("ENCRYPTION_KEY", &e.to_string()))?;
         } else if !database_url.starts_with("file://") {
             return Err(invalid("ENCRYPTION_KEY", "required with a SQL database"));
         }
@@ -267,7 +266,12 @@ impl Config {
             cluster_listen: v.opt("CLUSTER_LISTEN").map(str::to_owned),
             cluster_seeds: v
                 .opt("CLUSTER_SEEDS")
-                .map(|s| s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
+                .map(|s| {
+                    s.split(',')
+                        .map(|x| x.trim().to_owned())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
             log_filter: v.req("LOG")?.to_owned(),
             log_format,
@@ -313,7 +317,10 @@ impl Values {
 }
 
 fn invalid(name: &str, reason: &str) -> ConfigError {
-    ConfigError::Invalid { var: format!("HELLOJOHN_{name}"), reason: reason.to_owned() }
+    ConfigError::Invalid {
+        var: format!("HELLOJOHN_{name}"),
+        reason: reason.to_owned(),
+    }
 }
 
 /// Parses `15m`, `720h`, `30s` or a bare number of seconds.
@@ -333,7 +340,10 @@ fn parse_cidr(value: &str) -> Result<IpNet, ConfigError> {
 
 /// Reads a TOML file whose keys are the variable names without the prefix, in any case.
 fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
-    let file_err = |reason: String| ConfigError::File { path: path.display().to_string(), reason };
+    let file_err = |reason: String| ConfigError::File {
+        path: path.display().to_string(),
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| file_err(e.to_string()))?;
     let mut out = BTreeMap::new();
@@ -381,8 +391,7 @@ mod tests {
     fn a_bad_value_names_its_variable() {
         let err = Config::from_sources(None, env(&[("HELLOJOHN_PORT", "http")])).unwrap_err();
         assert!(err.to_string().starts_with("HELLOJOHN_PORT"), "{err}");
-        let err = Config::from_sources(None, env(&[("HELLOJOHN_TENANT_IDLE_TIMEOUT", "soon")]))
-            .unwrap_err();
+        let err = Config::from_sources(None, env(&[("HELLOJOHN_TENANT_IDLE_TIMEOUT", "soon")])).unwrap_err();
         assert!(err.to_string().contains("HELLOJOHN_TENANT_IDLE_TIMEOUT"), "{err}");
     }
 

@@ -72,8 +72,15 @@ impl ApiError {
         use ApiError::*;
         match self {
             InvalidRequest { .. } => 400,
-            MissingToken | InvalidToken | TokenExpired | InvalidApiKey | InvalidPublishableKey | InvalidCredentials
-            | RefreshTokenInvalid | RefreshTokenExpired | SessionRevoked => 401,
+            MissingToken
+            | InvalidToken
+            | TokenExpired
+            | InvalidApiKey
+            | InvalidPublishableKey
+            | InvalidCredentials
+            | RefreshTokenInvalid
+            | RefreshTokenExpired
+            | SessionRevoked => 401,
             TenantMismatch | TenantSuspended | InsufficientPermissions | AccountDisabled | CpAdminRequired => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
@@ -123,7 +130,10 @@ impl ApiError {
 
     /// A 400 naming the offending field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self::InvalidRequest { field: Some(field.to_owned()), message: message.into() }
+        Self::InvalidRequest {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
     }
 
     /// Storage trouble the client should retry.

@@ -54,7 +54,9 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
-        Command::Admin { command: AdminCommand::Create { email, password } } => create_admin(config, &email, &password).await,
+        Command::Admin {
+            command: AdminCommand::Create { email, password },
+        } => create_admin(config, &email, &password).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -72,17 +72,27 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         idle_timeout: config.tenant_idle_timeout,
         test_faults: config.test_faults,
     });
-    let registry = TenantRegistry::start(deps).await.map_err(|e| StartError::Supervisor(e.to_string()))?;
+    let registry = TenantRegistry::start(deps)
+        .await
+        .map_err(|e| StartError::Supervisor(e.to_string()))?;
     let defaults = TenantDefaults {
         isolation_mode: config.isolation_mode,
         access_token_ttl: config.access_token_ttl,
         refresh_token_ttl: config.refresh_token_ttl,
     };
-    let control = Arc::new(ControlPlane::new(backend, registry, hasher, master_key, clock, defaults));
+    let control = Arc::new(ControlPlane::new(
+        backend, registry, hasher, master_key, clock, defaults,
+    ));
     let bootstrap = first_run(&control, &config).await.map_err(StartError::Bootstrap)?;
-    let state = AppState::new(control, config, metrics).await.map_err(StartError::Bootstrap)?;
+    let state = AppState::new(control, config, metrics)
+        .await
+        .map_err(StartError::Bootstrap)?;
     let router = http::router(state.clone());
-    Ok(Node { state, router, bootstrap })
+    Ok(Node {
+        state,
+        router,
+        bootstrap,
+    })
 }
 
 /// Seeds the first CP admin and, on an empty store, the `default` tenant.
@@ -109,7 +119,11 @@ async fn first_run(control: &ControlPlane, config: &Config) -> Result<Bootstrap,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, fails readiness and drains in-flight requests.
-pub async fn serve(listener: TcpListener, node: Node, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+pub async fn serve(
+    listener: TcpListener,
+    node: Node,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let ready = node.state.ready.clone();
     let app = node.router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -10,7 +10,9 @@ use crate::config::LogFormat;
 /// Installs the global tracing subscriber (a second call is a no-op).
 pub fn init_tracing(filter: &str, format: LogFormat) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
@@ -48,11 +50,23 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 fn describe() {
-    metrics::describe_counter!("hellojohn_http_requests_total", "HTTP requests by route, method and status");
-    metrics::describe_histogram!("hellojohn_http_request_duration_seconds", "HTTP request latency by route");
-    metrics::describe_counter!("hellojohn_auth_events_total", "Authentication events by event and result");
+    metrics::describe_counter!(
+        "hellojohn_http_requests_total",
+        "HTTP requests by route, method and status"
+    );
+    metrics::describe_histogram!(
+        "hellojohn_http_request_duration_seconds",
+        "HTTP request latency by route"
+    );
+    metrics::describe_counter!(
+        "hellojohn_auth_events_total",
+        "Authentication events by event and result"
+    );
     metrics::describe_gauge!("hellojohn_tenant_actors", "Tenant actors running on this node");
-    metrics::describe_histogram!("hellojohn_tenant_mailbox_depth", "Requests already in flight when one is sent to a tenant actor");
+    metrics::describe_histogram!(
+        "hellojohn_tenant_mailbox_depth",
+        "Requests already in flight when one is sent to a tenant actor"
+    );
     metrics::describe_gauge!("hellojohn_cluster_nodes", "Nodes in the cluster as seen by this node");
     metrics::gauge!("hellojohn_cluster_nodes").set(1.0);
     metrics::gauge!("hellojohn_tenant_actors").set(0.0);

@@ -34,10 +34,14 @@ pub fn email(raw: &str) -> Result<String, ApiError> {
 /// Checks a new password against the tenant's minimum and the 256-byte maximum.
 pub fn new_password(password: &str, min_length: u32) -> Result<(), ApiError> {
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::PasswordTooWeak(format!("Passwords are at most {MAX_PASSWORD_BYTES} bytes.")));
+        return Err(ApiError::PasswordTooWeak(format!(
+            "Passwords are at most {MAX_PASSWORD_BYTES} bytes."
+        )));
     }
     if password.chars().count() < min_length as usize {
-        return Err(ApiError::PasswordTooWeak(format!("Passwords need at least {min_length} characters.")));
+        return Err(ApiError::PasswordTooWeak(format!(
+            "Passwords need at least {min_length} characters."
+        )));
     }
     Ok(())
 }
@@ -45,9 +49,10 @@ pub fn new_password(password: &str, min_length: u32) -> Result<(), ApiError> {
 /// An optional profile text field: bounded and free of control characters.
 pub fn text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
     match value {
-        Some(v) if v.len() > max || v.chars().any(char::is_control) => {
-            Err(ApiError::invalid(field, format!("{field} must be at most {max} bytes without control characters.")))
-        }
+        Some(v) if v.len() > max || v.chars().any(char::is_control) => Err(ApiError::invalid(
+            field,
+            format!("{field} must be at most {max} bytes without control characters."),
+        )),
         other => Ok(other),
     }
 }

@@ -36,7 +36,9 @@ impl EncryptionKey {
     /// Builds the key from its base64 form.
     pub fn from_base64(b64: &str) -> Result<Self, EncryptionError> {
         let key = decode_key(b64)?;
-        Ok(Self { cipher: XChaCha20Poly1305::new(&key.into()) })
+        Ok(Self {
+            cipher: XChaCha20Poly1305::new(&key.into()),
+        })
     }
 
     /// Development default: a key generated once into the data directory (mode 0600).
@@ -71,7 +73,13 @@ impl EncryptionKey {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad: context.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| EncryptionError::Open)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
@@ -86,7 +94,13 @@ impl EncryptionKey {
         }
         let (nonce, body) = bytes.split_at(24);
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: context.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| EncryptionError::Open)
     }
 }

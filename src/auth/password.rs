@@ -33,7 +33,11 @@ impl PasswordHasher {
     pub fn new(params: Argon2Params) -> Result<Self, PasswordError> {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let dummy = hash_blocking(params, &crate::auth::secrets::generate(""))?;
-        Ok(Self { params, permits: Arc::new(Semaphore::new(cores)), dummy_hash: Arc::new(dummy) })
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(cores)),
+            dummy_hash: Arc::new(dummy),
+        })
     }
 
     /// A PHC string of `password`.
@@ -50,7 +54,9 @@ impl PasswordHasher {
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, PasswordError> {
         let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Task)?;
         let known = phc.is_some();
-        let phc = phc.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.as_ref().clone());
+        let phc = phc
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.dummy_hash.as_ref().clone());
         let password = password.to_owned();
         let matched = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
             .await
@@ -86,8 +92,12 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_users_never_match() {
-        let hasher =
-            PasswordHasher::new(Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 }).unwrap();
+        let hasher = PasswordHasher::new(Argon2Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
         let phc = hasher.hash("correct horse").await.unwrap();
         assert!(phc.starts_with("$argon2id$"));
         assert!(hasher.verify("correct horse", Some(&phc)).await.unwrap());

@@ -57,9 +57,9 @@ impl PrivateKey {
         Ok(match alg {
             SigningAlg::EdDSA => Self::Ed(Box::new(ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(enc)?)),
             SigningAlg::ES256 => Self::Es(Box::new(p256::ecdsa::SigningKey::from_pkcs8_der(der).map_err(enc)?)),
-            SigningAlg::RS256 => {
-                Self::Rs(Box::new(RsaSigner::new(rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(enc)?)))
-            }
+            SigningAlg::RS256 => Self::Rs(Box::new(RsaSigner::new(
+                rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(enc)?,
+            ))),
         })
     }
 
@@ -106,8 +106,9 @@ impl PrivateKey {
 impl PublicKey {
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
-            Self::Ed(k) => ed25519_dalek::Signature::from_slice(signature)
-                .is_ok_and(|sig| k.verify_strict(message, &sig).is_ok()),
+            Self::Ed(k) => {
+                ed25519_dalek::Signature::from_slice(signature).is_ok_and(|sig| k.verify_strict(message, &sig).is_ok())
+            }
             Self::Es(k) => {
                 use p256::ecdsa::signature::Verifier;
                 p256::ecdsa::Signature::from_slice(signature).is_ok_and(|sig| k.verify(message, &sig).is_ok())
@@ -245,7 +246,10 @@ impl KeyRing {
         }
         let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).ok()?).ok()?;
         let header = header.as_object()?;
-        if ["jku", "jwk", "x5u", "x5c", "crit"].iter().any(|k| header.contains_key(*k)) {
+        if ["jku", "jwk", "x5u", "x5c", "crit"]
+            .iter()
+            .any(|k| header.contains_key(*k))
+        {
             return None;
         }
         let (alg, key) = self.verifiers.get(header.get("kid")?.as_str()?)?;
@@ -285,7 +289,9 @@ mod tests {
             let now = OffsetDateTime::now_utc();
             let record = generate_key(alg, "tnt_x", &master(), now).unwrap();
             let ring = KeyRing::load(&[record.clone()], &master(), now, 900).unwrap();
-            let token = ring.sign(&json!({"sub": "usr_1", "exp": now.unix_timestamp() + 60})).unwrap();
+            let token = ring
+                .sign(&json!({"sub": "usr_1", "exp": now.unix_timestamp() + 60}))
+                .unwrap();
             assert!(ring.verify_signature(&token).is_some(), "{alg:?}");
             let mut tampered = token.clone();
             tampered.push('A');
@@ -293,7 +299,9 @@ mod tests {
             // An independent implementation verifies with the published JWK.
             let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(record.public_jwk.clone()).unwrap();
             let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
-            let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::from(alg_name(alg).parse::<jsonwebtoken::Algorithm>().unwrap()));
+            let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::from(
+                alg_name(alg).parse::<jsonwebtoken::Algorithm>().unwrap(),
+            ));
             validation.required_spec_claims.clear();
             jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
             assert!(!record.public_jwk.as_object().unwrap().contains_key("d"));

@@ -36,7 +36,11 @@ impl ControlPlane {
         let token = secrets::generate(ADMIN_TOKEN_PREFIX);
         let expires_at = self.clock.now() + Duration::seconds(ADMIN_TOKEN_TTL_SECS);
         self.store
-            .insert_admin_token(&AdminToken { token_hash: secrets::hash(&token), admin_id: admin.id, expires_at })
+            .insert_admin_token(&AdminToken {
+                token_hash: secrets::hash(&token),
+                admin_id: admin.id,
+                expires_at,
+            })
             .await?;
         Ok(AdminSignIn { token, expires_at })
     }
@@ -46,14 +50,21 @@ impl ControlPlane {
         if !token.starts_with(ADMIN_TOKEN_PREFIX) || token.len() > 128 {
             return Err(ApiError::CpAdminRequired);
         }
-        let record = self.store.find_admin_token(&secrets::hash(token)).await?.ok_or(ApiError::InvalidToken)?;
+        let record = self
+            .store
+            .find_admin_token(&secrets::hash(token))
+            .await?
+            .ok_or(ApiError::InvalidToken)?;
         if !secrets::verify_hash(token, &record.token_hash) {
             return Err(ApiError::InvalidToken);
         }
         if record.expires_at <= self.clock.now() {
             return Err(ApiError::TokenExpired);
         }
-        self.store.get_admin(&record.admin_id).await?.ok_or(ApiError::InvalidToken)
+        self.store
+            .get_admin(&record.admin_id)
+            .await?
+            .ok_or(ApiError::InvalidToken)
     }
 
     /// Creates a CP admin.
@@ -61,7 +72,12 @@ impl ControlPlane {
         let email = validate::email(email)?;
         validate::new_password(password, 12)?;
         let password_hash = self.hasher.hash(password).await.map_err(|_| ApiError::unavailable())?;
-        let admin = CpAdmin { id: new_id(prefix::ADMIN), email, password_hash, created_at: self.clock.now() };
+        let admin = CpAdmin {
+            id: new_id(prefix::ADMIN),
+            email,
+            password_hash,
+            created_at: self.clock.now(),
+        };
         self.store.insert_admin(&admin).await?;
         Ok(admin)
     }

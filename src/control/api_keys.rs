@@ -7,7 +7,12 @@ use crate::store::*;
 
 impl ControlPlane {
     /// Creates a key; returns its value (shown once) and record.
-    pub async fn create_api_key(&self, tenant_id: &str, name: Option<String>, kind: &str) -> Result<(String, ApiKey), ApiError> {
+    pub async fn create_api_key(
+        &self,
+        tenant_id: &str,
+        name: Option<String>,
+        kind: &str,
+    ) -> Result<(String, ApiKey), ApiError> {
         let kind = match kind {
             "publishable" => ApiKeyKind::Publishable,
             "secret" => ApiKeyKind::Secret,

@@ -45,7 +45,9 @@ fn validate(c: &AuthConfig) -> Result<(), ApiError> {
         return bad("password_min_length", "must be between 1 and 256.");
     }
     for origin in &c.allowed_origins {
-        let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"));
         let ok = host.is_some_and(|h| !h.is_empty() && h.len() <= 255 && !h.contains(['/', '?', '#', ' ', '@']));
         if !ok {
             return bad("allowed_origins", "each origin must look like https://app.example.com");
@@ -92,7 +94,11 @@ mod tests {
 
     #[test]
     fn patches_merge_and_null_turns_a_limit_off() {
-        let config = patched(&AuthConfig::default(), &json!({"rate_limits": {"sign_in_ip": null}, "mfa_required": true})).unwrap();
+        let config = patched(
+            &AuthConfig::default(),
+            &json!({"rate_limits": {"sign_in_ip": null}, "mfa_required": true}),
+        )
+        .unwrap();
         assert_eq!(config.rate_limits.sign_in_ip, None);
         assert_eq!(config.rate_limits.sign_up_ip.as_deref(), Some("5/1m"));
         assert!(config.mfa_required);

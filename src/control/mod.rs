@@ -107,7 +107,11 @@ impl ControlPlane {
 
     /// Resolves a `pk_…`/`sk_…` key to its tenant; unknown keys get the contract's 401.
     pub async fn resolve_api_key(&self, raw: &str) -> Result<ResolvedKey, ApiError> {
-        let unknown = if raw.starts_with("pk_") { ApiError::InvalidPublishableKey } else { ApiError::InvalidApiKey };
+        let unknown = if raw.starts_with("pk_") {
+            ApiError::InvalidPublishableKey
+        } else {
+            ApiError::InvalidApiKey
+        };
         if raw.len() > 128 {
             return Err(unknown);
         }

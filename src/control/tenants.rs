@@ -62,7 +62,12 @@ fn valid_slug(slug: &str) -> bool {
 }
 
 /// Builds an API key record and its value.
-pub(super) fn new_api_key(tenant_id: &str, name: &str, kind: ApiKeyKind, now: time::OffsetDateTime) -> (String, ApiKey) {
+pub(super) fn new_api_key(
+    tenant_id: &str,
+    name: &str,
+    kind: ApiKeyKind,
+    now: time::OffsetDateTime,
+) -> (String, ApiKey) {
     let value = secrets::generate(match kind {
         ApiKeyKind::Publishable => "pk_live_",
         ApiKeyKind::Secret => "sk_live_",
@@ -73,7 +78,14 @@ pub(super) fn new_api_key(tenant_id: &str, name: &str, kind: ApiKeyKind, now: ti
         name: name.to_owned(),
         kind,
         key_hash: secrets::hash(&value),
-        last_four: value.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect(),
+        last_four: value
+            .chars()
+            .rev()
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect(),
         created_at: now,
     };
     (value, key)
@@ -85,7 +97,12 @@ impl ControlPlane {
         let name = valid_name(input.name)?;
         let slug = match input.slug {
             Some(slug) if valid_slug(&slug) => slug,
-            Some(_) => return Err(ApiError::invalid("slug", "slug may hold lower-case letters, digits and dashes.")),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "slug",
+                    "slug may hold lower-case letters, digits and dashes.",
+                ))
+            }
             None => {
                 let slug = slugify(&name);
                 if slug.is_empty() {
@@ -96,13 +113,20 @@ impl ControlPlane {
             }
         };
         let isolation_mode = match input.isolation_mode {
-            Some(mode) => IsolationMode::parse(&mode)
-                .ok_or_else(|| ApiError::invalid("isolation_mode", "must be separate_database, separate_schema or shared_schema."))?,
+            Some(mode) => IsolationMode::parse(&mode).ok_or_else(|| {
+                ApiError::invalid(
+                    "isolation_mode",
+                    "must be separate_database, separate_schema or shared_schema.",
+                )
+            })?,
             None => self.defaults.isolation_mode,
         };
         if let Some(url) = &input.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("mysql://")) {
-                return Err(ApiError::invalid("database_url", "database_url must be a postgres:// or mysql:// URL."));
+                return Err(ApiError::invalid(
+                    "database_url",
+                    "database_url must be a postgres:// or mysql:// URL.",
+                ));
             }
         }
         let region = crate::validate::text("region", input.region, 64)?;
@@ -135,11 +159,20 @@ impl ControlPlane {
         // Open the tenant's store now, so storage problems show at creation, not at first sign-in.
         self.backend.open_tenant(&tenant).await?;
         tracing::info!(tenant = %tenant.id, slug = %tenant.slug, "tenant created");
-        Ok(CreatedTenant { tenant, publishable_key, secret_key })
+        Ok(CreatedTenant {
+            tenant,
+            publishable_key,
+            secret_key,
+        })
     }
 
     async fn new_signing_key(&self, tenant: &Tenant) -> Result<SigningKeyRecord, ApiError> {
-        let (alg, id, master, now) = (tenant.auth_config.signing_alg, tenant.id.clone(), self.master_key.clone(), self.clock.now());
+        let (alg, id, master, now) = (
+            tenant.auth_config.signing_alg,
+            tenant.id.clone(),
+            self.master_key.clone(),
+            self.clock.now(),
+        );
         // RSA generation takes long enough to keep it off the async workers.
         tokio::task::spawn_blocking(move || signing::generate_key(alg, &id, &master, now))
             .await
@@ -203,7 +236,9 @@ impl ControlPlane {
         let key = self.new_signing_key(&tenant).await?;
         self.store.rotate_signing_key(&key, self.clock.now()).await?;
         self.registry.reload(id).await?;
-        Ok(serde_json::json!({ "id": key.id, "alg": signing::alg_name(key.alg), "created_at": crate::views::timestamp(key.created_at) }))
+        Ok(
+            serde_json::json!({ "id": key.id, "alg": signing::alg_name(key.alg), "created_at": crate::views::timestamp(key.created_at) }),
+        )
     }
 
     /// Creates the `default` tenant on an empty store; `None` when tenants already exist.
@@ -212,7 +247,11 @@ impl ControlPlane {
             return Ok(None);
         }
         let created = self
-            .create_tenant(CreateTenant { name: Some("Default".into()), slug: Some("default".into()), ..Default::default() })
+            .create_tenant(CreateTenant {
+                name: Some("Default".into()),
+                slug: Some("default".into()),
+                ..Default::default()
+            })
             .await?;
         Ok(Some(created))
     }

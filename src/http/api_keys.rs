@@ -20,7 +20,11 @@ pub struct CreateBody {
     kind: Option<String>,
 }
 
-pub async fn create(key: Secret, State(state): State<AppState>, JsonBody(body): JsonBody<CreateBody>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(
+    key: Secret,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<impl IntoResponse, ApiError> {
     let kind = required("type", body.kind)?;
     let (value, record) = state.control.create_api_key(&key.tenant.id, body.name, &kind).await?;
     let mut out = views::api_key(&record);
@@ -28,13 +32,21 @@ pub async fn create(key: Secret, State(state): State<AppState>, JsonBody(body): 
     Ok(no_store(StatusCode::CREATED, out))
 }
 
-pub async fn list(key: Secret, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(
+    key: Secret,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let page = q.page()?;
     let keys = state.control.list_api_keys(&key.tenant.id, &page).await?;
     Ok(list_page(keys, page.limit, |k| &k.id, views::api_key))
 }
 
-pub async fn delete(key: Secret, State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.control.delete_api_key(&key.tenant.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

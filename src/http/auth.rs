@@ -93,7 +93,10 @@ pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let request = TenantRequest::Refresh { refresh_token: required("refresh_token", body.refresh_token)?, client };
+    let request = TenantRequest::Refresh {
+        refresh_token: required("refresh_token", body.refresh_token)?,
+        client,
+    };
     match state.control.registry().call(&key.tenant.id, request).await? {
         TenantResponse::Refreshed { tokens } => Ok(no_store(StatusCode::OK, json!({ "session": token_json(&tokens) }))),
         _ => Err(unexpected()),
@@ -101,7 +104,9 @@ pub async fn refresh(
 }
 
 pub async fn me(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let request = TenantRequest::GetUser { user_id: user.claims.sub };
+    let request = TenantRequest::GetUser {
+        user_id: user.claims.sub,
+    };
     match state.control.registry().call(&user.tenant.id, request).await {
         Ok(TenantResponse::User(u)) => Ok(Json(views::user(&u, Audience::User))),
         // The user was deleted after the token was issued.
@@ -116,10 +121,19 @@ pub struct VerifyBody {
     token: Option<String>,
 }
 
-pub async fn verify_session(key: Secret, State(state): State<AppState>, JsonBody(body): JsonBody<VerifyBody>) -> Result<Json<Value>, ApiError> {
+pub async fn verify_session(
+    key: Secret,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<VerifyBody>,
+) -> Result<Json<Value>, ApiError> {
     let token = required("token", body.token)?;
     // Another tenant's token is simply not valid here: it never verifies with this tenant's keys.
-    match state.control.registry().call(&key.tenant.id, TenantRequest::VerifyToken { token }).await? {
+    match state
+        .control
+        .registry()
+        .call(&key.tenant.id, TenantRequest::VerifyToken { token })
+        .await?
+    {
         TenantResponse::Verified { valid, session, claims } => {
             let mut out = json!({ "valid": valid });
             if let Some(session) = session {

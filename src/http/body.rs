@@ -31,7 +31,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
-                ApiError::InvalidRequest { field: None, message: "The request body could not be read.".into() }
+                ApiError::InvalidRequest {
+                    field: None,
+                    message: "The request body could not be read.".into(),
+                }
             }
         })?;
         parse(&bytes).map(JsonBody)
@@ -40,17 +43,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
 /// Parses JSON, naming the field whose value has the wrong type.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every request body of the contract is an object; serde would also accept an array for a struct.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::InvalidRequest {
+            field: None,
+            message: "The request body must be a JSON object.".into(),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() || path == "." {
-            ApiError::InvalidRequest { field: None, message: "The request body is not valid JSON of the expected shape.".into() }
+            ApiError::InvalidRequest {
+                field: None,
+                message: "The request body is not valid JSON of the expected shape.".into(),
+            }
         } else {
-            ApiError::InvalidRequest { message: format!("{path} has the wrong type."), field: Some(path) }
+            ApiError::InvalidRequest {
+                message: format!("{path} has the wrong type."),
+                field: Some(path),
+            }
         }
     })?;
-    de.end().map_err(|_| ApiError::InvalidRequest { field: None, message: "Trailing data after the JSON body.".into() })?;
+    de.end().map_err(|_| ApiError::InvalidRequest {
+        field: None,
+        message: "Trailing data after the JSON body.".into(),
+    })?;
     Ok(value)
 }
 
@@ -75,8 +94,14 @@ mod tests {
             Err(ApiError::InvalidRequest { field, .. }) => assert_eq!(field.as_deref(), Some("email")),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse::<Body>(b"{"), Err(ApiError::InvalidRequest { field: None, .. })));
-        assert!(matches!(parse::<Body>(b"[1]"), Err(ApiError::InvalidRequest { field: None, .. })));
+        assert!(matches!(
+            parse::<Body>(b"{"),
+            Err(ApiError::InvalidRequest { field: None, .. })
+        ));
+        assert!(matches!(
+            parse::<Body>(b"[1]"),
+            Err(ApiError::InvalidRequest { field: None, .. })
+        ));
         assert!(parse::<Body>(br#"{"email": "a", "role": "admin"}"#).is_ok());
     }
 }

@@ -27,38 +27,72 @@ pub struct Credentials {
     password: Option<String>,
 }
 
-pub async fn admin_sign_in(State(state): State<AppState>, JsonBody(body): JsonBody<Credentials>) -> Result<impl IntoResponse, ApiError> {
+pub async fn admin_sign_in(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<impl IntoResponse, ApiError> {
     let email = required("email", body.email)?;
     let password = required("password", body.password)?;
     let signed_in = state.control.admin_sign_in(&email, &password).await?;
-    Ok(no_store(StatusCode::OK, json!({ "token": signed_in.token, "expires_at": views::timestamp(signed_in.expires_at) })))
+    Ok(no_store(
+        StatusCode::OK,
+        json!({ "token": signed_in.token, "expires_at": views::timestamp(signed_in.expires_at) }),
+    ))
 }
 
-pub async fn list_admins(_: Admin, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn list_admins(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let page = q.page()?;
     let admins = state.control.list_admins(&page).await?;
-    Ok(list(admins, page.limit, |a| &a.id, |a| json!({ "id": a.id, "email": a.email, "created_at": views::timestamp(a.created_at) })))
+    Ok(list(
+        admins,
+        page.limit,
+        |a| &a.id,
+        |a| json!({ "id": a.id, "email": a.email, "created_at": views::timestamp(a.created_at) }),
+    ))
 }
 
-pub async fn create_admin(_: Admin, State(state): State<AppState>, JsonBody(body): JsonBody<Credentials>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_admin(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<impl IntoResponse, ApiError> {
     let email = required("email", body.email)?;
     let password = required("password", body.password)?;
     let admin = state.control.create_admin(&email, &password).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": admin.id, "email": admin.email, "created_at": views::timestamp(admin.created_at) }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": admin.id, "email": admin.email, "created_at": views::timestamp(admin.created_at) })),
+    ))
 }
 
-pub async fn delete_admin(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_admin(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.control.delete_admin(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_tenants(_: Admin, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn list_tenants(
+    _: Admin,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let page = q.page()?;
     let tenants = state.control.list_tenants(&page).await?;
     Ok(list(tenants, page.limit, |t| &t.id, views::tenant))
 }
 
-pub async fn create_tenant(_: Admin, State(state): State<AppState>, JsonBody(body): JsonBody<CreateTenant>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_tenant(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CreateTenant>,
+) -> Result<impl IntoResponse, ApiError> {
     let created = state.control.create_tenant(body).await?;
     state.cors.add(&created.tenant);
     Ok(no_store(
@@ -71,7 +105,11 @@ pub async fn create_tenant(_: Admin, State(state): State<AppState>, JsonBody(bod
     ))
 }
 
-pub async fn get_tenant(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get_tenant(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let tenant = state.control.store().get_tenant(&id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(views::tenant(&tenant)))
 }
@@ -87,17 +125,29 @@ pub async fn update_tenant(
     Ok(Json(views::tenant(&tenant)))
 }
 
-pub async fn delete_tenant(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_tenant(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.control.delete_tenant(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn rotate_signing_key(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn rotate_signing_key(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(state.control.rotate_signing_key(&id).await?))
 }
 
 /// Test hook (only with `HELLOJOHN_TEST_FAULTS=true`): makes the tenant's actor panic.
-pub async fn inject_panic(_: Admin, State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn inject_panic(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     if !state.config.test_faults {
         return Err(ApiError::NotFound);
     }

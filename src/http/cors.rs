@@ -26,7 +26,10 @@ impl AllowedOrigins {
     /// Builds the index from every tenant.
     pub async fn load(control: &ControlPlane) -> Result<Self, ApiError> {
         let index = Self::default();
-        let mut page = PageRequest { limit: 100, after: None };
+        let mut page = PageRequest {
+            limit: 100,
+            after: None,
+        };
         loop {
             let batch = control.list_tenants(&page).await?;
             for tenant in &batch.items {
@@ -61,9 +64,13 @@ impl CorsGrant {
     /// Allows `origin` if the tenant lists it.
     pub fn allow_if_listed(&self, tenant: &Tenant, origin: Option<&HeaderValue>) {
         let Some(origin) = origin else { return };
-        let listed = origin
-            .to_str()
-            .is_ok_and(|o| tenant.auth_config.allowed_origins.iter().any(|a| a.trim_end_matches('/') == o));
+        let listed = origin.to_str().is_ok_and(|o| {
+            tenant
+                .auth_config
+                .allowed_origins
+                .iter()
+                .any(|a| a.trim_end_matches('/') == o)
+        });
         if listed {
             *self.0.lock() = Some(origin.clone());
         }
@@ -80,7 +87,9 @@ impl CorsGrant {
             headers.insert("access-control-allow-origin", origin);
             headers.insert(
                 "access-control-expose-headers",
-                HeaderValue::from_static("x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after"),
+                HeaderValue::from_static(
+                    "x-request-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, retry-after",
+                ),
             );
         }
     }
@@ -91,10 +100,15 @@ pub fn preflight(state: &AppState, req: &Request) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
     headers.insert("vary", HeaderValue::from_static("Origin"));
-    let Some(origin) = req.headers().get("origin") else { return response };
+    let Some(origin) = req.headers().get("origin") else {
+        return response;
+    };
     if origin.to_str().is_ok_and(|o| state.cors.contains(o)) {
         headers.insert("access-control-allow-origin", origin.clone());
-        headers.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"));
+        headers.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
+        );
         headers.insert(
             "access-control-allow-headers",
             HeaderValue::from_static("authorization, content-type, x-client-id, x-tenant-id, x-request-id"),

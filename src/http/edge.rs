@@ -23,7 +23,9 @@ fn incoming_request_id(req: &Request) -> Option<String> {
     let value = req.headers().get("x-request-id")?.to_str().ok()?;
     let ok = !value.is_empty()
         && value.len() <= 128
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     ok.then(|| value.to_owned())
 }
 
@@ -92,7 +94,10 @@ fn envelope(response: Response, request_id: &str, span: &tracing::Span) -> Respo
     }
     let mut rendered = render(&error, request_id);
     for (name, value) in response.headers() {
-        if name.as_str().starts_with("access-control-") || name.as_str() == "vary" || name.as_str().starts_with("x-ratelimit-") {
+        if name.as_str().starts_with("access-control-")
+            || name.as_str() == "vary"
+            || name.as_str().starts_with("x-ratelimit-")
+        {
             rendered.headers_mut().insert(name.clone(), value.clone());
         }
     }

@@ -24,9 +24,10 @@ pub fn error_for_status(status: StatusCode) -> Option<ApiError> {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
-            ApiError::InvalidRequest { field: None, message: "The request is malformed.".into() }
-        }
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ApiError::InvalidRequest {
+            field: None,
+            message: "The request is malformed.".into(),
+        },
         StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal,
         _ => return None,
     })
@@ -47,7 +48,9 @@ pub fn render(error: &ApiError, request_id: &str) -> Response {
     let mut response = (status, axum::Json(json!({ "error": body }))).into_response();
     match error {
         ApiError::RateLimitExceeded { retry_after } | ApiError::ServiceUnavailable { retry_after } => {
-            response.headers_mut().insert("retry-after", HeaderValue::from(*retry_after));
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(*retry_after));
         }
         _ => {}
     }

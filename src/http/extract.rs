@@ -16,7 +16,10 @@ use crate::tenant::messages::{ClientInfo, TenantRequest, TenantResponse};
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Checks `X-Tenant-ID` against the credential's tenant and grants CORS for it.
@@ -55,7 +58,9 @@ impl FromRequestParts<AppState> for Publishable {
             return Err(ApiError::InvalidPublishableKey);
         }
         bind_tenant(parts, &resolved.tenant)?;
-        Ok(Self { tenant: resolved.tenant })
+        Ok(Self {
+            tenant: resolved.tenant,
+        })
     }
 }
 
@@ -77,7 +82,9 @@ impl FromRequestParts<AppState> for Secret {
             return Err(ApiError::InvalidApiKey);
         }
         bind_tenant(parts, &resolved.tenant)?;
-        Ok(Self { tenant: resolved.tenant })
+        Ok(Self {
+            tenant: resolved.tenant,
+        })
     }
 }
 
@@ -105,10 +112,18 @@ impl FromRequestParts<AppState> for SignedIn {
         let reply = state
             .control
             .registry()
-            .call(&tenant.id, TenantRequest::Authenticate { token: token.to_owned() })
+            .call(
+                &tenant.id,
+                TenantRequest::Authenticate {
+                    token: token.to_owned(),
+                },
+            )
             .await?;
         match reply {
-            TenantResponse::Authenticated { claims } => Ok(Self { tenant, claims: *claims }),
+            TenantResponse::Authenticated { claims } => Ok(Self {
+                tenant,
+                claims: *claims,
+            }),
             _ => Err(ApiError::Internal),
         }
     }
@@ -144,7 +159,14 @@ impl FromRequestParts<AppState> for Client {
                 .or(Some(peer)),
             other => other,
         };
-        let user_agent = parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(Self(ClientInfo { ip: ip.map(|ip| ip.to_string()), user_agent }))
+        let user_agent = parts
+            .headers
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Self(ClientInfo {
+            ip: ip.map(|ip| ip.to_string()),
+            user_agent,
+        }))
     }
 }

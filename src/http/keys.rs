@@ -25,7 +25,10 @@ pub async fn jwks(State(state): State<AppState>, Path(tenant_id): Path<String>) 
     }
 }
 
-pub async fn discovery(State(state): State<AppState>, Path(tenant_id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn discovery(
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     known_tenant(&state, &tenant_id).await?;
     let issuer = format!("{}/t/{tenant_id}", state.config.public_url);
     Ok((

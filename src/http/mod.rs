@@ -38,9 +38,19 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state; loads the CORS origin index from the control store.
-    pub async fn new(control: Arc<ControlPlane>, config: Arc<Config>, metrics: PrometheusHandle) -> Result<Self, crate::error::ApiError> {
+    pub async fn new(
+        control: Arc<ControlPlane>,
+        config: Arc<Config>,
+        metrics: PrometheusHandle,
+    ) -> Result<Self, crate::error::ApiError> {
         let cors = Arc::new(cors::AllowedOrigins::load(&control).await?);
-        Ok(Self { control, config, metrics, ready: Arc::new(AtomicBool::new(true)), cors })
+        Ok(Self {
+            control,
+            config,
+            metrics,
+            ready: Arc::new(AtomicBool::new(true)),
+            cors,
+        })
     }
 }
 
@@ -53,7 +63,9 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants", get(control::list_tenants).post(control::create_tenant))
         .route(
             "/tenants/{id}",
-            get(control::get_tenant).patch(control::update_tenant).delete(control::delete_tenant),
+            get(control::get_tenant)
+                .patch(control::update_tenant)
+                .delete(control::delete_tenant),
         )
         .route("/tenants/{id}/signing-keys/rotate", post(control::rotate_signing_key))
         .route("/tenants/{id}/faults/panic", post(control::inject_panic));

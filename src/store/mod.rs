@@ -126,10 +126,14 @@ pub enum TenantWrite {
     /// Full replacement; re-indexes a changed email (`Duplicate("email")` when taken).
     UpdateUser(User),
     /// Removes the user with their sessions and refresh tokens.
-    DeleteUser { user_id: String },
+    DeleteUser {
+        user_id: String,
+    },
     PutSession(Session),
     PutRefreshToken(RefreshToken),
-    MarkRefreshTokenRotated { token_hash: String },
+    MarkRefreshTokenRotated {
+        token_hash: String,
+    },
     AppendEvent(OutboxEvent),
 }
 

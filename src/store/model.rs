@@ -59,7 +59,10 @@ pub struct Lockout {
 
 impl Default for Lockout {
     fn default() -> Self {
-        Self { threshold: 10, duration: 900 }
+        Self {
+            threshold: 10,
+            duration: 900,
+        }
     }
 }
 

@@ -40,16 +40,29 @@ impl Actor for TenantActor {
     type State = TenantState;
     type Arguments = TenantArgs;
 
-    async fn pre_start(&self, myself: ActorRef<TenantMsg>, args: TenantArgs) -> Result<TenantState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<TenantMsg>,
+        args: TenantArgs,
+    ) -> Result<TenantState, ActorProcessingErr> {
         let idle = args.deps.idle_timeout;
-        let ctx = TenantContext::load(&args.tenant_id, args.deps).await.map_err(Box::new)?;
+        let ctx = TenantContext::load(&args.tenant_id, args.deps)
+            .await
+            .map_err(Box::new)?;
         let tick = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
         myself.send_interval(tick, || TenantMsg::IdleCheck);
         metrics::gauge!("hellojohn_tenant_actors").increment(1.0);
-        Ok(TenantState { ctx: Arc::new(ctx), last_activity: Instant::now() })
+        Ok(TenantState {
+            ctx: Arc::new(ctx),
+            last_activity: Instant::now(),
+        })
     }
 
-    async fn post_stop(&self, _myself: ActorRef<TenantMsg>, _state: &mut TenantState) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<TenantMsg>,
+        _state: &mut TenantState,
+    ) -> Result<(), ActorProcessingErr> {
         metrics::gauge!("hellojohn_tenant_actors").decrement(1.0);
         Ok(())
     }

@@ -48,10 +48,12 @@ impl TenantContext {
     async fn load_keys(tenant: &Tenant, deps: &TenantDeps) -> Result<Arc<KeyRing>, ApiError> {
         let records = deps.backend.control().list_signing_keys(&tenant.id).await?;
         let grace = tenant.auth_config.access_token_ttl.max(60) as i64 + 60;
-        KeyRing::load(&records, &deps.master_key, deps.clock.now(), grace).map(Arc::new).map_err(|e| {
-            tracing::error!(tenant = %tenant.id, error = %e, "cannot load signing keys");
-            ApiError::unavailable()
-        })
+        KeyRing::load(&records, &deps.master_key, deps.clock.now(), grace)
+            .map(Arc::new)
+            .map_err(|e| {
+                tracing::error!(tenant = %tenant.id, error = %e, "cannot load signing keys");
+                ApiError::unavailable()
+            })
     }
 
     /// A fresh context with re-read tenant record and keys, keeping store and session cache contents.
@@ -75,8 +77,13 @@ impl TenantContext {
 
     /// Records a session's current state in the cache (after every session write).
     pub fn remember(&self, session: &Session) {
-        self.sessions
-            .insert(session.id.clone(), CachedSession { status: session.status, expires_at: session.expires_at });
+        self.sessions.insert(
+            session.id.clone(),
+            CachedSession {
+                status: session.status,
+                expires_at: session.expires_at,
+            },
+        );
     }
 
     /// The cached state of a session, loading it from the store on a miss.
@@ -88,6 +95,9 @@ impl TenantContext {
             return Ok(None);
         };
         self.remember(&session);
-        Ok(Some(CachedSession { status: session.status, expires_at: session.expires_at }))
+        Ok(Some(CachedSession {
+            status: session.status,
+            expires_at: session.expires_at,
+        }))
     }
 }

@@ -38,10 +38,16 @@ pub enum TenantRequest {
         client: ClientInfo,
     },
     /// Verifies an access token and that its session is still active.
-    Authenticate { token: String },
+    Authenticate {
+        token: String,
+    },
     /// `/v1/sessions/verify`: never an error for a bad token, just `valid: false`.
-    VerifyToken { token: String },
-    GetUser { user_id: String },
+    VerifyToken {
+        token: String,
+    },
+    GetUser {
+        user_id: String,
+    },
     /// Re-read the tenant record and signing keys (after a CP change).
     Reload,
     /// Test hook: panic inside the actor (only with `HELLOJOHN_TEST_FAULTS`).
@@ -64,10 +70,21 @@ pub struct TokenSet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TenantResponse {
     Jwks(Value),
-    SignedIn { user: Box<User>, tokens: TokenSet },
-    Refreshed { tokens: TokenSet },
-    Authenticated { claims: Box<AccessClaims> },
-    Verified { valid: bool, session: Option<Box<Session>>, claims: Option<Box<AccessClaims>> },
+    SignedIn {
+        user: Box<User>,
+        tokens: TokenSet,
+    },
+    Refreshed {
+        tokens: TokenSet,
+    },
+    Authenticated {
+        claims: Box<AccessClaims>,
+    },
+    Verified {
+        valid: bool,
+        session: Option<Box<Session>>,
+        claims: Option<Box<AccessClaims>>,
+    },
     User(Box<User>),
     Done,
 }

@@ -30,7 +30,11 @@ impl TenantRegistry {
     pub async fn start(deps: Arc<TenantDeps>) -> Result<Self, ractor::SpawnErr> {
         let actors: ActorTable = Arc::default();
         let (supervisor, _) = Actor::spawn(None, TenantSupervisor, (deps, actors.clone())).await?;
-        Ok(Self { supervisor, actors, in_flight: Arc::default() })
+        Ok(Self {
+            supervisor,
+            actors,
+            in_flight: Arc::default(),
+        })
     }
 
     /// Sends a request to a tenant's actor and waits for its answer.
@@ -41,7 +45,9 @@ impl TenantRegistry {
             let request = request.clone();
             let depth = self.in_flight.fetch_add(1, Ordering::Relaxed);
             metrics::histogram!("hellojohn_tenant_mailbox_depth").record(depth as f64);
-            let result = actor.call(|port| TenantMsg::Call(request, port), Some(CALL_TIMEOUT)).await;
+            let result = actor
+                .call(|port| TenantMsg::Call(request, port), Some(CALL_TIMEOUT))
+                .await;
             self.in_flight.fetch_sub(1, Ordering::Relaxed);
             match result {
                 Ok(CallResult::Success(reply)) => return reply,
@@ -59,7 +65,13 @@ impl TenantRegistry {
 
     /// Stops a tenant's actor if it runs (tenant deleted or suspended).
     pub async fn stop(&self, tenant_id: &str) {
-        let _ = self.supervisor.call(|port| SupervisorMsg::Stop(tenant_id.to_owned(), port), Some(CALL_TIMEOUT)).await;
+        let _ = self
+            .supervisor
+            .call(
+                |port| SupervisorMsg::Stop(tenant_id.to_owned(), port),
+                Some(CALL_TIMEOUT),
+            )
+            .await;
     }
 
     /// Tells a running tenant actor to reload its record and keys; a stopped one loads fresh anyway.
@@ -81,7 +93,10 @@ impl TenantRegistry {
         }
         match self
             .supervisor
-            .call(|port| SupervisorMsg::Ensure(tenant_id.to_owned(), port), Some(CALL_TIMEOUT))
+            .call(
+                |port| SupervisorMsg::Ensure(tenant_id.to_owned(), port),
+                Some(CALL_TIMEOUT),
+            )
             .await
         {
             Ok(CallResult::Success(result)) => result,

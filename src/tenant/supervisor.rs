@@ -43,7 +43,10 @@ impl TenantSupervisor {
             Ok(None) => return Err(ApiError::NotFound),
             Err(e) => return Err(e.into()),
         }
-        let args = TenantArgs { tenant_id: tenant_id.to_owned(), deps: state.deps.clone() };
+        let args = TenantArgs {
+            tenant_id: tenant_id.to_owned(),
+            deps: state.deps.clone(),
+        };
         match Actor::spawn_linked(None, TenantActor, args, myself.get_cell()).await {
             Ok((actor, _)) => {
                 state.tenants_by_actor.insert(actor.get_id(), tenant_id.to_owned());
@@ -76,7 +79,11 @@ impl Actor for TenantSupervisor {
         _myself: ActorRef<SupervisorMsg>,
         (deps, actors): Self::Arguments,
     ) -> Result<SupervisorState, ActorProcessingErr> {
-        Ok(SupervisorState { deps, actors, tenants_by_actor: HashMap::new() })
+        Ok(SupervisorState {
+            deps,
+            actors,
+            tenants_by_actor: HashMap::new(),
+        })
     }
 
     async fn handle(
@@ -97,7 +104,10 @@ impl Actor for TenantSupervisor {
             SupervisorMsg::Stop(tenant_id, reply) => {
                 if let Some((_, actor)) = state.actors.remove(&tenant_id) {
                     state.tenants_by_actor.remove(&actor.get_id());
-                    actor.stop_and_wait(Some("stopped by control plane".into()), None).await.ok();
+                    actor
+                        .stop_and_wait(Some("stopped by control plane".into()), None)
+                        .await
+                        .ok();
                 }
                 let _ = reply.send(());
             }

@@ -43,24 +43,40 @@ impl ControlStore for FsControlStore {
         Ok(())
     }
 
-    async fn insert_tenant(&self, tenant: &Tenant, keys: &[ApiKey], signing_key: &SigningKeyRecord) -> Result<(), StoreError> {
+    async fn insert_tenant(
+        &self,
+        tenant: &Tenant,
+        keys: &[ApiKey],
+        signing_key: &SigningKeyRecord,
+    ) -> Result<(), StoreError> {
         let mut batch = Batch::new()
-            .check(Check::Absent { table: TENANT_SLUG.into(), key: tenant.slug.clone() })
-            .check(Check::Absent { table: TENANT.into(), key: tenant.id.clone() })
+            .check(Check::Absent {
+                table: TENANT_SLUG.into(),
+                key: tenant.slug.clone(),
+            })
+            .check(Check::Absent {
+                table: TENANT.into(),
+                key: tenant.id.clone(),
+            })
             .put(TENANT, &tenant.id, to_value(tenant)?)
             .put(TENANT_SLUG, &tenant.slug, pointer(&tenant.id))
             .put(SIGNING_KEY, &signing_key.id, to_value(signing_key)?);
         for key in keys {
-            batch = batch
-                .put(API_KEY, &key.key_hash, to_value(key)?)
-                .put(API_KEY_ID, &key.id, serde_json::json!({ "hash": key.key_hash }));
+            batch = batch.put(API_KEY, &key.key_hash, to_value(key)?).put(
+                API_KEY_ID,
+                &key.id,
+                serde_json::json!({ "hash": key.key_hash }),
+            );
         }
         commit(&self.engine, batch, vec![Some("slug"), None]).await
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let batch = Batch::new()
-            .check(Check::Exists { table: TENANT.into(), key: tenant.id.clone() })
+            .check(Check::Exists {
+                table: TENANT.into(),
+                key: tenant.id.clone(),
+            })
             .put(TENANT, &tenant.id, to_value(tenant)?);
         commit(&self.engine, batch, vec![]).await.map_err(|e| match e {
             StoreError::Conflict => StoreError::NotFound,
@@ -74,7 +90,11 @@ impl ControlStore for FsControlStore {
         for key in self.all::<ApiKey>(API_KEY).into_iter().filter(|k| k.tenant_id == id) {
             batch = batch.delete(API_KEY, &key.key_hash).delete(API_KEY_ID, &key.id);
         }
-        for key in self.all::<SigningKeyRecord>(SIGNING_KEY).into_iter().filter(|k| k.tenant_id == id) {
+        for key in self
+            .all::<SigningKeyRecord>(SIGNING_KEY)
+            .into_iter()
+            .filter(|k| k.tenant_id == id)
+        {
             batch = batch.delete(SIGNING_KEY, &key.id);
         }
         commit(&self.engine, batch, vec![]).await
@@ -101,7 +121,10 @@ impl ControlStore for FsControlStore {
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let batch = Batch::new()
-            .check(Check::Exists { table: TENANT.into(), key: key.tenant_id.clone() })
+            .check(Check::Exists {
+                table: TENANT.into(),
+                key: key.tenant_id.clone(),
+            })
             .put(API_KEY, &key.key_hash, to_value(key)?)
             .put(API_KEY_ID, &key.id, serde_json::json!({ "hash": key.key_hash }));
         commit(&self.engine, batch, vec![]).await.map_err(|e| match e {
@@ -130,14 +153,21 @@ impl ControlStore for FsControlStore {
     }
 
     async fn list_api_keys(&self, tenant_id: &str, page: &PageRequest) -> Result<Page<ApiKey>, StoreError> {
-        let mut keys: Vec<ApiKey> = self.all::<ApiKey>(API_KEY).into_iter().filter(|k| k.tenant_id == tenant_id).collect();
+        let mut keys: Vec<ApiKey> = self
+            .all::<ApiKey>(API_KEY)
+            .into_iter()
+            .filter(|k| k.tenant_id == tenant_id)
+            .collect();
         keys.sort_by(|a, b| b.id.cmp(&a.id));
         Ok(paginate(keys.into_iter(), |k| &k.id, page))
     }
 
     async fn insert_admin(&self, admin: &CpAdmin) -> Result<(), StoreError> {
         let batch = Batch::new()
-            .check(Check::Absent { table: ADMIN_EMAIL.into(), key: admin.email.clone() })
+            .check(Check::Absent {
+                table: ADMIN_EMAIL.into(),
+                key: admin.email.clone(),
+            })
             .put(ADMIN, &admin.id, to_value(admin)?)
             .put(ADMIN_EMAIL, &admin.email, pointer(&admin.id));
         commit(&self.engine, batch, vec![Some("email")]).await
@@ -166,10 +196,17 @@ impl ControlStore for FsControlStore {
         };
         // The witness check keeps two concurrent deletes from removing the last two admins.
         let mut batch = Batch::new()
-            .check(Check::Exists { table: ADMIN.into(), key: witness.id.clone() })
+            .check(Check::Exists {
+                table: ADMIN.into(),
+                key: witness.id.clone(),
+            })
             .delete(ADMIN, id)
             .delete(ADMIN_EMAIL, &admin.email);
-        for token in self.all::<AdminToken>(ADMIN_TOKEN).into_iter().filter(|t| t.admin_id == id) {
+        for token in self
+            .all::<AdminToken>(ADMIN_TOKEN)
+            .into_iter()
+            .filter(|t| t.admin_id == id)
+        {
             batch = batch.delete(ADMIN_TOKEN, &token.token_hash);
         }
         commit(&self.engine, batch, vec![]).await
@@ -181,7 +218,10 @@ impl ControlStore for FsControlStore {
 
     async fn insert_admin_token(&self, token: &AdminToken) -> Result<(), StoreError> {
         let batch = Batch::new()
-            .check(Check::Exists { table: ADMIN.into(), key: token.admin_id.clone() })
+            .check(Check::Exists {
+                table: ADMIN.into(),
+                key: token.admin_id.clone(),
+            })
             .put(ADMIN_TOKEN, &token.token_hash, to_value(token)?);
         commit(&self.engine, batch, vec![]).await
     }
@@ -191,12 +231,23 @@ impl ControlStore for FsControlStore {
     }
 
     async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
-        Ok(self.all::<SigningKeyRecord>(SIGNING_KEY).into_iter().filter(|k| k.tenant_id == tenant_id).collect())
+        Ok(self
+            .all::<SigningKeyRecord>(SIGNING_KEY)
+            .into_iter()
+            .filter(|k| k.tenant_id == tenant_id)
+            .collect())
     }
 
-    async fn rotate_signing_key(&self, new_key: &SigningKeyRecord, retired_at: time::OffsetDateTime) -> Result<(), StoreError> {
+    async fn rotate_signing_key(
+        &self,
+        new_key: &SigningKeyRecord,
+        retired_at: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut batch = Batch::new()
-            .check(Check::Exists { table: TENANT.into(), key: new_key.tenant_id.clone() })
+            .check(Check::Exists {
+                table: TENANT.into(),
+                key: new_key.tenant_id.clone(),
+            })
             .put(SIGNING_KEY, &new_key.id, to_value(new_key)?);
         for mut old in self.list_signing_keys(&new_key.tenant_id).await? {
             if old.retired_at.is_none() {

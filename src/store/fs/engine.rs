@@ -61,11 +61,7 @@ pub enum EngineError {
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Insert or replace the whole row.
-    Put {
-        table: String,
-        key: String,
-        value: Value,
-    },
+    Put { table: String, key: String, value: Value },
     /// Remove the row (no-op if absent).
     Delete { table: String, key: String },
 }
@@ -78,11 +74,7 @@ pub enum Check {
     /// The row must not exist.
     Absent { table: String, key: String },
     /// The whole row must equal `value`.
-    Equals {
-        table: String,
-        key: String,
-        value: Value,
-    },
+    Equals { table: String, key: String, value: Value },
     /// The row must exist, have `field`, and `row[field] == value` (a missing field never matches).
     FieldEquals {
         table: String,
@@ -237,10 +229,7 @@ impl FsEngine {
         let snapshot_bytes = load_snapshot(&dir.join("snapshot"), &mut tables)?;
         let journal_path = dir.join("journal");
         let (journal_bytes, recovered) = replay_journal(&journal_path, &mut tables, options.fsync)?;
-        let journal = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&journal_path)?;
+        let journal = OpenOptions::new().create(true).append(true).open(&journal_path)?;
         if options.fsync {
             sync_dir(dir)?;
         }
@@ -465,13 +454,9 @@ fn load_snapshot(path: &Path, tables: &mut Tables) -> Result<u64, EngineError> {
             Frame::End => break,
             Frame::Bad(m) => return Err(corrupt(m)),
             Frame::Record if header.is_none() => {
-                let h: SnapshotHeader =
-                    serde_json::from_slice(&buf).map_err(|e| corrupt(e.to_string()))?;
+                let h: SnapshotHeader = serde_json::from_slice(&buf).map_err(|e| corrupt(e.to_string()))?;
                 if h.format != SNAPSHOT_FORMAT || h.version != SNAPSHOT_VERSION {
-                    return Err(corrupt(format!(
-                        "unknown format {} v{}",
-                        h.format, h.version
-                    )));
+                    return Err(corrupt(format!("unknown format {} v{}", h.format, h.version)));
                 }
                 header = Some(h);
             }
@@ -492,11 +477,7 @@ fn load_snapshot(path: &Path, tables: &mut Tables) -> Result<u64, EngineError> {
 }
 
 /// Replays the journal into `tables`; truncates a torn tail. Returns (valid bytes, dropped bytes).
-fn replay_journal(
-    path: &Path,
-    tables: &mut Tables,
-    fsync: bool,
-) -> Result<(u64, u64), EngineError> {
+fn replay_journal(path: &Path, tables: &mut Tables, fsync: bool) -> Result<(u64, u64), EngineError> {
     let file = match OpenOptions::new().read(true).write(true).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((0, 0)),
@@ -555,21 +536,14 @@ mod tests {
                 .put("users", "b", json!(2)),
         )
         .unwrap();
-        e.commit(
-            Batch::new()
-                .delete("users", "b")
-                .put("tenants", "t", json!("x")),
-        )
-        .unwrap();
+        e.commit(Batch::new().delete("users", "b").put("tenants", "t", json!("x")))
+            .unwrap();
         assert_eq!(e.get("users", "a"), Some(json!({"n": 1})));
         drop(e);
         let e = open(d.path());
         assert_eq!(e.get("users", "a"), Some(json!({"n": 1})));
         assert_eq!(e.get("users", "b"), None);
-        assert_eq!(
-            e.read(|t| (t.len("users"), t.len("tenants"), t.len("nope"))),
-            (1, 1, 0)
-        );
+        assert_eq!(e.read(|t| (t.len("users"), t.len("tenants"), t.len("nope"))), (1, 1, 0));
         assert_eq!(e.recovered_bytes(), 0);
     }
 
@@ -578,15 +552,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let e = open(d.path());
         for i in 0..5 {
-            e.commit(Batch::new().put("t", format!("k{i}"), json!(i)))
-                .unwrap();
+            e.commit(Batch::new().put("t", format!("k{i}"), json!(i))).unwrap();
         }
         drop(e);
         let good = journal_len(d.path());
-        let mut f = OpenOptions::new()
-            .append(true)
-            .open(d.path().join("journal"))
-            .unwrap();
+        let mut f = OpenOptions::new().append(true).open(d.path().join("journal")).unwrap();
         f.write_all(&1000u32.to_le_bytes()).unwrap();
         f.write_all(&[0u8; 4]).unwrap();
         f.write_all(&[7u8; 10]).unwrap();
@@ -595,8 +565,7 @@ mod tests {
         assert_eq!(e.recovered_bytes(), 18);
         assert_eq!(journal_len(d.path()), good);
         assert_eq!(e.read(|t| t.len("t")), 5);
-        e.commit(Batch::new().put("t", "after", json!(true)))
-            .unwrap();
+        e.commit(Batch::new().put("t", "after", json!(true))).unwrap();
         drop(e);
         let e = open(d.path());
         assert_eq!(e.recovered_bytes(), 0);
@@ -707,18 +676,14 @@ mod tests {
         e.commit(ok).unwrap();
         drop(e);
         let e = open(d.path());
-        assert_eq!(
-            (e.get("u", "bad"), e.get("u", "good")),
-            (None, Some(json!(1)))
-        );
+        assert_eq!((e.get("u", "bad"), e.get("u", "good")), (None, Some(json!(1))));
     }
 
     #[test]
     fn compare_and_set_race() {
         let d = tempfile::tempdir().unwrap();
         let e = Arc::new(open(d.path()));
-        e.commit(Batch::new().put("c", "n", json!({"v": 0})))
-            .unwrap();
+        e.commit(Batch::new().put("c", "n", json!({"v": 0}))).unwrap();
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let e = Arc::clone(&e);
@@ -732,11 +697,7 @@ mod tests {
                             field: "v".into(),
                             value: json!(cur),
                         };
-                        match e.commit(Batch::new().check(check).put(
-                            "c",
-                            "n",
-                            json!({"v": cur + 1}),
-                        )) {
+                        match e.commit(Batch::new().check(check).put("c", "n", json!({"v": cur + 1}))) {
                             Ok(()) => wins += 1,
                             Err(EngineError::CheckFailed { index: 0 }) => {}
                             Err(err) => panic!("{err}"),
@@ -762,11 +723,7 @@ mod tests {
         };
         let e = FsEngine::open(d.path(), opts()).unwrap();
         for i in 0..400u32 {
-            let mut b = Batch::new().put(
-                "a",
-                format!("k{}", i % 37),
-                json!({"i": i, "pad": "x".repeat(40)}),
-            );
+            let mut b = Batch::new().put("a", format!("k{}", i % 37), json!({"i": i, "pad": "x".repeat(40)}));
             if i % 5 == 0 {
                 b = b
                     .delete("a", format!("k{}", (i + 3) % 37))

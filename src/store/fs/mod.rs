@@ -29,7 +29,11 @@ impl FsBackend {
     /// Opens (creating) `root/control` and prepares `root/tenants`.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
         let engine = open_engine(&root.join("control"))?;
-        Ok(Self { root: root.to_owned(), control: Arc::new(control::FsControlStore::new(engine)), open: DashMap::new() })
+        Ok(Self {
+            root: root.to_owned(),
+            control: Arc::new(control::FsControlStore::new(engine)),
+            open: DashMap::new(),
+        })
     }
 
     fn tenant_dir(&self, tenant_id: &str) -> Result<PathBuf, StoreError> {
@@ -137,7 +141,14 @@ fn page_of<T: DeserializeOwned>(
             })
             .unwrap_or_default()
     });
-    Ok(super::paginate(rows.into_iter(), id, &super::PageRequest { limit: page.limit, after: None }))
+    Ok(super::paginate(
+        rows.into_iter(),
+        id,
+        &super::PageRequest {
+            limit: page.limit,
+            after: None,
+        },
+    ))
 }
 
 /// An index row pointing at a record id.

@@ -41,8 +41,20 @@ impl FsTenantStore {
     fn plan_write(&self, plan: &mut Plan, write: TenantWrite) -> Result<(), StoreError> {
         match write {
             TenantWrite::InsertUser(user) => {
-                plan.check(Check::Absent { table: USER_EMAIL.into(), key: user.email.clone() }, Some("email"));
-                plan.check(Check::Absent { table: USER.into(), key: user.id.clone() }, None);
+                plan.check(
+                    Check::Absent {
+                        table: USER_EMAIL.into(),
+                        key: user.email.clone(),
+                    },
+                    Some("email"),
+                );
+                plan.check(
+                    Check::Absent {
+                        table: USER.into(),
+                        key: user.id.clone(),
+                    },
+                    None,
+                );
                 plan.batch = std::mem::take(&mut plan.batch)
                     .put(USER_EMAIL, &user.email, pointer(&user.id))
                     .put(USER, &user.id, to_value(&user)?);
@@ -60,8 +72,16 @@ impl FsTenantStore {
                 );
                 let mut batch = std::mem::take(&mut plan.batch);
                 if old.email != user.email {
-                    plan.check(Check::Absent { table: USER_EMAIL.into(), key: user.email.clone() }, Some("email"));
-                    batch = batch.delete(USER_EMAIL, &old.email).put(USER_EMAIL, &user.email, pointer(&user.id));
+                    plan.check(
+                        Check::Absent {
+                            table: USER_EMAIL.into(),
+                            key: user.email.clone(),
+                        },
+                        Some("email"),
+                    );
+                    batch = batch
+                        .delete(USER_EMAIL, &old.email)
+                        .put(USER_EMAIL, &user.email, pointer(&user.id));
                 }
                 plan.batch = batch.put(USER, &user.id, to_value(&user)?);
             }
@@ -82,14 +102,18 @@ impl FsTenantStore {
                         .map(|rows| {
                             rows.iter()
                                 .filter(|(_, v)| {
-                                    v.get("session_id").and_then(|s| s.as_str()).is_some_and(|s| sessions.iter().any(|x| x == s))
+                                    v.get("session_id")
+                                        .and_then(|s| s.as_str())
+                                        .is_some_and(|s| sessions.iter().any(|x| x == s))
                                 })
                                 .map(|(k, _)| k.clone())
                                 .collect()
                         })
                         .unwrap_or_default()
                 });
-                let mut batch = std::mem::take(&mut plan.batch).delete(USER, &user_id).delete(USER_EMAIL, &user.email);
+                let mut batch = std::mem::take(&mut plan.batch)
+                    .delete(USER, &user_id)
+                    .delete(USER_EMAIL, &user.email);
                 for id in &sessions {
                     batch = batch.delete(SESSION, id);
                 }
@@ -105,7 +129,8 @@ impl FsTenantStore {
                 plan.batch = std::mem::take(&mut plan.batch).put(REFRESH_TOKEN, &token.token_hash, to_value(&token)?);
             }
             TenantWrite::MarkRefreshTokenRotated { token_hash } => {
-                let mut token: RefreshToken = get(&self.engine, REFRESH_TOKEN, &token_hash)?.ok_or(StoreError::NotFound)?;
+                let mut token: RefreshToken =
+                    get(&self.engine, REFRESH_TOKEN, &token_hash)?.ok_or(StoreError::NotFound)?;
                 token.status = RefreshTokenStatus::Rotated;
                 plan.batch = std::mem::take(&mut plan.batch).put(REFRESH_TOKEN, &token_hash, to_value(&token)?);
             }
@@ -124,7 +149,10 @@ impl TenantStore for FsTenantStore {
     }
 
     async fn apply(&self, batch: TenantBatch) -> Result<(), StoreError> {
-        let mut plan = Plan { batch: Batch::new(), meanings: Vec::new() };
+        let mut plan = Plan {
+            batch: Batch::new(),
+            meanings: Vec::new(),
+        };
         for guard in batch.guards {
             let check = match guard {
                 Guard::RefreshTokenCurrent { token_hash } => Check::FieldEquals {
@@ -133,7 +161,10 @@ impl TenantStore for FsTenantStore {
                     field: "status".into(),
                     value: serde_json::Value::String("current".into()),
                 },
-                Guard::UserExists { user_id } => Check::Exists { table: USER.into(), key: user_id },
+                Guard::UserExists { user_id } => Check::Exists {
+                    table: USER.into(),
+                    key: user_id,
+                },
             };
             plan.check(check, None);
         }
@@ -162,7 +193,9 @@ impl TenantStore for FsTenantStore {
                 && query.as_ref().is_none_or(|q| {
                     u.email.contains(q.as_str())
                         || u.name.as_ref().is_some_and(|n| n.to_lowercase().contains(q.as_str()))
-                        || u.username.as_ref().is_some_and(|n| n.to_lowercase().contains(q.as_str()))
+                        || u.username
+                            .as_ref()
+                            .is_some_and(|n| n.to_lowercase().contains(q.as_str()))
                 })
         };
         page_of(&self.engine, USER, keep, |u| &u.id, page)

@@ -5,10 +5,10 @@ use serde_json::{json, Value};
 use super::super::context::TenantContext;
 use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
 use super::sessions;
-use crate::validate;
 use crate::error::ApiError;
 use crate::ids::{new_id, prefix};
 use crate::store::*;
+use crate::validate;
 use crate::views;
 
 /// The fields a sign-up may set; anything else in the body is ignored.
@@ -34,7 +34,12 @@ pub async fn sign_up(ctx: &TenantContext, input: SignUp, client: ClientInfo) -> 
     let unsafe_metadata = match input.unsafe_metadata {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(map)) => Value::Object(map),
-        Some(_) => return Err(ApiError::invalid("unsafe_metadata", "unsafe_metadata must be an object.")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "unsafe_metadata",
+                "unsafe_metadata must be an object.",
+            ))
+        }
     };
     // Hash before looking at the email, so "taken" costs the same time as success.
     let password_hash = ctx.deps.hasher.hash(&input.password).await.map_err(password_error)?;
@@ -59,13 +64,22 @@ pub async fn sign_up(ctx: &TenantContext, input: SignUp, client: ClientInfo) -> 
         last_sign_in_at: Some(now),
     };
     let new_session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client)?;
-    let created = sessions::event("user.created", json!({ "user": views::user(&user, views::Audience::Server) }), ctx);
-    let mut batch = TenantBatch::default().write(TenantWrite::InsertUser(user.clone())).write(TenantWrite::AppendEvent(created));
+    let created = sessions::event(
+        "user.created",
+        json!({ "user": views::user(&user, views::Audience::Server) }),
+        ctx,
+    );
+    let mut batch = TenantBatch::default()
+        .write(TenantWrite::InsertUser(user.clone()))
+        .write(TenantWrite::AppendEvent(created));
     batch.writes.extend(new_session.writes);
     ctx.store.apply(batch).await?;
     ctx.remember(&new_session.session);
     metrics::counter!("hellojohn_auth_events_total", "event" => "sign_up", "result" => "success").increment(1);
-    Ok(TenantResponse::SignedIn { user: Box::new(user), tokens: new_session.tokens })
+    Ok(TenantResponse::SignedIn {
+        user: Box::new(user),
+        tokens: new_session.tokens,
+    })
 }
 
 /// Signs a user in with email and password. Unknown email and wrong password
@@ -79,7 +93,11 @@ pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: C
         return Err(failed());
     }
     let email = validate::email(email).unwrap_or_default();
-    let user = if email.is_empty() { None } else { ctx.store.find_user_by_email(&email).await? };
+    let user = if email.is_empty() {
+        None
+    } else {
+        ctx.store.find_user_by_email(&email).await?
+    };
     let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let matched = ctx.deps.hasher.verify(password, phc).await.map_err(password_error)?;
     let Some(mut user) = user.filter(|_| matched) else {
@@ -95,5 +113,8 @@ pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: C
     ctx.store.apply(batch).await?;
     ctx.remember(&new_session.session);
     metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => "success").increment(1);
-    Ok(TenantResponse::SignedIn { user: Box::new(user), tokens: new_session.tokens })
+    Ok(TenantResponse::SignedIn {
+        user: Box::new(user),
+        tokens: new_session.tokens,
+    })
 }

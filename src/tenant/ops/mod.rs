@@ -12,14 +12,38 @@ use crate::error::ApiError;
 pub async fn execute(ctx: &TenantContext, request: TenantRequest) -> TenantReply {
     match request {
         TenantRequest::Jwks => Ok(TenantResponse::Jwks(ctx.keys.jwks().clone())),
-        TenantRequest::SignUp { email, password, name, username, unsafe_metadata, client } => {
-            accounts::sign_up(ctx, accounts::SignUp { email, password, name, username, unsafe_metadata }, client).await
+        TenantRequest::SignUp {
+            email,
+            password,
+            name,
+            username,
+            unsafe_metadata,
+            client,
+        } => {
+            accounts::sign_up(
+                ctx,
+                accounts::SignUp {
+                    email,
+                    password,
+                    name,
+                    username,
+                    unsafe_metadata,
+                },
+                client,
+            )
+            .await
         }
-        TenantRequest::SignIn { email, password, client } => accounts::sign_in(ctx, &email, &password, client).await,
+        TenantRequest::SignIn {
+            email,
+            password,
+            client,
+        } => accounts::sign_in(ctx, &email, &password, client).await,
         TenantRequest::Refresh { refresh_token, client } => sessions::refresh(ctx, &refresh_token, client).await,
         TenantRequest::Authenticate { token } => {
             let claims = sessions::authenticate(ctx, &token).await?;
-            Ok(TenantResponse::Authenticated { claims: Box::new(claims) })
+            Ok(TenantResponse::Authenticated {
+                claims: Box::new(claims),
+            })
         }
         TenantRequest::VerifyToken { token } => sessions::verify(ctx, &token).await,
         TenantRequest::GetUser { user_id } => {

@@ -6,8 +6,8 @@ use time::Duration;
 
 use super::super::context::TenantContext;
 use super::super::messages::{ClientInfo, TenantReply, TenantResponse, TokenSet};
-use crate::auth::tokens::{self, AccessClaims, TokenError};
 use crate::auth::secrets;
+use crate::auth::tokens::{self, AccessClaims, TokenError};
 use crate::error::ApiError;
 use crate::ids::{new_id, prefix};
 use crate::store::*;
@@ -48,12 +48,21 @@ pub fn start(ctx: &TenantContext, user: &User, amr: Vec<String>, client: ClientI
         TenantWrite::PutRefreshToken(refresh_record),
         TenantWrite::AppendEvent(event),
     ];
-    Ok(NewSession { session, writes, tokens })
+    Ok(NewSession {
+        session,
+        writes,
+        tokens,
+    })
 }
 
 /// An outbox event of this tenant.
 pub fn event(event_type: &str, data: serde_json::Value, ctx: &TenantContext) -> OutboxEvent {
-    OutboxEvent { id: new_id(prefix::EVENT), event_type: event_type.to_owned(), data, created_at: ctx.deps.clock.now() }
+    OutboxEvent {
+        id: new_id(prefix::EVENT),
+        event_type: event_type.to_owned(),
+        data,
+        created_at: ctx.deps.clock.now(),
+    }
 }
 
 fn new_refresh_token(ctx: &TenantContext, session: &Session) -> (String, RefreshToken) {
@@ -123,8 +132,16 @@ pub async fn refresh(ctx: &TenantContext, refresh_token: &str, _client: ClientIn
         return Err(ApiError::RefreshTokenInvalid);
     }
     let hash = secrets::hash(refresh_token);
-    let record = ctx.store.find_refresh_token(&hash).await?.ok_or(ApiError::RefreshTokenInvalid)?;
-    let mut session = ctx.store.get_session(&record.session_id).await?.ok_or(ApiError::RefreshTokenInvalid)?;
+    let record = ctx
+        .store
+        .find_refresh_token(&hash)
+        .await?
+        .ok_or(ApiError::RefreshTokenInvalid)?;
+    let mut session = ctx
+        .store
+        .get_session(&record.session_id)
+        .await?
+        .ok_or(ApiError::RefreshTokenInvalid)?;
     if session.status != SessionStatus::Active {
         return Err(ApiError::SessionRevoked);
     }
@@ -136,7 +153,11 @@ pub async fn refresh(ctx: &TenantContext, refresh_token: &str, _client: ClientIn
     if record.expires_at <= now || session.expires_at <= now {
         return Err(ApiError::RefreshTokenExpired);
     }
-    let user = ctx.store.get_user(&session.user_id).await?.ok_or(ApiError::SessionRevoked)?;
+    let user = ctx
+        .store
+        .get_user(&session.user_id)
+        .await?
+        .ok_or(ApiError::SessionRevoked)?;
     if user.status != UserStatus::Active {
         return Err(ApiError::SessionRevoked);
     }
@@ -144,7 +165,9 @@ pub async fn refresh(ctx: &TenantContext, refresh_token: &str, _client: ClientIn
     let (value, successor) = new_refresh_token(ctx, &session);
     let tokens = token_set(ctx, &user, &session, value, successor.expires_at)?;
     let batch = TenantBatch::default()
-        .guard(Guard::RefreshTokenCurrent { token_hash: hash.clone() })
+        .guard(Guard::RefreshTokenCurrent {
+            token_hash: hash.clone(),
+        })
         .write(TenantWrite::MarkRefreshTokenRotated { token_hash: hash })
         .write(TenantWrite::PutRefreshToken(successor))
         .write(TenantWrite::PutSession(session.clone()));
@@ -163,7 +186,11 @@ async fn revoke(ctx: &TenantContext, session: &mut Session) -> Result<(), ApiErr
     session.status = SessionStatus::Revoked;
     let event = event("session.revoked", json!({ "session": views::session(session) }), ctx);
     ctx.store
-        .apply(TenantBatch::default().write(TenantWrite::PutSession(session.clone())).write(TenantWrite::AppendEvent(event)))
+        .apply(
+            TenantBatch::default()
+                .write(TenantWrite::PutSession(session.clone()))
+                .write(TenantWrite::AppendEvent(event)),
+        )
         .await?;
     ctx.remember(session);
     Ok(())
@@ -171,10 +198,11 @@ async fn revoke(ctx: &TenantContext, session: &mut Session) -> Result<(), ApiErr
 
 /// Verifies an access token of this tenant and that its session is still active.
 pub async fn authenticate(ctx: &TenantContext, token: &str) -> Result<AccessClaims, ApiError> {
-    let claims = tokens::verify(&ctx.keys, token, &ctx.issuer, &ctx.tenant.id, ctx.deps.clock.unix()).map_err(|e| match e {
-        TokenError::Expired => ApiError::TokenExpired,
-        TokenError::Invalid => ApiError::InvalidToken,
-    })?;
+    let claims =
+        tokens::verify(&ctx.keys, token, &ctx.issuer, &ctx.tenant.id, ctx.deps.clock.unix()).map_err(|e| match e {
+            TokenError::Expired => ApiError::TokenExpired,
+            TokenError::Invalid => ApiError::InvalidToken,
+        })?;
     let state = ctx.session_state(&claims.sid).await?.ok_or(ApiError::SessionRevoked)?;
     if state.status != SessionStatus::Active || state.expires_at <= ctx.deps.clock.now() {
         return Err(ApiError::SessionRevoked);
@@ -184,11 +212,19 @@ pub async fn authenticate(ctx: &TenantContext, token: &str) -> Result<AccessClai
 
 /// `/v1/sessions/verify`: `valid: false` for any bad token instead of an error.
 pub async fn verify(ctx: &TenantContext, token: &str) -> TenantReply {
-    let invalid = TenantResponse::Verified { valid: false, session: None, claims: None };
+    let invalid = TenantResponse::Verified {
+        valid: false,
+        session: None,
+        claims: None,
+    };
     match authenticate(ctx, token).await {
         Ok(claims) => {
             let session = ctx.store.get_session(&claims.sid).await?;
-            Ok(TenantResponse::Verified { valid: true, session: session.map(Box::new), claims: Some(Box::new(claims)) })
+            Ok(TenantResponse::Verified {
+                valid: true,
+                session: session.map(Box::new),
+                claims: Some(Box::new(claims)),
+            })
         }
         Err(ApiError::ServiceUnavailable { retry_after }) => Err(ApiError::ServiceUnavailable { retry_after }),
         Err(_) => Ok(invalid),

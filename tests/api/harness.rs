@@ -1,0 +1,283 @@
+//! Test harness: real servers on free ports (in-process for most tests, the
+//! real binary where a test kills or signals the process), each test on a
+//! fresh tenant so tests never depend on each other or on order.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use hellojohn::config::Config;
+use reqwest::{Client, Method, Response};
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "root@hellojohn.test";
+pub const ADMIN_PASSWORD: &str = "root-password-for-tests";
+
+/// A running server.
+pub struct Server {
+    pub base: String,
+    pub admin_token: String,
+    /// The node's state, for in-process servers.
+    pub state: Option<hellojohn::http::AppState>,
+}
+
+/// A tenant made for one test, with its key values.
+pub struct TestTenant {
+    pub id: String,
+    pub pk: String,
+    pub sk: String,
+}
+
+/// Settings every test server shares: cheap argon2, no bootstrap, faults on.
+pub fn test_env(dir: &Path, port: u16) -> HashMap<String, String> {
+    let pairs = [
+        ("HELLOJOHN_DATABASE_URL", format!("file://{}", dir.display())),
+        ("HELLOJOHN_HOST", "127.0.0.1".to_owned()),
+        ("HELLOJOHN_PORT", port.to_string()),
+        ("HELLOJOHN_PUBLIC_URL", format!("http://127.0.0.1:{port}")),
+        ("HELLOJOHN_ADMIN_SEED_EMAIL", ADMIN_EMAIL.to_owned()),
+        ("HELLOJOHN_ADMIN_SEED_PASSWORD", ADMIN_PASSWORD.to_owned()),
+        ("HELLOJOHN_BOOTSTRAP", "false".to_owned()),
+        ("HELLOJOHN_ARGON2_MEMORY_KIB", "256".to_owned()),
+        ("HELLOJOHN_ARGON2_ITERATIONS", "1".to_owned()),
+        ("HELLOJOHN_TEST_FAULTS", "true".to_owned()),
+        ("HELLOJOHN_LOG", "warn".to_owned()),
+    ];
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A fresh data directory that outlives the test (the OS cleans /tmp).
+pub fn data_dir() -> PathBuf {
+    tempfile::tempdir().unwrap().keep()
+}
+
+/// Starts an in-process server with `overrides` on top of [`test_env`], on its own runtime thread.
+pub fn start_server(overrides: &[(&str, &str)]) -> Server {
+    let port = free_port();
+    let mut env = test_env(&data_dir(), port);
+    for (k, v) in overrides {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = Config::from_sources(None, env).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
+            let node = hellojohn::server::build(config).await.unwrap();
+            tx.send(node.state.clone()).unwrap();
+            hellojohn::server::serve(listener, node, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    let state = rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let admin_token = blocking_admin_sign_in(&base);
+    Server {
+        base,
+        admin_token,
+        state: Some(state),
+    }
+}
+
+fn blocking_admin_sign_in(base: &str) -> String {
+    let base = base.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let res = Client::new()
+                .post(format!("{base}/cp/v1/admin/sign-in"))
+                .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// The server most tests share.
+pub fn shared() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| start_server(&[]))
+}
+
+/// An HTTP exchange's status, headers and JSON body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub async fn from(res: Response) -> Self {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Self { status, headers, body }
+    }
+
+    /// Asserts an error envelope with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["error"]["status"], status);
+        assert!(self.body["error"]["request_id"].as_str().unwrap().len() > 4);
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request with an optional bearer credential and JSON body.
+    pub async fn call(&self, method: Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = Client::new().request(method, self.url(path));
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call(method, path, Some(&self.admin_token), body).await
+    }
+
+    /// Creates a tenant through the control plane.
+    pub async fn new_tenant_with(&self, body: Value) -> TestTenant {
+        let reply = self.admin(Method::POST, "/cp/v1/tenants", Some(body)).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        TestTenant {
+            id: reply.body["tenant"]["id"].as_str().unwrap().to_owned(),
+            pk: reply.body["publishable_key"].as_str().unwrap().to_owned(),
+            sk: reply.body["secret_key"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn new_tenant(&self) -> TestTenant {
+        self.new_tenant_with(json!({"name": format!("Test {}", ulid::Ulid::new())}))
+            .await
+    }
+
+    /// Signs a user up on a tenant; returns the whole `{user, session}` body.
+    pub async fn sign_up(&self, tenant: &TestTenant, email: &str, password: &str) -> Value {
+        let reply = self
+            .call(
+                Method::POST,
+                "/v1/auth/sign-up",
+                Some(&tenant.pk),
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.body
+    }
+}
+
+/// A `hellojohn` process, killed when dropped.
+pub struct Process {
+    pub child: Child,
+    pub base: String,
+    pub stdout_lines: Vec<String>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns the real binary with exactly `env` (plus PATH) in `cwd` and waits for `/health`.
+pub async fn spawn_binary(env: &HashMap<String, String>, cwd: &Path, port: u16) -> Process {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hellojohn"));
+    command
+        .env_clear()
+        .envs(env)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let client = Client::new();
+    for _ in 0..300 {
+        if let Ok(res) = client.get(format!("{base}/health")).send().await {
+            if res.status() == 200 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let stdout_lines = rx.try_iter().collect();
+                return Process {
+                    child,
+                    base,
+                    stdout_lines,
+                };
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("hellojohn exited early: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("hellojohn did not become healthy");
+}
+
+/// A [`Server`] handle for a spawned process.
+pub async fn attach(base: &str) -> Server {
+    let res = Client::new()
+        .post(format!("{base}/cp/v1/admin/sign-in"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let admin_token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    Server {
+        base: base.to_owned(),
+        admin_token,
+        state: None,
+    }
+}

@@ -1,0 +1,11 @@
+//! hellojohn's integration tests: one binary, real servers over real HTTP.
+
+mod harness;
+
+mod actors;
+mod bad_input;
+mod control_plane;
+mod durability;
+mod isolation;
+mod ops;
+mod tokens;
