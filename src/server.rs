@@ -99,11 +99,10 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
 async fn first_run(control: &ControlPlane, config: &Config) -> Result<Bootstrap, ApiError> {
     let mut out = Bootstrap::default();
     match &config.admin_seed {
-        Some((email, password)) => {
-            if control.ensure_admin(email, password).await? {
-                tracing::info!("created the seed CP admin");
-            }
+        Some((email, password)) if control.ensure_admin(email, password).await? => {
+            tracing::info!("created the seed CP admin");
         }
+        Some(_) => {}
         None if config.bootstrap && !control.has_admin().await? => {
             let email = "admin@hellojohn.local".to_owned();
             let password = crate::auth::secrets::generate("");

@@ -288,7 +288,7 @@ mod tests {
         for alg in [SigningAlg::EdDSA, SigningAlg::ES256, SigningAlg::RS256] {
             let now = OffsetDateTime::now_utc();
             let record = generate_key(alg, "tnt_x", &master(), now).unwrap();
-            let ring = KeyRing::load(&[record.clone()], &master(), now, 900).unwrap();
+            let ring = KeyRing::load(std::slice::from_ref(&record), &master(), now, 900).unwrap();
             let token = ring
                 .sign(&json!({"sub": "usr_1", "exp": now.unix_timestamp() + 60}))
                 .unwrap();
@@ -299,9 +299,8 @@ mod tests {
             // An independent implementation verifies with the published JWK.
             let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(record.public_jwk.clone()).unwrap();
             let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
-            let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::from(
-                alg_name(alg).parse::<jsonwebtoken::Algorithm>().unwrap(),
-            ));
+            let mut validation =
+                jsonwebtoken::Validation::new(alg_name(alg).parse::<jsonwebtoken::Algorithm>().unwrap());
             validation.required_spec_claims.clear();
             jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
             assert!(!record.public_jwk.as_object().unwrap().contains_key("d"));

@@ -158,7 +158,6 @@ impl ControlPlane {
         self.store.insert_tenant(&tenant, &[pk, sk], &signing_key).await?;
         // Open the tenant's store now, so storage problems show at creation, not at first sign-in.
         self.backend.open_tenant(&tenant).await?;
-        tracing::info!(tenant = %tenant.id, slug = %tenant.slug, "tenant created");
         Ok(CreatedTenant {
             tenant,
             publishable_key,
@@ -226,7 +225,6 @@ impl ControlPlane {
         self.store.delete_tenant(id).await?;
         self.forget_tenant(id);
         self.backend.drop_tenant(&tenant).await?;
-        tracing::info!(tenant = %id, "tenant deleted");
         Ok(())
     }
 

@@ -89,12 +89,13 @@ pub async fn list_tenants(
 }
 
 pub async fn create_tenant(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CreateTenant>,
 ) -> Result<impl IntoResponse, ApiError> {
     let created = state.control.create_tenant(body).await?;
     state.cors.add(&created.tenant);
+    tracing::info!(admin = %admin.id(), tenant = %created.tenant.id, "tenant created");
     Ok(no_store(
         StatusCode::CREATED,
         json!({
@@ -126,11 +127,12 @@ pub async fn update_tenant(
 }
 
 pub async fn delete_tenant(
-    _: Admin,
+    admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.control.delete_tenant(&id).await?;
+    tracing::info!(admin = %admin.id(), tenant = %id, "tenant deleted");
     Ok(StatusCode::NO_CONTENT)
 }
 

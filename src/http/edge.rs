@@ -14,10 +14,6 @@ use super::error::{error_for_status, render, ApiError};
 use super::AppState;
 use crate::ids;
 
-/// The id of the current request, available to handlers as an extension.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 /// Accepts an incoming `X-Request-Id` only when it is short and harmless.
 fn incoming_request_id(req: &Request) -> Option<String> {
     let value = req.headers().get("x-request-id")?.to_str().ok()?;
@@ -46,7 +42,6 @@ pub async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -
         cors::preflight(&state, &req)
     } else {
         let grant = CorsGrant::default();
-        req.extensions_mut().insert(RequestId(request_id.clone()));
         req.extensions_mut().insert(grant.clone());
         let mut response = next.run(req).instrument(span.clone()).await;
         grant.apply(origin.as_ref(), &mut response);

@@ -129,8 +129,15 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
-/// A control-plane admin.
+/// A control-plane admin; its id goes into the audit log lines of CP changes.
 pub struct Admin(pub CpAdmin);
+
+impl Admin {
+    /// The admin's id.
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+}
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
