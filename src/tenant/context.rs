@@ -11,6 +11,9 @@ use crate::auth::signing::KeyRing;
 use crate::error::ApiError;
 use crate::store::{Session, SessionStatus, Tenant, TenantStore};
 
+/// Sessions remembered per tenant before the cache starts over.
+const SESSION_CACHE_CAPACITY: usize = 100_000;
+
 /// What the session cache remembers of a session: enough to answer "is it still active?".
 #[derive(Debug, Clone)]
 pub struct CachedSession {
@@ -77,6 +80,10 @@ impl TenantContext {
 
     /// Records a session's current state in the cache (after every session write).
     pub fn remember(&self, session: &Session) {
+        if self.sessions.len() >= SESSION_CACHE_CAPACITY {
+            // Crude but bounded: the store stays the source of truth, misses reload from it.
+            self.sessions.clear();
+        }
         self.sessions.insert(
             session.id.clone(),
             CachedSession {

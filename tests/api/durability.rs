@@ -41,12 +41,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let server = attach(&process.base).await;
     for i in 0..20 {
         let reply = server
-            .call(
-                Method::POST,
-                "/v1/auth/sign-in",
-                Some(&t.pk),
-                Some(json!({"email": format!("durable{i}@example.com"), "password": "long enough password"})),
-            )
+            .sign_in(&t, &format!("durable{i}@example.com"), "long enough password")
             .await;
         assert_eq!(reply.status, 200, "user {i} lost: {}", reply.body);
     }
@@ -93,12 +88,7 @@ async fn a_torn_journal_tail_is_dropped_and_earlier_writes_kept() {
     let process = spawn_binary(&env, &dir, port).await;
     let server = attach(&process.base).await;
     let reply = server
-        .call(
-            Method::POST,
-            "/v1/auth/sign-in",
-            Some(&t.pk),
-            Some(json!({"email": "before-tear@example.com", "password": "long enough password"})),
-        )
+        .sign_in(&t, "before-tear@example.com", "long enough password")
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     server
@@ -108,12 +98,7 @@ async fn a_torn_journal_tail_is_dropped_and_earlier_writes_kept() {
     let process = spawn_binary(&env, &dir, port).await;
     let server = attach(&process.base).await;
     let reply = server
-        .call(
-            Method::POST,
-            "/v1/auth/sign-in",
-            Some(&t.pk),
-            Some(json!({"email": "after-tear@example.com", "password": "long enough password"})),
-        )
+        .sign_in(&t, "after-tear@example.com", "long enough password")
         .await;
     assert_eq!(reply.status, 200, "writes after recovery are durable too");
 }

@@ -100,19 +100,21 @@ fn blocking_admin_sign_in(base: &str) -> String {
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(async move {
-            let res = Client::new()
-                .post(format!("{base}/cp/v1/admin/sign-in"))
-                .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), 200);
-            res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
-        })
+        runtime.block_on(admin_sign_in(&base))
     })
     .join()
     .unwrap()
+}
+
+async fn admin_sign_in(base: &str) -> String {
+    let res = Client::new()
+        .post(format!("{base}/cp/v1/admin/sign-in"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
 /// The server most tests share.
@@ -185,6 +187,17 @@ impl Server {
             pk: reply.body["publishable_key"].as_str().unwrap().to_owned(),
             sk: reply.body["secret_key"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// Signs a user in with the tenant's publishable key.
+    pub async fn sign_in(&self, tenant: &TestTenant, email: &str, password: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/v1/auth/sign-in",
+            Some(&tenant.pk),
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
     }
 
     pub async fn new_tenant(&self) -> TestTenant {
@@ -267,17 +280,9 @@ pub async fn spawn_binary(env: &HashMap<String, String>, cwd: &Path, port: u16) 
 
 /// A [`Server`] handle for a spawned process.
 pub async fn attach(base: &str) -> Server {
-    let res = Client::new()
-        .post(format!("{base}/cp/v1/admin/sign-in"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let admin_token = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
     Server {
         base: base.to_owned(),
-        admin_token,
+        admin_token: admin_sign_in(base).await,
         state: None,
     }
 }

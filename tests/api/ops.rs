@@ -156,3 +156,36 @@ async fn sigterm_drains_in_flight_requests_then_exits() {
         "no longer accepting"
     );
 }
+
+#[tokio::test]
+async fn admin_create_command_adds_an_admin_who_can_sign_in() {
+    let dir = data_dir();
+    let port = free_port();
+    let mut env = test_env(&dir, port);
+    env.remove("HELLOJOHN_ADMIN_SEED_EMAIL");
+    env.remove("HELLOJOHN_ADMIN_SEED_PASSWORD");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_hellojohn"))
+        .env_clear()
+        .envs(&env)
+        .args(["admin", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let migrate = std::process::Command::new(env!("CARGO_BIN_EXE_hellojohn"))
+        .env_clear()
+        .envs(&env)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(migrate.status.success());
+    let process = spawn_binary(&env, &dir, port).await;
+    // attach() signs in with exactly that admin.
+    let server = attach(&process.base).await;
+    assert_eq!(
+        server.admin(Method::GET, "/cp/v1/admins", None).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
