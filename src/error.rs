@@ -37,6 +37,8 @@ pub enum ApiError {
     InsufficientPermissions,
     #[error("The account is disabled.")]
     AccountDisabled,
+    #[error("Too many failed sign-ins; the account is locked for a while.")]
+    AccountLocked { retry_after: u64 },
     #[error("A control-plane admin token is required.")]
     CpAdminRequired,
     #[error("Not found.")]
@@ -81,7 +83,12 @@ impl ApiError {
             | RefreshTokenInvalid
             | RefreshTokenExpired
             | SessionRevoked => 401,
-            TenantMismatch | TenantSuspended | InsufficientPermissions | AccountDisabled | CpAdminRequired => 403,
+            TenantMismatch
+            | TenantSuspended
+            | InsufficientPermissions
+            | AccountDisabled
+            | AccountLocked { .. }
+            | CpAdminRequired => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             EmailAlreadyExists | SlugAlreadyExists | Conflict(_) => 409,
@@ -112,6 +119,7 @@ impl ApiError {
             TenantSuspended => "tenant_suspended",
             InsufficientPermissions => "insufficient_permissions",
             AccountDisabled => "account_disabled",
+            AccountLocked { .. } => "account_locked",
             CpAdminRequired => "cp_admin_required",
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",

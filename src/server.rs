@@ -70,6 +70,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         master_key: master_key.clone(),
         public_url: config.public_url.clone(),
         idle_timeout: config.tenant_idle_timeout,
+        rate_limits_enabled: config.rate_limits_enabled,
         test_faults: config.test_faults,
     });
     let registry = TenantRegistry::start(deps)

@@ -75,3 +75,71 @@ mod tests {
         assert!(super::new_password("long enough", 8).is_ok());
     }
 }
+
+/// Largest serialized size of one metadata object.
+pub const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+/// A metadata value: an object of bounded size.
+pub fn metadata(field: &str, value: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::invalid(field, format!("{field} must be an object.")));
+    }
+    if value.to_string().len() > MAX_METADATA_BYTES {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} is larger than {MAX_METADATA_BYTES} bytes."),
+        ));
+    }
+    Ok(value)
+}
+
+/// JSON merge patch (RFC 7386): objects merge recursively and `null` deletes a key.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    let serde_json::Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = serde_json::Value::Object(serde_json::Map::new());
+    }
+    if let serde_json::Value::Object(map) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                merge_patch(map.entry(key.clone()).or_insert(serde_json::Value::Null), value);
+            }
+        }
+    }
+}
+
+/// An optional URL field (`avatar_url`): http(s), bounded.
+pub fn url(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v)
+            if !(v.starts_with("https://") || v.starts_with("http://"))
+                || v.len() > 2048
+                || v.contains(char::is_whitespace) =>
+        {
+            Err(ApiError::invalid(
+                field,
+                format!("{field} must be an http(s) URL of at most 2048 bytes."),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_merges_and_null_deletes() {
+        let mut target = json!({"a": 1, "b": {"c": 2, "d": 3}});
+        super::merge_patch(&mut target, &json!({"a": null, "b": {"c": null, "e": 4}, "f": 5}));
+        assert_eq!(target, json!({"b": {"d": 3, "e": 4}, "f": 5}));
+        assert!(super::metadata("m", json!([1])).is_err());
+        assert!(super::metadata("m", json!({"big": "x".repeat(9000)})).is_err());
+    }
+}

@@ -1,107 +1,331 @@
-//! Password hashing with argon2id. Hashing runs on the blocking pool, at most
-//! one hash per core at a time, so a burst of sign-ins can't starve the
-//! runtime or balloon memory.
+//! Password hashing with argon2id on a fixed pool of worker threads: one per
+//! core, each reusing its own memory buffer, fed by a short queue. When the
+//! queue is full the caller gets [`PasswordError::Overloaded`] (503 +
+//! `Retry-After`) instead of unbounded latency. Imported bcrypt and argon2
+//! hashes verify too, and [`PasswordHasher::needs_rehash`] tells when a hash
+//! should be upgraded to the current parameters.
 
-use std::sync::Arc;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::Semaphore;
+use argon2::password_hash::PasswordHash;
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+use tokio::sync::oneshot;
 
 use crate::config::Argon2Params;
+
+/// Jobs allowed to wait per worker before new ones are refused.
+const QUEUE_PER_WORKER: usize = 16;
+/// Largest argon2 memory cost accepted from an imported hash (KiB).
+pub const MAX_IMPORTED_MEMORY_KIB: u32 = 262_144;
 
 /// Why hashing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("argon2: {0}")]
     Hash(String),
-    #[error("hashing task failed")]
-    Task,
+    #[error("too many password hashes queued")]
+    Overloaded,
+    #[error("password worker stopped")]
+    Stopped,
+}
+
+enum Work {
+    Hash(String),
+    Verify { password: String, stored: String },
+}
+
+struct Job {
+    work: Work,
+    reply: oneshot::Sender<Result<Outcome, PasswordError>>,
+}
+
+enum Outcome {
+    Hashed(String),
+    Verified(bool),
 }
 
 /// Hashes and verifies passwords with the configured parameters.
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Argon2Params,
-    permits: Arc<Semaphore>,
-    /// A hash of a random password, verified against when the user is unknown, so timing matches.
+    jobs: SyncSender<Job>,
+    /// A hash of a random password: verified against when the user is unknown, so timing matches.
     dummy_hash: Arc<String>,
 }
 
 impl PasswordHasher {
-    /// Builds the hasher; computes the dummy hash once.
+    /// Starts one worker thread per core and computes the dummy hash.
     pub fn new(params: Argon2Params) -> Result<Self, PasswordError> {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let dummy = hash_blocking(params, &crate::auth::secrets::generate(""))?;
+        argon2_for(params)?;
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let (jobs, queue) = sync_channel::<Job>(workers * QUEUE_PER_WORKER);
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..workers {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || worker(params, &queue))
+                .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        }
+        let mut buffer = vec![Block::default(); block_count(params)];
+        let dummy = hash_with(params, &crate::auth::secrets::generate(""), &mut buffer)?;
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(cores)),
+            jobs,
             dummy_hash: Arc::new(dummy),
         })
     }
 
-    /// A PHC string of `password`.
-    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Task)?;
-        let params = self.params;
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_blocking(params, &password))
-            .await
-            .map_err(|_| PasswordError::Task)?
+    async fn run(&self, work: Work) -> Result<Outcome, PasswordError> {
+        let (reply, answer) = oneshot::channel();
+        match self.jobs.try_send(Job { work, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                metrics::counter!("hellojohn_password_hashes_refused_total").increment(1);
+                return Err(PasswordError::Overloaded);
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(PasswordError::Stopped),
+        }
+        answer.await.map_err(|_| PasswordError::Stopped)?
     }
 
-    /// Whether `password` matches `phc`; with `None` it spends the same time on the dummy hash and answers false.
-    pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, PasswordError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Task)?;
-        let known = phc.is_some();
-        let phc = phc
+    /// A PHC string of `password` with the current parameters.
+    pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
+        match self.run(Work::Hash(password.to_owned())).await? {
+            Outcome::Hashed(phc) => Ok(phc),
+            Outcome::Verified(_) => Err(PasswordError::Stopped),
+        }
+    }
+
+    /// Whether `password` matches `stored` (argon2 PHC or bcrypt); with `None` it spends the
+    /// same time on the dummy hash and answers false.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, PasswordError> {
+        let known = stored.is_some();
+        let stored = stored
             .map(str::to_owned)
             .unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let password = password.to_owned();
-        let matched = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
-            .await
-            .map_err(|_| PasswordError::Task)?;
-        Ok(known && matched)
+        match self
+            .run(Work::Verify {
+                password: password.to_owned(),
+                stored,
+            })
+            .await?
+        {
+            Outcome::Verified(matched) => Ok(known && matched),
+            Outcome::Hashed(_) => Err(PasswordError::Stopped),
+        }
+    }
+
+    /// Whether a stored hash is weaker than (or different from) the current parameters.
+    pub fn needs_rehash(&self, stored: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return true;
+        };
+        if parsed.algorithm.as_str() != "argon2id" {
+            return true;
+        }
+        let Ok(params) = Params::try_from(&parsed) else {
+            return true;
+        };
+        params.m_cost() != self.params.memory_kib
+            || params.t_cost() != self.params.iterations
+            || params.p_cost() != self.params.parallelism
     }
 }
 
-fn argon2(params: Argon2Params) -> Result<Argon2<'static>, PasswordError> {
-    let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
+/// Whether `stored` is a hash this server can verify (for imports).
+pub fn is_supported_hash(stored: &str) -> bool {
+    if is_bcrypt(stored) {
+        return stored.parse::<bcrypt::HashParts>().is_ok();
+    }
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let known = matches!(parsed.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d");
+    let sane = Params::try_from(&parsed).is_ok_and(|p| p.m_cost() <= MAX_IMPORTED_MEMORY_KIB);
+    known && sane && parsed.salt.is_some() && parsed.hash.is_some()
+}
+
+fn is_bcrypt(stored: &str) -> bool {
+    ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|p| stored.starts_with(p))
+}
+
+fn worker(params: Argon2Params, queue: &Mutex<Receiver<Job>>) {
+    // The buffer lives as long as the worker: no 19 MiB allocation per hash.
+    let mut buffer = vec![Block::default(); block_count(params)];
+    loop {
+        let job = match queue.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let outcome = match job.work {
+            Work::Hash(password) => hash_with(params, &password, &mut buffer).map(Outcome::Hashed),
+            Work::Verify { password, stored } => Ok(Outcome::Verified(verify_with(&password, &stored, &mut buffer))),
+        };
+        let _ = job.reply.send(outcome);
+    }
+}
+
+fn block_count(params: Argon2Params) -> usize {
+    argon2_for(params).map(|a| a.params().block_count()).unwrap_or(0)
+}
+
+fn argon2_for(params: Argon2Params) -> Result<Argon2<'static>, PasswordError> {
+    let p = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
         .map_err(|e| PasswordError::Hash(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
 }
 
-fn hash_blocking(params: Argon2Params, password: &str) -> Result<String, PasswordError> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2(params)?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+fn hash_with(params: Argon2Params, password: &str, buffer: &mut Vec<Block>) -> Result<String, PasswordError> {
+    let argon = argon2_for(params)?;
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let mut out = [0u8; 32];
+    grow(buffer, argon.params().block_count());
+    argon
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, buffer.as_mut_slice())
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(out)
+    ))
 }
 
-fn verify_blocking(password: &str, phc: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else {
+fn grow(buffer: &mut Vec<Block>, blocks: usize) {
+    if buffer.len() < blocks {
+        buffer.resize(blocks, Block::default());
+    }
+}
+
+fn verify_with(password: &str, stored: &str, buffer: &mut Vec<Block>) -> bool {
+    if is_bcrypt(stored) {
+        return bcrypt::verify(password, stored).unwrap_or(false);
+    }
+    let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
-    Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
+    let algorithm = match parsed.algorithm.as_str() {
+        "argon2id" => Algorithm::Argon2id,
+        "argon2i" => Algorithm::Argon2i,
+        "argon2d" => Algorithm::Argon2d,
+        _ => return false,
+    };
+    let version = match parsed.version {
+        Some(0x10) => Version::V0x10,
+        _ => Version::V0x13,
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(salt) = STANDARD_NO_PAD.decode(salt.as_str()) else {
+        return false;
+    };
+    let Ok(base) = Params::try_from(&parsed) else {
+        return false;
+    };
+    if base.m_cost() > MAX_IMPORTED_MEMORY_KIB {
+        return false;
+    }
+    let Ok(params) = Params::new(base.m_cost(), base.t_cost(), base.p_cost(), Some(expected.len())) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params);
+    grow(buffer, argon.params().block_count());
+    let mut out = vec![0u8; expected.len()];
+    if argon
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, buffer.as_mut_slice())
+        .is_err()
+    {
+        return false;
+    }
+    out.ct_eq(expected.as_bytes()).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn hashes_verify_and_unknown_users_never_match() {
-        let hasher = PasswordHasher::new(Argon2Params {
+    fn cheap() -> Argon2Params {
+        Argon2Params {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
-        })
-        .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_unknown_users_never_match() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
         let phc = hasher.hash("correct horse").await.unwrap();
-        assert!(phc.starts_with("$argon2id$"));
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(hasher.verify("correct horse", Some(&phc)).await.unwrap());
         assert!(!hasher.verify("wrong horse", Some(&phc)).await.unwrap());
         assert!(!hasher.verify("correct horse", None).await.unwrap());
+        assert!(!hasher.needs_rehash(&phc));
+    }
+
+    #[tokio::test]
+    async fn hashes_from_other_libraries_verify_and_ask_for_an_upgrade() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        // Made by the reference implementation's Rust port with other parameters.
+        use argon2::password_hash::{PasswordHasher as _, SaltString};
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let foreign = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(128, 2, 1, None).unwrap(),
+        )
+        .hash_password(b"imported pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(is_supported_hash(&foreign));
+        assert!(hasher.verify("imported pw", Some(&foreign)).await.unwrap());
+        assert!(!hasher.verify("imported pX", Some(&foreign)).await.unwrap());
+        assert!(hasher.needs_rehash(&foreign));
+        let bcrypt_hash = bcrypt::hash("legacy pw", 4).unwrap();
+        assert!(is_supported_hash(&bcrypt_hash));
+        assert!(hasher.verify("legacy pw", Some(&bcrypt_hash)).await.unwrap());
+        assert!(!hasher.verify("legacy px", Some(&bcrypt_hash)).await.unwrap());
+        assert!(hasher.needs_rehash(&bcrypt_hash));
+        assert!(!is_supported_hash("$md5$whatever"));
+        assert!(!is_supported_hash("plaintext"));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_instead_of_waiting() {
+        let hasher = PasswordHasher::new(Argon2Params {
+            memory_kib: 8192,
+            iterations: 3,
+            parallelism: 1,
+        })
+        .unwrap();
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let burst = (workers * (QUEUE_PER_WORKER + 1)) * 2;
+        let results = futures_join(burst, &hasher).await;
+        assert!(results.iter().any(|r| matches!(r, Err(PasswordError::Overloaded))));
+        assert!(results.iter().any(|r| r.is_ok()));
+    }
+
+    async fn futures_join(n: usize, hasher: &PasswordHasher) -> Vec<Result<String, PasswordError>> {
+        let mut handles = Vec::new();
+        for _ in 0..n {
+            let h = hasher.clone();
+            handles.push(tokio::spawn(async move { h.hash("burst password").await }));
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.unwrap());
+        }
+        out
     }
 }

@@ -7,6 +7,8 @@ mod api_keys;
 mod auth_config;
 mod tenants;
 
+pub use auth_config::parse_rate;
+
 use std::sync::Arc;
 use std::time::Duration;
 

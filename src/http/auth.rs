@@ -1,27 +1,53 @@
 //! Data-plane authentication handlers (`/v1/auth/*`, `/v1/sessions/verify`).
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::{required, JsonBody};
+use super::body::{required, JsonBody, OptionalJsonBody};
 use super::control::no_store;
 use super::error::ApiError;
 use super::extract::{Client, Publishable, Secret, SignedIn};
 use super::AppState;
-use crate::tenant::messages::{TenantRequest, TenantResponse, TokenSet};
+use crate::tenant::messages::{TenantReply, TenantRequest, TenantResponse, TokenSet};
 use crate::views::{self, Audience};
 
-fn unexpected() -> ApiError {
+pub(super) fn unexpected() -> ApiError {
     tracing::error!("tenant actor answered with an unexpected response");
     ApiError::Internal
 }
 
 fn token_json(tokens: &TokenSet) -> Value {
     serde_json::to_value(tokens).unwrap_or(Value::Null)
+}
+
+/// Renders a limited endpoint's answer with its `X-RateLimit-*` headers, success or error.
+fn limited(reply: TenantReply, ok: impl FnOnce(TenantResponse) -> Result<Response, ApiError>) -> Response {
+    let mut response = match reply.result.and_then(ok) {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    if let Some(info) = reply.rate_limit {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(info.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(info.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(info.reset));
+    }
+    response
+}
+
+fn signed_in(status: StatusCode, response: TenantResponse) -> Result<Response, ApiError> {
+    match response {
+        TenantResponse::SignedIn { user, tokens } => Ok(no_store(
+            status,
+            json!({ "user": views::user(&user, Audience::User), "session": token_json(&tokens) }),
+        )
+        .into_response()),
+        _ => Err(unexpected()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -38,7 +64,7 @@ pub async fn sign_up(
     Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SignUpBody>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let request = TenantRequest::SignUp {
         email: required("email", body.email)?,
         password: required("password", body.password)?,
@@ -47,13 +73,8 @@ pub async fn sign_up(
         unsafe_metadata: body.unsafe_metadata,
         client,
     };
-    match state.control.registry().call(&key.tenant.id, request).await? {
-        TenantResponse::SignedIn { user, tokens } => Ok(no_store(
-            StatusCode::CREATED,
-            json!({ "user": views::user(&user, Audience::User), "session": token_json(&tokens) }),
-        )),
-        _ => Err(unexpected()),
-    }
+    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    Ok(limited(reply, |r| signed_in(StatusCode::CREATED, r)))
 }
 
 #[derive(Deserialize)]
@@ -67,19 +88,14 @@ pub async fn sign_in(
     Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SignInBody>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let request = TenantRequest::SignIn {
         email: required("email", body.email)?,
         password: required("password", body.password)?,
         client,
     };
-    match state.control.registry().call(&key.tenant.id, request).await? {
-        TenantResponse::SignedIn { user, tokens } => Ok(no_store(
-            StatusCode::OK,
-            json!({ "user": views::user(&user, Audience::User), "session": token_json(&tokens) }),
-        )),
-        _ => Err(unexpected()),
-    }
+    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
 }
 
 #[derive(Deserialize)]
@@ -92,15 +108,81 @@ pub async fn refresh(
     Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let request = TenantRequest::Refresh {
         refresh_token: required("refresh_token", body.refresh_token)?,
         client,
     };
-    match state.control.registry().call(&key.tenant.id, request).await? {
-        TenantResponse::Refreshed { tokens } => Ok(no_store(StatusCode::OK, json!({ "session": token_json(&tokens) }))),
+    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    Ok(limited(reply, |r| match r {
+        TenantResponse::Refreshed { tokens } => {
+            Ok(no_store(StatusCode::OK, json!({ "session": token_json(&tokens) })).into_response())
+        }
+        _ => Err(unexpected()),
+    }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct SignOutBody {
+    scope: Option<String>,
+}
+
+pub async fn sign_out(
+    user: SignedIn,
+    State(state): State<AppState>,
+    OptionalJsonBody(body): OptionalJsonBody<SignOutBody>,
+) -> Result<StatusCode, ApiError> {
+    let global = match body.and_then(|b| b.scope).as_deref() {
+        None | Some("local") => false,
+        Some("global") => true,
+        Some(_) => return Err(ApiError::invalid("scope", "scope must be local or global.")),
+    };
+    let request = TenantRequest::SignOut {
+        user_id: user.claims.sub,
+        session_id: user.claims.sid,
+        global,
+    };
+    state.control.registry().call(&user.tenant.id, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn update_me(
+    user: SignedIn,
+    State(state): State<AppState>,
+    JsonBody(patch): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let request = TenantRequest::UpdateUser {
+        user_id: user.claims.sub,
+        patch,
+        by_server: false,
+    };
+    match state.control.registry().call(&user.tenant.id, request).await? {
+        TenantResponse::User(u) => Ok(Json(views::user(&u, Audience::User))),
         _ => Err(unexpected()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordChangeBody {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    sign_out_other_sessions: Option<bool>,
+}
+
+pub async fn change_password(
+    user: SignedIn,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<PasswordChangeBody>,
+) -> Result<StatusCode, ApiError> {
+    let request = TenantRequest::ChangePassword {
+        user_id: user.claims.sub,
+        session_id: user.claims.sid,
+        current_password: required("current_password", body.current_password)?,
+        new_password: required("new_password", body.new_password)?,
+        sign_out_other_sessions: body.sign_out_other_sessions.unwrap_or(true),
+    };
+    state.control.registry().call(&user.tenant.id, request).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn me(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -41,6 +41,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// An optional JSON body: an empty body is `None`, anything else must be valid JSON.
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let empty = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0")
+            || (req.headers().get(CONTENT_TYPE).is_none()
+                && req.headers().get(axum::http::header::TRANSFER_ENCODING).is_none()
+                && req.headers().get(axum::http::header::CONTENT_LENGTH).is_none());
+        if empty {
+            return Ok(Self(None));
+        }
+        JsonBody::from_request(req, state)
+            .await
+            .map(|JsonBody(v)| Self(Some(v)))
+    }
+}
+
 /// Parses JSON, naming the field whose value has the wrong type.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Every request body of the contract is an object; serde would also accept an array for a struct.

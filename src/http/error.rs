@@ -47,7 +47,9 @@ pub fn render(error: &ApiError, request_id: &str) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, axum::Json(json!({ "error": body }))).into_response();
     match error {
-        ApiError::RateLimitExceeded { retry_after } | ApiError::ServiceUnavailable { retry_after } => {
+        ApiError::RateLimitExceeded { retry_after }
+        | ApiError::ServiceUnavailable { retry_after }
+        | ApiError::AccountLocked { retry_after } => {
             response
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(*retry_after));

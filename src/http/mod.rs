@@ -13,6 +13,7 @@ mod extract;
 mod keys;
 mod ops;
 mod pagination;
+mod users;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -73,7 +74,23 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/sign-up", post(auth::sign_up))
         .route("/auth/sign-in", post(auth::sign_in))
         .route("/auth/token/refresh", post(auth::refresh))
-        .route("/auth/me", get(auth::me))
+        .route("/auth/me", get(auth::me).patch(auth::update_me))
+        .route("/auth/sign-out", post(auth::sign_out))
+        .route("/auth/password/change", post(auth::change_password))
+        .route("/me/sessions", get(users::my_sessions))
+        .route("/me/sessions/{id}", delete(users::revoke_my_session))
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route(
+            "/users/{id}",
+            get(users::get_user)
+                .patch(users::update_user)
+                .delete(users::delete_user),
+        )
+        .route("/users/{id}/disable", post(users::disable_user))
+        .route("/users/{id}/enable", post(users::enable_user))
+        .route("/users/{id}/sessions", delete(users::revoke_user_sessions))
+        .route("/sessions", get(users::list_sessions))
+        .route("/sessions/{id}", get(users::get_session).delete(users::revoke_session))
         .route("/sessions/verify", post(auth::verify_session))
         .route("/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/api-keys/{id}", delete(api_keys::delete))

@@ -36,21 +36,21 @@ pub enum StoreError {
 }
 
 /// A page request: newest first, `after` is the last id of the previous page.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PageRequest {
     pub limit: usize,
     pub after: Option<String>,
 }
 
 /// One page of results; `has_more` tells whether a next page exists.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_more: bool,
 }
 
 /// Filters of `GET /v1/users`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserFilter {
     pub email: Option<String>,
     pub query: Option<String>,
@@ -58,7 +58,7 @@ pub struct UserFilter {
 }
 
 /// Filters of `GET /v1/sessions`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SessionFilter {
     pub user_id: Option<String>,
     pub status: Option<SessionStatus>,
@@ -116,6 +116,14 @@ pub enum Guard {
     RefreshTokenCurrent { token_hash: String },
     /// The user exists.
     UserExists { user_id: String },
+    /// The session exists and is active (a refresh must not revive a revoked session).
+    SessionActive { session_id: String },
+    /// The user row is still the version that was read (optimistic concurrency for updates).
+    UserVersion {
+        user_id: String,
+        #[serde(with = "time::serde::rfc3339")]
+        updated_at: time::OffsetDateTime,
+    },
 }
 
 /// One write of a [`TenantBatch`].
@@ -129,10 +137,23 @@ pub enum TenantWrite {
     DeleteUser {
         user_id: String,
     },
+    /// Field-level update after a sign-in: never undoes a concurrent profile change.
+    TouchUser {
+        user_id: String,
+        #[serde(with = "time::serde::rfc3339")]
+        last_sign_in_at: time::OffsetDateTime,
+        /// A re-hash with the current parameters, when the stored one was weaker.
+        password_hash: Option<String>,
+    },
     PutSession(Session),
     PutRefreshToken(RefreshToken),
     MarkRefreshTokenRotated {
         token_hash: String,
+    },
+    /// Revokes every active session of a user, except `except` (the caller's own) when given.
+    RevokeUserSessions {
+        user_id: String,
+        except: Option<String>,
     },
     AppendEvent(OutboxEvent),
 }

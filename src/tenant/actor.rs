@@ -51,20 +51,10 @@ impl Actor for TenantActor {
             .map_err(Box::new)?;
         let tick = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
         myself.send_interval(tick, || TenantMsg::IdleCheck);
-        metrics::gauge!("hellojohn_tenant_actors").increment(1.0);
         Ok(TenantState {
             ctx: Arc::new(ctx),
             last_activity: Instant::now(),
         })
-    }
-
-    async fn post_stop(
-        &self,
-        _myself: ActorRef<TenantMsg>,
-        _state: &mut TenantState,
-    ) -> Result<(), ActorProcessingErr> {
-        metrics::gauge!("hellojohn_tenant_actors").decrement(1.0);
-        Ok(())
     }
 
     async fn handle(
@@ -91,17 +81,17 @@ impl Actor for TenantActor {
                         }
                     }
                     TenantRequest::InjectPanic => {
-                        let _ = reply.send(Err(ApiError::NotFound));
+                        let _ = reply.send(Err(ApiError::NotFound).into());
                     }
                     TenantRequest::Reload => {
                         // Coherent state: rebuilt on the actor itself, so later requests see it.
                         match state.ctx.reloaded().await {
                             Ok(ctx) => {
                                 state.ctx = Arc::new(ctx);
-                                let _ = reply.send(Ok(TenantResponse::Done));
+                                let _ = reply.send(Ok(TenantResponse::Done).into());
                             }
                             Err(e) => {
-                                let _ = reply.send(Err(e));
+                                let _ = reply.send(Err(e).into());
                             }
                         }
                     }

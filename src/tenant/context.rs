@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use dashmap::DashMap;
+use parking_lot::Mutex;
 use time::OffsetDateTime;
+
+use super::limits::{Limit, Limiter, RateLimitInfo};
 
 use super::TenantDeps;
 use crate::auth::signing::KeyRing;
@@ -17,8 +20,21 @@ const SESSION_CACHE_CAPACITY: usize = 100_000;
 /// What the session cache remembers of a session: enough to answer "is it still active?".
 #[derive(Debug, Clone)]
 pub struct CachedSession {
+    pub user_id: String,
     pub status: SessionStatus,
     pub expires_at: OffsetDateTime,
+    pub last_active_at: OffsetDateTime,
+}
+
+impl From<&Session> for CachedSession {
+    fn from(s: &Session) -> Self {
+        Self {
+            user_id: s.user_id.clone(),
+            status: s.status,
+            expires_at: s.expires_at,
+            last_active_at: s.last_active_at,
+        }
+    }
 }
 
 /// One tenant's loaded state.
@@ -27,7 +43,10 @@ pub struct TenantContext {
     pub issuer: String,
     pub store: Arc<dyn TenantStore>,
     pub keys: Arc<KeyRing>,
-    pub sessions: DashMap<String, CachedSession>,
+    /// Shared across reloads, so a revocation recorded by an in-flight task is never lost.
+    pub sessions: Arc<DashMap<String, CachedSession>>,
+    /// Rate-limit windows and lockouts; carried over when the context is reloaded.
+    pub limits: Arc<Mutex<Limiter>>,
     pub deps: Arc<TenantDeps>,
 }
 
@@ -43,7 +62,8 @@ impl TenantContext {
             tenant,
             store,
             keys,
-            sessions: DashMap::new(),
+            sessions: Arc::default(),
+            limits: Arc::default(),
             deps,
         })
     }
@@ -64,16 +84,13 @@ impl TenantContext {
         let control = self.deps.backend.control();
         let tenant = control.get_tenant(&self.tenant.id).await?.ok_or(ApiError::NotFound)?;
         let keys = Self::load_keys(&tenant, &self.deps).await?;
-        let sessions = DashMap::new();
-        for entry in self.sessions.iter() {
-            sessions.insert(entry.key().clone(), entry.value().clone());
-        }
         Ok(Self {
             issuer: self.issuer.clone(),
             tenant,
             store: self.store.clone(),
             keys,
-            sessions,
+            sessions: self.sessions.clone(),
+            limits: self.limits.clone(),
             deps: self.deps.clone(),
         })
     }
@@ -84,13 +101,7 @@ impl TenantContext {
             // Crude but bounded: the store stays the source of truth, misses reload from it.
             self.sessions.clear();
         }
-        self.sessions.insert(
-            session.id.clone(),
-            CachedSession {
-                status: session.status,
-                expires_at: session.expires_at,
-            },
-        );
+        self.sessions.insert(session.id.clone(), CachedSession::from(session));
     }
 
     /// The cached state of a session, loading it from the store on a miss.
@@ -102,9 +113,45 @@ impl TenantContext {
             return Ok(None);
         };
         self.remember(&session);
-        Ok(Some(CachedSession {
-            status: session.status,
-            expires_at: session.expires_at,
-        }))
+        Ok(Some(CachedSession::from(&session)))
+    }
+
+    /// Marks every cached session of a user revoked (after a revoke-all, disable or delete).
+    pub fn forget_user_sessions(&self, user_id: &str, except: Option<&str>) {
+        for mut entry in self.sessions.iter_mut() {
+            if entry.user_id == user_id && except != Some(entry.key().as_str()) {
+                entry.status = SessionStatus::Revoked;
+            }
+        }
+    }
+
+    /// The effective status of a session now: active sessions past their absolute
+    /// expiry or idle timeout count as expired.
+    pub fn effective_status(
+        &self,
+        status: SessionStatus,
+        expires_at: OffsetDateTime,
+        last_active_at: OffsetDateTime,
+    ) -> SessionStatus {
+        let now = self.deps.clock.now();
+        let idle_expired = self
+            .tenant
+            .auth_config
+            .session_idle_timeout
+            .is_some_and(|idle| last_active_at + time::Duration::seconds(idle as i64) <= now);
+        match status {
+            SessionStatus::Active if expires_at <= now || idle_expired => SessionStatus::Expired,
+            other => other,
+        }
+    }
+
+    /// Counts a hit against a rate limit (no-op when limits are off instance-wide).
+    pub fn limit(&self, limit: Limit, key: &str) -> Result<Option<RateLimitInfo>, (ApiError, RateLimitInfo)> {
+        if !self.deps.rate_limits_enabled {
+            return Ok(None);
+        }
+        self.limits
+            .lock()
+            .hit(limit, key, &self.tenant.auth_config.rate_limits, self.deps.clock.unix())
     }
 }

@@ -4,15 +4,30 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::limits::RateLimitInfo;
 use crate::auth::tokens::AccessClaims;
 use crate::error::ApiError;
-use crate::store::{Session, User};
+use crate::store::{Page, PageRequest, Session, SessionFilter, User, UserFilter};
 
 /// Who is calling, as the HTTP edge saw it (for session records and rate limits).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// The fields of `POST /v1/users` (secret key); anything else is ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub password_hash: Option<String>,
+    pub name: Option<String>,
+    pub username: Option<String>,
+    pub email_verified: Option<bool>,
+    pub role: Option<String>,
+    pub public_metadata: Option<Value>,
+    pub private_metadata: Option<Value>,
 }
 
 /// A request to one tenant.
@@ -46,6 +61,54 @@ pub enum TenantRequest {
         token: String,
     },
     GetUser {
+        user_id: String,
+    },
+    /// Revokes the caller's session, or all of the user's sessions when `global`.
+    SignOut {
+        user_id: String,
+        session_id: String,
+        global: bool,
+    },
+    /// A profile PATCH; `by_server` (secret key) allows the server-only fields.
+    UpdateUser {
+        user_id: String,
+        patch: Value,
+        by_server: bool,
+    },
+    ChangePassword {
+        user_id: String,
+        session_id: String,
+        current_password: String,
+        new_password: String,
+        sign_out_other_sessions: bool,
+    },
+    ListUsers {
+        filter: UserFilter,
+        page: PageRequest,
+    },
+    CreateUser(NewUser),
+    DeleteUser {
+        user_id: String,
+    },
+    SetUserDisabled {
+        user_id: String,
+        disabled: bool,
+    },
+    ListSessions {
+        filter: SessionFilter,
+        page: PageRequest,
+    },
+    /// A session; with `owner`, only if it belongs to that user.
+    GetSession {
+        session_id: String,
+        owner: Option<String>,
+    },
+    /// Revokes a session; with `owner`, only if it belongs to that user.
+    RevokeSession {
+        session_id: String,
+        owner: Option<String>,
+    },
+    RevokeUserSessions {
         user_id: String,
     },
     /// Re-read the tenant record and signing keys (after a CP change).
@@ -86,8 +149,24 @@ pub enum TenantResponse {
         claims: Option<Box<AccessClaims>>,
     },
     User(Box<User>),
+    Users(Page<User>),
+    Session(Box<Session>),
+    Sessions(Page<Session>),
     Done,
 }
 
-/// What a tenant actor answers: a response or a contract error.
-pub type TenantReply = Result<TenantResponse, ApiError>;
+/// What a tenant actor answers: a result plus, for limited endpoints, the limit state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantReply {
+    pub result: Result<TenantResponse, ApiError>,
+    pub rate_limit: Option<RateLimitInfo>,
+}
+
+impl From<Result<TenantResponse, ApiError>> for TenantReply {
+    fn from(result: Result<TenantResponse, ApiError>) -> Self {
+        Self {
+            result,
+            rate_limit: None,
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod context;
+pub mod limits;
 pub mod messages;
 pub mod ops;
 pub mod registry;
@@ -27,6 +28,8 @@ pub struct TenantDeps {
     pub master_key: EncryptionKey,
     pub public_url: String,
     pub idle_timeout: Duration,
+    /// `HELLOJOHN_RATE_LIMITS`: off disables every limit and lockout (benchmarks only).
+    pub rate_limits_enabled: bool,
     /// Honour fault-injection requests (tests only).
     pub test_faults: bool,
 }

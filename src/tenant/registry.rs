@@ -8,8 +8,8 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef, MessagingErr};
 
 use super::actor::TenantMsg;
-use super::messages::{TenantRequest, TenantResponse};
-use super::supervisor::{ActorTable, SupervisorMsg, TenantSupervisor};
+use super::messages::{TenantReply, TenantRequest, TenantResponse};
+use super::supervisor::{TenantActors, TenantSupervisor};
 use super::TenantDeps;
 use crate::error::ApiError;
 
@@ -19,17 +19,26 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Routes requests to tenant actors, starting them on demand.
 #[derive(Clone)]
 pub struct TenantRegistry {
-    supervisor: ActorRef<SupervisorMsg>,
-    actors: ActorTable,
+    supervisor: ActorRef<()>,
+    actors: Arc<TenantActors>,
     /// Requests sent and not yet answered on this node (the mailbox-depth sample).
     in_flight: Arc<AtomicUsize>,
+}
+
+/// Decrements the in-flight count even when the caller's future is dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl TenantRegistry {
     /// Starts the supervisor.
     pub async fn start(deps: Arc<TenantDeps>) -> Result<Self, ractor::SpawnErr> {
-        let actors: ActorTable = Arc::default();
-        let (supervisor, _) = Actor::spawn(None, TenantSupervisor, (deps, actors.clone())).await?;
+        let actors = Arc::new(TenantActors::new(deps));
+        let (supervisor, _) = Actor::spawn(None, TenantSupervisor, actors.clone()).await?;
         Ok(Self {
             supervisor,
             actors,
@@ -38,45 +47,51 @@ impl TenantRegistry {
     }
 
     /// Sends a request to a tenant's actor and waits for its answer.
-    /// A stopped actor is restarted once; a failure while serving answers 503.
     pub async fn call(&self, tenant_id: &str, request: TenantRequest) -> Result<TenantResponse, ApiError> {
+        self.call_with_limits(tenant_id, request).await.result
+    }
+
+    /// Like [`TenantRegistry::call`], keeping the rate-limit report for the response headers.
+    /// A stopped actor is restarted; a failure while serving answers 503.
+    pub async fn call_with_limits(&self, tenant_id: &str, request: TenantRequest) -> TenantReply {
         for _ in 0..3 {
-            let actor = self.actor_for(tenant_id).await?;
+            let actor = match self.actors.ensure(tenant_id, self.supervisor.get_cell()).await {
+                Ok(actor) => actor,
+                Err(e) => return Err(e).into(),
+            };
             let request = request.clone();
             let depth = self.in_flight.fetch_add(1, Ordering::Relaxed);
+            let _guard = InFlight(self.in_flight.clone());
             metrics::histogram!("hellojohn_tenant_mailbox_depth").record(depth as f64);
-            let result = actor
+            match actor
                 .call(|port| TenantMsg::Call(request, port), Some(CALL_TIMEOUT))
-                .await;
-            self.in_flight.fetch_sub(1, Ordering::Relaxed);
-            match result {
+                .await
+            {
                 Ok(CallResult::Success(reply)) => return reply,
-                Ok(CallResult::Timeout) => return Err(ApiError::unavailable()),
-                // The actor died while serving this request.
-                Ok(CallResult::SenderError) => return Err(ApiError::unavailable()),
-                // The actor had stopped (idle): forget it and start a new one.
+                // Timed out, or the actor died while serving this request.
+                Ok(CallResult::Timeout | CallResult::SenderError) => return Err(ApiError::unavailable()).into(),
+                // The actor had stopped (idle): it is forgotten, the next round starts a new one.
                 Err(MessagingErr::SendErr(_) | MessagingErr::ChannelClosed | MessagingErr::InvalidActorType) => {
-                    self.actors.remove_if(tenant_id, |_, a| a.get_id() == actor.get_id());
+                    self.actors.forget(&actor.get_cell());
                 }
             }
         }
-        Err(ApiError::unavailable())
+        Err(ApiError::unavailable()).into()
     }
 
     /// Stops a tenant's actor if it runs (tenant deleted or suspended).
     pub async fn stop(&self, tenant_id: &str) {
-        let _ = self
-            .supervisor
-            .call(
-                |port| SupervisorMsg::Stop(tenant_id.to_owned(), port),
-                Some(CALL_TIMEOUT),
-            )
-            .await;
+        self.actors.stop(tenant_id).await;
     }
 
-    /// Tells a running tenant actor to reload its record and keys; a stopped one loads fresh anyway.
+    /// Tells a tenant's actor to reload its record and keys. Waits for a start in
+    /// progress first, so an actor that loaded before the change still hears of it.
     pub async fn reload(&self, tenant_id: &str) -> Result<(), ApiError> {
-        if self.actors.contains_key(tenant_id) {
+        let running = {
+            let _guard = self.actors.lock(tenant_id).await;
+            self.actors.get(tenant_id)
+        };
+        if running.is_some() {
             self.call(tenant_id, TenantRequest::Reload).await?;
         }
         Ok(())
@@ -85,22 +100,5 @@ impl TenantRegistry {
     /// How many tenant actors run on this node.
     pub fn running(&self) -> usize {
         self.actors.len()
-    }
-
-    async fn actor_for(&self, tenant_id: &str) -> Result<ActorRef<TenantMsg>, ApiError> {
-        if let Some(actor) = self.actors.get(tenant_id) {
-            return Ok(actor.clone());
-        }
-        match self
-            .supervisor
-            .call(
-                |port| SupervisorMsg::Ensure(tenant_id.to_owned(), port),
-                Some(CALL_TIMEOUT),
-            )
-            .await
-        {
-            Ok(CallResult::Success(result)) => result,
-            _ => Err(ApiError::unavailable()),
-        }
     }
 }

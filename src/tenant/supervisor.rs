@@ -1,56 +1,76 @@
-//! The tenant supervisor: starts a tenant's actor on first use, restarts it
-//! when it fails, and forgets it when it stops (idle or deleted).
+//! The tenant supervisor: the parent of every tenant actor. It restarts an
+//! actor that fails and forgets one that stops (idle or deleted). Starting is
+//! done by [`TenantActors::ensure`], outside the supervisor's loop, so one
+//! tenant with a slow store never delays another tenant's first request.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use dashmap::DashMap;
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use super::actor::{TenantActor, TenantArgs, TenantMsg};
 use super::TenantDeps;
 use crate::error::ApiError;
 
-/// The running tenant actors, shared with the registry's fast path.
-pub type ActorTable = Arc<DashMap<String, ActorRef<TenantMsg>>>;
-
-/// Messages of the supervisor.
-pub enum SupervisorMsg {
-    /// Returns the tenant's actor, starting it if needed.
-    Ensure(String, RpcReplyPort<Result<ActorRef<TenantMsg>, ApiError>>),
-    /// Stops the tenant's actor (deletion, suspension) and waits for it.
-    Stop(String, RpcReplyPort<()>),
-}
-
-/// Arguments and state of the supervisor.
-pub struct SupervisorState {
+/// The running tenant actors and the per-tenant start locks.
+pub struct TenantActors {
     deps: Arc<TenantDeps>,
-    actors: ActorTable,
-    tenants_by_actor: HashMap<ActorId, String>,
+    running: DashMap<String, ActorRef<TenantMsg>>,
+    /// One lock per tenant being started (or stopped), so a tenant starts once.
+    starting: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
-/// The supervisor actor.
-pub struct TenantSupervisor;
+impl TenantActors {
+    /// An empty table.
+    pub fn new(deps: Arc<TenantDeps>) -> Self {
+        Self {
+            deps,
+            running: DashMap::new(),
+            starting: DashMap::new(),
+        }
+    }
 
-impl TenantSupervisor {
-    async fn start_child(
-        myself: &ActorRef<SupervisorMsg>,
-        state: &mut SupervisorState,
-        tenant_id: &str,
-    ) -> Result<ActorRef<TenantMsg>, ApiError> {
-        match state.deps.backend.control().get_tenant(tenant_id).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return Err(ApiError::NotFound),
-            Err(e) => return Err(e.into()),
+    /// The running actor of a tenant, if any.
+    pub fn get(&self, tenant_id: &str) -> Option<ActorRef<TenantMsg>> {
+        self.running.get(tenant_id).map(|a| a.clone())
+    }
+
+    /// How many tenant actors run.
+    pub fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Whether no tenant actor runs.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// Holds the tenant's start lock (waits for a start in progress).
+    pub async fn lock(&self, tenant_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self.starting.entry(tenant_id.to_owned()).or_default().clone();
+        lock.lock_owned().await
+    }
+
+    /// Returns the tenant's actor, starting it (linked to `supervisor`) when none runs.
+    pub async fn ensure(&self, tenant_id: &str, supervisor: ActorCell) -> Result<ActorRef<TenantMsg>, ApiError> {
+        if let Some(actor) = self.get(tenant_id) {
+            return Ok(actor);
+        }
+        let _guard = self.lock(tenant_id).await;
+        if let Some(actor) = self.get(tenant_id) {
+            return Ok(actor);
+        }
+        if self.deps.backend.control().get_tenant(tenant_id).await?.is_none() {
+            return Err(ApiError::NotFound);
         }
         let args = TenantArgs {
             tenant_id: tenant_id.to_owned(),
-            deps: state.deps.clone(),
+            deps: self.deps.clone(),
         };
-        match Actor::spawn_linked(None, TenantActor, args, myself.get_cell()).await {
+        match Actor::spawn_linked(None, TenantActor, args, supervisor).await {
             Ok((actor, _)) => {
-                state.tenants_by_actor.insert(actor.get_id(), tenant_id.to_owned());
-                state.actors.insert(tenant_id.to_owned(), actor.clone());
+                self.running.insert(tenant_id.to_owned(), actor.clone());
+                self.publish();
                 Ok(actor)
             }
             Err(e) => {
@@ -61,78 +81,73 @@ impl TenantSupervisor {
         }
     }
 
-    fn forget(state: &mut SupervisorState, id: ActorId) -> Option<String> {
-        let tenant = state.tenants_by_actor.remove(&id)?;
-        state.actors.remove_if(&tenant, |_, actor| actor.get_id() == id);
+    /// Removes `actor` from the table if it is still the tenant's actor; returns the tenant.
+    pub fn forget(&self, actor: &ActorCell) -> Option<String> {
+        let tenant = self
+            .running
+            .iter()
+            .find(|e| e.value().get_id() == actor.get_id())
+            .map(|e| e.key().clone())?;
+        self.running.remove_if(&tenant, |_, a| a.get_id() == actor.get_id());
+        self.publish();
         Some(tenant)
+    }
+
+    /// Stops a tenant's actor and waits for it (tenant deleted or suspended).
+    pub async fn stop(&self, tenant_id: &str) {
+        let _guard = self.lock(tenant_id).await;
+        if let Some((_, actor)) = self.running.remove(tenant_id) {
+            actor
+                .stop_and_wait(Some("stopped by control plane".into()), None)
+                .await
+                .ok();
+        }
+        self.publish();
+    }
+
+    fn publish(&self) {
+        metrics::gauge!("hellojohn_tenant_actors").set(self.running.len() as f64);
     }
 }
 
+/// The supervisor actor.
+pub struct TenantSupervisor;
+
 #[ractor::async_trait]
 impl Actor for TenantSupervisor {
-    type Msg = SupervisorMsg;
-    type State = SupervisorState;
-    type Arguments = (Arc<TenantDeps>, ActorTable);
+    type Msg = ();
+    type State = Arc<TenantActors>;
+    type Arguments = Arc<TenantActors>;
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<SupervisorMsg>,
-        (deps, actors): Self::Arguments,
-    ) -> Result<SupervisorState, ActorProcessingErr> {
-        Ok(SupervisorState {
-            deps,
-            actors,
-            tenants_by_actor: HashMap::new(),
-        })
-    }
-
-    async fn handle(
-        &self,
-        myself: ActorRef<SupervisorMsg>,
-        message: SupervisorMsg,
-        state: &mut SupervisorState,
-    ) -> Result<(), ActorProcessingErr> {
-        match message {
-            SupervisorMsg::Ensure(tenant_id, reply) => {
-                let running = state.actors.get(&tenant_id).map(|a| a.clone());
-                let result = match running {
-                    Some(actor) => Ok(actor),
-                    None => Self::start_child(&myself, state, &tenant_id).await,
-                };
-                let _ = reply.send(result);
-            }
-            SupervisorMsg::Stop(tenant_id, reply) => {
-                if let Some((_, actor)) = state.actors.remove(&tenant_id) {
-                    state.tenants_by_actor.remove(&actor.get_id());
-                    actor
-                        .stop_and_wait(Some("stopped by control plane".into()), None)
-                        .await
-                        .ok();
-                }
-                let _ = reply.send(());
-            }
-        }
-        Ok(())
+        _myself: ActorRef<()>,
+        actors: Arc<TenantActors>,
+    ) -> Result<Arc<TenantActors>, ActorProcessingErr> {
+        Ok(actors)
     }
 
     async fn handle_supervisor_evt(
         &self,
-        myself: ActorRef<SupervisorMsg>,
+        myself: ActorRef<()>,
         event: SupervisionEvent,
-        state: &mut SupervisorState,
+        actors: &mut Arc<TenantActors>,
     ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
-                if let Some(tenant) = Self::forget(state, cell.get_id()) {
+                if let Some(tenant) = actors.forget(&cell) {
                     tracing::debug!(%tenant, ?reason, "tenant actor stopped");
                 }
             }
             SupervisionEvent::ActorFailed(cell, error) => {
-                if let Some(tenant) = Self::forget(state, cell.get_id()) {
+                if let Some(tenant) = actors.forget(&cell) {
                     tracing::error!(%tenant, %error, "tenant actor failed; restarting");
                     metrics::counter!("hellojohn_tenant_actor_restarts_total").increment(1);
-                    // A failed restart is not fatal: the next request starts it again.
-                    let _ = Self::start_child(&myself, state, &tenant).await;
+                    let (actors, cell) = (actors.clone(), myself.get_cell());
+                    // Restarted off the supervisor loop; if it fails, the next request starts it again.
+                    tokio::spawn(async move {
+                        let _ = actors.ensure(&tenant, cell).await;
+                    });
                 }
             }
             _ => {}

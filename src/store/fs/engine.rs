@@ -64,6 +64,13 @@ pub enum Op {
     Put { table: String, key: String, value: Value },
     /// Remove the row (no-op if absent).
     Delete { table: String, key: String },
+    /// Set some fields of an existing object row (no-op if absent): a field-level
+    /// update that can't undo a concurrent change to other fields.
+    Merge {
+        table: String,
+        key: String,
+        fields: serde_json::Map<String, Value>,
+    },
 }
 
 /// A precondition evaluated atomically with the batch (optimistic concurrency / uniqueness).
@@ -136,6 +143,20 @@ impl Batch {
         });
         self
     }
+    /// Add a field-level update of an existing row.
+    pub fn merge(
+        mut self,
+        table: impl Into<String>,
+        key: impl Into<String>,
+        fields: serde_json::Map<String, Value>,
+    ) -> Self {
+        self.ops.push(Op::Merge {
+            table: table.into(),
+            key: key.into(),
+            fields,
+        });
+        self
+    }
 }
 
 /// Read-only view of all tables, handed to [`FsEngine::read`] for scans and filters.
@@ -166,6 +187,11 @@ impl Tables {
         match op {
             Op::Put { table, key, value } => {
                 self.tables.entry(table).or_default().insert(key, value);
+            }
+            Op::Merge { table, key, fields } => {
+                if let Some(Value::Object(row)) = self.tables.get_mut(&table).and_then(|t| t.get_mut(&key)) {
+                    row.extend(fields);
+                }
             }
             Op::Delete { table, key } => {
                 if let Some(t) = self.tables.get_mut(&table) {
@@ -205,12 +231,29 @@ struct SnapshotHeader {
     rows: u64,
 }
 
+/// Open options for data files: readable by the owner only (they hold password hashes).
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+}
+
+/// Creates a data directory (and parents) accessible to the owner only.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 impl FsEngine {
     /// Open (creating if needed) a store directory: lock it, load the snapshot, replay the
     /// journal, truncating a torn/corrupt journal tail (see [`FsEngine::recovered_bytes`]).
     pub fn open(dir: &Path, options: EngineOptions) -> Result<FsEngine, EngineError> {
-        fs::create_dir_all(dir)?;
-        let lock = OpenOptions::new()
+        create_private_dir(dir)?;
+        let lock = private_options()
             .read(true)
             .write(true)
             .create(true)
@@ -229,7 +272,7 @@ impl FsEngine {
         let snapshot_bytes = load_snapshot(&dir.join("snapshot"), &mut tables)?;
         let journal_path = dir.join("journal");
         let (journal_bytes, recovered) = replay_journal(&journal_path, &mut tables, options.fsync)?;
-        let journal = OpenOptions::new().create(true).append(true).open(&journal_path)?;
+        let journal = private_options().create(true).append(true).open(&journal_path)?;
         if options.fsync {
             sync_dir(dir)?;
         }
@@ -350,7 +393,7 @@ impl FsEngine {
 
     /// Writes (and fsyncs) the current state to `path`, returning its size in bytes.
     fn write_snapshot(&self, path: &Path) -> Result<u64, EngineError> {
-        let mut out = BufWriter::new(File::create(path)?);
+        let mut out = BufWriter::new(private_options().write(true).create(true).truncate(true).open(path)?);
         {
             // The caller holds the writer mutex, so the view cannot change; readers proceed.
             let t = self.tables.read();

@@ -294,3 +294,36 @@ fn load_100k_rows() {
     assert_eq!(e.read(|t| t.len("users")), 100_000);
     assert!(snapshot_of(&e) == expected);
 }
+
+#[test]
+fn merge_sets_fields_of_existing_rows_only_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = FsEngine::open(dir.path(), EngineOptions::default()).unwrap();
+        engine
+            .commit(Batch::new().put("t", "a", json!({"x": 1, "y": 2})))
+            .unwrap();
+        let mut fields = serde_json::Map::new();
+        fields.insert("y".into(), json!(3));
+        engine
+            .commit(
+                Batch::new()
+                    .merge("t", "a", fields.clone())
+                    .merge("t", "missing", fields),
+            )
+            .unwrap();
+        assert_eq!(engine.get("t", "a"), Some(json!({"x": 1, "y": 3})));
+        assert_eq!(engine.get("t", "missing"), None);
+    }
+    let engine = FsEngine::open(dir.path(), EngineOptions::default()).unwrap();
+    assert_eq!(engine.get("t", "a"), Some(json!({"x": 1, "y": 3})));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("journal"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "data files are private");
+    }
+}

@@ -122,6 +122,22 @@ impl FsTenantStore {
                 }
                 plan.batch = batch;
             }
+            TenantWrite::TouchUser {
+                user_id,
+                last_sign_in_at,
+                password_hash,
+            } => {
+                let mut fields = serde_json::Map::new();
+                fields.insert(
+                    "last_sign_in_at".into(),
+                    time::serde::rfc3339::serialize(&last_sign_in_at, serde_json::value::Serializer)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                );
+                if let Some(hash) = password_hash {
+                    fields.insert("password_hash".into(), serde_json::Value::String(hash));
+                }
+                plan.batch = std::mem::take(&mut plan.batch).merge(USER, &user_id, fields);
+            }
             TenantWrite::PutSession(session) => {
                 plan.batch = std::mem::take(&mut plan.batch).put(SESSION, &session.id, to_value(&session)?);
             }
@@ -133,6 +149,25 @@ impl FsTenantStore {
                     get(&self.engine, REFRESH_TOKEN, &token_hash)?.ok_or(StoreError::NotFound)?;
                 token.status = RefreshTokenStatus::Rotated;
                 plan.batch = std::mem::take(&mut plan.batch).put(REFRESH_TOKEN, &token_hash, to_value(&token)?);
+            }
+            TenantWrite::RevokeUserSessions { user_id, except } => {
+                let sessions: Vec<Session> = self.engine.read(|t| {
+                    t.table(SESSION)
+                        .map(|rows| {
+                            rows.values()
+                                .filter_map(|v| from_value::<Session>(v).ok())
+                                .filter(|s| s.user_id == user_id && s.status == SessionStatus::Active)
+                                .filter(|s| except.as_deref() != Some(s.id.as_str()))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                });
+                let mut batch = std::mem::take(&mut plan.batch);
+                for mut session in sessions {
+                    session.status = SessionStatus::Revoked;
+                    batch = batch.put(SESSION, &session.id, to_value(&session)?);
+                }
+                plan.batch = batch;
             }
             TenantWrite::AppendEvent(event) => {
                 plan.batch = std::mem::take(&mut plan.batch).put(OUTBOX, &event.id, to_value(&event)?);
@@ -164,6 +199,19 @@ impl TenantStore for FsTenantStore {
                 Guard::UserExists { user_id } => Check::Exists {
                     table: USER.into(),
                     key: user_id,
+                },
+                Guard::SessionActive { session_id } => Check::FieldEquals {
+                    table: SESSION.into(),
+                    key: session_id,
+                    field: "status".into(),
+                    value: serde_json::Value::String("active".into()),
+                },
+                Guard::UserVersion { user_id, updated_at } => Check::FieldEquals {
+                    table: USER.into(),
+                    key: user_id,
+                    field: "updated_at".into(),
+                    value: time::serde::rfc3339::serialize(&updated_at, serde_json::value::Serializer)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                 },
             };
             plan.check(check, None);

@@ -1,10 +1,12 @@
-//! Sign-up and sign-in with a password.
+//! Sign-up, sign-in and password change: the paths that hash passwords.
 
 use serde_json::{json, Value};
 
 use super::super::context::TenantContext;
+use super::super::limits::{Limit, RateLimitInfo};
 use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
 use super::sessions;
+use crate::auth::password::PasswordError;
 use crate::error::ApiError;
 use crate::ids::{new_id, prefix};
 use crate::store::*;
@@ -20,26 +22,61 @@ pub struct SignUp {
     pub unsafe_metadata: Option<Value>,
 }
 
-fn password_error(e: crate::auth::password::PasswordError) -> ApiError {
-    tracing::error!(error = %e, "password hashing failed");
-    ApiError::unavailable()
+/// Hashing trouble: overload gets a short `Retry-After`, anything else a longer one.
+pub fn password_error(e: PasswordError) -> ApiError {
+    match e {
+        PasswordError::Overloaded => ApiError::ServiceUnavailable { retry_after: 1 },
+        other => {
+            tracing::error!(error = %other, "password hashing failed");
+            ApiError::unavailable()
+        }
+    }
+}
+
+/// Applies several limits in order, keeping the tightest report.
+fn limits(ctx: &TenantContext, hits: &[(Limit, &str)]) -> Result<Option<RateLimitInfo>, (ApiError, RateLimitInfo)> {
+    let mut tightest: Option<RateLimitInfo> = None;
+    for (limit, key) in hits {
+        if let Some(info) = ctx.limit(*limit, key)? {
+            tightest = Some(info.tighter(tightest));
+        }
+    }
+    Ok(tightest)
+}
+
+fn client_ip(client: &ClientInfo) -> &str {
+    client.ip.as_deref().unwrap_or("unknown")
 }
 
 /// Creates an ordinary, unverified member and signs them in.
 pub async fn sign_up(ctx: &TenantContext, input: SignUp, client: ClientInfo) -> TenantReply {
+    let rate_limit = match limits(ctx, &[(Limit::SignUpIp, client_ip(&client))]) {
+        Ok(info) => info,
+        Err((error, info)) => {
+            return TenantReply {
+                result: Err(error),
+                rate_limit: Some(info),
+            }
+        }
+    };
+    TenantReply {
+        result: create_and_sign_in(ctx, input, client).await,
+        rate_limit,
+    }
+}
+
+async fn create_and_sign_in(
+    ctx: &TenantContext,
+    input: SignUp,
+    client: ClientInfo,
+) -> Result<TenantResponse, ApiError> {
     let email = validate::email(&input.email)?;
     validate::new_password(&input.password, ctx.tenant.auth_config.password_min_length)?;
     let name = validate::text("name", input.name, 256)?;
     let username = validate::text("username", input.username, 64)?;
     let unsafe_metadata = match input.unsafe_metadata {
         None | Some(Value::Null) => json!({}),
-        Some(Value::Object(map)) => Value::Object(map),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "unsafe_metadata",
-                "unsafe_metadata must be an object.",
-            ))
-        }
+        Some(value) => validate::metadata("unsafe_metadata", value)?,
     };
     // Hash before looking at the email, so "taken" costs the same time as success.
     let password_hash = ctx.deps.hasher.hash(&input.password).await.map_err(password_error)?;
@@ -83,38 +120,141 @@ pub async fn sign_up(ctx: &TenantContext, input: SignUp, client: ClientInfo) -> 
 }
 
 /// Signs a user in with email and password. Unknown email and wrong password
-/// take the same path through argon2 and give the same error.
+/// take the same path through argon2 and give the same error; failures count
+/// toward the account's lockout, which holds even against the right password.
 pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: ClientInfo) -> TenantReply {
-    let failed = || {
-        metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => "failure").increment(1);
-        ApiError::InvalidCredentials
+    // Lockout and limits key on the normalised email, known or not: no enumeration through them.
+    let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let rate_limit = match limits(
+        ctx,
+        &[(Limit::SignInIp, client_ip(&client)), (Limit::SignInAccount, &account)],
+    ) {
+        Ok(info) => info,
+        Err((error, info)) => {
+            return TenantReply {
+                result: Err(error),
+                rate_limit: Some(info),
+            }
+        }
     };
-    if password.len() > validate::MAX_PASSWORD_BYTES {
-        return Err(failed());
+    let result = check_password_and_start(ctx, &account, password, client).await;
+    let event_result = if result.is_ok() { "success" } else { "failure" };
+    metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => event_result).increment(1);
+    TenantReply { result, rate_limit }
+}
+
+async fn check_password_and_start(
+    ctx: &TenantContext,
+    account: &str,
+    password: &str,
+    client: ClientInfo,
+) -> Result<TenantResponse, ApiError> {
+    if ctx.deps.rate_limits_enabled {
+        ctx.limits.lock().check_lock(account, ctx.deps.clock.unix())?;
     }
-    let email = validate::email(email).unwrap_or_default();
-    let user = if email.is_empty() {
+    let user = if password.len() > validate::MAX_PASSWORD_BYTES || validate::email(account).is_err() {
         None
     } else {
-        ctx.store.find_user_by_email(&email).await?
+        ctx.store.find_user_by_email(account).await?
     };
-    let phc = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let matched = ctx.deps.hasher.verify(password, phc).await.map_err(password_error)?;
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+    let matched = ctx
+        .deps
+        .hasher
+        .verify(password, stored.as_deref())
+        .await
+        .map_err(password_error)?;
     let Some(mut user) = user.filter(|_| matched) else {
-        return Err(failed());
+        if ctx.deps.rate_limits_enabled {
+            ctx.limits
+                .lock()
+                .record_failure(account, &ctx.tenant.auth_config.lockout, ctx.deps.clock.unix());
+        }
+        return Err(ApiError::InvalidCredentials);
     };
+    if ctx.deps.rate_limits_enabled {
+        ctx.limits.lock().record_success(account);
+    }
     if user.status == UserStatus::Disabled {
         return Err(ApiError::AccountDisabled);
     }
-    user.last_sign_in_at = Some(ctx.deps.clock.now());
+    let upgraded = match stored.as_deref() {
+        Some(hash) if ctx.deps.hasher.needs_rehash(hash) => {
+            Some(ctx.deps.hasher.hash(password).await.map_err(password_error)?)
+        }
+        _ => None,
+    };
+    let now = ctx.deps.clock.now();
+    user.last_sign_in_at = Some(now);
+    if let Some(hash) = &upgraded {
+        user.password_hash = Some(hash.clone());
+    }
     let new_session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client)?;
-    let mut batch = TenantBatch::default().write(TenantWrite::UpdateUser(user.clone()));
+    let mut batch = TenantBatch::default()
+        .guard(Guard::UserExists {
+            user_id: user.id.clone(),
+        })
+        .write(TenantWrite::TouchUser {
+            user_id: user.id.clone(),
+            last_sign_in_at: now,
+            password_hash: upgraded,
+        });
     batch.writes.extend(new_session.writes);
     ctx.store.apply(batch).await?;
     ctx.remember(&new_session.session);
-    metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => "success").increment(1);
     Ok(TenantResponse::SignedIn {
         user: Box::new(user),
         tokens: new_session.tokens,
     })
+}
+
+/// Changes a signed-in user's password after checking the current one.
+pub async fn change_password(
+    ctx: &TenantContext,
+    user_id: &str,
+    session_id: &str,
+    current: &str,
+    new: &str,
+    sign_out_others: bool,
+) -> Result<TenantResponse, ApiError> {
+    let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::SessionRevoked)?;
+    if current.len() > validate::MAX_PASSWORD_BYTES {
+        return Err(ApiError::InvalidCredentials);
+    }
+    let matched = ctx
+        .deps
+        .hasher
+        .verify(current, user.password_hash.as_deref())
+        .await
+        .map_err(password_error)?;
+    if !matched {
+        return Err(ApiError::InvalidCredentials);
+    }
+    validate::new_password(new, ctx.tenant.auth_config.password_min_length)?;
+    let hash = ctx.deps.hasher.hash(new).await.map_err(password_error)?;
+    let mut updated = user.clone();
+    updated.password_hash = Some(hash);
+    updated.updated_at = ctx.deps.clock.now();
+    let event = sessions::event(
+        "user.password_changed",
+        json!({ "user": views::user(&updated, views::Audience::Server) }),
+        ctx,
+    );
+    let mut batch = TenantBatch::default()
+        .guard(Guard::UserVersion {
+            user_id: user.id.clone(),
+            updated_at: user.updated_at,
+        })
+        .write(TenantWrite::UpdateUser(updated))
+        .write(TenantWrite::AppendEvent(event));
+    if sign_out_others {
+        batch
+            .writes
+            .extend(sessions::revoke_all_writes(ctx, user_id, Some(session_id)).await?);
+    }
+    ctx.store.apply(batch).await?;
+    if sign_out_others {
+        ctx.forget_user_sessions(user_id, Some(session_id));
+    }
+    Ok(TenantResponse::Done)
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod sessions;
+mod users;
 
 use super::context::TenantContext;
 use super::messages::{TenantReply, TenantRequest, TenantResponse};
@@ -10,9 +11,9 @@ use crate::error::ApiError;
 
 /// Runs one request against a tenant's context.
 pub async fn execute(ctx: &TenantContext, request: TenantRequest) -> TenantReply {
-    match request {
-        TenantRequest::Jwks => Ok(TenantResponse::Jwks(ctx.keys.jwks().clone())),
-        TenantRequest::SignUp {
+    use TenantRequest as R;
+    let result = match request {
+        R::SignUp {
             email,
             password,
             name,
@@ -20,37 +21,78 @@ pub async fn execute(ctx: &TenantContext, request: TenantRequest) -> TenantReply
             unsafe_metadata,
             client,
         } => {
-            accounts::sign_up(
-                ctx,
-                accounts::SignUp {
-                    email,
-                    password,
-                    name,
-                    username,
-                    unsafe_metadata,
-                },
-                client,
-            )
-            .await
+            let input = accounts::SignUp {
+                email,
+                password,
+                name,
+                username,
+                unsafe_metadata,
+            };
+            return accounts::sign_up(ctx, input, client).await;
         }
-        TenantRequest::SignIn {
+        R::SignIn {
             email,
             password,
             client,
-        } => accounts::sign_in(ctx, &email, &password, client).await,
-        TenantRequest::Refresh { refresh_token, client } => sessions::refresh(ctx, &refresh_token, client).await,
-        TenantRequest::Authenticate { token } => {
-            let claims = sessions::authenticate(ctx, &token).await?;
-            Ok(TenantResponse::Authenticated {
-                claims: Box::new(claims),
-            })
+        } => return accounts::sign_in(ctx, &email, &password, client).await,
+        R::Refresh { refresh_token, .. } => return sessions::refresh(ctx, &refresh_token).await,
+        R::Jwks => Ok(TenantResponse::Jwks(ctx.keys.jwks().clone())),
+        R::Authenticate { token } => {
+            sessions::authenticate(ctx, &token)
+                .await
+                .map(|claims| TenantResponse::Authenticated {
+                    claims: Box::new(claims),
+                })
         }
-        TenantRequest::VerifyToken { token } => sessions::verify(ctx, &token).await,
-        TenantRequest::GetUser { user_id } => {
-            let user = ctx.store.get_user(&user_id).await?.ok_or(ApiError::NotFound)?;
-            Ok(TenantResponse::User(Box::new(user)))
+        R::VerifyToken { token } => sessions::verify(ctx, &token).await,
+        R::GetUser { user_id } => match ctx.store.get_user(&user_id).await {
+            Ok(Some(user)) => Ok(TenantResponse::User(Box::new(user))),
+            Ok(None) => Err(ApiError::NotFound),
+            Err(e) => Err(e.into()),
+        },
+        R::SignOut {
+            user_id,
+            session_id,
+            global,
+        } => sessions::sign_out(ctx, &user_id, &session_id, global).await,
+        R::UpdateUser {
+            user_id,
+            patch,
+            by_server,
+        } => users::update(ctx, &user_id, &patch, by_server).await,
+        R::ChangePassword {
+            user_id,
+            session_id,
+            current_password,
+            new_password,
+            sign_out_other_sessions,
+        } => {
+            accounts::change_password(
+                ctx,
+                &user_id,
+                &session_id,
+                &current_password,
+                &new_password,
+                sign_out_other_sessions,
+            )
+            .await
         }
+        R::ListUsers { filter, page } => users::list(ctx, &filter, &page).await,
+        R::CreateUser(input) => users::create(ctx, input).await,
+        R::DeleteUser { user_id } => users::delete(ctx, &user_id).await,
+        R::SetUserDisabled { user_id, disabled } => users::set_disabled(ctx, &user_id, disabled).await,
+        R::ListSessions { filter, page } => sessions::list(ctx, &filter, &page).await,
+        R::GetSession { session_id, owner } => sessions::get(ctx, &session_id, owner.as_deref()).await,
+        R::RevokeSession { session_id, owner } => sessions::revoke_one(ctx, &session_id, owner.as_deref()).await,
+        R::RevokeUserSessions { user_id } => match ctx.store.get_user(&user_id).await {
+            Ok(Some(_)) => sessions::revoke_all(ctx, &user_id, None)
+                .await
+                .map(|()| TenantResponse::Done),
+            Ok(None) => Err(ApiError::NotFound),
+            Err(e) => Err(e.into()),
+        },
         // Handled on the actor itself.
-        TenantRequest::Reload | TenantRequest::InjectPanic => Ok(TenantResponse::Done),
-    }
+        R::Reload | R::InjectPanic => Ok(TenantResponse::Done),
+    };
+    result.into()
 }

@@ -1,10 +1,11 @@
-//! Sessions and tokens: starting a session, refresh rotation, and checking
-//! an access token against the session behind it.
+//! Sessions and tokens: starting a session, refresh rotation, checking an
+//! access token against its session, sign-out and session administration.
 
 use serde_json::json;
 use time::Duration;
 
 use super::super::context::TenantContext;
+use super::super::limits::Limit;
 use super::super::messages::{ClientInfo, TenantReply, TenantResponse, TokenSet};
 use crate::auth::secrets;
 use crate::auth::tokens::{self, AccessClaims, TokenError};
@@ -15,6 +16,8 @@ use crate::views;
 
 /// Prefix of refresh-token values.
 const REFRESH_PREFIX: &str = "rt_";
+/// Sessions revoked one by one (with an event each) in a revoke-all.
+const MAX_SESSIONS_PER_USER: usize = 1000;
 
 /// A new session for `user`: the writes that persist it and the tokens to hand out.
 pub struct NewSession {
@@ -127,30 +130,59 @@ fn token_set(
 }
 
 /// Rotates a refresh token. Presenting an already-rotated token revokes its session.
-pub async fn refresh(ctx: &TenantContext, refresh_token: &str, _client: ClientInfo) -> TenantReply {
+pub async fn refresh(ctx: &TenantContext, refresh_token: &str) -> TenantReply {
     if !refresh_token.starts_with(REFRESH_PREFIX) || refresh_token.len() > 128 {
-        return Err(ApiError::RefreshTokenInvalid);
+        return Err(ApiError::RefreshTokenInvalid).into();
     }
     let hash = secrets::hash(refresh_token);
+    let (record, mut session) = match load_refresh(ctx, &hash).await {
+        Ok(found) => found,
+        Err(e) => return Err(e).into(),
+    };
+    let rate_limit = match ctx.limit(Limit::RefreshSession, &session.id) {
+        Ok(info) => info,
+        Err((error, info)) => {
+            return TenantReply {
+                result: Err(error),
+                rate_limit: Some(info),
+            }
+        }
+    };
+    let result = rotate(ctx, hash, record, &mut session).await;
+    TenantReply { result, rate_limit }
+}
+
+async fn load_refresh(ctx: &TenantContext, hash: &str) -> Result<(RefreshToken, Session), ApiError> {
     let record = ctx
         .store
-        .find_refresh_token(&hash)
+        .find_refresh_token(hash)
         .await?
         .ok_or(ApiError::RefreshTokenInvalid)?;
-    let mut session = ctx
+    let session = ctx
         .store
         .get_session(&record.session_id)
         .await?
         .ok_or(ApiError::RefreshTokenInvalid)?;
+    Ok((record, session))
+}
+
+async fn rotate(
+    ctx: &TenantContext,
+    hash: String,
+    record: RefreshToken,
+    session: &mut Session,
+) -> Result<TenantResponse, ApiError> {
     if session.status != SessionStatus::Active {
         return Err(ApiError::SessionRevoked);
     }
     if record.status == RefreshTokenStatus::Rotated {
-        revoke(ctx, &mut session).await?;
+        revoke(ctx, session).await?;
         return Err(ApiError::SessionRevoked);
     }
     let now = ctx.deps.clock.now();
-    if record.expires_at <= now || session.expires_at <= now {
+    if record.expires_at <= now
+        || ctx.effective_status(session.status, session.expires_at, session.last_active_at) == SessionStatus::Expired
+    {
         return Err(ApiError::RefreshTokenExpired);
     }
     let user = ctx
@@ -162,27 +194,38 @@ pub async fn refresh(ctx: &TenantContext, refresh_token: &str, _client: ClientIn
         return Err(ApiError::SessionRevoked);
     }
     session.last_active_at = now;
-    let (value, successor) = new_refresh_token(ctx, &session);
-    let tokens = token_set(ctx, &user, &session, value, successor.expires_at)?;
+    let (value, successor) = new_refresh_token(ctx, session);
+    let tokens = token_set(ctx, &user, session, value, successor.expires_at)?;
     let batch = TenantBatch::default()
         .guard(Guard::RefreshTokenCurrent {
             token_hash: hash.clone(),
+        })
+        .guard(Guard::SessionActive {
+            session_id: session.id.clone(),
         })
         .write(TenantWrite::MarkRefreshTokenRotated { token_hash: hash })
         .write(TenantWrite::PutRefreshToken(successor))
         .write(TenantWrite::PutSession(session.clone()));
     match ctx.store.apply(batch).await {
-        Ok(()) => Ok(TenantResponse::Refreshed { tokens }),
-        // Another refresh of the same token won the compare-and-set: this one is a reuse.
+        Ok(()) => {
+            ctx.remember(session);
+            Ok(TenantResponse::Refreshed { tokens })
+        }
+        // Another refresh of the same token won the compare-and-set (a reuse), or the
+        // session was revoked meanwhile: either way the session ends here.
         Err(StoreError::Conflict) => {
-            revoke(ctx, &mut session).await?;
+            revoke(ctx, session).await?;
             Err(ApiError::SessionRevoked)
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn revoke(ctx: &TenantContext, session: &mut Session) -> Result<(), ApiError> {
+/// Revokes one session (idempotent) and records `session.revoked`.
+pub async fn revoke(ctx: &TenantContext, session: &mut Session) -> Result<(), ApiError> {
+    if session.status == SessionStatus::Revoked {
+        return Ok(());
+    }
     session.status = SessionStatus::Revoked;
     let event = event("session.revoked", json!({ "session": views::session(session) }), ctx);
     ctx.store
@@ -196,7 +239,55 @@ async fn revoke(ctx: &TenantContext, session: &mut Session) -> Result<(), ApiErr
     Ok(())
 }
 
-/// Verifies an access token of this tenant and that its session is still active.
+/// The writes revoking every active session of a user (one event each), optionally sparing one.
+pub async fn revoke_all_writes(
+    ctx: &TenantContext,
+    user_id: &str,
+    except: Option<&str>,
+) -> Result<Vec<TenantWrite>, ApiError> {
+    let filter = SessionFilter {
+        user_id: Some(user_id.to_owned()),
+        status: Some(SessionStatus::Active),
+    };
+    let active = ctx
+        .store
+        .list_sessions(
+            &filter,
+            &PageRequest {
+                limit: MAX_SESSIONS_PER_USER,
+                after: None,
+            },
+        )
+        .await?;
+    let mut writes = vec![TenantWrite::RevokeUserSessions {
+        user_id: user_id.to_owned(),
+        except: except.map(str::to_owned),
+    }];
+    for mut session in active.items.into_iter().filter(|s| Some(s.id.as_str()) != except) {
+        session.status = SessionStatus::Revoked;
+        writes.push(TenantWrite::AppendEvent(event(
+            "session.revoked",
+            json!({ "session": views::session(&session) }),
+            ctx,
+        )));
+    }
+    Ok(writes)
+}
+
+/// Revokes every session of a user except `except`.
+pub async fn revoke_all(ctx: &TenantContext, user_id: &str, except: Option<&str>) -> Result<(), ApiError> {
+    let writes = revoke_all_writes(ctx, user_id, except).await?;
+    ctx.store
+        .apply(TenantBatch {
+            guards: Vec::new(),
+            writes,
+        })
+        .await?;
+    ctx.forget_user_sessions(user_id, except);
+    Ok(())
+}
+
+/// Verifies an access token of this tenant and that its session is still live.
 pub async fn authenticate(ctx: &TenantContext, token: &str) -> Result<AccessClaims, ApiError> {
     let claims =
         tokens::verify(&ctx.keys, token, &ctx.issuer, &ctx.tenant.id, ctx.deps.clock.unix()).map_err(|e| match e {
@@ -204,19 +295,16 @@ pub async fn authenticate(ctx: &TenantContext, token: &str) -> Result<AccessClai
             TokenError::Invalid => ApiError::InvalidToken,
         })?;
     let state = ctx.session_state(&claims.sid).await?.ok_or(ApiError::SessionRevoked)?;
-    if state.status != SessionStatus::Active || state.expires_at <= ctx.deps.clock.now() {
+    if state.user_id != claims.sub
+        || ctx.effective_status(state.status, state.expires_at, state.last_active_at) != SessionStatus::Active
+    {
         return Err(ApiError::SessionRevoked);
     }
     Ok(claims)
 }
 
 /// `/v1/sessions/verify`: `valid: false` for any bad token instead of an error.
-pub async fn verify(ctx: &TenantContext, token: &str) -> TenantReply {
-    let invalid = TenantResponse::Verified {
-        valid: false,
-        session: None,
-        claims: None,
-    };
+pub async fn verify(ctx: &TenantContext, token: &str) -> Result<TenantResponse, ApiError> {
     match authenticate(ctx, token).await {
         Ok(claims) => {
             let session = ctx.store.get_session(&claims.sid).await?;
@@ -227,6 +315,81 @@ pub async fn verify(ctx: &TenantContext, token: &str) -> TenantReply {
             })
         }
         Err(ApiError::ServiceUnavailable { retry_after }) => Err(ApiError::ServiceUnavailable { retry_after }),
-        Err(_) => Ok(invalid),
+        Err(_) => Ok(TenantResponse::Verified {
+            valid: false,
+            session: None,
+            claims: None,
+        }),
     }
+}
+
+/// Signs out the caller's session, or every session of the user.
+pub async fn sign_out(
+    ctx: &TenantContext,
+    user_id: &str,
+    session_id: &str,
+    global: bool,
+) -> Result<TenantResponse, ApiError> {
+    if global {
+        revoke_all(ctx, user_id, None).await?;
+    } else if let Some(mut session) = ctx.store.get_session(session_id).await? {
+        revoke(ctx, &mut session).await?;
+    }
+    Ok(TenantResponse::Done)
+}
+
+/// A session as shown: its stored status adjusted for expiry.
+fn shown(ctx: &TenantContext, mut session: Session) -> Session {
+    session.status = ctx.effective_status(session.status, session.expires_at, session.last_active_at);
+    session
+}
+
+/// Lists sessions, newest first.
+pub async fn list(ctx: &TenantContext, filter: &SessionFilter, page: &PageRequest) -> Result<TenantResponse, ApiError> {
+    // Expired sessions are stored as active: ask for active ones and sort them out here.
+    let stored_filter = SessionFilter {
+        user_id: filter.user_id.clone(),
+        status: filter.status.map(|s| {
+            if s == SessionStatus::Expired {
+                SessionStatus::Active
+            } else {
+                s
+            }
+        }),
+    };
+    let mut found = ctx.store.list_sessions(&stored_filter, page).await?;
+    found.items = found
+        .items
+        .into_iter()
+        .map(|s| shown(ctx, s))
+        .filter(|s| filter.status.is_none_or(|st| s.status == st))
+        .collect();
+    Ok(TenantResponse::Sessions(found))
+}
+
+async fn owned(ctx: &TenantContext, session_id: &str, owner: Option<&str>) -> Result<Session, ApiError> {
+    let session = ctx.store.get_session(session_id).await?.ok_or(ApiError::NotFound)?;
+    if owner.is_some_and(|o| o != session.user_id) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(session)
+}
+
+/// One session, optionally only if `owner` owns it.
+pub async fn get(ctx: &TenantContext, session_id: &str, owner: Option<&str>) -> Result<TenantResponse, ApiError> {
+    Ok(TenantResponse::Session(Box::new(shown(
+        ctx,
+        owned(ctx, session_id, owner).await?,
+    ))))
+}
+
+/// Revokes one session, optionally only if `owner` owns it.
+pub async fn revoke_one(
+    ctx: &TenantContext,
+    session_id: &str,
+    owner: Option<&str>,
+) -> Result<TenantResponse, ApiError> {
+    let mut session = owned(ctx, session_id, owner).await?;
+    revoke(ctx, &mut session).await?;
+    Ok(TenantResponse::Done)
 }

@@ -1,0 +1,302 @@
+//! The users and sessions API (secret key) and the user's own sessions (`/v1/me`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::unexpected;
+use super::body::JsonBody;
+use super::error::ApiError;
+use super::extract::{Secret, SignedIn};
+use super::pagination::{list, ListQuery};
+use super::AppState;
+use crate::store::{SessionFilter, SessionStatus, UserFilter, UserStatus};
+use crate::tenant::messages::{NewUser, TenantRequest, TenantResponse};
+use crate::views::{self, Audience};
+
+#[derive(Deserialize, Default)]
+pub struct UserQuery {
+    #[serde(flatten)]
+    page: ListQuery,
+    email: Option<String>,
+    q: Option<String>,
+    status: Option<String>,
+}
+
+fn user_reply(response: TenantResponse) -> Result<Json<Value>, ApiError> {
+    match response {
+        TenantResponse::User(u) => Ok(Json(views::user(&u, Audience::Server))),
+        _ => Err(unexpected()),
+    }
+}
+
+pub async fn list_users(
+    key: Secret,
+    State(state): State<AppState>,
+    Query(q): Query<UserQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let page = q.page.page()?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some("active") => Some(UserStatus::Active),
+        Some("disabled") => Some(UserStatus::Disabled),
+        Some(_) => return Err(ApiError::invalid("status", "status must be active or disabled.")),
+    };
+    if q.q.as_ref().is_some_and(|q| q.len() > 256) {
+        return Err(ApiError::invalid("q", "q is at most 256 bytes."));
+    }
+    let filter = UserFilter {
+        email: q.email.map(|e| e.trim().to_lowercase()),
+        query: q.q,
+        status,
+    };
+    match state
+        .control
+        .registry()
+        .call(
+            &key.tenant.id,
+            TenantRequest::ListUsers {
+                filter,
+                page: page.clone(),
+            },
+        )
+        .await?
+    {
+        TenantResponse::Users(users) => Ok(list(users, page.limit, |u| &u.id, |u| views::user(u, Audience::Server))),
+        _ => Err(unexpected()),
+    }
+}
+
+pub async fn create_user(
+    key: Secret,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewUser>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = user_reply(
+        state
+            .control
+            .registry()
+            .call(&key.tenant.id, TenantRequest::CreateUser(body))
+            .await?,
+    )?;
+    Ok((StatusCode::CREATED, user))
+}
+
+pub async fn get_user(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    user_reply(
+        state
+            .control
+            .registry()
+            .call(&key.tenant.id, TenantRequest::GetUser { user_id: id })
+            .await?,
+    )
+}
+
+pub async fn update_user(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let request = TenantRequest::UpdateUser {
+        user_id: id,
+        patch,
+        by_server: true,
+    };
+    user_reply(state.control.registry().call(&key.tenant.id, request).await?)
+}
+
+pub async fn delete_user(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .control
+        .registry()
+        .call(&key.tenant.id, TenantRequest::DeleteUser { user_id: id })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn disable_user(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let request = TenantRequest::SetUserDisabled {
+        user_id: id,
+        disabled: true,
+    };
+    user_reply(state.control.registry().call(&key.tenant.id, request).await?)
+}
+
+pub async fn enable_user(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let request = TenantRequest::SetUserDisabled {
+        user_id: id,
+        disabled: false,
+    };
+    user_reply(state.control.registry().call(&key.tenant.id, request).await?)
+}
+
+pub async fn revoke_user_sessions(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .control
+        .registry()
+        .call(&key.tenant.id, TenantRequest::RevokeUserSessions { user_id: id })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+pub struct SessionQuery {
+    #[serde(flatten)]
+    page: ListQuery,
+    user_id: Option<String>,
+    status: Option<String>,
+}
+
+fn session_status(status: Option<&str>) -> Result<Option<SessionStatus>, ApiError> {
+    match status {
+        None => Ok(None),
+        Some("active") => Ok(Some(SessionStatus::Active)),
+        Some("revoked") => Ok(Some(SessionStatus::Revoked)),
+        Some("expired") => Ok(Some(SessionStatus::Expired)),
+        Some(_) => Err(ApiError::invalid(
+            "status",
+            "status must be active, revoked or expired.",
+        )),
+    }
+}
+
+pub async fn list_sessions(
+    key: Secret,
+    State(state): State<AppState>,
+    Query(q): Query<SessionQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let page = q.page.page()?;
+    let filter = SessionFilter {
+        user_id: q.user_id,
+        status: session_status(q.status.as_deref())?,
+    };
+    match state
+        .control
+        .registry()
+        .call(
+            &key.tenant.id,
+            TenantRequest::ListSessions {
+                filter,
+                page: page.clone(),
+            },
+        )
+        .await?
+    {
+        TenantResponse::Sessions(sessions) => Ok(list(sessions, page.limit, |s| &s.id, views::session)),
+        _ => Err(unexpected()),
+    }
+}
+
+pub async fn get_session(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    match state
+        .control
+        .registry()
+        .call(
+            &key.tenant.id,
+            TenantRequest::GetSession {
+                session_id: id,
+                owner: None,
+            },
+        )
+        .await?
+    {
+        TenantResponse::Session(s) => Ok(Json(views::session(&s))),
+        _ => Err(unexpected()),
+    }
+}
+
+pub async fn revoke_session(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .control
+        .registry()
+        .call(
+            &key.tenant.id,
+            TenantRequest::RevokeSession {
+                session_id: id,
+                owner: None,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn my_sessions(
+    user: SignedIn,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let page = q.page()?;
+    let filter = SessionFilter {
+        user_id: Some(user.claims.sub.clone()),
+        status: Some(SessionStatus::Active),
+    };
+    match state
+        .control
+        .registry()
+        .call(
+            &user.tenant.id,
+            TenantRequest::ListSessions {
+                filter,
+                page: page.clone(),
+            },
+        )
+        .await?
+    {
+        TenantResponse::Sessions(sessions) => Ok(list(
+            sessions,
+            page.limit,
+            |s| &s.id,
+            |s| {
+                let mut v = views::session(s);
+                v["current"] = json!(s.id == user.claims.sid);
+                v
+            },
+        )),
+        _ => Err(unexpected()),
+    }
+}
+
+pub async fn revoke_my_session(
+    user: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let request = TenantRequest::RevokeSession {
+        session_id: id,
+        owner: Some(user.claims.sub),
+    };
+    state.control.registry().call(&user.tenant.id, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

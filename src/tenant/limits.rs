@@ -1,0 +1,220 @@
+//! Rate limits and lockout (API.md §1.4). The counters live in the tenant's
+//! context, owned by its actor, so they move with the tenant and stay
+//! coherent however many requests run at once.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::control::parse_rate;
+use crate::error::ApiError;
+use crate::store::{Lockout, RateLimits};
+
+/// Entries kept per tenant before expired windows are swept.
+const MAX_ENTRIES: usize = 200_000;
+/// Longest lockout, however often an account keeps failing.
+const MAX_LOCK_SECS: i64 = 24 * 3600;
+
+/// What a limited response reports in `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimitInfo {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Unix seconds when the window resets.
+    pub reset: i64,
+}
+
+impl RateLimitInfo {
+    /// The tighter of two reports.
+    pub fn tighter(self, other: Option<RateLimitInfo>) -> RateLimitInfo {
+        match other {
+            Some(o) if o.remaining < self.remaining => o,
+            _ => self,
+        }
+    }
+}
+
+/// The limits of API.md §1.4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    SignInIp,
+    SignInAccount,
+    SignUpIp,
+    EmailSend,
+    MfaUser,
+    RefreshSession,
+}
+
+impl Limit {
+    fn rule<'a>(self, limits: &'a RateLimits) -> Option<&'a str> {
+        match self {
+            Limit::SignInIp => limits.sign_in_ip.as_deref(),
+            Limit::SignInAccount => limits.sign_in_account.as_deref(),
+            Limit::SignUpIp => limits.sign_up_ip.as_deref(),
+            Limit::EmailSend => limits.email_send.as_deref(),
+            Limit::MfaUser => limits.mfa_user.as_deref(),
+            Limit::RefreshSession => limits.refresh_session.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: i64,
+    count: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct LockState {
+    failures: u32,
+    locked_until: i64,
+    /// How many times the account was locked in a row: each lock lasts twice the last.
+    level: u32,
+}
+
+/// Fixed-window counters and lockout state of one tenant.
+#[derive(Default)]
+pub struct Limiter {
+    windows: HashMap<(Limit, String), Window>,
+    locks: HashMap<String, LockState>,
+}
+
+impl Limiter {
+    /// Counts one hit; `Err(rate_limit_exceeded)` once the window's budget is spent.
+    pub fn hit(
+        &mut self,
+        limit: Limit,
+        key: &str,
+        rules: &RateLimits,
+        now: i64,
+    ) -> Result<Option<RateLimitInfo>, (ApiError, RateLimitInfo)> {
+        let Some((max, window_secs)) = limit.rule(rules).and_then(parse_rate) else {
+            return Ok(None);
+        };
+        let window_secs = window_secs as i64;
+        if self.windows.len() >= MAX_ENTRIES {
+            self.sweep(now, window_secs.max(3600));
+        }
+        let window = self
+            .windows
+            .entry((limit, key.to_owned()))
+            .or_insert(Window { start: now, count: 0 });
+        if now >= window.start + window_secs {
+            *window = Window { start: now, count: 0 };
+        }
+        let reset = window.start + window_secs;
+        if window.count >= max {
+            let info = RateLimitInfo {
+                limit: max,
+                remaining: 0,
+                reset,
+            };
+            return Err((
+                ApiError::RateLimitExceeded {
+                    retry_after: (reset - now).max(1) as u64,
+                },
+                info,
+            ));
+        }
+        window.count += 1;
+        Ok(Some(RateLimitInfo {
+            limit: max,
+            remaining: max - window.count,
+            reset,
+        }))
+    }
+
+    /// `Err(account_locked)` while `account` is locked.
+    pub fn check_lock(&self, account: &str, now: i64) -> Result<(), ApiError> {
+        match self.locks.get(account) {
+            Some(state) if state.locked_until > now => Err(ApiError::AccountLocked {
+                retry_after: (state.locked_until - now) as u64,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records a failed sign-in; locks the account after `threshold` in a row.
+    pub fn record_failure(&mut self, account: &str, policy: &Lockout, now: i64) {
+        let state = self.locks.entry(account.to_owned()).or_default();
+        state.failures += 1;
+        if state.failures >= policy.threshold {
+            let factor = 1i64 << state.level.min(16);
+            state.locked_until = now + (policy.duration as i64 * factor).min(MAX_LOCK_SECS);
+            state.level += 1;
+            state.failures = 0;
+        }
+    }
+
+    /// A successful sign-in clears the account's failures and lock history.
+    pub fn record_success(&mut self, account: &str) {
+        self.locks.remove(account);
+    }
+
+    fn sweep(&mut self, now: i64, horizon: i64) {
+        self.windows.retain(|_, w| w.start + horizon > now);
+        self.locks
+            .retain(|_, l| l.locked_until + MAX_LOCK_SECS > now || l.failures > 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_count_reset_and_report() {
+        let mut limiter = Limiter::default();
+        let rules = RateLimits {
+            sign_in_ip: Some("3/1m".into()),
+            ..RateLimits::default()
+        };
+        for remaining in [2, 1, 0] {
+            let info = limiter.hit(Limit::SignInIp, "1.2.3.4", &rules, 1000).unwrap().unwrap();
+            assert_eq!(info.remaining, remaining);
+            assert_eq!(info.reset, 1060);
+        }
+        let (err, info) = limiter.hit(Limit::SignInIp, "1.2.3.4", &rules, 1010).unwrap_err();
+        assert_eq!(err, ApiError::RateLimitExceeded { retry_after: 50 });
+        assert_eq!(info.remaining, 0);
+        assert!(
+            limiter.hit(Limit::SignInIp, "5.6.7.8", &rules, 1010).is_ok(),
+            "keys are separate"
+        );
+        assert!(
+            limiter.hit(Limit::SignInIp, "1.2.3.4", &rules, 1060).is_ok(),
+            "a new window"
+        );
+        let off = RateLimits {
+            sign_in_ip: None,
+            ..RateLimits::default()
+        };
+        assert_eq!(limiter.hit(Limit::SignInIp, "1.2.3.4", &off, 1060).unwrap(), None);
+    }
+
+    #[test]
+    fn lockout_grows_and_clears_on_success() {
+        let mut limiter = Limiter::default();
+        let policy = Lockout {
+            threshold: 2,
+            duration: 100,
+        };
+        limiter.record_failure("a@x.io", &policy, 0);
+        assert!(limiter.check_lock("a@x.io", 0).is_ok());
+        limiter.record_failure("a@x.io", &policy, 0);
+        assert_eq!(
+            limiter.check_lock("a@x.io", 50),
+            Err(ApiError::AccountLocked { retry_after: 50 })
+        );
+        assert!(limiter.check_lock("a@x.io", 100).is_ok());
+        limiter.record_failure("a@x.io", &policy, 100);
+        limiter.record_failure("a@x.io", &policy, 100);
+        assert_eq!(
+            limiter.check_lock("a@x.io", 100),
+            Err(ApiError::AccountLocked { retry_after: 200 }),
+            "doubles"
+        );
+        limiter.record_success("a@x.io");
+        assert!(limiter.check_lock("a@x.io", 100).is_ok());
+    }
+}

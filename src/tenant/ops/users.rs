@@ -1,0 +1,246 @@
+//! The users API (secret key) and the user's own profile edits.
+
+use serde_json::{json, Map, Value};
+
+use super::super::context::TenantContext;
+use super::super::messages::{NewUser, TenantResponse};
+use super::accounts::password_error;
+use super::sessions;
+use crate::auth::password;
+use crate::error::ApiError;
+use crate::ids::{new_id, prefix};
+use crate::store::*;
+use crate::validate;
+use crate::views::{self, Audience};
+
+/// Fields a signed-in user may change on themselves.
+const SELF_FIELDS: &[&str] = &["name", "username", "avatar_url", "unsafe_metadata"];
+/// Fields a secret-key caller may change.
+const SERVER_FIELDS: &[&str] = &[
+    "name",
+    "username",
+    "avatar_url",
+    "unsafe_metadata",
+    "email",
+    "email_verified",
+    "role",
+    "public_metadata",
+    "private_metadata",
+];
+
+fn role(value: &str) -> Result<UserRole, ApiError> {
+    match value {
+        "member" => Ok(UserRole::Member),
+        "admin" => Ok(UserRole::Admin),
+        _ => Err(ApiError::invalid("role", "role must be member or admin.")),
+    }
+}
+
+fn string_field(field: &str, value: &Value) -> Result<Option<String>, ApiError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        _ => Err(ApiError::invalid(field, format!("{field} must be a string or null."))),
+    }
+}
+
+/// Creates a user (with a password, an imported hash, or neither).
+pub async fn create(ctx: &TenantContext, input: NewUser) -> Result<TenantResponse, ApiError> {
+    let email = validate::email(
+        &input
+            .email
+            .ok_or_else(|| ApiError::invalid("email", "email is required."))?,
+    )?;
+    let password_hash = match (input.password, input.password_hash) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "password_hash",
+                "Send password or password_hash, not both.",
+            ))
+        }
+        (Some(password), None) => {
+            validate::new_password(&password, ctx.tenant.auth_config.password_min_length)?;
+            Some(ctx.deps.hasher.hash(&password).await.map_err(password_error)?)
+        }
+        (None, Some(hash)) if password::is_supported_hash(&hash) => Some(hash),
+        (None, Some(_)) => {
+            return Err(ApiError::invalid(
+                "password_hash",
+                "password_hash must be an argon2 PHC or bcrypt hash.",
+            ))
+        }
+        (None, None) => None,
+    };
+    let now = ctx.deps.clock.now();
+    let user = User {
+        id: new_id(prefix::USER),
+        email,
+        email_verified: input.email_verified.unwrap_or(false),
+        username: validate::text("username", input.username, 64)?,
+        name: validate::text("name", input.name, 256)?,
+        avatar_url: None,
+        phone: None,
+        status: UserStatus::Active,
+        role: input.role.as_deref().map(role).transpose()?.unwrap_or(UserRole::Member),
+        mfa_enabled: false,
+        public_metadata: validate::metadata("public_metadata", input.public_metadata.unwrap_or_else(|| json!({})))?,
+        private_metadata: validate::metadata("private_metadata", input.private_metadata.unwrap_or_else(|| json!({})))?,
+        unsafe_metadata: json!({}),
+        password_hash,
+        created_at: now,
+        updated_at: now,
+        last_sign_in_at: None,
+    };
+    let event = sessions::event(
+        "user.created",
+        json!({ "user": views::user(&user, Audience::Server) }),
+        ctx,
+    );
+    ctx.store
+        .apply(
+            TenantBatch::default()
+                .write(TenantWrite::InsertUser(user.clone()))
+                .write(TenantWrite::AppendEvent(event)),
+        )
+        .await?;
+    Ok(TenantResponse::User(Box::new(user)))
+}
+
+/// Applies a PATCH body to a user; unknown fields are ignored, listed ones validated.
+fn apply_patch(user: &mut User, patch: &Map<String, Value>, by_server: bool) -> Result<(), ApiError> {
+    let allowed = if by_server { SERVER_FIELDS } else { SELF_FIELDS };
+    for (field, value) in patch.iter().filter(|(k, _)| allowed.contains(&k.as_str())) {
+        match field.as_str() {
+            "name" => user.name = validate::text("name", string_field(field, value)?, 256)?,
+            "username" => user.username = validate::text("username", string_field(field, value)?, 64)?,
+            "avatar_url" => user.avatar_url = validate::url("avatar_url", string_field(field, value)?)?,
+            "email" => {
+                let email =
+                    string_field(field, value)?.ok_or_else(|| ApiError::invalid("email", "email can't be null."))?;
+                let email = validate::email(&email)?;
+                if email != user.email {
+                    user.email = email;
+                    user.email_verified = false;
+                }
+            }
+            "email_verified" => {
+                user.email_verified = value
+                    .as_bool()
+                    .ok_or_else(|| ApiError::invalid(field, "email_verified must be a boolean."))?
+            }
+            "role" => user.role = role(value.as_str().unwrap_or_default())?,
+            "public_metadata" | "private_metadata" | "unsafe_metadata" => {
+                if !value.is_object() {
+                    return Err(ApiError::invalid(field, format!("{field} must be an object.")));
+                }
+                let target = match field.as_str() {
+                    "public_metadata" => &mut user.public_metadata,
+                    "private_metadata" => &mut user.private_metadata,
+                    _ => &mut user.unsafe_metadata,
+                };
+                validate::merge_patch(target, value);
+                *target = validate::metadata(field, target.clone())?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// PATCHes a user (`by_server`: secret key; else the user on themselves), with optimistic concurrency.
+pub async fn update(
+    ctx: &TenantContext,
+    user_id: &str,
+    patch: &Value,
+    by_server: bool,
+) -> Result<TenantResponse, ApiError> {
+    let patch = patch
+        .as_object()
+        .ok_or_else(|| ApiError::invalid("body", "The body must be a JSON object."))?;
+    let current = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
+    let mut user = current.clone();
+    apply_patch(&mut user, patch, by_server)?;
+    user.updated_at = ctx
+        .deps
+        .clock
+        .now()
+        .max(current.updated_at + time::Duration::seconds(1));
+    let event = sessions::event(
+        "user.updated",
+        json!({ "user": views::user(&user, Audience::Server) }),
+        ctx,
+    );
+    ctx.store
+        .apply(
+            TenantBatch::default()
+                .guard(Guard::UserVersion {
+                    user_id: user.id.clone(),
+                    updated_at: current.updated_at,
+                })
+                .write(TenantWrite::UpdateUser(user.clone()))
+                .write(TenantWrite::AppendEvent(event)),
+        )
+        .await?;
+    Ok(TenantResponse::User(Box::new(user)))
+}
+
+/// Deletes a user and everything of theirs.
+pub async fn delete(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+    let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
+    let event = sessions::event(
+        "user.deleted",
+        json!({ "user": { "id": user.id, "email": user.email } }),
+        ctx,
+    );
+    ctx.store
+        .apply(
+            TenantBatch::default()
+                .write(TenantWrite::DeleteUser {
+                    user_id: user_id.to_owned(),
+                })
+                .write(TenantWrite::AppendEvent(event)),
+        )
+        .await?;
+    ctx.forget_user_sessions(user_id, None);
+    Ok(TenantResponse::Done)
+}
+
+/// Disables (revoking every session) or re-enables a user.
+pub async fn set_disabled(ctx: &TenantContext, user_id: &str, disabled: bool) -> Result<TenantResponse, ApiError> {
+    let current = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
+    let mut user = current.clone();
+    user.status = if disabled {
+        UserStatus::Disabled
+    } else {
+        UserStatus::Active
+    };
+    user.updated_at = ctx
+        .deps
+        .clock
+        .now()
+        .max(current.updated_at + time::Duration::seconds(1));
+    let kind = if disabled { "user.disabled" } else { "user.enabled" };
+    let event = sessions::event(kind, json!({ "user": views::user(&user, Audience::Server) }), ctx);
+    let mut batch = TenantBatch::default()
+        .guard(Guard::UserVersion {
+            user_id: user.id.clone(),
+            updated_at: current.updated_at,
+        })
+        .write(TenantWrite::UpdateUser(user.clone()))
+        .write(TenantWrite::AppendEvent(event));
+    if disabled {
+        batch
+            .writes
+            .extend(sessions::revoke_all_writes(ctx, user_id, None).await?);
+    }
+    ctx.store.apply(batch).await?;
+    if disabled {
+        ctx.forget_user_sessions(user_id, None);
+    }
+    Ok(TenantResponse::User(Box::new(user)))
+}
+
+/// Lists users, newest first.
+pub async fn list(ctx: &TenantContext, filter: &UserFilter, page: &PageRequest) -> Result<TenantResponse, ApiError> {
+    Ok(TenantResponse::Users(ctx.store.list_users(filter, page).await?))
+}
