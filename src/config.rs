@@ -245,6 +245,14 @@ impl Config {
             })
             .transpose()?
             .unwrap_or_default();
+        let access_token_ttl = v.duration("ACCESS_TOKEN_TTL")?;
+        if access_token_ttl.as_secs() == 0 || access_token_ttl.as_secs() > 86_400 {
+            return Err(invalid("ACCESS_TOKEN_TTL", "must be between 1s and 24h"));
+        }
+        let refresh_token_ttl = v.duration("REFRESH_TOKEN_TTL")?;
+        if refresh_token_ttl.as_secs() == 0 || refresh_token_ttl.as_secs() > 31_536_000 {
+            return Err(invalid("REFRESH_TOKEN_TTL", "must be between 1s and 365 days"));
+        }
         Ok(Self {
             listen: SocketAddr::new(host, port),
             public_url,
@@ -253,8 +261,8 @@ impl Config {
             encryption_key,
             admin_seed,
             bootstrap: v.bool("BOOTSTRAP")?,
-            access_token_ttl: v.duration("ACCESS_TOKEN_TTL")?,
-            refresh_token_ttl: v.duration("REFRESH_TOKEN_TTL")?,
+            access_token_ttl,
+            refresh_token_ttl,
             argon2,
             smtp_url: v.opt("SMTP_URL").map(str::to_owned),
             email_from: v.opt("EMAIL_FROM").map(str::to_owned),

@@ -35,8 +35,12 @@ enum AdminCommand {
     Create {
         #[arg(long)]
         email: String,
+        /// The password (visible to `ps`; prefer --password-file).
+        #[arg(long, conflicts_with = "password_file", required_unless_present = "password_file")]
+        password: Option<String>,
+        /// A file holding the password (its first line).
         #[arg(long)]
-        password: String,
+        password_file: Option<PathBuf>,
     },
 }
 
@@ -55,8 +59,16 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Admin {
-            command: AdminCommand::Create { email, password },
-        } => create_admin(config, &email, &password).await,
+            command:
+                AdminCommand::Create {
+                    email,
+                    password,
+                    password_file,
+                },
+        } => match read_password(password, password_file) {
+            Ok(password) => create_admin(config, &email, &password).await,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,6 +95,17 @@ async fn migrate(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     hellojohn::store::open_backend(&config).await?;
     println!("migrations applied");
     Ok(())
+}
+
+fn read_password(password: Option<String>, file: Option<PathBuf>) -> Result<String, Box<dyn std::error::Error>> {
+    match (password, file) {
+        (Some(p), _) => Ok(p),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)?;
+            Ok(text.lines().next().unwrap_or_default().to_owned())
+        }
+        (None, None) => Err("--password or --password-file is required".into()),
+    }
 }
 
 async fn create_admin(mut config: Config, email: &str, password: &str) -> Result<(), Box<dyn std::error::Error>> {

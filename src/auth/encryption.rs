@@ -43,8 +43,11 @@ impl EncryptionKey {
 
     /// Development default: a key generated once into the data directory (mode 0600).
     pub fn load_or_create(path: &Path) -> Result<Self, EncryptionError> {
-        if let Ok(existing) = std::fs::read_to_string(path) {
-            return Self::from_base64(&existing);
+        match std::fs::read_to_string(path) {
+            Ok(existing) => return Self::from_base64(&existing),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Never replace a key we merely failed to read: every sealed key depends on it.
+            Err(e) => return Err(e.into()),
         }
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);

@@ -29,9 +29,28 @@ impl ControlPlane {
         Ok(self.store.list_api_keys(tenant_id, page).await?)
     }
 
-    /// Revokes a key at once (on this node; other nodes drop it from their caches on the next miss).
+    /// Revokes a key at once on this node (cross-node invalidation comes with the cluster).
+    /// The last secret key stays: without it the tenant could never call the server API again.
     pub async fn delete_api_key(&self, tenant_id: &str, id: &str) -> Result<(), ApiError> {
+        let keys = self
+            .store
+            .list_api_keys(
+                tenant_id,
+                &PageRequest {
+                    limit: 1000,
+                    after: None,
+                },
+            )
+            .await?;
+        let target = keys.items.iter().find(|k| k.id == id).ok_or(ApiError::NotFound)?;
+        let secrets = keys.items.iter().filter(|k| k.kind == ApiKeyKind::Secret).count();
+        if target.kind == ApiKeyKind::Secret && secrets <= 1 {
+            return Err(ApiError::Conflict(
+                "The last secret key can't be deleted; create another first.".into(),
+            ));
+        }
         let key = self.store.delete_api_key(tenant_id, id).await?;
+        self.invalidate();
         self.keys.remove(&key.key_hash);
         Ok(())
     }

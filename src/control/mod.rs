@@ -9,6 +9,7 @@ mod tenants;
 
 pub use auth_config::parse_rate;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,10 @@ pub struct ControlPlane {
     keys: DashMap<String, ApiKey>,
     /// Tenants by id, invalidated on every change made through this node.
     tenants: DashMap<String, Tenant>,
+    /// Bumped by every invalidation: a cache fill that started before one is dropped.
+    epoch: AtomicU64,
+    /// Serializes signing-key rotations, so two never leave two active keys.
+    rotation: tokio::sync::Mutex<()>,
 }
 
 /// What a data-plane API key resolves to.
@@ -75,6 +80,8 @@ impl ControlPlane {
             defaults,
             keys: DashMap::new(),
             tenants: DashMap::new(),
+            epoch: AtomicU64::new(0),
+            rotation: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -93,8 +100,11 @@ impl ControlPlane {
         if let Some(t) = self.tenants.get(id) {
             return Ok(t.clone());
         }
+        let epoch = self.epoch.load(Ordering::Acquire);
         let tenant = self.store.get_tenant(id).await?.ok_or(ApiError::NotFound)?;
-        self.tenants.insert(tenant.id.clone(), tenant.clone());
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            self.tenants.insert(tenant.id.clone(), tenant.clone());
+        }
         Ok(tenant)
     }
 
@@ -121,8 +131,11 @@ impl ControlPlane {
         let key = match self.keys.get(&hash) {
             Some(k) => k.clone(),
             None => {
+                let epoch = self.epoch.load(Ordering::Acquire);
                 let key = self.store.find_api_key(&hash).await?.ok_or(unknown.clone())?;
-                self.keys.insert(hash.clone(), key.clone());
+                if self.epoch.load(Ordering::Acquire) == epoch {
+                    self.keys.insert(hash.clone(), key.clone());
+                }
                 key
             }
         };
@@ -143,7 +156,17 @@ impl ControlPlane {
         Ok(ResolvedKey { key, tenant })
     }
 
+    /// The clock every tenant shares (tests move it forward).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn invalidate(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
     fn forget_tenant(&self, id: &str) {
+        self.invalidate();
         self.tenants.remove(id);
         self.keys.retain(|_, k| k.tenant_id != id);
     }

@@ -121,6 +121,12 @@ impl ControlPlane {
             })?,
             None => self.defaults.isolation_mode,
         };
+        if input.database_url.is_some() && !self.backend.supports_database_url() {
+            return Err(ApiError::invalid(
+                "database_url",
+                "database_url needs a SQL backend (HELLOJOHN_DATABASE_URL postgres:// or mysql://).",
+            ));
+        }
         if let Some(url) = &input.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("mysql://")) {
                 return Err(ApiError::invalid(
@@ -135,10 +141,8 @@ impl ControlPlane {
             refresh_token_ttl: self.defaults.refresh_token_ttl.as_secs(),
             ..AuthConfig::default()
         };
-        let auth_config = match &input.auth_config {
-            Some(patch) => auth_config::patched(&base, patch)?,
-            None => base,
-        };
+        // Validated even without a patch: the instance TTLs must fit the tenant's bounds.
+        let auth_config = auth_config::patched(&base, input.auth_config.as_ref().unwrap_or(&serde_json::json!({})))?;
         let now = self.clock.now();
         let tenant = Tenant {
             id: new_id(prefix::TENANT),
@@ -230,6 +234,7 @@ impl ControlPlane {
 
     /// Publishes a new signing key; the old one keeps verifying for the access-token TTL.
     pub async fn rotate_signing_key(&self, id: &str) -> Result<Value, ApiError> {
+        let _serialized = self.rotation.lock().await;
         let tenant = self.store.get_tenant(id).await?.ok_or(ApiError::NotFound)?;
         let key = self.new_signing_key(&tenant).await?;
         self.store.rotate_signing_key(&key, self.clock.now()).await?;

@@ -89,9 +89,10 @@ fn envelope(response: Response, request_id: &str, span: &tracing::Span) -> Respo
     }
     let mut rendered = render(&error, request_id);
     for (name, value) in response.headers() {
-        if name.as_str().starts_with("access-control-")
-            || name.as_str() == "vary"
-            || name.as_str().starts_with("x-ratelimit-")
+        let name_str = name.as_str();
+        if name_str.starts_with("access-control-")
+            || name_str.starts_with("x-ratelimit-")
+            || ["vary", "allow"].contains(&name_str)
         {
             rendered.headers_mut().insert(name.clone(), value.clone());
         }

@@ -200,6 +200,10 @@ pub trait TenantStore: Send + Sync {
 #[async_trait]
 pub trait Backend: Send + Sync {
     fn control(&self) -> Arc<dyn ControlStore>;
+    /// Whether a tenant may live on its own database server (`database_url`, data residency).
+    fn supports_database_url(&self) -> bool {
+        false
+    }
     /// Opens (creating on first use) the store of one tenant.
     async fn open_tenant(&self, tenant: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError>;
     /// Drops every piece of a tenant's data.

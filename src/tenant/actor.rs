@@ -14,7 +14,7 @@ use crate::error::ApiError;
 /// Messages of a tenant actor.
 pub enum TenantMsg {
     /// A request with the port its answer goes to.
-    Call(TenantRequest, RpcReplyPort<TenantReply>),
+    Call(Box<TenantRequest>, RpcReplyPort<TenantReply>),
     /// Periodic tick: stop when idle for longer than the idle timeout.
     IdleCheck,
 }
@@ -72,7 +72,7 @@ impl Actor for TenantActor {
             }
             TenantMsg::Call(request, reply) => {
                 state.last_activity = Instant::now();
-                match request {
+                match *request {
                     TenantRequest::InjectPanic if state.ctx.deps.test_faults => {
                         // Deliberate: exercises supervision (restart, 503 to this caller only).
                         #[allow(clippy::panic)]

@@ -46,7 +46,7 @@ pub enum Limit {
 }
 
 impl Limit {
-    fn rule<'a>(self, limits: &'a RateLimits) -> Option<&'a str> {
+    fn rule(self, limits: &RateLimits) -> Option<&str> {
         match self {
             Limit::SignInIp => limits.sign_in_ip.as_deref(),
             Limit::SignInAccount => limits.sign_in_account.as_deref(),

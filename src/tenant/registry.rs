@@ -64,7 +64,7 @@ impl TenantRegistry {
             let _guard = InFlight(self.in_flight.clone());
             metrics::histogram!("hellojohn_tenant_mailbox_depth").record(depth as f64);
             match actor
-                .call(|port| TenantMsg::Call(request, port), Some(CALL_TIMEOUT))
+                .call(|port| TenantMsg::Call(Box::new(request), port), Some(CALL_TIMEOUT))
                 .await
             {
                 Ok(CallResult::Success(reply)) => return reply,
