@@ -17,12 +17,19 @@ use serde_json::{json, Value};
 pub const ADMIN_EMAIL: &str = "root@hellojohn.test";
 pub const ADMIN_PASSWORD: &str = "root-password-for-tests";
 
+/// The HTTP client of the tests (with a user agent, as browsers and SDKs send one).
+pub fn client() -> Client {
+    Client::builder().user_agent("hellojohn-tests/1.0").build().unwrap()
+}
+
 /// A running server.
 pub struct Server {
     pub base: String,
     pub admin_token: String,
     /// The node's state, for in-process servers.
     pub state: Option<hellojohn::http::AppState>,
+    /// The file store's directory, for in-process servers.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// A tenant made for one test, with its key values.
@@ -65,7 +72,8 @@ pub fn data_dir() -> PathBuf {
 /// Starts an in-process server with `overrides` on top of [`test_env`], on its own runtime thread.
 pub fn start_server(overrides: &[(&str, &str)]) -> Server {
     let port = free_port();
-    let mut env = test_env(&data_dir(), port);
+    let dir = data_dir();
+    let mut env = test_env(&dir, port);
     for (k, v) in overrides {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
@@ -92,6 +100,7 @@ pub fn start_server(overrides: &[(&str, &str)]) -> Server {
         base,
         admin_token,
         state: Some(state),
+        data_dir: Some(dir),
     }
 }
 
@@ -166,7 +175,7 @@ impl Server {
 
     /// Sends a request with an optional bearer credential and JSON body.
     pub async fn call(&self, method: Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> Reply {
-        let mut req = Client::new().request(method, self.url(path));
+        let mut req = client().request(method, self.url(path));
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
         }
@@ -200,6 +209,16 @@ impl Server {
             Some(json!({"email": email, "password": password})),
         )
         .await
+    }
+
+    /// Moves the in-process server's clock forward.
+    pub fn advance_clock(&self, secs: i64) {
+        self.state
+            .as_ref()
+            .expect("in-process server")
+            .control
+            .clock()
+            .advance(secs);
     }
 
     pub async fn new_tenant(&self) -> TestTenant {
@@ -286,5 +305,6 @@ pub async fn attach(base: &str) -> Server {
         base: base.to_owned(),
         admin_token: admin_sign_in(base).await,
         state: None,
+        data_dir: None,
     }
 }

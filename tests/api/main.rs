@@ -7,5 +7,8 @@ mod bad_input;
 mod control_plane;
 mod durability;
 mod isolation;
+mod limits;
 mod ops;
+mod sessions;
 mod tokens;
+mod users;

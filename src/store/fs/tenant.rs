@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::engine::{Batch, Check, FsEngine};
+use super::engine::{Batch, Check, FsEngine, Op};
 use super::{commit, from_value, get, page_of, pointed_id, pointer, to_value};
 use crate::store::*;
 
@@ -30,12 +30,38 @@ impl Plan {
         self.batch.checks.push(check);
         self.meanings.push(meaning);
     }
+    fn put(&mut self, table: &str, key: &str, value: serde_json::Value) {
+        self.batch.ops.push(Op::Put {
+            table: table.into(),
+            key: key.into(),
+            value,
+        });
+    }
+    fn delete(&mut self, table: &str, key: &str) {
+        self.batch.ops.push(Op::Delete {
+            table: table.into(),
+            key: key.into(),
+        });
+    }
 }
 
 impl FsTenantStore {
     /// Wraps an opened engine.
     pub fn new(engine: Arc<FsEngine>) -> Self {
         Self { engine }
+    }
+
+    fn rows_where(&self, table: &str, keep: impl Fn(&serde_json::Value) -> bool) -> Vec<(String, serde_json::Value)> {
+        self.engine.read(|t| {
+            t.table(table)
+                .map(|rows| {
+                    rows.iter()
+                        .filter(|(_, v)| keep(v))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
     }
 
     fn plan_write(&self, plan: &mut Plan, write: TenantWrite) -> Result<(), StoreError> {
@@ -55,22 +81,20 @@ impl FsTenantStore {
                     },
                     None,
                 );
-                plan.batch = std::mem::take(&mut plan.batch)
-                    .put(USER_EMAIL, &user.email, pointer(&user.id))
-                    .put(USER, &user.id, to_value(&user)?);
+                plan.put(USER_EMAIL, &user.email, pointer(&user.id));
+                plan.put(USER, &user.id, to_value(&user)?);
             }
             TenantWrite::UpdateUser(user) => {
                 let old: User = get(&self.engine, USER, &user.id)?.ok_or(StoreError::NotFound)?;
-                plan.check(
-                    Check::FieldEquals {
-                        table: USER.into(),
-                        key: user.id.clone(),
-                        field: "email".into(),
-                        value: serde_json::Value::String(old.email.clone()),
-                    },
-                    None,
-                );
-                let mut batch = std::mem::take(&mut plan.batch);
+                // The email index is rewritten from `old`: it must still be what is stored.
+                let stored_email = serde_json::Value::String(old.email.clone());
+                let unchanged = Check::FieldEquals {
+                    table: USER.into(),
+                    key: user.id.clone(),
+                    field: "email".into(),
+                    value: stored_email,
+                };
+                plan.check(unchanged, None);
                 if old.email != user.email {
                     plan.check(
                         Check::Absent {
@@ -79,48 +103,34 @@ impl FsTenantStore {
                         },
                         Some("email"),
                     );
-                    batch = batch
-                        .delete(USER_EMAIL, &old.email)
-                        .put(USER_EMAIL, &user.email, pointer(&user.id));
+                    plan.delete(USER_EMAIL, &old.email);
+                    plan.put(USER_EMAIL, &user.email, pointer(&user.id));
                 }
-                plan.batch = batch.put(USER, &user.id, to_value(&user)?);
+                plan.put(USER, &user.id, to_value(&user)?);
             }
             TenantWrite::DeleteUser { user_id } => {
                 let user: User = get(&self.engine, USER, &user_id)?.ok_or(StoreError::NotFound)?;
-                let sessions: Vec<String> = self.engine.read(|t| {
-                    t.table(SESSION)
-                        .map(|rows| {
-                            rows.iter()
-                                .filter(|(_, v)| v.get("user_id").and_then(|u| u.as_str()) == Some(user_id.as_str()))
-                                .map(|(k, _)| k.clone())
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                });
-                let tokens: Vec<String> = self.engine.read(|t| {
-                    t.table(REFRESH_TOKEN)
-                        .map(|rows| {
-                            rows.iter()
-                                .filter(|(_, v)| {
-                                    v.get("session_id")
-                                        .and_then(|s| s.as_str())
-                                        .is_some_and(|s| sessions.iter().any(|x| x == s))
-                                })
-                                .map(|(k, _)| k.clone())
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                });
-                let mut batch = std::mem::take(&mut plan.batch)
-                    .delete(USER, &user_id)
-                    .delete(USER_EMAIL, &user.email);
+                let of_user =
+                    |v: &serde_json::Value| v.get("user_id").and_then(|u| u.as_str()) == Some(user_id.as_str());
+                let sessions: Vec<String> = self.rows_where(SESSION, of_user).into_iter().map(|(k, _)| k).collect();
+                let of_sessions = |v: &serde_json::Value| {
+                    v.get("session_id")
+                        .and_then(|s| s.as_str())
+                        .is_some_and(|s| sessions.iter().any(|x| x == s))
+                };
+                let tokens: Vec<String> = self
+                    .rows_where(REFRESH_TOKEN, of_sessions)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
+                plan.delete(USER, &user_id);
+                plan.delete(USER_EMAIL, &user.email);
                 for id in &sessions {
-                    batch = batch.delete(SESSION, id);
+                    plan.delete(SESSION, id);
                 }
                 for hash in &tokens {
-                    batch = batch.delete(REFRESH_TOKEN, hash);
+                    plan.delete(REFRESH_TOKEN, hash);
                 }
-                plan.batch = batch;
             }
             TenantWrite::TouchUser {
                 user_id,
@@ -128,53 +138,53 @@ impl FsTenantStore {
                 password_hash,
             } => {
                 let mut fields = serde_json::Map::new();
-                fields.insert(
-                    "last_sign_in_at".into(),
-                    time::serde::rfc3339::serialize(&last_sign_in_at, serde_json::value::Serializer)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                );
+                fields.insert("last_sign_in_at".into(), timestamp_value(last_sign_in_at)?);
                 if let Some(hash) = password_hash {
                     fields.insert("password_hash".into(), serde_json::Value::String(hash));
                 }
-                plan.batch = std::mem::take(&mut plan.batch).merge(USER, &user_id, fields);
+                plan.batch.ops.push(Op::Merge {
+                    table: USER.into(),
+                    key: user_id,
+                    fields,
+                });
             }
-            TenantWrite::PutSession(session) => {
-                plan.batch = std::mem::take(&mut plan.batch).put(SESSION, &session.id, to_value(&session)?);
-            }
-            TenantWrite::PutRefreshToken(token) => {
-                plan.batch = std::mem::take(&mut plan.batch).put(REFRESH_TOKEN, &token.token_hash, to_value(&token)?);
-            }
+            TenantWrite::PutSession(session) => plan.put(SESSION, &session.id, to_value(&session)?),
+            TenantWrite::PutRefreshToken(token) => plan.put(REFRESH_TOKEN, &token.token_hash, to_value(&token)?),
             TenantWrite::MarkRefreshTokenRotated { token_hash } => {
-                let mut token: RefreshToken =
-                    get(&self.engine, REFRESH_TOKEN, &token_hash)?.ok_or(StoreError::NotFound)?;
-                token.status = RefreshTokenStatus::Rotated;
-                plan.batch = std::mem::take(&mut plan.batch).put(REFRESH_TOKEN, &token_hash, to_value(&token)?);
+                let mut fields = serde_json::Map::new();
+                fields.insert("status".into(), serde_json::Value::String("rotated".into()));
+                plan.batch.ops.push(Op::Merge {
+                    table: REFRESH_TOKEN.into(),
+                    key: token_hash,
+                    fields,
+                });
             }
             TenantWrite::RevokeUserSessions { user_id, except } => {
-                let sessions: Vec<Session> = self.engine.read(|t| {
-                    t.table(SESSION)
-                        .map(|rows| {
-                            rows.values()
-                                .filter_map(|v| from_value::<Session>(v).ok())
-                                .filter(|s| s.user_id == user_id && s.status == SessionStatus::Active)
-                                .filter(|s| except.as_deref() != Some(s.id.as_str()))
-                                .collect()
-                        })
-                        .unwrap_or_default()
+                let targets = self.rows_where(SESSION, |v| {
+                    v.get("user_id").and_then(|u| u.as_str()) == Some(user_id.as_str())
+                        && v.get("status").and_then(|s| s.as_str()) == Some("active")
                 });
-                let mut batch = std::mem::take(&mut plan.batch);
-                for mut session in sessions {
-                    session.status = SessionStatus::Revoked;
-                    batch = batch.put(SESSION, &session.id, to_value(&session)?);
+                for (id, _) in targets
+                    .into_iter()
+                    .filter(|(id, _)| except.as_deref() != Some(id.as_str()))
+                {
+                    let mut fields = serde_json::Map::new();
+                    fields.insert("status".into(), serde_json::Value::String("revoked".into()));
+                    plan.batch.ops.push(Op::Merge {
+                        table: SESSION.into(),
+                        key: id,
+                        fields,
+                    });
                 }
-                plan.batch = batch;
             }
-            TenantWrite::AppendEvent(event) => {
-                plan.batch = std::mem::take(&mut plan.batch).put(OUTBOX, &event.id, to_value(&event)?);
-            }
+            TenantWrite::AppendEvent(event) => plan.put(OUTBOX, &event.id, to_value(&event)?),
         }
         Ok(())
     }
+}
+
+fn timestamp_value(t: time::OffsetDateTime) -> Result<serde_json::Value, StoreError> {
+    time::serde::rfc3339::serialize(&t, serde_json::value::Serializer).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 #[async_trait]
@@ -210,8 +220,7 @@ impl TenantStore for FsTenantStore {
                     table: USER.into(),
                     key: user_id,
                     field: "updated_at".into(),
-                    value: time::serde::rfc3339::serialize(&updated_at, serde_json::value::Serializer)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    value: timestamp_value(updated_at)?,
                 },
             };
             plan.check(check, None);
