@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::future::Future;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,12 +37,22 @@ const SETUP_PARALLELISM: usize = 4;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
-fn main() -> Result<(), BoxError> {
+fn main() -> ExitCode {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, and a load run is no test.
     if !std::env::args().any(|a| a == "--bench") {
         println!("http_load: run it with `cargo bench --bench http_load`; skipping");
-        return Ok(());
+        return ExitCode::SUCCESS;
     }
+    match load_run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("http_load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_run() -> Result<(), BoxError> {
     let settings = Settings::from_env()?;
     let data_dir = tempfile::tempdir()?;
     let server = BenchServer::start(&settings, data_dir.path())?;
@@ -163,7 +174,10 @@ impl Scenario {
     fn parse(name: &str) -> Result<Self, String> {
         Self::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
             let known: Vec<_> = Self::ALL.iter().map(|s| s.name()).collect();
-            format!("BENCH_SCENARIOS: unknown scenario {name:?} (known: {})", known.join(","))
+            format!(
+                "BENCH_SCENARIOS: unknown scenario {name:?} (known: {})",
+                known.join(",")
+            )
         })
     }
 }
@@ -259,35 +273,38 @@ impl BenchServer {
     }
 }
 
-/// Hashes per second of one thread doing argon2id with `params`, reusing one buffer as the server's workers do.
+/// The single-core argon2 ceiling, measured on a thread of its own.
 fn argon2_ceiling(params: Argon2Params, seconds: f64) -> Result<f64, BoxError> {
     let handle = std::thread::Builder::new()
         .name("argon2-ceiling".to_owned())
-        .spawn(move || -> Result<f64, String> {
-            let p = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
-                .map_err(|e| e.to_string())?;
-            let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-            let mut memory = vec![Block::default(); argon.params().block_count()];
-            let salt = [7u8; 16];
-            let mut out = [0u8; 32];
-            let mut hash = |i: u64| {
-                let password = format!("ceiling-password-{i}");
-                argon
-                    .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, &mut memory[..])
-                    .map_err(|e| e.to_string())
-            };
-            hash(0)?; // warm-up: page in the buffer
-            let window = Duration::from_secs_f64(seconds);
-            let start = Instant::now();
-            let mut count = 0u64;
-            while start.elapsed() < window {
-                count += 1;
-                hash(count)?;
-            }
-            Ok(count as f64 / start.elapsed().as_secs_f64())
-        })?;
+        .spawn(move || argon2_hashes_per_second(params, seconds))?;
     let ceiling = handle.join().map_err(|_| "the argon2 ceiling thread panicked")??;
     Ok(ceiling)
+}
+
+/// Hashes per second of this thread doing argon2id with `params`, reusing one buffer as the server's workers do.
+fn argon2_hashes_per_second(params: Argon2Params, seconds: f64) -> Result<f64, String> {
+    let p =
+        Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32)).map_err(|e| e.to_string())?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
+    let mut memory = vec![Block::default(); argon.params().block_count()];
+    let salt = [7u8; 16];
+    let mut out = [0u8; 32];
+    let mut hash = |i: u64| {
+        let password = format!("ceiling-password-{i}");
+        argon
+            .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, &mut memory[..])
+            .map_err(|e| e.to_string())
+    };
+    hash(0)?; // warm-up: page in the buffer
+    let window = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut count = 0u64;
+    while start.elapsed() < window {
+        count += 1;
+        hash(count)?;
+    }
+    Ok(count as f64 / start.elapsed().as_secs_f64())
 }
 
 /// The client side: a tenant's keys and a shared connection pool.
@@ -405,29 +422,20 @@ impl Api {
     }
 
     async fn sign_up(&self, email: &str) -> Result<Session, String> {
-        let body = exchange(self.public_post(
-            "/v1/auth/sign-up",
-            &json!({"email": email, "password": USER_PASSWORD}),
-        ))
-        .await?;
+        let body =
+            exchange(self.public_post("/v1/auth/sign-up", &json!({"email": email, "password": USER_PASSWORD}))).await?;
         Session::from_token_set(&json_body(&body)?["session"])
     }
 
     async fn sign_in(&self, email: &str) -> Result<Session, String> {
-        let body = exchange(self.public_post(
-            "/v1/auth/sign-in",
-            &json!({"email": email, "password": USER_PASSWORD}),
-        ))
-        .await?;
+        let body =
+            exchange(self.public_post("/v1/auth/sign-in", &json!({"email": email, "password": USER_PASSWORD}))).await?;
         Session::from_token_set(&json_body(&body)?["session"])
     }
 
     async fn refresh(&self, refresh_token: &str) -> Result<Session, String> {
-        let body = exchange(self.public_post(
-            "/v1/auth/token/refresh",
-            &json!({ "refresh_token": refresh_token }),
-        ))
-        .await?;
+        let body =
+            exchange(self.public_post("/v1/auth/token/refresh", &json!({ "refresh_token": refresh_token }))).await?;
         Session::from_token_set(&json_body(&body)?["session"])
     }
 
@@ -604,18 +612,11 @@ async fn run(settings: &Settings, base: &str) -> Result<Vec<Report>, BoxError> {
     // One existing user per client task, for every scenario but sign-up.
     let needs_users = settings.scenarios.iter().any(|s| *s != Scenario::SignUp);
     let users: Vec<String> = if needs_users {
-        let emails: Vec<String> = (0..n).map(|i| format!("user-{run_id}-{i}@bench.example")).collect();
-        let a = api.clone();
-        let list = emails.clone();
-        prepare(n, move |i| {
-            let (api, email) = (a.clone(), list[i].clone());
-            async move { api.sign_up(&email).await }
-        })
-        .await?;
-        emails
+        (0..n).map(|i| format!("user-{run_id}-{i}@bench.example")).collect()
     } else {
         Vec::new()
     };
+    create_users(&api, &users).await?;
 
     println!(
         "{:<10} {:>12} {:>10} {:>10} {:>8}",
@@ -709,6 +710,18 @@ async fn run(settings: &Settings, base: &str) -> Result<Vec<Report>, BoxError> {
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// Signs up `emails` before any clock starts.
+async fn create_users(api: &Api, emails: &[String]) -> Result<(), BoxError> {
+    let api = api.clone();
+    let emails = emails.to_vec();
+    prepare(emails.len(), move |i| {
+        let (api, email) = (api.clone(), emails[i].clone());
+        async move { api.sign_up(&email).await.map(drop) }
+    })
+    .await?;
+    Ok(())
 }
 
 /// A new session for each user, so no scenario inherits tokens another one rotated.
