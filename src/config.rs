@@ -99,7 +99,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("WEBHOOK_RETRY_SCHEDULE", "0s,5m,30m,2h,5h"),
     ("WEBHOOK_ALLOW_PRIVATE", "false"),
     ("TENANT_IDLE_TIMEOUT", "10m"),
-    ("LOG", "info"),
+    ("LOG", "info,tokio_postgres=warn"),
     ("LOG_FORMAT", "text"),
     ("RATE_LIMITS", "on"),
     ("TEST_FAULTS", "false"),

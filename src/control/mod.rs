@@ -156,6 +156,12 @@ impl ControlPlane {
         Ok(ResolvedKey { key, tenant })
     }
 
+    /// Publishes gauges that are sampled rather than counted (pools, actors).
+    pub fn record_metrics(&self) {
+        self.backend.record_metrics();
+        metrics::gauge!("hellojohn_tenant_actors").set(self.registry.running() as f64);
+    }
+
     /// The clock every tenant shares (tests move it forward).
     pub fn clock(&self) -> &Clock {
         &self.clock

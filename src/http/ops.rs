@@ -28,7 +28,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Va
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    metrics::gauge!("hellojohn_tenant_actors_registered").set(state.control.registry().running() as f64);
+    state.control.record_metrics();
     (
         StatusCode::OK,
         [("content-type", "text/plain; version=0.0.4")],

@@ -9,6 +9,7 @@
 
 pub mod fs;
 pub mod model;
+pub mod postgres;
 
 use std::sync::Arc;
 
@@ -194,6 +195,8 @@ pub trait TenantStore: Send + Sync {
     async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError>;
     /// Outbox events not yet handed to the webhook dispatcher, oldest first.
     async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
+    /// Deletes every record of this tenant (tenant deletion where its storage is shared).
+    async fn purge(&self) -> Result<(), StoreError>;
 }
 
 /// A storage backend: one control store plus per-tenant stores.
@@ -204,6 +207,8 @@ pub trait Backend: Send + Sync {
     fn supports_database_url(&self) -> bool {
         false
     }
+    /// Publishes connection-pool gauges, when the backend has pools.
+    fn record_metrics(&self) {}
     /// Opens (creating on first use) the store of one tenant.
     async fn open_tenant(&self, tenant: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError>;
     /// Drops every piece of a tenant's data.
@@ -212,11 +217,15 @@ pub trait Backend: Send + Sync {
 
 /// Opens the backend named by the scheme of `HELLOJOHN_DATABASE_URL`.
 pub async fn open_backend(config: &crate::config::Config) -> Result<Arc<dyn Backend>, StoreError> {
-    match config.file_store_dir() {
-        Some(dir) => Ok(Arc::new(fs::FsBackend::open(&dir)?)),
-        None => Err(StoreError::Unavailable(
-            "SQL backends are not built into this version yet; use file://".to_owned(),
-        )),
+    let url = config.database_url.as_str();
+    if let Some(dir) = config.file_store_dir() {
+        Ok(Arc::new(fs::FsBackend::open(&dir)?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgBackend::open(url).await?))
+    } else {
+        Err(StoreError::Unavailable(
+            "the MySQL backend is not built into this version yet".to_owned(),
+        ))
     }
 }
 

@@ -277,6 +277,19 @@ impl TenantStore for FsTenantStore {
         get(&self.engine, REFRESH_TOKEN, token_hash)
     }
 
+    async fn purge(&self) -> Result<(), StoreError> {
+        let mut plan = Plan {
+            batch: Batch::new(),
+            meanings: Vec::new(),
+        };
+        for table in [USER, USER_EMAIL, SESSION, REFRESH_TOKEN, OUTBOX] {
+            for (key, _) in self.rows_where(table, |_| true) {
+                plan.delete(table, &key);
+            }
+        }
+        commit(&self.engine, plan.batch, plan.meanings).await
+    }
+
     async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
         Ok(self.engine.read(|t| {
             t.table(OUTBOX)

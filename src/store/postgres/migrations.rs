@@ -1,0 +1,80 @@
+//! Embedded PostgreSQL migrations and the runner that applies them, tracked
+//! per schema in `hj_migrations` and serialized across nodes with an advisory lock.
+
+use tokio_postgres::Client;
+
+use super::pg_error;
+use crate::store::StoreError;
+
+/// One migration: version, name, SQL.
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The control-plane migrations.
+pub const CONTROL: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../../migrations/postgres/control/0001_init.sql"),
+}];
+
+/// The migrations of one tenant's schema.
+pub const TENANT: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../../migrations/postgres/tenant/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "row_level_security",
+        sql: include_str!("../../../migrations/postgres/tenant/0002_row_level_security.sql"),
+    },
+];
+
+/// A stable advisory-lock key per schema (FNV-1a), so two nodes never migrate one schema at once.
+fn lock_key(schema: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in schema.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// Creates `schema` if needed and applies every pending migration of `set`, in one transaction.
+pub async fn apply(client: &mut Client, schema: &str, set: &[Migration]) -> Result<usize, StoreError> {
+    let tx = client.transaction().await.map_err(pg_error)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(schema)])
+        .await
+        .map_err(pg_error)?;
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema};
+         CREATE TABLE IF NOT EXISTS hj_migrations (
+             version INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    ))
+    .await
+    .map_err(pg_error)?;
+    let applied: Vec<i32> = tx
+        .query("SELECT version FROM hj_migrations", &[])
+        .await
+        .map_err(pg_error)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut count = 0;
+    for migration in set.iter().filter(|m| !applied.contains(&m.version)) {
+        tx.batch_execute(migration.sql).await.map_err(pg_error)?;
+        tx.execute(
+            "INSERT INTO hj_migrations (version, name) VALUES ($1, $2)",
+            &[&migration.version, &migration.name],
+        )
+        .await
+        .map_err(pg_error)?;
+        count += 1;
+    }
+    tx.commit().await.map_err(pg_error)?;
+    Ok(count)
+}

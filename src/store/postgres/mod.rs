@@ -1,0 +1,221 @@
+//! The PostgreSQL backend (`tokio-postgres` + `deadpool-postgres`).
+//!
+//! Isolation modes: `shared_schema` keeps every tenant in schema `hj_shared`
+//! (rows keyed by `tenant_id`, enforced by row-level security);
+//! `separate_schema` gives each tenant a schema `hj_tnt_…` on the shared pool,
+//! so a thousand tenants need no more connections than one; `separate_database`
+//! gives each tenant a database `hj_tnt_…` with its own small pool, owned by
+//! its store handle and closed when the tenant actor lets go of it.
+
+mod control;
+pub mod migrations;
+mod tenant;
+
+use std::str::FromStr;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use super::{Backend, ControlStore, StoreError, Tenant, TenantStore};
+use crate::config::IsolationMode;
+
+/// Schema of the control-plane tables.
+const CONTROL_SCHEMA: &str = "hellojohn";
+/// Schema of all tenants' tables in shared_schema mode.
+const SHARED_SCHEMA: &str = "hj_shared";
+/// Schema of the tables inside a separate tenant database.
+const DATABASE_SCHEMA: &str = "hj_tenant";
+/// Connections of the main pool (control plane, shared and separate schemas).
+const MAIN_POOL_SIZE: usize = 16;
+/// Connections of a separate_database tenant's own pool.
+const TENANT_POOL_SIZE: usize = 4;
+
+/// Maps a driver or pool error by SQLSTATE, never by message text.
+pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
+    use tokio_postgres::error::SqlState;
+    match e.code() {
+        Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
+            let constraint = e.as_db_error().and_then(|d| d.constraint()).unwrap_or_default();
+            StoreError::Duplicate(if constraint.contains("email") {
+                "email"
+            } else if constraint.contains("slug") {
+                "slug"
+            } else {
+                "key"
+            })
+        }
+        Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => StoreError::NotFound,
+        Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
+            StoreError::Conflict
+        }
+        Some(code) => StoreError::Unavailable(format!("database error {}", code.code())),
+        None => StoreError::Unavailable("database connection failed".to_owned()),
+    }
+}
+
+pub(crate) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => pg_error(e),
+        other => StoreError::Unavailable(format!("database pool: {other}")),
+    }
+}
+
+fn make_pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(3)))
+        .recycle_timeout(Some(Duration::from_secs(3)))
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+fn parse_url(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+    let mut config =
+        tokio_postgres::Config::from_str(url).map_err(|_| StoreError::Unavailable("invalid PostgreSQL URL".into()))?;
+    config.connect_timeout(Duration::from_secs(3));
+    config.application_name("hellojohn");
+    Ok(config)
+}
+
+/// The name of a tenant's schema or database: `hj_` + the lower-cased tenant id.
+fn tenant_object_name(tenant_id: &str) -> Result<String, StoreError> {
+    if !crate::ids::is_valid(crate::ids::prefix::TENANT, tenant_id) {
+        return Err(StoreError::NotFound);
+    }
+    Ok(format!("hj_{}", tenant_id.to_lowercase()))
+}
+
+/// The PostgreSQL backend.
+pub struct PgBackend {
+    url: String,
+    main: Pool,
+    control: Arc<control::PgControlStore>,
+    /// Open separate_database pools, shared while some store handle holds them.
+    databases: DashMap<String, Weak<Pool>>,
+}
+
+impl PgBackend {
+    /// Connects, creates the control schema and applies its migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let main = make_pool(parse_url(url)?, MAIN_POOL_SIZE)?;
+        let mut client = main.get().await.map_err(pool_error)?;
+        let applied = migrations::apply(&mut client, CONTROL_SCHEMA, migrations::CONTROL).await?;
+        if applied > 0 {
+            tracing::info!(applied, "applied control-plane migrations");
+        }
+        drop(client);
+        let control = Arc::new(control::PgControlStore::new(main.clone(), CONTROL_SCHEMA));
+        Ok(Self {
+            url: url.to_owned(),
+            main,
+            control,
+            databases: DashMap::new(),
+        })
+    }
+
+    async fn database_pool(&self, tenant: &Tenant, name: &str) -> Result<Arc<Pool>, StoreError> {
+        if let Some(pool) = self.databases.get(&tenant.id).and_then(|w| w.upgrade()) {
+            return Ok(pool);
+        }
+        let server_url = tenant.database_url.as_deref().unwrap_or(&self.url);
+        let server = make_pool(parse_url(server_url)?, 1)?;
+        let admin = server.get().await.map_err(pool_error)?;
+        let exists = admin
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+            .await
+            .map_err(pg_error)?
+            .is_some();
+        if !exists {
+            match admin.batch_execute(&format!("CREATE DATABASE {name}")).await {
+                Ok(()) => {}
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+                Err(e) => return Err(pg_error(e)),
+            }
+        }
+        let mut config = parse_url(server_url)?;
+        config.dbname(name);
+        let pool = Arc::new(make_pool(config, TENANT_POOL_SIZE)?);
+        self.databases.insert(tenant.id.clone(), Arc::downgrade(&pool));
+        Ok(pool)
+    }
+
+    /// Publishes the main pool's connection counts (`hellojohn_db_pool_connections{state}`).
+    fn record_pool(&self) {
+        let status = self.main.status();
+        metrics::gauge!("hellojohn_db_pool_connections", "state" => "idle").set(status.available as f64);
+        metrics::gauge!("hellojohn_db_pool_connections", "state" => "active")
+            .set(status.size.saturating_sub(status.available) as f64);
+        metrics::gauge!("hellojohn_db_pool_connections", "state" => "waiting").set(status.waiting as f64);
+    }
+}
+
+#[async_trait]
+impl Backend for PgBackend {
+    fn control(&self) -> Arc<dyn ControlStore> {
+        self.control.clone()
+    }
+
+    fn supports_database_url(&self) -> bool {
+        true
+    }
+
+    fn record_metrics(&self) {
+        self.record_pool();
+    }
+
+    async fn open_tenant(&self, t: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError> {
+        let name = tenant_object_name(&t.id)?;
+        let (pool, schema, rls) = match t.isolation_mode {
+            IsolationMode::SharedSchema => (Arc::new(self.main.clone()), SHARED_SCHEMA.to_owned(), true),
+            IsolationMode::SeparateSchema => (Arc::new(self.main.clone()), name, false),
+            IsolationMode::SeparateDatabase => (self.database_pool(t, &name).await?, DATABASE_SCHEMA.to_owned(), false),
+        };
+        let mut client = pool.get().await.map_err(pool_error)?;
+        migrations::apply(&mut client, &schema, migrations::TENANT).await?;
+        drop(client);
+        Ok(Arc::new(tenant::PgTenantStore::new(pool, schema, t.id.clone(), rls)))
+    }
+
+    async fn drop_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        let name = tenant_object_name(&t.id)?;
+        match t.isolation_mode {
+            IsolationMode::SharedSchema => {
+                let store = self.open_tenant(t).await?;
+                store.purge().await
+            }
+            IsolationMode::SeparateSchema => {
+                let client = self.main.get().await.map_err(pool_error)?;
+                client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                    .await
+                    .map_err(pg_error)
+            }
+            IsolationMode::SeparateDatabase => {
+                if let Some((_, pool)) = self.databases.remove(&t.id) {
+                    if let Some(pool) = pool.upgrade() {
+                        pool.close();
+                    }
+                }
+                let server = make_pool(parse_url(t.database_url.as_deref().unwrap_or(&self.url))?, 1)?;
+                let admin = server.get().await.map_err(pool_error)?;
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .map_err(pg_error)
+            }
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! [`TenantStore`] on PostgreSQL. Every call is one transaction that first
+//! selects the tenant's schema (and, in shared_schema mode, drops to the
+//! `hellojohn_tenant` role with the tenant set for row-level security).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Pool, Transaction};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use tokio_postgres::types::ToSql;
+
+use super::{pg_error, pool_error};
+use crate::store::*;
+
+/// One tenant's data in PostgreSQL.
+pub struct PgTenantStore {
+    pool: Arc<Pool>,
+    /// `SET LOCAL …` run at the start of every transaction.
+    preamble: String,
+    tenant_id: String,
+}
+
+fn doc<T: Serialize>(value: &T) -> Result<Value, StoreError> {
+    serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_doc<T: DeserializeOwned>(value: Value) -> Result<T, StoreError> {
+    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn status_str<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    match doc(value)? {
+        Value::String(s) => Ok(s),
+        other => Err(StoreError::Corrupt(format!("status {other}"))),
+    }
+}
+
+fn timestamp(t: time::OffsetDateTime) -> Result<Value, StoreError> {
+    time::serde::rfc3339::serialize(&t, serde_json::value::Serializer).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
+
+impl PgTenantStore {
+    /// A store over `pool`, in `schema`; `rls` for shared_schema mode.
+    pub fn new(pool: Arc<Pool>, schema: String, tenant_id: String, rls: bool) -> Self {
+        // Both names are validated ids ([a-z0-9_]), so formatting them in is safe.
+        let mut preamble = format!("SET LOCAL search_path TO {schema};");
+        if rls {
+            preamble.push_str(&format!(
+                " SET LOCAL ROLE hellojohn_tenant; SET LOCAL hellojohn.tenant_id = '{tenant_id}';"
+            ));
+        }
+        Self {
+            pool,
+            preamble,
+            tenant_id,
+        }
+    }
+
+    /// Runs `work` in a transaction bound to this tenant.
+    async fn with_tx<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        F: for<'t> FnOnce(&'t Transaction<'t>, &'t str) -> futures_util::future::BoxFuture<'t, Result<R, StoreError>>,
+    {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        tx.batch_execute(&self.preamble).await.map_err(pg_error)?;
+        let result = work(&tx, &self.tenant_id).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(result)
+    }
+
+    async fn docs<T: DeserializeOwned + Send + 'static>(
+        &self,
+        sql: &'static str,
+        extra: Vec<Box<dyn ToSql + Sync + Send>>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.with_tx(move |tx, tenant| {
+            Box::pin(async move {
+                let statement = tx.prepare_cached(sql).await.map_err(pg_error)?;
+                let mut params: Params = vec![&tenant];
+                params.extend(extra.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)));
+                let rows = tx.query(&statement, &params).await.map_err(pg_error)?;
+                rows.into_iter().map(|row| from_doc(row.get::<_, Value>(0))).collect()
+            })
+        })
+        .await
+    }
+
+    async fn doc_opt<T: DeserializeOwned + Send + 'static>(
+        &self,
+        sql: &'static str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self.docs(sql, vec![Box::new(key.to_owned())]).await?.into_iter().next())
+    }
+
+    /// Deletes every row of this tenant (shared_schema tenant deletion).
+    pub async fn purge_rows(&self) -> Result<(), StoreError> {
+        self.with_tx(|tx, tenant| {
+            Box::pin(async move {
+                for table in ["hj_refresh_token", "hj_session", "hj_outbox", "hj_user"] {
+                    tx.execute(&format!("DELETE FROM {table} WHERE tenant_id = $1"), &[&tenant])
+                        .await
+                        .map_err(pg_error)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+}
+
+/// Checks one guard inside the transaction, locking the rows it reads.
+async fn check(tx: &Transaction<'_>, tenant: &str, guard: &Guard) -> Result<bool, StoreError> {
+    let row = match guard {
+        Guard::RefreshTokenCurrent { token_hash } => tx
+            .query_opt("SELECT 1 FROM hj_refresh_token WHERE tenant_id = $1 AND token_hash = $2 AND status = 'current' FOR UPDATE", &[&tenant, token_hash])
+            .await,
+        Guard::UserExists { user_id } => {
+            tx.query_opt("SELECT 1 FROM hj_user WHERE tenant_id = $1 AND id = $2 FOR SHARE", &[&tenant, user_id]).await
+        }
+        Guard::SessionActive { session_id } => tx
+            .query_opt("SELECT 1 FROM hj_session WHERE tenant_id = $1 AND id = $2 AND status = 'active' FOR UPDATE", &[&tenant, session_id])
+            .await,
+        Guard::UserVersion { user_id, updated_at } => {
+            let version = timestamp(*updated_at)?;
+            tx.query_opt("SELECT 1 FROM hj_user WHERE tenant_id = $1 AND id = $2 AND doc->'updated_at' = $3 FOR UPDATE", &[&tenant, user_id, &version])
+                .await
+        }
+    };
+    Ok(row.map_err(pg_error)?.is_some())
+}
+
+/// Applies one write inside the transaction.
+async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Result<(), StoreError> {
+    let result = match write {
+        TenantWrite::InsertUser(u) => {
+            tx.execute(
+                "INSERT INTO hj_user (tenant_id, id, email, status, doc) VALUES ($1, $2, $3, $4, $5)",
+                &[&tenant, &u.id, &u.email, &status_str(&u.status)?, &doc(u)?],
+            )
+            .await
+        }
+        TenantWrite::UpdateUser(u) => {
+            let n = tx
+                .execute(
+                    "UPDATE hj_user SET email = $3, status = $4, doc = $5 WHERE tenant_id = $1 AND id = $2",
+                    &[&tenant, &u.id, &u.email, &status_str(&u.status)?, &doc(u)?],
+                )
+                .await
+                .map_err(pg_error)?;
+            return if n == 0 { Err(StoreError::NotFound) } else { Ok(()) };
+        }
+        TenantWrite::DeleteUser { user_id } => {
+            tx.execute(
+                "DELETE FROM hj_refresh_token WHERE tenant_id = $1 AND session_id IN
+                 (SELECT id FROM hj_session WHERE tenant_id = $1 AND user_id = $2)",
+                &[&tenant, user_id],
+            )
+            .await
+            .map_err(pg_error)?;
+            tx.execute("DELETE FROM hj_session WHERE tenant_id = $1 AND user_id = $2", &[&tenant, user_id]).await.map_err(pg_error)?;
+            let n = tx.execute("DELETE FROM hj_user WHERE tenant_id = $1 AND id = $2", &[&tenant, user_id]).await.map_err(pg_error)?;
+            return if n == 0 { Err(StoreError::NotFound) } else { Ok(()) };
+        }
+        TenantWrite::TouchUser { user_id, last_sign_in_at, password_hash } => {
+            let mut fields = serde_json::Map::new();
+            fields.insert("last_sign_in_at".into(), timestamp(*last_sign_in_at)?);
+            if let Some(hash) = password_hash {
+                fields.insert("password_hash".into(), Value::String(hash.clone()));
+            }
+            tx.execute("UPDATE hj_user SET doc = doc || $3 WHERE tenant_id = $1 AND id = $2", &[&tenant, user_id, &Value::Object(fields)])
+                .await
+        }
+        TenantWrite::PutSession(s) => {
+            tx.execute(
+                "INSERT INTO hj_session (tenant_id, id, user_id, status, doc) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc",
+                &[&tenant, &s.id, &s.user_id, &status_str(&s.status)?, &doc(s)?],
+            )
+            .await
+        }
+        TenantWrite::PutRefreshToken(r) => {
+            tx.execute(
+                "INSERT INTO hj_refresh_token (tenant_id, token_hash, session_id, status, doc) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (tenant_id, token_hash) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc",
+                &[&tenant, &r.token_hash, &r.session_id, &status_str(&r.status)?, &doc(r)?],
+            )
+            .await
+        }
+        TenantWrite::MarkRefreshTokenRotated { token_hash } => {
+            tx.execute(
+                "UPDATE hj_refresh_token SET status = 'rotated', doc = jsonb_set(doc, '{status}', '\"rotated\"')
+                 WHERE tenant_id = $1 AND token_hash = $2",
+                &[&tenant, token_hash],
+            )
+            .await
+        }
+        TenantWrite::RevokeUserSessions { user_id, except } => {
+            tx.execute(
+                "UPDATE hj_session SET status = 'revoked', doc = jsonb_set(doc, '{status}', '\"revoked\"')
+                 WHERE tenant_id = $1 AND user_id = $2 AND status = 'active' AND ($3::text IS NULL OR id <> $3)",
+                &[&tenant, user_id, except],
+            )
+            .await
+        }
+        TenantWrite::AppendEvent(e) => {
+            tx.execute("INSERT INTO hj_outbox (tenant_id, id, doc) VALUES ($1, $2, $3)", &[&tenant, &e.id, &doc(e)?]).await
+        }
+    };
+    result.map(|_| ()).map_err(pg_error)
+}
+
+#[async_trait]
+impl TenantStore for PgTenantStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with_tx(|tx, _| Box::pin(async move { tx.simple_query("SELECT 1").await.map(|_| ()).map_err(pg_error) }))
+            .await
+    }
+
+    async fn apply(&self, batch: TenantBatch) -> Result<(), StoreError> {
+        self.with_tx(move |tx, tenant| {
+            Box::pin(async move {
+                for guard in &batch.guards {
+                    if !check(tx, tenant, guard).await? {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+                for w in &batch.writes {
+                    write(tx, tenant, w).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.doc_opt("SELECT doc FROM hj_user WHERE tenant_id = $1 AND id = $2", id)
+            .await
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.doc_opt("SELECT doc FROM hj_user WHERE tenant_id = $1 AND email = $2", email)
+            .await
+    }
+
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError> {
+        let status = filter.status.map(|s| status_str(&s)).transpose()?;
+        let pattern = filter.query.as_ref().map(|q| {
+            format!(
+                "%{}%",
+                q.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
+        let limit = (page.limit.max(1) + 1) as i64;
+        let users: Vec<User> = self
+            .docs(
+                "SELECT doc FROM hj_user WHERE tenant_id = $1
+                   AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR email = $3)
+                   AND ($4::text IS NULL OR status = $4)
+                   AND ($5::text IS NULL OR email LIKE $5 OR lower(doc->>'name') LIKE $5 OR lower(doc->>'username') LIKE $5)
+                 ORDER BY id DESC LIMIT $6",
+                vec![Box::new(page.after.clone()), Box::new(filter.email.clone()), Box::new(status), Box::new(pattern), Box::new(limit)],
+            )
+            .await?;
+        Ok(paginate(
+            users.into_iter(),
+            |u| &u.id,
+            &PageRequest {
+                limit: page.limit,
+                after: None,
+            },
+        ))
+    }
+
+    async fn count_users(&self) -> Result<usize, StoreError> {
+        self.with_tx(|tx, tenant| {
+            Box::pin(async move {
+                let row = tx
+                    .query_one("SELECT count(*) FROM hj_user WHERE tenant_id = $1", &[&tenant])
+                    .await
+                    .map_err(pg_error)?;
+                Ok(row.get::<_, i64>(0) as usize)
+            })
+        })
+        .await
+    }
+
+    async fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.doc_opt("SELECT doc FROM hj_session WHERE tenant_id = $1 AND id = $2", id)
+            .await
+    }
+
+    async fn list_sessions(&self, filter: &SessionFilter, page: &PageRequest) -> Result<Page<Session>, StoreError> {
+        let status = filter.status.map(|s| status_str(&s)).transpose()?;
+        let limit = (page.limit.max(1) + 1) as i64;
+        let sessions: Vec<Session> = self
+            .docs(
+                "SELECT doc FROM hj_session WHERE tenant_id = $1
+                   AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR user_id = $3)
+                   AND ($4::text IS NULL OR status = $4)
+                 ORDER BY id DESC LIMIT $5",
+                vec![
+                    Box::new(page.after.clone()),
+                    Box::new(filter.user_id.clone()),
+                    Box::new(status),
+                    Box::new(limit),
+                ],
+            )
+            .await?;
+        Ok(paginate(
+            sessions.into_iter(),
+            |s| &s.id,
+            &PageRequest {
+                limit: page.limit,
+                after: None,
+            },
+        ))
+    }
+
+    async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
+        self.doc_opt(
+            "SELECT doc FROM hj_refresh_token WHERE tenant_id = $1 AND token_hash = $2",
+            token_hash,
+        )
+        .await
+    }
+
+    async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        self.docs(
+            "SELECT doc FROM hj_outbox WHERE tenant_id = $1 ORDER BY id LIMIT $2",
+            vec![Box::new(limit as i64)],
+        )
+        .await
+    }
+
+    async fn purge(&self) -> Result<(), StoreError> {
+        self.purge_rows().await
+    }
+}
