@@ -19,7 +19,7 @@ pub enum ConfigError {
 }
 
 /// How a tenant's data is separated from other tenants' in a SQL backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IsolationMode {
     SeparateDatabase,
@@ -83,6 +83,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Enables fault-injection hooks used by the test-suite (never in production).
     pub test_faults: bool,
+    /// Connections of the main SQL pool (a separate_database tenant's pool gets a quarter).
+    pub database_pool_size: usize,
 }
 
 const DEFAULTS: &[(&str, &str)] = &[
@@ -103,6 +105,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("LOG_FORMAT", "text"),
     ("RATE_LIMITS", "on"),
     ("TEST_FAULTS", "false"),
+    ("DATABASE_POOL_SIZE", "16"),
 ];
 
 /// Every variable name (without the `HELLOJOHN_` prefix) the server reads.
@@ -139,6 +142,7 @@ const KNOWN: &[&str] = &[
     "RATE_LIMITS",
     "TRUSTED_PROXIES",
     "TEST_FAULTS",
+    "DATABASE_POOL_SIZE",
 ];
 
 impl Config {
@@ -286,6 +290,10 @@ impl Config {
             rate_limits_enabled,
             trusted_proxies,
             test_faults: v.bool("TEST_FAULTS")?,
+            database_pool_size: match v.parse::<usize>("DATABASE_POOL_SIZE")? {
+                0 => return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1")),
+                n => n,
+            },
         })
     }
 

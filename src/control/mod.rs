@@ -90,6 +90,11 @@ impl ControlPlane {
         &self.store
     }
 
+    /// The storage backend (tests read stored records through it).
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
     /// The tenant registry (for routing data-plane requests).
     pub fn registry(&self) -> &TenantRegistry {
         &self.registry

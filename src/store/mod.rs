@@ -9,6 +9,7 @@
 
 pub mod fs;
 pub mod model;
+pub mod mysql;
 pub mod postgres;
 
 use std::sync::Arc;
@@ -221,10 +222,12 @@ pub async fn open_backend(config: &crate::config::Config) -> Result<Arc<dyn Back
     if let Some(dir) = config.file_store_dir() {
         Ok(Arc::new(fs::FsBackend::open(&dir)?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgBackend::open(url).await?))
+        Ok(Arc::new(
+            postgres::PgBackend::open(url, config.database_pool_size).await?,
+        ))
     } else {
-        Err(StoreError::Unavailable(
-            "the MySQL backend is not built into this version yet".to_owned(),
+        Ok(Arc::new(
+            mysql::MySqlBackend::open(url, config.database_pool_size).await?,
         ))
     }
 }

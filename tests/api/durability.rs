@@ -8,61 +8,62 @@ use serde_json::json;
 
 use crate::harness::*;
 
-#[tokio::test]
-async fn acknowledged_writes_survive_kill_9() {
-    let dir = data_dir();
-    let port = free_port();
-    let env = test_env(&dir, port);
-    let process = spawn_binary(&env, &dir, port).await;
-    let server = attach(&process.base).await;
-    let t = server.new_tenant().await;
-    let mut users = Vec::new();
-    for i in 0..20 {
-        let body = server
-            .sign_up(&t, &format!("durable{i}@example.com"), "long enough password")
+matrix! {
+    async fn acknowledged_writes_survive_kill_9() {
+        let dir = data_dir();
+        let port = free_port();
+        let env = test_env(&dir, port);
+        let process = spawn_binary(&env, &dir, port).await;
+        let server = attach(&process.base).await;
+        let t = server.new_tenant().await;
+        let mut users = Vec::new();
+        for i in 0..20 {
+            let body = server
+                .sign_up(&t, &format!("durable{i}@example.com"), "long enough password")
+                .await;
+            users.push(body);
+        }
+        let refresh = users[0]["session"]["refresh_token"].as_str().unwrap().to_owned();
+        let rotated = server
+            .call(
+                Method::POST,
+                "/v1/auth/token/refresh",
+                Some(&t.pk),
+                Some(json!({"refresh_token": refresh})),
+            )
             .await;
-        users.push(body);
-    }
-    let refresh = users[0]["session"]["refresh_token"].as_str().unwrap().to_owned();
-    let rotated = server
-        .call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await;
-    assert_eq!(rotated.status, 200);
-    let successor = rotated.body["session"]["refresh_token"].as_str().unwrap().to_owned();
-    let old_access = users[1]["session"]["access_token"].as_str().unwrap().to_owned();
-    drop(process); // SIGKILL: no shutdown path runs
+        assert_eq!(rotated.status, 200);
+        let successor = rotated.body["session"]["refresh_token"].as_str().unwrap().to_owned();
+        let old_access = users[1]["session"]["access_token"].as_str().unwrap().to_owned();
+        drop(process); // SIGKILL: no shutdown path runs
 
-    let process = spawn_binary(&env, &dir, port).await;
-    let server = attach(&process.base).await;
-    for i in 0..20 {
-        let reply = server
-            .sign_in(&t, &format!("durable{i}@example.com"), "long enough password")
+        let process = spawn_binary(&env, &dir, port).await;
+        let server = attach(&process.base).await;
+        for i in 0..20 {
+            let reply = server
+                .sign_in(&t, &format!("durable{i}@example.com"), "long enough password")
+                .await;
+            assert_eq!(reply.status, 200, "user {i} lost: {}", reply.body);
+        }
+        // The rotation was durable: its successor is the current token after the crash.
+        let again = server
+            .call(
+                Method::POST,
+                "/v1/auth/token/refresh",
+                Some(&t.pk),
+                Some(json!({"refresh_token": successor})),
+            )
             .await;
-        assert_eq!(reply.status, 200, "user {i} lost: {}", reply.body);
+        assert_eq!(again.status, 200, "{}", again.body);
+        // Keys survived: a token issued before the crash still verifies.
+        assert_eq!(
+            server
+                .call(Method::GET, "/v1/auth/me", Some(&old_access), None)
+                .await
+                .status,
+            200
+        );
     }
-    // The rotation was durable: its successor is the current token after the crash.
-    let again = server
-        .call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": successor})),
-        )
-        .await;
-    assert_eq!(again.status, 200, "{}", again.body);
-    // Keys survived: a token issued before the crash still verifies.
-    assert_eq!(
-        server
-            .call(Method::GET, "/v1/auth/me", Some(&old_access), None)
-            .await
-            .status,
-        200
-    );
 }
 
 #[tokio::test]

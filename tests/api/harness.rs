@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hellojohn::config::Config;
@@ -28,8 +28,6 @@ pub struct Server {
     pub admin_token: String,
     /// The node's state, for in-process servers.
     pub state: Option<hellojohn::http::AppState>,
-    /// The file store's directory, for in-process servers.
-    pub data_dir: Option<PathBuf>,
 }
 
 /// A tenant made for one test, with its key values.
@@ -39,8 +37,30 @@ pub struct TestTenant {
     pub sk: String,
 }
 
-/// Settings every test server shares: cheap argon2, no bootstrap, faults on.
+/// A fixed instance key for SQL-backed test servers (the file store generates its own).
+const TEST_ENCRYPTION_KEY: &str = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyEhISE=";
+
+/// Settings every test server shares: cheap argon2, no bootstrap, faults on, and the
+/// storage of the running test's backend (a fresh database for SQL backends).
 pub fn test_env(dir: &Path, port: u16) -> HashMap<String, String> {
+    let mut env = base_env(dir, port);
+    let backend = crate::backends::current();
+    if let Some(url) = crate::backends::create_database(backend) {
+        env.insert("HELLOJOHN_DATABASE_URL".into(), url);
+        env.insert("HELLOJOHN_ENCRYPTION_KEY".into(), TEST_ENCRYPTION_KEY.into());
+    }
+    if let crate::backends::Backend::Postgres(mode) | crate::backends::Backend::MySql(mode) = backend {
+        let mode = serde_json::to_value(mode).unwrap().as_str().unwrap().to_owned();
+        if mode == "separate_database" {
+            // Each tenant's pool holds connections; let idle tenants give them back quickly.
+            env.insert("HELLOJOHN_TENANT_IDLE_TIMEOUT".into(), "3s".into());
+        }
+        env.insert("HELLOJOHN_TENANT_ISOLATION_MODE".into(), mode);
+    }
+    env
+}
+
+fn base_env(dir: &Path, port: u16) -> HashMap<String, String> {
     let pairs = [
         ("HELLOJOHN_DATABASE_URL", format!("file://{}", dir.display())),
         ("HELLOJOHN_HOST", "127.0.0.1".to_owned()),
@@ -55,6 +75,8 @@ pub fn test_env(dir: &Path, port: u16) -> HashMap<String, String> {
         ("HELLOJOHN_LOG", "warn".to_owned()),
         // Suites sign up many users from one IP; the limits have their own server in `limits.rs`.
         ("HELLOJOHN_RATE_LIMITS", "off".to_owned()),
+        // Many servers share the test databases' connection limits.
+        ("HELLOJOHN_DATABASE_POOL_SIZE", "4".to_owned()),
     ];
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
@@ -100,7 +122,6 @@ pub fn start_server(overrides: &[(&str, &str)]) -> Server {
         base,
         admin_token,
         state: Some(state),
-        data_dir: Some(dir),
     }
 }
 
@@ -128,10 +149,14 @@ async fn admin_sign_in(base: &str) -> String {
     res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
 }
 
-/// The server most tests share.
+/// The server most tests of the running backend share.
 pub fn shared() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| start_server(&[]))
+    static SERVERS: OnceLock<Mutex<HashMap<crate::backends::Backend, &'static Server>>> = OnceLock::new();
+    let backend = crate::backends::current();
+    let mut servers = SERVERS.get_or_init(Default::default).lock().unwrap();
+    servers
+        .entry(backend)
+        .or_insert_with(|| Box::leak(Box::new(start_server(&[]))))
 }
 
 /// An HTTP exchange's status, headers and JSON body.
@@ -209,6 +234,14 @@ impl Server {
             Some(json!({"email": email, "password": password})),
         )
         .await
+    }
+
+    /// A user as stored, read through the data-access layer of whichever backend runs.
+    pub async fn stored_user(&self, tenant: &TestTenant, email: &str) -> hellojohn::store::User {
+        let control = &self.state.as_ref().expect("in-process server").control;
+        let record = control.tenant(&tenant.id).await.unwrap();
+        let store = control.backend().open_tenant(&record).await.unwrap();
+        store.find_user_by_email(email).await.unwrap().expect("stored user")
     }
 
     /// Moves the in-process server's clock forward.
@@ -305,6 +338,5 @@ pub async fn attach(base: &str) -> Server {
         base: base.to_owned(),
         admin_token: admin_sign_in(base).await,
         state: None,
-        data_dir: None,
     }
 }

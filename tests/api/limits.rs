@@ -11,113 +11,116 @@ fn limits_on() -> Server {
     start_server(&[("HELLOJOHN_RATE_LIMITS", "on")])
 }
 
-#[tokio::test]
-async fn sign_in_per_ip_is_limited_with_headers_and_retry_after() {
-    let s = limits_on();
-    let t = s
-        .new_tenant_with(
-            json!({"name": "limits", "auth_config": {"rate_limits": {"sign_in_ip": "3/1m", "sign_in_account": null}}}),
-        )
-        .await;
-    s.sign_up(&t, "lim@example.com", "long enough password").await;
-    for remaining in [2, 1, 0] {
-        let r = s
-            .sign_in(&t, &format!("nobody{remaining}@example.com"), "whatever pw")
-            .await;
-        r.assert_error(401, "invalid_credentials");
-        assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
-        assert_eq!(r.header("x-ratelimit-remaining"), Some(remaining.to_string().as_str()));
-        let reset: i64 = r.header("x-ratelimit-reset").unwrap().parse().unwrap();
-        assert!(reset > 1_700_000_000);
-    }
-    let limited = s.sign_in(&t, "lim@example.com", "long enough password").await;
-    limited.assert_error(429, "rate_limit_exceeded");
-    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry));
-    assert_eq!(limited.header("x-ratelimit-remaining"), Some("0"));
-    s.advance_clock(61);
-    assert_eq!(
-        s.sign_in(&t, "lim@example.com", "long enough password").await.status,
-        200,
-        "a new window"
-    );
-    // Other tenants have their own counters.
-    let other = s.new_tenant().await;
-    s.sign_in(&other, "x@example.com", "whatever pw")
-        .await
-        .assert_error(401, "invalid_credentials");
-}
-
-#[tokio::test]
-async fn sign_up_and_refresh_have_their_own_limits() {
-    let s = limits_on();
-    let t = s
-        .new_tenant_with(json!({"name": "limits2", "auth_config": {"rate_limits": {"sign_up_ip": "2/1m", "refresh_session": "2/1m"}}}))
-        .await;
-    let first = s.sign_up(&t, "su1@example.com", "long enough password").await;
-    s.sign_up(&t, "su2@example.com", "long enough password").await;
-    let third = s
-        .call(
-            Method::POST,
-            "/v1/auth/sign-up",
-            Some(&t.pk),
-            Some(json!({"email": "su3@example.com", "password": "long enough password"})),
-        )
-        .await;
-    third.assert_error(429, "rate_limit_exceeded");
-    let mut refresh = first["session"]["refresh_token"].as_str().unwrap().to_owned();
-    for _ in 0..2 {
-        let r = s
-            .call(
-                Method::POST,
-                "/v1/auth/token/refresh",
-                Some(&t.pk),
-                Some(json!({"refresh_token": refresh})),
+matrix! {
+    async fn sign_in_per_ip_is_limited_with_headers_and_retry_after() {
+        let s = limits_on();
+        let t = s
+            .new_tenant_with(
+                json!({"name": "limits", "auth_config": {"rate_limits": {"sign_in_ip": "3/1m", "sign_in_account": null}}}),
             )
             .await;
-        assert_eq!(r.status, 200);
-        assert!(r.header("x-ratelimit-limit").is_some());
-        refresh = r.body["session"]["refresh_token"].as_str().unwrap().to_owned();
+        s.sign_up(&t, "lim@example.com", "long enough password").await;
+        for remaining in [2, 1, 0] {
+            let r = s
+                .sign_in(&t, &format!("nobody{remaining}@example.com"), "whatever pw")
+                .await;
+            r.assert_error(401, "invalid_credentials");
+            assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
+            assert_eq!(r.header("x-ratelimit-remaining"), Some(remaining.to_string().as_str()));
+            let reset: i64 = r.header("x-ratelimit-reset").unwrap().parse().unwrap();
+            assert!(reset > 1_700_000_000);
+        }
+        let limited = s.sign_in(&t, "lim@example.com", "long enough password").await;
+        limited.assert_error(429, "rate_limit_exceeded");
+        let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry));
+        assert_eq!(limited.header("x-ratelimit-remaining"), Some("0"));
+        s.advance_clock(61);
+        assert_eq!(
+            s.sign_in(&t, "lim@example.com", "long enough password").await.status,
+            200,
+            "a new window"
+        );
+        // Other tenants have their own counters.
+        let other = s.new_tenant().await;
+        s.sign_in(&other, "x@example.com", "whatever pw")
+            .await
+            .assert_error(401, "invalid_credentials");
     }
-    s.call(
-        Method::POST,
-        "/v1/auth/token/refresh",
-        Some(&t.pk),
-        Some(json!({"refresh_token": refresh})),
-    )
-    .await
-    .assert_error(429, "rate_limit_exceeded");
 }
 
-#[tokio::test]
-async fn lockout_holds_even_for_the_right_password_until_it_expires() {
-    let s = limits_on();
-    let t = s
-        .new_tenant_with(json!({"name": "lockout", "auth_config": {"lockout": {"threshold": 3, "duration": 120}, "rate_limits": {"sign_in_ip": null, "sign_in_account": null}}}))
-        .await;
-    s.sign_up(&t, "locked@example.com", "long enough password").await;
-    for _ in 0..3 {
-        s.sign_in(&t, "LOCKED@example.com", "bad password")
-            .await
-            .assert_error(401, "invalid_credentials");
+matrix! {
+    async fn sign_up_and_refresh_have_their_own_limits() {
+        let s = limits_on();
+        let t = s
+            .new_tenant_with(json!({"name": "limits2", "auth_config": {"rate_limits": {"sign_up_ip": "2/1m", "refresh_session": "2/1m"}}}))
+            .await;
+        let first = s.sign_up(&t, "su1@example.com", "long enough password").await;
+        s.sign_up(&t, "su2@example.com", "long enough password").await;
+        let third = s
+            .call(
+                Method::POST,
+                "/v1/auth/sign-up",
+                Some(&t.pk),
+                Some(json!({"email": "su3@example.com", "password": "long enough password"})),
+            )
+            .await;
+        third.assert_error(429, "rate_limit_exceeded");
+        let mut refresh = first["session"]["refresh_token"].as_str().unwrap().to_owned();
+        for _ in 0..2 {
+            let r = s
+                .call(
+                    Method::POST,
+                    "/v1/auth/token/refresh",
+                    Some(&t.pk),
+                    Some(json!({"refresh_token": refresh})),
+                )
+                .await;
+            assert_eq!(r.status, 200);
+            assert!(r.header("x-ratelimit-limit").is_some());
+            refresh = r.body["session"]["refresh_token"].as_str().unwrap().to_owned();
+        }
+        s.call(
+            Method::POST,
+            "/v1/auth/token/refresh",
+            Some(&t.pk),
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await
+        .assert_error(429, "rate_limit_exceeded");
     }
-    let locked = s.sign_in(&t, "locked@example.com", "long enough password").await;
-    locked.assert_error(403, "account_locked");
-    assert!(locked.header("retry-after").is_some());
-    // Unknown emails lock the same way, so lockout reveals nothing about who exists.
-    for _ in 0..3 {
+}
+
+matrix! {
+    async fn lockout_holds_even_for_the_right_password_until_it_expires() {
+        let s = limits_on();
+        let t = s
+            .new_tenant_with(json!({"name": "lockout", "auth_config": {"lockout": {"threshold": 3, "duration": 120}, "rate_limits": {"sign_in_ip": null, "sign_in_account": null}}}))
+            .await;
+        s.sign_up(&t, "locked@example.com", "long enough password").await;
+        for _ in 0..3 {
+            s.sign_in(&t, "LOCKED@example.com", "bad password")
+                .await
+                .assert_error(401, "invalid_credentials");
+        }
+        let locked = s.sign_in(&t, "locked@example.com", "long enough password").await;
+        locked.assert_error(403, "account_locked");
+        assert!(locked.header("retry-after").is_some());
+        // Unknown emails lock the same way, so lockout reveals nothing about who exists.
+        for _ in 0..3 {
+            s.sign_in(&t, "ghost@example.com", "bad password")
+                .await
+                .assert_error(401, "invalid_credentials");
+        }
         s.sign_in(&t, "ghost@example.com", "bad password")
             .await
-            .assert_error(401, "invalid_credentials");
+            .assert_error(403, "account_locked");
+        s.advance_clock(121);
+        assert_eq!(
+            s.sign_in(&t, "locked@example.com", "long enough password").await.status,
+            200
+        );
     }
-    s.sign_in(&t, "ghost@example.com", "bad password")
-        .await
-        .assert_error(403, "account_locked");
-    s.advance_clock(121);
-    assert_eq!(
-        s.sign_in(&t, "locked@example.com", "long enough password").await.status,
-        200
-    );
 }
 
 async fn timed_sign_in(s: &Server, t: &TestTenant, email: &str) -> (Duration, Reply) {

@@ -1,5 +1,7 @@
 //! hellojohn's integration tests: one binary, real servers over real HTTP.
 
+#[macro_use]
+mod backends;
 mod harness;
 
 mod actors;

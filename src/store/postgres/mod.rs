@@ -29,10 +29,6 @@ const CONTROL_SCHEMA: &str = "hellojohn";
 const SHARED_SCHEMA: &str = "hj_shared";
 /// Schema of the tables inside a separate tenant database.
 const DATABASE_SCHEMA: &str = "hj_tenant";
-/// Connections of the main pool (control plane, shared and separate schemas).
-const MAIN_POOL_SIZE: usize = 16;
-/// Connections of a separate_database tenant's own pool.
-const TENANT_POOL_SIZE: usize = 4;
 
 /// Maps a driver or pool error by SQLSTATE, never by message text.
 pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
@@ -105,12 +101,14 @@ pub struct PgBackend {
     control: Arc<control::PgControlStore>,
     /// Open separate_database pools, shared while some store handle holds them.
     databases: DashMap<String, Weak<Pool>>,
+    /// Connections of a separate_database tenant's own pool.
+    tenant_pool_size: usize,
 }
 
 impl PgBackend {
     /// Connects, creates the control schema and applies its migrations.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let main = make_pool(parse_url(url)?, MAIN_POOL_SIZE)?;
+    pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+        let main = make_pool(parse_url(url)?, pool_size)?;
         let mut client = main.get().await.map_err(pool_error)?;
         let applied = migrations::apply(&mut client, CONTROL_SCHEMA, migrations::CONTROL).await?;
         if applied > 0 {
@@ -123,6 +121,7 @@ impl PgBackend {
             main,
             control,
             databases: DashMap::new(),
+            tenant_pool_size: pool_size.div_ceil(4),
         })
     }
 
@@ -147,7 +146,7 @@ impl PgBackend {
         }
         let mut config = parse_url(server_url)?;
         config.dbname(name);
-        let pool = Arc::new(make_pool(config, TENANT_POOL_SIZE)?);
+        let pool = Arc::new(make_pool(config, self.tenant_pool_size)?);
         self.databases.insert(tenant.id.clone(), Arc::downgrade(&pool));
         Ok(pool)
     }

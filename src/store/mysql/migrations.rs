@@ -1,0 +1,86 @@
+//! Embedded MySQL migrations, tracked per database in `hj_migrations` and
+//! serialized across nodes with `GET_LOCK` (MySQL DDL is not transactional,
+//! so every statement is idempotent and a half-applied migration re-runs).
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Pool;
+
+use super::my_error;
+use crate::store::StoreError;
+
+/// One migration: version, name, SQL (statements separated by `;` at line ends).
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// The control-plane migrations.
+pub const CONTROL: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../../migrations/mysql/control/0001_init.sql"),
+}];
+
+/// The migrations of one tenant's tables.
+pub const TENANT: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../../migrations/mysql/tenant/0001_init.sql"),
+}];
+
+fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
+    sql.split(";\n")
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Applies every pending migration of `set` in `database`.
+pub async fn apply(pool: &Pool, database: &str, set: &[Migration]) -> Result<usize, StoreError> {
+    let err = |e| my_error(e, "key");
+    let mut conn = pool.get_conn().await.map_err(err)?;
+    let lock = format!("hj_migrate_{database}");
+    let locked: Option<i64> = conn
+        .exec_first("SELECT GET_LOCK(?, 30)", (lock.as_str(),))
+        .await
+        .map_err(err)?;
+    if locked != Some(1) {
+        return Err(StoreError::Unavailable(
+            "timed out waiting for the migration lock".into(),
+        ));
+    }
+    let result = async {
+        conn.query_drop(format!("USE `{database}`")).await.map_err(err)?;
+        conn.query_drop(
+            "CREATE TABLE IF NOT EXISTS hj_migrations (version INT PRIMARY KEY, name VARCHAR(128) NOT NULL,
+             applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE = InnoDB",
+        )
+        .await
+        .map_err(err)?;
+        let applied: Vec<i32> = conn.query("SELECT version FROM hj_migrations").await.map_err(err)?;
+        let mut count = 0;
+        for migration in set.iter().filter(|m| !applied.contains(&m.version)) {
+            for statement in statements(migration.sql) {
+                conn.query_drop(statement).await.map_err(err)?;
+            }
+            conn.exec_drop(
+                "INSERT INTO hj_migrations (version, name) VALUES (?, ?)",
+                (migration.version, migration.name),
+            )
+            .await
+            .map_err(err)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+    .await;
+    let _ = conn.exec_drop("SELECT RELEASE_LOCK(?)", (lock.as_str(),)).await;
+    // The connection's default database was switched; don't hand it back to the pool that way.
+    let _ = conn.disconnect().await;
+    result
+}

@@ -1,0 +1,174 @@
+//! The MySQL/MariaDB backend (`mysql_async`).
+//!
+//! Isolation modes: `shared_schema` keeps every tenant in database `hj_shared`
+//! (rows keyed by `tenant_id`; MySQL has no row-level security, so the
+//! data-access layer binds every statement to the tenant); `separate_schema`
+//! gives each tenant a database `hj_tnt_…` on the shared pool (in MySQL a
+//! schema is a database); `separate_database` does the same on the tenant's
+//! own pool, possibly on its own server (`database_url`).
+
+mod control;
+pub mod migrations;
+mod tenant;
+
+use std::sync::{Arc, Weak};
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+
+use super::{Backend, ControlStore, StoreError, Tenant, TenantStore};
+use crate::config::IsolationMode;
+
+/// Database of the control-plane tables when the URL names none.
+const CONTROL_DATABASE: &str = "hellojohn";
+/// Database of all tenants' tables in shared_schema mode.
+const SHARED_DATABASE: &str = "hj_shared";
+
+/// Maps a driver error by MySQL error number, never by message text.
+/// `unique` names the field a duplicate-key error means for this statement.
+pub(crate) fn my_error(e: mysql_async::Error, unique: &'static str) -> StoreError {
+    match &e {
+        mysql_async::Error::Server(server) => match server.code {
+            1062 => StoreError::Duplicate(unique),
+            1452 => StoreError::NotFound,
+            1213 | 1205 => StoreError::Conflict,
+            code => StoreError::Unavailable(format!("database error {code}")),
+        },
+        _ => StoreError::Unavailable("database connection failed".to_owned()),
+    }
+}
+
+fn pool_for(url: &str, database: Option<&str>, size: usize) -> Result<Pool, StoreError> {
+    let opts = Opts::from_url(url).map_err(|_| StoreError::Unavailable("invalid MySQL URL".into()))?;
+    let constraints = PoolConstraints::new(0, size).ok_or_else(|| StoreError::Unavailable("pool size".into()))?;
+    let mut builder = OptsBuilder::from_opts(opts)
+        .pool_opts(PoolOpts::default().with_constraints(constraints))
+        .stmt_cache_size(256);
+    if let Some(db) = database {
+        builder = builder.db_name(Some(db));
+    }
+    Ok(Pool::new(builder))
+}
+
+/// The database named by the URL's path, if any.
+fn url_database(url: &str) -> Option<String> {
+    Opts::from_url(url)
+        .ok()
+        .and_then(|o| o.db_name().map(str::to_owned))
+        .filter(|d| !d.is_empty())
+}
+
+/// The name of a tenant's database: `hj_` + the lower-cased tenant id.
+fn tenant_database(tenant_id: &str) -> Result<String, StoreError> {
+    if !crate::ids::is_valid(crate::ids::prefix::TENANT, tenant_id) {
+        return Err(StoreError::NotFound);
+    }
+    Ok(format!("hj_{}", tenant_id.to_lowercase()))
+}
+
+/// Creates a database if it does not exist (names are validated identifiers).
+async fn create_database(pool: &Pool, name: &str) -> Result<(), StoreError> {
+    let mut conn = pool.get_conn().await.map_err(|e| my_error(e, "key"))?;
+    conn.query_drop(format!(
+        "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    ))
+    .await
+    .map_err(|e| my_error(e, "key"))
+}
+
+/// The MySQL backend.
+pub struct MySqlBackend {
+    url: String,
+    main: Pool,
+    control: Arc<control::MySqlControlStore>,
+    databases: DashMap<String, Weak<Pool>>,
+    /// Connections of a separate_database tenant's own pool.
+    tenant_pool_size: usize,
+}
+
+impl MySqlBackend {
+    /// Connects, creates the control database and applies its migrations.
+    pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
+        let control_db = url_database(url).unwrap_or_else(|| CONTROL_DATABASE.to_owned());
+        let main = pool_for(url, None, pool_size)?;
+        create_database(&main, &control_db).await?;
+        migrations::apply(&main, &control_db, migrations::CONTROL).await?;
+        let control = Arc::new(control::MySqlControlStore::new(main.clone(), control_db));
+        Ok(Self {
+            url: url.to_owned(),
+            main,
+            control,
+            databases: DashMap::new(),
+            tenant_pool_size: pool_size.div_ceil(4),
+        })
+    }
+
+    async fn own_pool(&self, tenant: &Tenant, database: &str) -> Result<Arc<Pool>, StoreError> {
+        if let Some(pool) = self.databases.get(&tenant.id).and_then(|w| w.upgrade()) {
+            return Ok(pool);
+        }
+        let url = tenant.database_url.as_deref().unwrap_or(&self.url);
+        let server = pool_for(url, None, 1)?;
+        create_database(&server, database).await?;
+        let _ = server.disconnect().await;
+        let pool = Arc::new(pool_for(url, None, self.tenant_pool_size)?);
+        self.databases.insert(tenant.id.clone(), Arc::downgrade(&pool));
+        Ok(pool)
+    }
+}
+
+#[async_trait]
+impl Backend for MySqlBackend {
+    fn control(&self) -> Arc<dyn ControlStore> {
+        self.control.clone()
+    }
+
+    fn supports_database_url(&self) -> bool {
+        true
+    }
+
+    async fn open_tenant(&self, t: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError> {
+        let (pool, database) = match t.isolation_mode {
+            IsolationMode::SharedSchema => {
+                create_database(&self.main, SHARED_DATABASE).await?;
+                (Arc::new(self.main.clone()), SHARED_DATABASE.to_owned())
+            }
+            IsolationMode::SeparateSchema => {
+                let database = tenant_database(&t.id)?;
+                create_database(&self.main, &database).await?;
+                (Arc::new(self.main.clone()), database)
+            }
+            IsolationMode::SeparateDatabase => {
+                let database = tenant_database(&t.id)?;
+                (self.own_pool(t, &database).await?, database)
+            }
+        };
+        migrations::apply(&pool, &database, migrations::TENANT).await?;
+        Ok(Arc::new(tenant::MySqlTenantStore::new(pool, database, t.id.clone())))
+    }
+
+    async fn drop_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        match t.isolation_mode {
+            IsolationMode::SharedSchema => self.open_tenant(t).await?.purge().await,
+            IsolationMode::SeparateSchema | IsolationMode::SeparateDatabase => {
+                if let Some((_, pool)) = self.databases.remove(&t.id) {
+                    if let Some(pool) = pool.upgrade() {
+                        let _ = Pool::clone(&pool).disconnect().await;
+                    }
+                }
+                let url = t.database_url.as_deref().unwrap_or(&self.url);
+                let server = if t.isolation_mode == IsolationMode::SeparateDatabase {
+                    pool_for(url, None, 1)?
+                } else {
+                    self.main.clone()
+                };
+                let mut conn = server.get_conn().await.map_err(|e| my_error(e, "key"))?;
+                conn.query_drop(format!("DROP DATABASE IF EXISTS `{}`", tenant_database(&t.id)?))
+                    .await
+                    .map_err(|e| my_error(e, "key"))
+            }
+        }
+    }
+}

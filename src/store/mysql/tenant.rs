@@ -1,0 +1,334 @@
+//! [`TenantStore`] on MySQL/MariaDB. Every statement names the tenant's
+//! database and binds its `tenant_id`: with no row-level security in MySQL,
+//! this layer is what keeps shared_schema tenants apart.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Pool, Transaction, TxOpts, Value as Param};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::my_error;
+use crate::store::*;
+
+/// One tenant's data in MySQL.
+pub struct MySqlTenantStore {
+    pool: Arc<Pool>,
+    /// Quoted database name, validated at construction.
+    database: String,
+    tenant_id: String,
+}
+
+fn doc<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_doc<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn status_str<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    match serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(StoreError::Corrupt(format!("status {other}"))),
+    }
+}
+
+fn timestamp(t: time::OffsetDateTime) -> Result<String, StoreError> {
+    match time::serde::rfc3339::serialize(&t, serde_json::value::Serializer) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(StoreError::Corrupt("timestamp".into())),
+    }
+}
+
+fn err(e: mysql_async::Error) -> StoreError {
+    my_error(e, "email")
+}
+
+impl MySqlTenantStore {
+    /// A store in `database` on `pool` (the name comes from a validated tenant id).
+    pub fn new(pool: Arc<Pool>, database: String, tenant_id: String) -> Self {
+        Self {
+            pool,
+            database: format!("`{database}`"),
+            tenant_id,
+        }
+    }
+
+    fn sql(&self, template: &str) -> String {
+        template.replace("{d}", &self.database)
+    }
+
+    async fn docs<T: DeserializeOwned>(&self, sql: &str, params: Vec<Param>) -> Result<Vec<T>, StoreError> {
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut all = vec![Param::from(self.tenant_id.as_str())];
+        all.extend(params);
+        let rows: Vec<String> = conn.exec(self.sql(sql), all).await.map_err(err)?;
+        rows.iter().map(|t| from_doc(t)).collect()
+    }
+
+    async fn doc_opt<T: DeserializeOwned>(&self, sql: &str, key: &str) -> Result<Option<T>, StoreError> {
+        Ok(self.docs(sql, vec![key.into()]).await?.into_iter().next())
+    }
+
+    async fn check(&self, tx: &mut Transaction<'static>, guard: &Guard) -> Result<bool, StoreError> {
+        let tenant = self.tenant_id.as_str();
+        let found: Option<i64> = match guard {
+            Guard::RefreshTokenCurrent { token_hash } => {
+                let sql = "SELECT 1 FROM {d}.hj_refresh_token WHERE tenant_id = ? AND token_hash = ? AND status = 'current' FOR UPDATE";
+                tx.exec_first(self.sql(sql), (tenant, token_hash)).await
+            }
+            Guard::UserExists { user_id } => {
+                tx.exec_first(self.sql("SELECT 1 FROM {d}.hj_user WHERE tenant_id = ? AND id = ? LOCK IN SHARE MODE"), (tenant, user_id)).await
+            }
+            Guard::SessionActive { session_id } => {
+                let sql = "SELECT 1 FROM {d}.hj_session WHERE tenant_id = ? AND id = ? AND status = 'active' FOR UPDATE";
+                tx.exec_first(self.sql(sql), (tenant, session_id)).await
+            }
+            Guard::UserVersion { user_id, updated_at } => {
+                let current: Option<String> = tx
+                    .exec_first(self.sql("SELECT doc FROM {d}.hj_user WHERE tenant_id = ? AND id = ? FOR UPDATE"), (tenant, user_id))
+                    .await
+                    .map_err(err)?;
+                let Some(current) = current else { return Ok(false) };
+                let user: User = from_doc(&current)?;
+                return Ok(user.updated_at == *updated_at);
+            }
+        }
+        .map_err(err)?;
+        Ok(found.is_some())
+    }
+
+    async fn write(&self, tx: &mut Transaction<'static>, write: &TenantWrite) -> Result<(), StoreError> {
+        let tenant = self.tenant_id.as_str();
+        match write {
+            TenantWrite::InsertUser(u) => {
+                tx.exec_drop(
+                    self.sql("INSERT INTO {d}.hj_user (tenant_id, id, email, status, doc) VALUES (?, ?, ?, ?, ?)"),
+                    (tenant, &u.id, &u.email, status_str(&u.status)?, doc(u)?),
+                )
+                .await
+            }
+            TenantWrite::UpdateUser(u) => {
+                tx.exec_drop(
+                    self.sql("UPDATE {d}.hj_user SET email = ?, status = ?, doc = ? WHERE tenant_id = ? AND id = ?"),
+                    (&u.email, status_str(&u.status)?, doc(u)?, tenant, &u.id),
+                )
+                .await
+            }
+            TenantWrite::DeleteUser { user_id } => {
+                let sessions: Vec<String> = tx
+                    .exec(self.sql("SELECT id FROM {d}.hj_session WHERE tenant_id = ? AND user_id = ?"), (tenant, user_id))
+                    .await
+                    .map_err(err)?;
+                for session in &sessions {
+                    tx.exec_drop(self.sql("DELETE FROM {d}.hj_refresh_token WHERE tenant_id = ? AND session_id = ?"), (tenant, session))
+                        .await
+                        .map_err(err)?;
+                }
+                tx.exec_drop(self.sql("DELETE FROM {d}.hj_session WHERE tenant_id = ? AND user_id = ?"), (tenant, user_id)).await.map_err(err)?;
+                tx.exec_drop(self.sql("DELETE FROM {d}.hj_user WHERE tenant_id = ? AND id = ?"), (tenant, user_id)).await
+            }
+            TenantWrite::TouchUser { user_id, last_sign_in_at, password_hash } => {
+                let at = timestamp(*last_sign_in_at)?;
+                match password_hash {
+                    Some(hash) => {
+                        let sql = "UPDATE {d}.hj_user SET doc = JSON_SET(doc, '$.last_sign_in_at', ?, '$.password_hash', ?)
+                                   WHERE tenant_id = ? AND id = ?";
+                        tx.exec_drop(self.sql(sql), (at, hash, tenant, user_id)).await
+                    }
+                    None => {
+                        let sql = "UPDATE {d}.hj_user SET doc = JSON_SET(doc, '$.last_sign_in_at', ?) WHERE tenant_id = ? AND id = ?";
+                        tx.exec_drop(self.sql(sql), (at, tenant, user_id)).await
+                    }
+                }
+            }
+            TenantWrite::PutSession(s) => {
+                tx.exec_drop(
+                    self.sql(
+                        "INSERT INTO {d}.hj_session (tenant_id, id, user_id, status, doc) VALUES (?, ?, ?, ?, ?)
+                         ON DUPLICATE KEY UPDATE status = VALUES(status), doc = VALUES(doc)",
+                    ),
+                    (tenant, &s.id, &s.user_id, status_str(&s.status)?, doc(s)?),
+                )
+                .await
+            }
+            TenantWrite::PutRefreshToken(r) => {
+                tx.exec_drop(
+                    self.sql(
+                        "INSERT INTO {d}.hj_refresh_token (tenant_id, token_hash, session_id, status, doc) VALUES (?, ?, ?, ?, ?)
+                         ON DUPLICATE KEY UPDATE status = VALUES(status), doc = VALUES(doc)",
+                    ),
+                    (tenant, &r.token_hash, &r.session_id, status_str(&r.status)?, doc(r)?),
+                )
+                .await
+            }
+            TenantWrite::MarkRefreshTokenRotated { token_hash } => {
+                let sql = "UPDATE {d}.hj_refresh_token SET status = 'rotated', doc = JSON_SET(doc, '$.status', 'rotated')
+                           WHERE tenant_id = ? AND token_hash = ?";
+                tx.exec_drop(self.sql(sql), (tenant, token_hash)).await
+            }
+            TenantWrite::RevokeUserSessions { user_id, except } => {
+                let sql = "UPDATE {d}.hj_session SET status = 'revoked', doc = JSON_SET(doc, '$.status', 'revoked')
+                           WHERE tenant_id = ? AND user_id = ? AND status = 'active' AND (? IS NULL OR id <> ?)";
+                tx.exec_drop(self.sql(sql), (tenant, user_id, except, except)).await
+            }
+            TenantWrite::AppendEvent(e) => {
+                tx.exec_drop(self.sql("INSERT INTO {d}.hj_outbox (tenant_id, id, doc) VALUES (?, ?, ?)"), (tenant, &e.id, doc(e)?)).await
+            }
+        }
+        .map_err(err)
+    }
+}
+
+#[async_trait]
+impl TenantStore for MySqlTenantStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        conn.ping().await.map_err(err)
+    }
+
+    async fn apply(&self, batch: TenantBatch) -> Result<(), StoreError> {
+        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        for guard in &batch.guards {
+            if !self.check(&mut tx, guard).await? {
+                return Err(StoreError::Conflict);
+            }
+        }
+        for write in &batch.writes {
+            self.write(&mut tx, write).await?;
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.doc_opt("SELECT doc FROM {d}.hj_user WHERE tenant_id = ? AND id = ?", id)
+            .await
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.doc_opt("SELECT doc FROM {d}.hj_user WHERE tenant_id = ? AND email = ?", email)
+            .await
+    }
+
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError> {
+        let status = filter.status.map(|s| status_str(&s)).transpose()?;
+        let pattern = filter.query.as_ref().map(|q| {
+            format!(
+                "%{}%",
+                q.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
+        let limit = (page.limit.max(1) + 1) as u64;
+        let users: Vec<User> = self
+            .docs(
+                "SELECT doc FROM {d}.hj_user WHERE tenant_id = ?
+                   AND (? IS NULL OR id < ?) AND (? IS NULL OR email = ?) AND (? IS NULL OR status = ?)
+                   AND (? IS NULL OR email LIKE ? OR LOWER(JSON_UNQUOTE(JSON_EXTRACT(doc, '$.name'))) LIKE ?
+                        OR LOWER(JSON_UNQUOTE(JSON_EXTRACT(doc, '$.username'))) LIKE ?)
+                 ORDER BY id DESC LIMIT ?",
+                vec![
+                    page.after.clone().into(),
+                    page.after.clone().into(),
+                    filter.email.clone().into(),
+                    filter.email.clone().into(),
+                    status.clone().into(),
+                    status.into(),
+                    pattern.clone().into(),
+                    pattern.clone().into(),
+                    pattern.clone().into(),
+                    pattern.into(),
+                    limit.into(),
+                ],
+            )
+            .await?;
+        Ok(paginate(
+            users.into_iter(),
+            |u| &u.id,
+            &PageRequest {
+                limit: page.limit,
+                after: None,
+            },
+        ))
+    }
+
+    async fn count_users(&self) -> Result<usize, StoreError> {
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let n: Option<i64> = conn
+            .exec_first(
+                self.sql("SELECT count(*) FROM {d}.hj_user WHERE tenant_id = ?"),
+                (&self.tenant_id,),
+            )
+            .await
+            .map_err(err)?;
+        Ok(n.unwrap_or(0) as usize)
+    }
+
+    async fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.doc_opt("SELECT doc FROM {d}.hj_session WHERE tenant_id = ? AND id = ?", id)
+            .await
+    }
+
+    async fn list_sessions(&self, filter: &SessionFilter, page: &PageRequest) -> Result<Page<Session>, StoreError> {
+        let status = filter.status.map(|s| status_str(&s)).transpose()?;
+        let limit = (page.limit.max(1) + 1) as u64;
+        let sessions: Vec<Session> = self
+            .docs(
+                "SELECT doc FROM {d}.hj_session WHERE tenant_id = ?
+                   AND (? IS NULL OR id < ?) AND (? IS NULL OR user_id = ?) AND (? IS NULL OR status = ?)
+                 ORDER BY id DESC LIMIT ?",
+                vec![
+                    page.after.clone().into(),
+                    page.after.clone().into(),
+                    filter.user_id.clone().into(),
+                    filter.user_id.clone().into(),
+                    status.clone().into(),
+                    status.into(),
+                    limit.into(),
+                ],
+            )
+            .await?;
+        Ok(paginate(
+            sessions.into_iter(),
+            |s| &s.id,
+            &PageRequest {
+                limit: page.limit,
+                after: None,
+            },
+        ))
+    }
+
+    async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
+        self.doc_opt(
+            "SELECT doc FROM {d}.hj_refresh_token WHERE tenant_id = ? AND token_hash = ?",
+            token_hash,
+        )
+        .await
+    }
+
+    async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        self.docs(
+            "SELECT doc FROM {d}.hj_outbox WHERE tenant_id = ? ORDER BY id LIMIT ?",
+            vec![(limit as u64).into()],
+        )
+        .await
+    }
+
+    async fn purge(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        for table in ["hj_refresh_token", "hj_session", "hj_outbox", "hj_user"] {
+            tx.exec_drop(
+                self.sql(&format!("DELETE FROM {{d}}.{table} WHERE tenant_id = ?")),
+                (&self.tenant_id,),
+            )
+            .await
+            .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)
+    }
+}
