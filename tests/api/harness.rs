@@ -28,6 +28,8 @@ pub struct Server {
     pub admin_token: String,
     /// The node's state, for in-process servers.
     pub state: Option<hellojohn::http::AppState>,
+    /// The database URL the server uses (SQL backends).
+    pub database_url: Option<String>,
 }
 
 /// A tenant made for one test, with its key values.
@@ -99,6 +101,7 @@ pub fn start_server(overrides: &[(&str, &str)]) -> Server {
     for (k, v) in overrides {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
+    let database_url = env.get("HELLOJOHN_DATABASE_URL").filter(|u| !u.starts_with("file://")).cloned();
     let config = Config::from_sources(None, env).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -122,6 +125,7 @@ pub fn start_server(overrides: &[(&str, &str)]) -> Server {
         base,
         admin_token,
         state: Some(state),
+        database_url,
     }
 }
 
@@ -338,5 +342,6 @@ pub async fn attach(base: &str) -> Server {
         base: base.to_owned(),
         admin_token: admin_sign_in(base).await,
         state: None,
+        database_url: None,
     }
 }

@@ -166,3 +166,29 @@ matrix! {
         .assert_error(401, "invalid_publishable_key");
     }
 }
+
+matrix! {
+    async fn a_secret_key_never_reads_another_tenants_users_or_sessions() {
+        let s = shared();
+        let (a, b) = (s.new_tenant().await, s.new_tenant().await);
+        s.sign_up(&a, "mine@example.com", "long enough password").await;
+        let theirs = s.sign_up(&b, "theirs@example.com", "long enough password").await;
+        let b_user = theirs["user"]["id"].as_str().unwrap();
+        let b_session = theirs["session"]["id"].as_str().unwrap();
+        let listed = s.call(Method::GET, "/v1/users?limit=100", Some(&a.sk), None).await;
+        let emails: Vec<&str> = listed.body["data"].as_array().unwrap().iter().map(|u| u["email"].as_str().unwrap()).collect();
+        assert_eq!(emails, ["mine@example.com"]);
+        s.call(Method::GET, &format!("/v1/users/{b_user}"), Some(&a.sk), None).await.assert_error(404, "not_found");
+        s.call(Method::PATCH, &format!("/v1/users/{b_user}"), Some(&a.sk), Some(json!({"name": "pwned"})))
+            .await
+            .assert_error(404, "not_found");
+        s.call(Method::DELETE, &format!("/v1/users/{b_user}"), Some(&a.sk), None).await.assert_error(404, "not_found");
+        s.call(Method::GET, &format!("/v1/sessions/{b_session}"), Some(&a.sk), None).await.assert_error(404, "not_found");
+        s.call(Method::DELETE, &format!("/v1/sessions/{b_session}"), Some(&a.sk), None).await.assert_error(404, "not_found");
+        let sessions = s.call(Method::GET, &format!("/v1/sessions?user_id={b_user}"), Some(&a.sk), None).await;
+        assert_eq!(sessions.body["data"].as_array().unwrap().len(), 0);
+        // B's user is untouched.
+        let still = s.call(Method::GET, &format!("/v1/users/{b_user}"), Some(&b.sk), None).await;
+        assert_eq!(still.body["name"], serde_json::Value::Null);
+    }
+}

@@ -11,6 +11,8 @@ mod durability;
 mod isolation;
 mod limits;
 mod ops;
+mod proxy;
 mod sessions;
+mod sql;
 mod tokens;
 mod users;
