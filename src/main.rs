@@ -27,6 +27,35 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Back up and restore one tenant (JSON lines).
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Write a consistent backup of a tenant.
+    Export {
+        #[arg(long)]
+        id: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty (or not yet existing) tenant.
+    Import {
+        /// Input file (default: standard input).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// The tenant id (default: the one in the backup).
+        #[arg(long)]
+        id: Option<String>,
+        /// Isolation mode when the tenant is created by the restore.
+        #[arg(long)]
+        isolation_mode: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,6 +87,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
+        Command::Tenant { command } => tenant_backup(config, command).await,
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -114,6 +144,50 @@ async fn create_admin(mut config: Config, email: &str, password: &str) -> Result
     let node = hellojohn::server::build(config).await?;
     let admin = node.state.control.create_admin(email, password).await?;
     println!("created CP admin {} ({})", admin.email, admin.id);
+    Ok(())
+}
+
+async fn tenant_backup(mut config: Config, command: TenantCommand) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::{Read, Write};
+    config.bootstrap = false;
+    config.admin_seed = None;
+    let node = hellojohn::server::build(config).await?;
+    let control = &node.state.control;
+    match command {
+        TenantCommand::Export { id, output } => {
+            let lines = control.export_tenant(&id).await?;
+            let mut out: Box<dyn Write> = match output {
+                Some(path) => Box::new(std::fs::File::create(path)?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            for line in &lines {
+                out.write_all(line.as_bytes())?;
+            }
+            out.flush()?;
+            eprintln!("exported {} lines of tenant {id}", lines.len());
+        }
+        TenantCommand::Import {
+            input,
+            id,
+            isolation_mode,
+        } => {
+            let mut body = String::new();
+            match input {
+                Some(path) => body = std::fs::read_to_string(path)?,
+                None => {
+                    std::io::stdin().read_to_string(&mut body)?;
+                }
+            }
+            let id = id
+                .or_else(|| hellojohn::control::backup_tenant_id(&body))
+                .ok_or("the backup names no tenant")?;
+            let report = control.import_tenant(&id, &body, isolation_mode.as_deref()).await?;
+            println!(
+                "restored tenant {}: {} users, {} sessions",
+                report.tenant_id, report.users, report.sessions
+            );
+        }
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 mod admins;
 mod api_keys;
 mod auth_config;
+mod backup;
 mod tenants;
 
 pub use auth_config::parse_rate;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
+pub use backup::{backup_tenant_id, RestoreReport};
 pub use tenants::{CreateTenant, CreatedTenant, TenantPatch};
 
 use crate::auth::encryption::EncryptionKey;

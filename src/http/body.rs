@@ -10,6 +10,8 @@ use super::error::ApiError;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest accepted backup (`POST /cp/v1/tenants/{id}/import`).
+pub const MAX_IMPORT_BYTES: usize = 1024 * 1024 * 1024;
 
 /// A JSON request body of type `T`; unknown fields are ignored.
 pub struct JsonBody<T>(pub T);

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -142,6 +142,54 @@ pub async fn rotate_signing_key(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(state.control.rotate_signing_key(&id).await?))
+}
+
+/// Streams a tenant's backup as JSON lines.
+pub async fn export_tenant(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let lines = state.control.export_tenant(&id).await?;
+    tracing::info!(admin = %admin.id(), tenant = %id, lines = lines.len(), "tenant exported");
+    let stream = futures_util::stream::iter(lines.into_iter().map(Ok::<_, std::convert::Infallible>));
+    Ok((
+        [("content-type", "application/x-ndjson"), ("cache-control", "no-store")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ImportQuery {
+    isolation_mode: Option<String>,
+}
+
+/// Restores a JSON-lines backup (`application/x-ndjson`), up to the import size limit.
+pub async fn import_tenant(
+    admin: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ImportQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let ndjson = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| ["application/x-ndjson", "application/jsonl", "application/json"].contains(&m.trim()));
+    if !ndjson {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "The backup must be UTF-8 JSON lines."))?;
+    let report = state
+        .control
+        .import_tenant(&id, text, q.isolation_mode.as_deref())
+        .await?;
+    tracing::info!(admin = %admin.id(), tenant = %id, users = report.users, "tenant restored");
+    Ok(Json(serde_json::to_value(&report).unwrap_or(Value::Null)))
 }
 
 /// Test hook (only with `HELLOJOHN_TEST_FAULTS=true`): makes the tenant's actor panic.

@@ -69,6 +69,11 @@ pub fn router(state: AppState) -> Router {
                 .delete(control::delete_tenant),
         )
         .route("/tenants/{id}/signing-keys/rotate", post(control::rotate_signing_key))
+        .route("/tenants/{id}/export", get(control::export_tenant))
+        .route(
+            "/tenants/{id}/import",
+            post(control::import_tenant).layer(DefaultBodyLimit::max(body::MAX_IMPORT_BYTES)),
+        )
         .route("/tenants/{id}/faults/panic", post(control::inject_panic));
     let v1 = Router::new()
         .route("/auth/sign-up", post(auth::sign_up))

@@ -79,6 +79,13 @@ pub trait ControlStore: Send + Sync {
         signing_key: &SigningKeyRecord,
     ) -> Result<(), StoreError>;
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Replaces a tenant's API keys and signing keys (restoring a backup).
+    async fn replace_keys(
+        &self,
+        tenant_id: &str,
+        api_keys: &[ApiKey],
+        signing_keys: &[SigningKeyRecord],
+    ) -> Result<(), StoreError>;
     /// Removes the tenant record with its API keys and signing keys.
     async fn delete_tenant(&self, id: &str) -> Result<(), StoreError>;
     async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError>;
@@ -180,6 +187,27 @@ impl TenantBatch {
     }
 }
 
+/// Every record of one tenant's data store, read consistently: the data part of a backup.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TenantSnapshot {
+    pub users: Vec<User>,
+    pub sessions: Vec<Session>,
+    pub refresh_tokens: Vec<RefreshToken>,
+    pub events: Vec<OutboxEvent>,
+}
+
+impl TenantSnapshot {
+    /// The writes that recreate this snapshot in an empty store.
+    pub fn into_writes(self) -> Vec<TenantWrite> {
+        let mut writes = Vec::new();
+        writes.extend(self.users.into_iter().map(TenantWrite::InsertUser));
+        writes.extend(self.sessions.into_iter().map(TenantWrite::PutSession));
+        writes.extend(self.refresh_tokens.into_iter().map(TenantWrite::PutRefreshToken));
+        writes.extend(self.events.into_iter().map(TenantWrite::AppendEvent));
+        writes
+    }
+}
+
 /// One tenant's data, behind whichever isolation mode and backend it uses.
 #[async_trait]
 pub trait TenantStore: Send + Sync {
@@ -198,6 +226,8 @@ pub trait TenantStore: Send + Sync {
     async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
     /// Deletes every record of this tenant (tenant deletion where its storage is shared).
     async fn purge(&self) -> Result<(), StoreError>;
+    /// Every record, from one consistent view (a backup).
+    async fn export(&self) -> Result<TenantSnapshot, StoreError>;
 }
 
 /// A storage backend: one control store plus per-tenant stores.
@@ -230,6 +260,14 @@ pub async fn open_backend(config: &crate::config::Config) -> Result<Arc<dyn Back
             mysql::MySqlBackend::open(url, config.database_pool_size).await?,
         ))
     }
+}
+
+/// A short, stable tag of an instance (from its control database's name), so server-wide
+/// names such as per-tenant databases of two instances on one server never collide.
+pub(crate) fn instance_tag(control_database: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(control_database.as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Selects one page out of items already sorted newest first (by id descending).

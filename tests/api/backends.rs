@@ -81,10 +81,7 @@ fn unavailable(backend: Backend) -> Option<String> {
 async fn clean_postgres() -> Result<(), String> {
     let client = pg_admin().await?;
     let rows = client
-        .query(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'hj\\_test\\_%' OR datname LIKE 'hj\\_tnt\\_%'",
-            &[],
-        )
+        .query("SELECT datname FROM pg_database WHERE datname LIKE 'hj\\_%'", &[])
         .await
         .map_err(|e| e.to_string())?;
     for row in rows {
@@ -114,7 +111,7 @@ async fn clean_mysql() -> Result<(), String> {
     let names: Vec<String> = conn
         .query(
             "SELECT schema_name FROM information_schema.schemata
-             WHERE schema_name LIKE 'hj\\_test\\_%' OR schema_name LIKE 'hj\\_tnt\\_%' OR schema_name = 'hj_shared'",
+             WHERE schema_name LIKE 'hj\\_%'",
         )
         .await
         .map_err(|e| e.to_string())?;

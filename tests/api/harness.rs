@@ -40,13 +40,16 @@ pub struct TestTenant {
 }
 
 /// A fixed instance key for SQL-backed test servers (the file store generates its own).
-const TEST_ENCRYPTION_KEY: &str = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyEhISE=";
+pub const TEST_ENCRYPTION_KEY: &str = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyEhISE=";
 
 /// Settings every test server shares: cheap argon2, no bootstrap, faults on, and the
 /// storage of the running test's backend (a fresh database for SQL backends).
 pub fn test_env(dir: &Path, port: u16) -> HashMap<String, String> {
+    test_env_on(crate::backends::current(), dir, port)
+}
+
+fn test_env_on(backend: crate::backends::Backend, dir: &Path, port: u16) -> HashMap<String, String> {
     let mut env = base_env(dir, port);
-    let backend = crate::backends::current();
     if let Some(url) = crate::backends::create_database(backend) {
         env.insert("HELLOJOHN_DATABASE_URL".into(), url);
         env.insert("HELLOJOHN_ENCRYPTION_KEY".into(), TEST_ENCRYPTION_KEY.into());
@@ -95,13 +98,21 @@ pub fn data_dir() -> PathBuf {
 
 /// Starts an in-process server with `overrides` on top of [`test_env`], on its own runtime thread.
 pub fn start_server(overrides: &[(&str, &str)]) -> Server {
+    start_server_on(crate::backends::current(), overrides)
+}
+
+/// Like [`start_server`], on an explicit backend (for cross-backend restores).
+pub fn start_server_on(backend: crate::backends::Backend, overrides: &[(&str, &str)]) -> Server {
     let port = free_port();
     let dir = data_dir();
-    let mut env = test_env(&dir, port);
+    let mut env = test_env_on(backend, &dir, port);
     for (k, v) in overrides {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
-    let database_url = env.get("HELLOJOHN_DATABASE_URL").filter(|u| !u.starts_with("file://")).cloned();
+    let database_url = env
+        .get("HELLOJOHN_DATABASE_URL")
+        .filter(|u| !u.starts_with("file://"))
+        .cloned();
     let config = Config::from_sources(None, env).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -5,6 +5,7 @@ mod backends;
 mod harness;
 
 mod actors;
+mod backup;
 mod bad_input;
 mod control_plane;
 mod durability;

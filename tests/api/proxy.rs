@@ -20,7 +20,12 @@ impl TcpProxy {
     pub async fn start(upstream: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let proxy = Self { upstream: upstream.to_owned(), port, state: Arc::default(), connections: Arc::default() };
+        let proxy = Self {
+            upstream: upstream.to_owned(),
+            port,
+            state: Arc::default(),
+            connections: Arc::default(),
+        };
         proxy.serve(listener).await;
         proxy
     }

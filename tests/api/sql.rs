@@ -75,7 +75,10 @@ async fn a_lost_database_answers_503_and_service_resumes_without_restart() {
         let down = s.sign_in(&t, "fault@example.com", "long enough password").await;
         down.assert_error(503, "service_unavailable");
         assert!(down.header("retry-after").is_some());
-        assert!(started.elapsed() < Duration::from_secs(15), "answered within the timeout");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "answered within the timeout"
+        );
         let ready = s.call(Method::GET, "/readyz", None, None).await;
         assert_eq!(ready.status, 503);
         assert_eq!(s.call(Method::GET, "/health", None, None).await.status, 200);
@@ -93,7 +96,14 @@ async fn a_lost_database_answers_503_and_service_resumes_without_restart() {
         }
         assert!(recovered, "service resumes when the database returns");
         assert_eq!(s.call(Method::GET, "/readyz", None, None).await.status, 200);
-        let reply = s.call(Method::POST, "/v1/auth/sign-up", Some(&t.pk), Some(json!({"email": "after@example.com", "password": "long enough password"}))).await;
+        let reply = s
+            .call(
+                Method::POST,
+                "/v1/auth/sign-up",
+                Some(&t.pk),
+                Some(json!({"email": "after@example.com", "password": "long enough password"})),
+            )
+            .await;
         assert_eq!(reply.status, 201);
     })
     .await

@@ -84,6 +84,46 @@ impl ControlStore for FsControlStore {
         })
     }
 
+    async fn replace_keys(
+        &self,
+        tenant_id: &str,
+        api_keys: &[ApiKey],
+        signing_keys: &[SigningKeyRecord],
+    ) -> Result<(), StoreError> {
+        let mut batch = Batch::new().check(Check::Exists {
+            table: TENANT.into(),
+            key: tenant_id.to_owned(),
+        });
+        for key in self
+            .all::<ApiKey>(API_KEY)
+            .into_iter()
+            .filter(|k| k.tenant_id == tenant_id)
+        {
+            batch = batch.delete(API_KEY, &key.key_hash).delete(API_KEY_ID, &key.id);
+        }
+        for key in self
+            .all::<SigningKeyRecord>(SIGNING_KEY)
+            .into_iter()
+            .filter(|k| k.tenant_id == tenant_id)
+        {
+            batch = batch.delete(SIGNING_KEY, &key.id);
+        }
+        for key in api_keys {
+            batch = batch.put(API_KEY, &key.key_hash, to_value(key)?).put(
+                API_KEY_ID,
+                &key.id,
+                serde_json::json!({ "hash": key.key_hash }),
+            );
+        }
+        for key in signing_keys {
+            batch = batch.put(SIGNING_KEY, &key.id, to_value(key)?);
+        }
+        commit(&self.engine, batch, vec![]).await.map_err(|e| match e {
+            StoreError::Conflict => StoreError::NotFound,
+            other => other,
+        })
+    }
+
     async fn delete_tenant(&self, id: &str) -> Result<(), StoreError> {
         let tenant: Tenant = get(&self.engine, TENANT, id)?.ok_or(StoreError::NotFound)?;
         let mut batch = Batch::new().delete(TENANT, id).delete(TENANT_SLUG, &tenant.slug);

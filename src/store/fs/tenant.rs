@@ -277,6 +277,26 @@ impl TenantStore for FsTenantStore {
         get(&self.engine, REFRESH_TOKEN, token_hash)
     }
 
+    async fn export(&self) -> Result<TenantSnapshot, StoreError> {
+        // One read guard over every table: a consistent view.
+        self.engine.read(|t| {
+            fn all<T: serde::de::DeserializeOwned>(
+                t: &super::engine::Tables,
+                table: &str,
+            ) -> Result<Vec<T>, StoreError> {
+                t.table(table)
+                    .map(|rows| rows.values().map(from_value).collect())
+                    .unwrap_or_else(|| Ok(Vec::new()))
+            }
+            Ok(TenantSnapshot {
+                users: all(t, USER)?,
+                sessions: all(t, SESSION)?,
+                refresh_tokens: all(t, REFRESH_TOKEN)?,
+                events: all(t, OUTBOX)?,
+            })
+        })
+    }
+
     async fn purge(&self) -> Result<(), StoreError> {
         let mut plan = Plan {
             batch: Batch::new(),

@@ -139,6 +139,41 @@ impl ControlStore for MySqlControlStore {
         .map(|_| ())
     }
 
+    async fn replace_keys(
+        &self,
+        tenant_id: &str,
+        api_keys: &[ApiKey],
+        signing_keys: &[SigningKeyRecord],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        tx.exec_drop(self.sql("DELETE FROM {d}.cp_client WHERE tenant_id = ?"), (tenant_id,))
+            .await
+            .map_err(err)?;
+        tx.exec_drop(
+            self.sql("DELETE FROM {d}.cp_signing_key WHERE tenant_id = ?"),
+            (tenant_id,),
+        )
+        .await
+        .map_err(err)?;
+        for key in api_keys {
+            tx.exec_drop(
+                self.sql("INSERT INTO {d}.cp_client (key_hash, id, tenant_id, doc) VALUES (?, ?, ?, ?)"),
+                (&key.key_hash, &key.id, tenant_id, doc(key)?),
+            )
+            .await
+            .map_err(err)?;
+        }
+        for key in signing_keys {
+            tx.exec_drop(
+                self.sql("INSERT INTO {d}.cp_signing_key (id, tenant_id, retired, doc) VALUES (?, ?, ?, ?)"),
+                (&key.id, tenant_id, key.retired_at.is_some(), doc(key)?),
+            )
+            .await
+            .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)
+    }
+
     async fn delete_tenant(&self, id: &str) -> Result<(), StoreError> {
         let n = self
             .execute("DELETE FROM {d}.cp_tenant WHERE id = ?", vec![id.into()], "key")

@@ -23,8 +23,6 @@ use crate::config::IsolationMode;
 
 /// Database of the control-plane tables when the URL names none.
 const CONTROL_DATABASE: &str = "hellojohn";
-/// Database of all tenants' tables in shared_schema mode.
-const SHARED_DATABASE: &str = "hj_shared";
 
 /// Maps a driver error by MySQL error number, never by message text.
 /// `unique` names the field a duplicate-key error means for this statement.
@@ -60,12 +58,12 @@ fn url_database(url: &str) -> Option<String> {
         .filter(|d| !d.is_empty())
 }
 
-/// The name of a tenant's database: `hj_` + the lower-cased tenant id.
-fn tenant_database(tenant_id: &str) -> Result<String, StoreError> {
+/// The name of a tenant's database: `hj_<instance tag>_` + the lower-cased tenant id.
+fn tenant_database(tag: &str, tenant_id: &str) -> Result<String, StoreError> {
     if !crate::ids::is_valid(crate::ids::prefix::TENANT, tenant_id) {
         return Err(StoreError::NotFound);
     }
-    Ok(format!("hj_{}", tenant_id.to_lowercase()))
+    Ok(format!("hj_{tag}_{}", tenant_id.to_lowercase()))
 }
 
 /// Creates a database if it does not exist (names are validated identifiers).
@@ -86,6 +84,8 @@ pub struct MySqlBackend {
     databases: DashMap<String, Weak<Pool>>,
     /// Connections of a separate_database tenant's own pool.
     tenant_pool_size: usize,
+    /// Prefix of this instance's databases on the server (`hj_<tag>_shared`, `hj_<tag>_tnt_…`).
+    tag: String,
 }
 
 impl MySqlBackend {
@@ -95,6 +95,7 @@ impl MySqlBackend {
         let main = pool_for(url, None, pool_size)?;
         create_database(&main, &control_db).await?;
         migrations::apply(&main, &control_db, migrations::CONTROL).await?;
+        let tag = super::instance_tag(&control_db);
         let control = Arc::new(control::MySqlControlStore::new(main.clone(), control_db));
         Ok(Self {
             url: url.to_owned(),
@@ -102,6 +103,7 @@ impl MySqlBackend {
             control,
             databases: DashMap::new(),
             tenant_pool_size: pool_size.div_ceil(4),
+            tag,
         })
     }
 
@@ -132,16 +134,17 @@ impl Backend for MySqlBackend {
     async fn open_tenant(&self, t: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError> {
         let (pool, database) = match t.isolation_mode {
             IsolationMode::SharedSchema => {
-                create_database(&self.main, SHARED_DATABASE).await?;
-                (Arc::new(self.main.clone()), SHARED_DATABASE.to_owned())
+                let shared = format!("hj_{}_shared", self.tag);
+                create_database(&self.main, &shared).await?;
+                (Arc::new(self.main.clone()), shared)
             }
             IsolationMode::SeparateSchema => {
-                let database = tenant_database(&t.id)?;
+                let database = tenant_database(&self.tag, &t.id)?;
                 create_database(&self.main, &database).await?;
                 (Arc::new(self.main.clone()), database)
             }
             IsolationMode::SeparateDatabase => {
-                let database = tenant_database(&t.id)?;
+                let database = tenant_database(&self.tag, &t.id)?;
                 (self.own_pool(t, &database).await?, database)
             }
         };
@@ -165,9 +168,12 @@ impl Backend for MySqlBackend {
                     self.main.clone()
                 };
                 let mut conn = server.get_conn().await.map_err(|e| my_error(e, "key"))?;
-                conn.query_drop(format!("DROP DATABASE IF EXISTS `{}`", tenant_database(&t.id)?))
-                    .await
-                    .map_err(|e| my_error(e, "key"))
+                conn.query_drop(format!(
+                    "DROP DATABASE IF EXISTS `{}`",
+                    tenant_database(&self.tag, &t.id)?
+                ))
+                .await
+                .map_err(|e| my_error(e, "key"))
             }
         }
     }

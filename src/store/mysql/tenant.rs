@@ -319,6 +319,35 @@ impl TenantStore for MySqlTenantStore {
         .await
     }
 
+    async fn export(&self) -> Result<TenantSnapshot, StoreError> {
+        // One consistent snapshot for every table.
+        let options = {
+            let mut o = TxOpts::default();
+            o.with_consistent_snapshot(true).with_readonly(Some(true));
+            o
+        };
+        let mut tx = self.pool.start_transaction(options).await.map_err(err)?;
+        let tenant = self.tenant_id.as_str();
+        let mut read = async |sql: &str| -> Result<Vec<String>, StoreError> {
+            tx.exec(self.sql(sql), (tenant,)).await.map_err(err)
+        };
+        let users = read("SELECT doc FROM {d}.hj_user WHERE tenant_id = ? ORDER BY id").await?;
+        let sessions = read("SELECT doc FROM {d}.hj_session WHERE tenant_id = ? ORDER BY id").await?;
+        let tokens = read("SELECT doc FROM {d}.hj_refresh_token WHERE tenant_id = ? ORDER BY token_hash").await?;
+        let events = read("SELECT doc FROM {d}.hj_outbox WHERE tenant_id = ? ORDER BY id").await?;
+        fn parse<T: DeserializeOwned>(rows: Vec<String>) -> Result<Vec<T>, StoreError> {
+            rows.iter().map(|t| from_doc(t)).collect()
+        }
+        let snapshot = TenantSnapshot {
+            users: parse(users)?,
+            sessions: parse(sessions)?,
+            refresh_tokens: parse(tokens)?,
+            events: parse(events)?,
+        };
+        tx.commit().await.map_err(err)?;
+        Ok(snapshot)
+    }
+
     async fn purge(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
         for table in ["hj_refresh_token", "hj_session", "hj_outbox", "hj_user"] {

@@ -142,6 +142,45 @@ impl ControlStore for PgControlStore {
         Ok(())
     }
 
+    async fn replace_keys(
+        &self,
+        tenant_id: &str,
+        api_keys: &[ApiKey],
+        signing_keys: &[SigningKeyRecord],
+    ) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let tx = client.transaction().await.map_err(pg_error)?;
+        tx.execute(
+            &self.sql("DELETE FROM {s}.cp_client WHERE tenant_id = $1"),
+            &[&tenant_id],
+        )
+        .await
+        .map_err(pg_error)?;
+        tx.execute(
+            &self.sql("DELETE FROM {s}.cp_signing_key WHERE tenant_id = $1"),
+            &[&tenant_id],
+        )
+        .await
+        .map_err(pg_error)?;
+        for key in api_keys {
+            tx.execute(
+                &self.sql("INSERT INTO {s}.cp_client (key_hash, id, tenant_id, doc) VALUES ($1, $2, $3, $4)"),
+                &[&key.key_hash, &key.id, &tenant_id, &doc(key)?],
+            )
+            .await
+            .map_err(pg_error)?;
+        }
+        for key in signing_keys {
+            tx.execute(
+                &self.sql("INSERT INTO {s}.cp_signing_key (id, tenant_id, retired, doc) VALUES ($1, $2, $3, $4)"),
+                &[&key.id, &tenant_id, &key.retired_at.is_some(), &doc(key)?],
+            )
+            .await
+            .map_err(pg_error)?;
+        }
+        tx.commit().await.map_err(pg_error)
+    }
+
     async fn delete_tenant(&self, id: &str) -> Result<(), StoreError> {
         // API keys and signing keys go with it (ON DELETE CASCADE).
         let n = self.execute("DELETE FROM {s}.cp_tenant WHERE id = $1", &[&id]).await?;

@@ -103,6 +103,8 @@ pub struct PgBackend {
     databases: DashMap<String, Weak<Pool>>,
     /// Connections of a separate_database tenant's own pool.
     tenant_pool_size: usize,
+    /// Prefix of this instance's per-tenant databases (`hj_<tag>_tnt_…`).
+    tag: String,
 }
 
 impl PgBackend {
@@ -122,6 +124,7 @@ impl PgBackend {
             control,
             databases: DashMap::new(),
             tenant_pool_size: pool_size.div_ceil(4),
+            tag: super::instance_tag(parse_url(url)?.get_dbname().unwrap_or("postgres")),
         })
     }
 
@@ -180,7 +183,14 @@ impl Backend for PgBackend {
         let (pool, schema, rls) = match t.isolation_mode {
             IsolationMode::SharedSchema => (Arc::new(self.main.clone()), SHARED_SCHEMA.to_owned(), true),
             IsolationMode::SeparateSchema => (Arc::new(self.main.clone()), name, false),
-            IsolationMode::SeparateDatabase => (self.database_pool(t, &name).await?, DATABASE_SCHEMA.to_owned(), false),
+            IsolationMode::SeparateDatabase => {
+                let database = format!("hj_{}_{}", self.tag, t.id.to_lowercase());
+                (
+                    self.database_pool(t, &database).await?,
+                    DATABASE_SCHEMA.to_owned(),
+                    false,
+                )
+            }
         };
         let mut client = pool.get().await.map_err(pool_error)?;
         migrations::apply(&mut client, &schema, migrations::TENANT).await?;
@@ -211,7 +221,11 @@ impl Backend for PgBackend {
                 let server = make_pool(parse_url(t.database_url.as_deref().unwrap_or(&self.url))?, 1)?;
                 let admin = server.get().await.map_err(pool_error)?;
                 admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS hj_{}_{} WITH (FORCE)",
+                        self.tag,
+                        t.id.to_lowercase()
+                    ))
                     .await
                     .map_err(pg_error)
             }

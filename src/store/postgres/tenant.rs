@@ -345,4 +345,45 @@ impl TenantStore for PgTenantStore {
     async fn purge(&self) -> Result<(), StoreError> {
         self.purge_rows().await
     }
+
+    async fn export(&self) -> Result<TenantSnapshot, StoreError> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        // One repeatable-read snapshot for every table: a consistent backup.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg_error)?;
+        tx.batch_execute(&self.preamble).await.map_err(pg_error)?;
+        async fn all<T: DeserializeOwned>(tx: &Transaction<'_>, sql: &str, tenant: &str) -> Result<Vec<T>, StoreError> {
+            let rows = tx.query(sql, &[&tenant]).await.map_err(pg_error)?;
+            rows.into_iter().map(|row| from_doc(row.get::<_, Value>(0))).collect()
+        }
+        let tenant = self.tenant_id.as_str();
+        let snapshot = TenantSnapshot {
+            users: all(&tx, "SELECT doc FROM hj_user WHERE tenant_id = $1 ORDER BY id", tenant).await?,
+            sessions: all(
+                &tx,
+                "SELECT doc FROM hj_session WHERE tenant_id = $1 ORDER BY id",
+                tenant,
+            )
+            .await?,
+            refresh_tokens: all(
+                &tx,
+                "SELECT doc FROM hj_refresh_token WHERE tenant_id = $1 ORDER BY token_hash",
+                tenant,
+            )
+            .await?,
+            events: all(
+                &tx,
+                "SELECT doc FROM hj_outbox WHERE tenant_id = $1 ORDER BY id",
+                tenant,
+            )
+            .await?,
+        };
+        tx.commit().await.map_err(pg_error)?;
+        Ok(snapshot)
+    }
 }
