@@ -13,6 +13,7 @@ mod isolation;
 mod limits;
 mod ops;
 mod proxy;
+mod scale;
 mod sessions;
 mod sql;
 mod tokens;

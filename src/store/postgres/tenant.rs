@@ -114,86 +114,141 @@ impl PgTenantStore {
     }
 }
 
+/// Runs a statement through the connection's prepared-statement cache.
+async fn exec(tx: &Transaction<'_>, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, tokio_postgres::Error> {
+    let statement = tx.prepare_cached(sql).await?;
+    tx.execute(&statement, params).await
+}
+
+async fn exists(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<bool, tokio_postgres::Error> {
+    let statement = tx.prepare_cached(sql).await?;
+    Ok(tx.query_opt(&statement, params).await?.is_some())
+}
+
 /// Checks one guard inside the transaction, locking the rows it reads.
 async fn check(tx: &Transaction<'_>, tenant: &str, guard: &Guard) -> Result<bool, StoreError> {
-    let row = match guard {
-        Guard::RefreshTokenCurrent { token_hash } => tx
-            .query_opt("SELECT 1 FROM hj_refresh_token WHERE tenant_id = $1 AND token_hash = $2 AND status = 'current' FOR UPDATE", &[&tenant, token_hash])
-            .await,
+    let found = match guard {
+        Guard::RefreshTokenCurrent { token_hash } => exists(
+            tx,
+            "SELECT 1 FROM hj_refresh_token WHERE tenant_id = $1 AND token_hash = $2 AND status = 'current' FOR UPDATE",
+            &[&tenant, token_hash],
+        )
+        .await,
         Guard::UserExists { user_id } => {
-            tx.query_opt("SELECT 1 FROM hj_user WHERE tenant_id = $1 AND id = $2 FOR SHARE", &[&tenant, user_id]).await
+            exists(
+                tx,
+                "SELECT 1 FROM hj_user WHERE tenant_id = $1 AND id = $2 FOR SHARE",
+                &[&tenant, user_id],
+            )
+            .await
         }
-        Guard::SessionActive { session_id } => tx
-            .query_opt("SELECT 1 FROM hj_session WHERE tenant_id = $1 AND id = $2 AND status = 'active' FOR UPDATE", &[&tenant, session_id])
-            .await,
+        Guard::SessionActive { session_id } => {
+            exists(
+                tx,
+                "SELECT 1 FROM hj_session WHERE tenant_id = $1 AND id = $2 AND status = 'active' FOR UPDATE",
+                &[&tenant, session_id],
+            )
+            .await
+        }
         Guard::UserVersion { user_id, updated_at } => {
             let version = timestamp(*updated_at)?;
-            tx.query_opt("SELECT 1 FROM hj_user WHERE tenant_id = $1 AND id = $2 AND doc->'updated_at' = $3 FOR UPDATE", &[&tenant, user_id, &version])
-                .await
+            exists(
+                tx,
+                "SELECT 1 FROM hj_user WHERE tenant_id = $1 AND id = $2 AND doc->'updated_at' = $3 FOR UPDATE",
+                &[&tenant, user_id, &version],
+            )
+            .await
         }
     };
-    Ok(row.map_err(pg_error)?.is_some())
+    found.map_err(pg_error)
 }
 
 /// Applies one write inside the transaction.
 async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Result<(), StoreError> {
     let result = match write {
         TenantWrite::InsertUser(u) => {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO hj_user (tenant_id, id, email, status, doc) VALUES ($1, $2, $3, $4, $5)",
                 &[&tenant, &u.id, &u.email, &status_str(&u.status)?, &doc(u)?],
             )
             .await
         }
         TenantWrite::UpdateUser(u) => {
-            let n = tx
-                .execute(
-                    "UPDATE hj_user SET email = $3, status = $4, doc = $5 WHERE tenant_id = $1 AND id = $2",
-                    &[&tenant, &u.id, &u.email, &status_str(&u.status)?, &doc(u)?],
-                )
-                .await
-                .map_err(pg_error)?;
+            let n = exec(
+                tx,
+                "UPDATE hj_user SET email = $3, status = $4, doc = $5 WHERE tenant_id = $1 AND id = $2",
+                &[&tenant, &u.id, &u.email, &status_str(&u.status)?, &doc(u)?],
+            )
+            .await
+            .map_err(pg_error)?;
             return if n == 0 { Err(StoreError::NotFound) } else { Ok(()) };
         }
         TenantWrite::DeleteUser { user_id } => {
-            tx.execute(
+            exec(
+                tx,
                 "DELETE FROM hj_refresh_token WHERE tenant_id = $1 AND session_id IN
                  (SELECT id FROM hj_session WHERE tenant_id = $1 AND user_id = $2)",
                 &[&tenant, user_id],
             )
             .await
             .map_err(pg_error)?;
-            tx.execute("DELETE FROM hj_session WHERE tenant_id = $1 AND user_id = $2", &[&tenant, user_id]).await.map_err(pg_error)?;
-            let n = tx.execute("DELETE FROM hj_user WHERE tenant_id = $1 AND id = $2", &[&tenant, user_id]).await.map_err(pg_error)?;
+            exec(
+                tx,
+                "DELETE FROM hj_session WHERE tenant_id = $1 AND user_id = $2",
+                &[&tenant, user_id],
+            )
+            .await
+            .map_err(pg_error)?;
+            let n = exec(
+                tx,
+                "DELETE FROM hj_user WHERE tenant_id = $1 AND id = $2",
+                &[&tenant, user_id],
+            )
+            .await
+            .map_err(pg_error)?;
             return if n == 0 { Err(StoreError::NotFound) } else { Ok(()) };
         }
-        TenantWrite::TouchUser { user_id, last_sign_in_at, password_hash } => {
+        TenantWrite::TouchUser {
+            user_id,
+            last_sign_in_at,
+            password_hash,
+        } => {
             let mut fields = serde_json::Map::new();
             fields.insert("last_sign_in_at".into(), timestamp(*last_sign_in_at)?);
             if let Some(hash) = password_hash {
                 fields.insert("password_hash".into(), Value::String(hash.clone()));
             }
-            tx.execute("UPDATE hj_user SET doc = doc || $3 WHERE tenant_id = $1 AND id = $2", &[&tenant, user_id, &Value::Object(fields)])
-                .await
+            exec(
+                tx,
+                "UPDATE hj_user SET doc = doc || $3 WHERE tenant_id = $1 AND id = $2",
+                &[&tenant, user_id, &Value::Object(fields)],
+            )
+            .await
         }
         TenantWrite::PutSession(s) => {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO hj_session (tenant_id, id, user_id, status, doc) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (tenant_id, id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc",
                 &[&tenant, &s.id, &s.user_id, &status_str(&s.status)?, &doc(s)?],
             )
             .await
         }
-        TenantWrite::PutRefreshToken(r) => {
-            tx.execute(
-                "INSERT INTO hj_refresh_token (tenant_id, token_hash, session_id, status, doc) VALUES ($1, $2, $3, $4, $5)
+        TenantWrite::PutRefreshToken(r) => exec(
+            tx,
+            "INSERT INTO hj_refresh_token (tenant_id, token_hash, session_id, status, doc) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (tenant_id, token_hash) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc",
-                &[&tenant, &r.token_hash, &r.session_id, &status_str(&r.status)?, &doc(r)?],
-            )
-            .await
-        }
+            &[&tenant, &r.token_hash, &r.session_id, &status_str(&r.status)?, &doc(r)?],
+        )
+        .await,
         TenantWrite::MarkRefreshTokenRotated { token_hash } => {
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE hj_refresh_token SET status = 'rotated', doc = jsonb_set(doc, '{status}', '\"rotated\"')
                  WHERE tenant_id = $1 AND token_hash = $2",
                 &[&tenant, token_hash],
@@ -201,7 +256,8 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
             .await
         }
         TenantWrite::RevokeUserSessions { user_id, except } => {
-            tx.execute(
+            exec(
+                tx,
                 "UPDATE hj_session SET status = 'revoked', doc = jsonb_set(doc, '{status}', '\"revoked\"')
                  WHERE tenant_id = $1 AND user_id = $2 AND status = 'active' AND ($3::text IS NULL OR id <> $3)",
                 &[&tenant, user_id, except],
@@ -209,7 +265,12 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
             .await
         }
         TenantWrite::AppendEvent(e) => {
-            tx.execute("INSERT INTO hj_outbox (tenant_id, id, doc) VALUES ($1, $2, $3)", &[&tenant, &e.id, &doc(e)?]).await
+            exec(
+                tx,
+                "INSERT INTO hj_outbox (tenant_id, id, doc) VALUES ($1, $2, $3)",
+                &[&tenant, &e.id, &doc(e)?],
+            )
+            .await
         }
     };
     result.map(|_| ()).map_err(pg_error)
