@@ -37,6 +37,9 @@ const SETUP_PARALLELISM: usize = 4;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
+#[path = "pg_baseline.rs"]
+mod pg_baseline;
+
 fn main() -> ExitCode {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, and a load run is no test.
     if !std::env::args().any(|a| a == "--bench") {
@@ -77,6 +80,15 @@ fn load_run() -> Result<(), BoxError> {
     drop(runtime);
     server.stop();
 
+    if let (Some(url), Some(refresh)) = (&settings.database_url, reports.iter().find(|r| r.scenario == Scenario::Refresh)) {
+        match pg_baseline::rotation_tps(url, settings.concurrency, settings.seconds) {
+            Ok(tps) => println!(
+                "pgbench rotation (1 UPDATE + 1 INSERT per transaction, same server): {tps:.1} tps; refresh/s ÷ pgbench tps = {:.2}",
+                refresh.requests_per_second() / tps
+            ),
+            Err(e) => println!("pgbench baseline skipped: {e}"),
+        }
+    }
     if let Some(sign_in) = reports.iter().find(|r| r.scenario == Scenario::SignIn) {
         println!(
             "sign-in/s ÷ argon2 ceiling = {:.2} (of {cores} cores)",
@@ -94,6 +106,10 @@ struct Settings {
     argon2: Argon2Params,
     ceiling_seconds: f64,
     signing_alg: Option<String>,
+    /// `BENCH_DATABASE_URL`: run the server on PostgreSQL (a fresh database on that server).
+    database_url: Option<String>,
+    /// `BENCH_ISOLATION_MODE` for the PostgreSQL run.
+    isolation_mode: String,
 }
 
 impl Settings {
@@ -128,6 +144,8 @@ impl Settings {
             },
             ceiling_seconds,
             signing_alg: std::env::var("BENCH_SIGNING_ALG").ok().filter(|s| !s.is_empty()),
+            database_url: std::env::var("BENCH_DATABASE_URL").ok().filter(|s| !s.is_empty()),
+            isolation_mode: std::env::var("BENCH_ISOLATION_MODE").unwrap_or_else(|_| "separate_schema".to_owned()),
         })
     }
 
@@ -197,8 +215,15 @@ impl BenchServer {
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let base = format!("http://127.0.0.1:{port}");
+        let storage = match &settings.database_url {
+            Some(url) => vec![
+                ("HELLOJOHN_DATABASE_URL", pg_baseline::fresh_database(url)?),
+                ("HELLOJOHN_ENCRYPTION_KEY", "YmVuY2gtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMhISE=".to_owned()),
+                ("HELLOJOHN_TENANT_ISOLATION_MODE", settings.isolation_mode.clone()),
+            ],
+            None => vec![("HELLOJOHN_DATABASE_URL", format!("file://{}", data_dir.display()))],
+        };
         let env = [
-            ("HELLOJOHN_DATABASE_URL", format!("file://{}", data_dir.display())),
             ("HELLOJOHN_HOST", "127.0.0.1".to_owned()),
             ("HELLOJOHN_PORT", port.to_string()),
             ("HELLOJOHN_PUBLIC_URL", base.clone()),
@@ -211,6 +236,7 @@ impl BenchServer {
             ("HELLOJOHN_ARGON2_ITERATIONS", settings.argon2.iterations.to_string()),
             ("HELLOJOHN_ARGON2_PARALLELISM", settings.argon2.parallelism.to_string()),
         ];
+        let env = env.into_iter().chain(storage);
         let config = Config::from_sources(None, env.map(|(k, v)| (k.to_owned(), v)))?;
         let argon2 = config.argon2;
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
