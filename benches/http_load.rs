@@ -80,7 +80,10 @@ fn load_run() -> Result<(), BoxError> {
     drop(runtime);
     server.stop();
 
-    if let (Some(url), Some(refresh)) = (&settings.database_url, reports.iter().find(|r| r.scenario == Scenario::Refresh)) {
+    if let (Some(url), Some(refresh)) = (
+        &settings.database_url,
+        reports.iter().find(|r| r.scenario == Scenario::Refresh),
+    ) {
         match pg_baseline::rotation_tps(url, settings.concurrency, settings.seconds) {
             Ok(tps) => println!(
                 "pgbench rotation (1 UPDATE + 1 INSERT per transaction, same server): {tps:.1} tps; refresh/s ÷ pgbench tps = {:.2}",
@@ -218,7 +221,10 @@ impl BenchServer {
         let storage = match &settings.database_url {
             Some(url) => vec![
                 ("HELLOJOHN_DATABASE_URL", pg_baseline::fresh_database(url)?),
-                ("HELLOJOHN_ENCRYPTION_KEY", "YmVuY2gtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMhISE=".to_owned()),
+                (
+                    "HELLOJOHN_ENCRYPTION_KEY",
+                    "YmVuY2gtZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMhISE=".to_owned(),
+                ),
                 ("HELLOJOHN_TENANT_ISOLATION_MODE", settings.isolation_mode.clone()),
             ],
             None => vec![("HELLOJOHN_DATABASE_URL", format!("file://{}", data_dir.display()))],

@@ -7,7 +7,10 @@ use std::process::Command;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn on_runtime<T>(work: impl std::future::Future<Output = Result<T, BoxError>>) -> Result<T, BoxError> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(work)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
 }
 
 async fn connect(url: &str) -> Result<tokio_postgres::Client, BoxError> {
@@ -60,7 +63,16 @@ pub fn rotation_tps(url: &str, clients: usize, seconds: f64) -> Result<f64, BoxE
          COMMIT;\n",
     )?;
     let output = Command::new("pgbench")
-        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &(seconds.ceil() as u64).to_string(), "-f"])
+        .args([
+            "-n",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &(seconds.ceil() as u64).to_string(),
+            "-f",
+        ])
         .arg(&script)
         .arg(&database)
         .output()
@@ -71,5 +83,11 @@ pub fn rotation_tps(url: &str, clients: usize, seconds: f64) -> Result<f64, BoxE
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| format!("no tps in pgbench output: {text}{}", String::from_utf8_lossy(&output.stderr)).into())
+        .ok_or_else(|| {
+            format!(
+                "no tps in pgbench output: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into()
+        })
 }

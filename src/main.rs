@@ -121,9 +121,27 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn migrate(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    // Opening the backend applies every pending migration (the file store has none yet).
-    hellojohn::store::open_backend(&config).await?;
-    println!("migrations applied");
+    // Opening the backend applies the control-plane migrations; opening each tenant's
+    // store applies its own (the file store has none).
+    let backend = hellojohn::store::open_backend(&config).await?;
+    let control = backend.control();
+    let mut page = hellojohn::store::PageRequest {
+        limit: 100,
+        after: None,
+    };
+    let mut tenants = 0;
+    loop {
+        let batch = control.list_tenants(&page).await?;
+        for tenant in &batch.items {
+            backend.open_tenant(tenant).await?;
+            tenants += 1;
+        }
+        match (batch.has_more, batch.items.last()) {
+            (true, Some(last)) => page.after = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    println!("migrations applied (control plane and {tenants} tenants)");
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod fs;
 pub mod model;
 pub mod mysql;
 pub mod postgres;
+pub mod sql;
 
 use std::sync::Arc;
 

@@ -4,23 +4,15 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, TxOpts, Value as Param};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use super::my_error;
+use crate::store::sql::{doc_text as doc, from_text as from_doc};
 use crate::store::*;
 
 /// Control-plane records in MySQL.
 pub struct MySqlControlStore {
     pool: Pool,
     database: String,
-}
-
-fn doc<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn from_doc<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 fn err(e: mysql_async::Error) -> StoreError {

@@ -8,12 +8,7 @@ use mysql_async::Pool;
 use super::my_error;
 use crate::store::StoreError;
 
-/// One migration: version, name, SQL (statements separated by `;` at line ends).
-pub struct Migration {
-    pub version: i32,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
+pub use crate::store::sql::Migration;
 
 /// The control-plane migrations.
 pub const CONTROL: &[Migration] = &[Migration {

@@ -8,9 +8,11 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, Transaction, TxOpts, Value as Param};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use super::my_error;
+use crate::store::sql::{
+    doc_text as doc, from_text as from_doc, status_text as status_str, timestamp_text as timestamp,
+};
 use crate::store::*;
 
 /// One tenant's data in MySQL.
@@ -19,28 +21,6 @@ pub struct MySqlTenantStore {
     /// Quoted database name, validated at construction.
     database: String,
     tenant_id: String,
-}
-
-fn doc<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn from_doc<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn status_str<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    match serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))? {
-        serde_json::Value::String(s) => Ok(s),
-        other => Err(StoreError::Corrupt(format!("status {other}"))),
-    }
-}
-
-fn timestamp(t: time::OffsetDateTime) -> Result<String, StoreError> {
-    match time::serde::rfc3339::serialize(&t, serde_json::value::Serializer) {
-        Ok(serde_json::Value::String(s)) => Ok(s),
-        _ => Err(StoreError::Corrupt("timestamp".into())),
-    }
 }
 
 fn err(e: mysql_async::Error) -> StoreError {
@@ -215,15 +195,7 @@ impl TenantStore for MySqlTenantStore {
 
     async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError> {
         let status = filter.status.map(|s| status_str(&s)).transpose()?;
-        let pattern = filter.query.as_ref().map(|q| {
-            format!(
-                "%{}%",
-                q.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        let pattern = filter.query.as_deref().map(crate::store::sql::contains_pattern);
         let limit = (page.limit.max(1) + 1) as u64;
         let users: Vec<User> = self
             .docs(

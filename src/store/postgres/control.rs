@@ -4,25 +4,17 @@
 use async_trait::async_trait;
 use deadpool_postgres::Pool;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::{pg_error, pool_error};
+use crate::store::sql::{doc_value as doc, from_value as from_doc};
 use crate::store::*;
 
 /// Control-plane records in PostgreSQL.
 pub struct PgControlStore {
     pool: Pool,
     schema: &'static str,
-}
-
-fn doc<T: Serialize>(value: &T) -> Result<Value, StoreError> {
-    serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn from_doc<T: DeserializeOwned>(value: Value) -> Result<T, StoreError> {
-    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 impl PgControlStore {

@@ -6,12 +6,7 @@ use tokio_postgres::Client;
 use super::pg_error;
 use crate::store::StoreError;
 
-/// One migration: version, name, SQL.
-pub struct Migration {
-    pub version: i32,
-    pub name: &'static str,
-    pub sql: &'static str,
-}
+pub use crate::store::sql::Migration;
 
 /// The control-plane migrations.
 pub const CONTROL: &[Migration] = &[Migration {

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use deadpool_postgres::{Pool, Transaction};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::{pg_error, pool_error};
+use crate::store::sql::{
+    doc_value as doc, from_value as from_doc, status_text as status_str, timestamp_value as timestamp,
+};
 use crate::store::*;
 
 /// One tenant's data in PostgreSQL.
@@ -20,25 +22,6 @@ pub struct PgTenantStore {
     /// `SET LOCAL …` run at the start of every transaction.
     preamble: String,
     tenant_id: String,
-}
-
-fn doc<T: Serialize>(value: &T) -> Result<Value, StoreError> {
-    serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn from_doc<T: DeserializeOwned>(value: Value) -> Result<T, StoreError> {
-    serde_json::from_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn status_str<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    match doc(value)? {
-        Value::String(s) => Ok(s),
-        other => Err(StoreError::Corrupt(format!("status {other}"))),
-    }
-}
-
-fn timestamp(t: time::OffsetDateTime) -> Result<Value, StoreError> {
-    time::serde::rfc3339::serialize(&t, serde_json::value::Serializer).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
@@ -312,15 +295,7 @@ impl TenantStore for PgTenantStore {
 
     async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError> {
         let status = filter.status.map(|s| status_str(&s)).transpose()?;
-        let pattern = filter.query.as_ref().map(|q| {
-            format!(
-                "%{}%",
-                q.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
+        let pattern = filter.query.as_deref().map(crate::store::sql::contains_pattern);
         let limit = (page.limit.max(1) + 1) as i64;
         let users: Vec<User> = self
             .docs(
