@@ -29,6 +29,14 @@ pub enum ApiError {
     RefreshTokenExpired,
     #[error("The session has been revoked.")]
     SessionRevoked,
+    #[error("The code is not valid.")]
+    InvalidMfaCode,
+    #[error("A second factor is required.")]
+    MfaRequired { challenge_id: String, available_factors: Vec<String> },
+    #[error("The email address is not verified.")]
+    EmailNotVerified,
+    #[error("This link or token has already been used.")]
+    TokenAlreadyUsed,
     #[error("The tenant of the request does not match the credential.")]
     TenantMismatch,
     #[error("The tenant is suspended.")]
@@ -82,7 +90,10 @@ impl ApiError {
             | InvalidCredentials
             | RefreshTokenInvalid
             | RefreshTokenExpired
-            | SessionRevoked => 401,
+            | SessionRevoked
+            | InvalidMfaCode => 401,
+            MfaRequired { .. } | EmailNotVerified => 403,
+            TokenAlreadyUsed => 410,
             TenantMismatch
             | TenantSuspended
             | InsufficientPermissions
@@ -115,6 +126,10 @@ impl ApiError {
             RefreshTokenInvalid => "refresh_token_invalid",
             RefreshTokenExpired => "refresh_token_expired",
             SessionRevoked => "session_revoked",
+            InvalidMfaCode => "invalid_mfa_code",
+            MfaRequired { .. } => "mfa_required",
+            EmailNotVerified => "email_not_verified",
+            TokenAlreadyUsed => "token_already_used",
             TenantMismatch => "tenant_mismatch",
             TenantSuspended => "tenant_suspended",
             InsufficientPermissions => "insufficient_permissions",

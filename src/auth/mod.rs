@@ -6,3 +6,4 @@ pub mod password;
 pub mod secrets;
 pub mod signing;
 pub mod tokens;
+pub mod totp;

@@ -119,9 +119,55 @@ pub trait ControlStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Kinds of per-user records kept as documents (one table each in SQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// A TOTP or backup-code factor (`hj_mfa_factor`).
+    MfaFactor,
+    /// A pending second-factor challenge of a sign-in (`hj_mfa_challenge`).
+    MfaChallenge,
+    /// A password-reset, email-verification or magic-link token, by hash (`hj_one_time_token`).
+    OneTimeToken,
+}
+
+impl RecordKind {
+    /// Every kind, for exports and user deletion.
+    pub const ALL: [RecordKind; 3] = [
+        RecordKind::MfaFactor,
+        RecordKind::MfaChallenge,
+        RecordKind::OneTimeToken,
+    ];
+
+    /// The table (or file-store table) of this kind.
+    pub fn table(self) -> &'static str {
+        match self {
+            RecordKind::MfaFactor => "hj_mfa_factor",
+            RecordKind::MfaChallenge => "hj_mfa_challenge",
+            RecordKind::OneTimeToken => "hj_one_time_token",
+        }
+    }
+}
+
+/// A per-user record: its kind, id, owning user and the document itself.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    pub kind: RecordKind,
+    pub id: String,
+    pub owner_id: String,
+    pub doc: serde_json::Value,
+}
+
 /// A compare-and-set condition of a [`TenantBatch`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Guard {
+    /// The record exists and `doc[field] == value` (single use, replay protection).
+    RecordField {
+        kind: RecordKind,
+        id: String,
+        field: String,
+        value: serde_json::Value,
+    },
     /// The refresh token exists and has not been rotated.
     RefreshTokenCurrent { token_hash: String },
     /// The user exists.
@@ -166,6 +212,17 @@ pub enum TenantWrite {
         except: Option<String>,
     },
     AppendEvent(OutboxEvent),
+    /// Inserts or replaces a record.
+    PutRecord(Record),
+    DeleteRecord {
+        kind: RecordKind,
+        id: String,
+    },
+    /// Deletes every record of one kind owned by a user.
+    DeleteOwnerRecords {
+        kind: RecordKind,
+        owner_id: String,
+    },
 }
 
 /// Writes applied all-or-nothing, after every guard held.
@@ -195,6 +252,8 @@ pub struct TenantSnapshot {
     pub sessions: Vec<Session>,
     pub refresh_tokens: Vec<RefreshToken>,
     pub events: Vec<OutboxEvent>,
+    #[serde(default)]
+    pub records: Vec<Record>,
 }
 
 impl TenantSnapshot {
@@ -205,6 +264,7 @@ impl TenantSnapshot {
         writes.extend(self.sessions.into_iter().map(TenantWrite::PutSession));
         writes.extend(self.refresh_tokens.into_iter().map(TenantWrite::PutRefreshToken));
         writes.extend(self.events.into_iter().map(TenantWrite::AppendEvent));
+        writes.extend(self.records.into_iter().map(TenantWrite::PutRecord));
         writes
     }
 }
@@ -229,6 +289,9 @@ pub trait TenantStore: Send + Sync {
     async fn purge(&self) -> Result<(), StoreError>;
     /// Every record, from one consistent view (a backup).
     async fn export(&self) -> Result<TenantSnapshot, StoreError>;
+    async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError>;
+    /// A user's records of one kind, oldest first.
+    async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError>;
 }
 
 /// A storage backend: one control store plus per-tenant stores.

@@ -13,6 +13,33 @@ const USER_EMAIL: &str = "user_email";
 const SESSION: &str = "session";
 const REFRESH_TOKEN: &str = "refresh_token";
 const OUTBOX: &str = "outbox";
+/// Field of a stored record row naming its owner (the rest of the row is the document).
+const OWNER: &str = "_owner_id";
+
+fn record_row(record: &Record) -> Result<serde_json::Value, StoreError> {
+    let mut row = record.doc.clone();
+    match row.as_object_mut() {
+        Some(map) => {
+            map.insert(OWNER.into(), serde_json::Value::String(record.owner_id.clone()));
+            Ok(row)
+        }
+        None => Err(StoreError::Corrupt("record documents are objects".into())),
+    }
+}
+
+fn row_record(kind: RecordKind, id: &str, mut row: serde_json::Value) -> Record {
+    let owner_id = row
+        .as_object_mut()
+        .and_then(|m| m.remove(OWNER))
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Record {
+        kind,
+        id: id.to_owned(),
+        owner_id,
+        doc: row,
+    }
+}
 
 /// One tenant's data in `DATA/tenants/<tenant_id>`.
 pub struct FsTenantStore {
@@ -125,6 +152,13 @@ impl FsTenantStore {
                     .collect();
                 plan.delete(USER, &user_id);
                 plan.delete(USER_EMAIL, &user.email);
+                for kind in RecordKind::ALL {
+                    for (id, _) in self.rows_where(kind.table(), |v| {
+                        v.get(OWNER).and_then(|o| o.as_str()) == Some(user_id.as_str())
+                    }) {
+                        plan.delete(kind.table(), &id);
+                    }
+                }
                 for id in &sessions {
                     plan.delete(SESSION, id);
                 }
@@ -178,6 +212,15 @@ impl FsTenantStore {
                 }
             }
             TenantWrite::AppendEvent(event) => plan.put(OUTBOX, &event.id, to_value(&event)?),
+            TenantWrite::PutRecord(record) => plan.put(record.kind.table(), &record.id, record_row(&record)?),
+            TenantWrite::DeleteRecord { kind, id } => plan.delete(kind.table(), &id),
+            TenantWrite::DeleteOwnerRecords { kind, owner_id } => {
+                for (id, _) in self.rows_where(kind.table(), |v| {
+                    v.get(OWNER).and_then(|o| o.as_str()) == Some(owner_id.as_str())
+                }) {
+                    plan.delete(kind.table(), &id);
+                }
+            }
         }
         Ok(())
     }
@@ -205,6 +248,12 @@ impl TenantStore for FsTenantStore {
                     key: token_hash,
                     field: "status".into(),
                     value: serde_json::Value::String("current".into()),
+                },
+                Guard::RecordField { kind, id, field, value } => Check::FieldEquals {
+                    table: kind.table().into(),
+                    key: id,
+                    field,
+                    value,
                 },
                 Guard::UserExists { user_id } => Check::Exists {
                     table: USER.into(),
@@ -293,8 +342,31 @@ impl TenantStore for FsTenantStore {
                 sessions: all(t, SESSION)?,
                 refresh_tokens: all(t, REFRESH_TOKEN)?,
                 events: all(t, OUTBOX)?,
+                records: RecordKind::ALL
+                    .iter()
+                    .flat_map(|kind| {
+                        t.table(kind.table())
+                            .map(|rows| {
+                                rows.iter()
+                                    .map(|(id, row)| row_record(*kind, id, row.clone()))
+                                    .collect::<Vec<_>>()
+                            })
+                            .unwrap_or_default()
+                    })
+                    .collect(),
             })
         })
+    }
+
+    async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.engine.get(kind.table(), id).map(|row| row_record(kind, id, row)))
+    }
+
+    async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
+        let rows = self.rows_where(kind.table(), |v| {
+            v.get(OWNER).and_then(|o| o.as_str()) == Some(owner_id)
+        });
+        Ok(rows.into_iter().map(|(id, row)| row_record(kind, &id, row)).collect())
     }
 
     async fn purge(&self) -> Result<(), StoreError> {
@@ -302,7 +374,11 @@ impl TenantStore for FsTenantStore {
             batch: Batch::new(),
             meanings: Vec::new(),
         };
-        for table in [USER, USER_EMAIL, SESSION, REFRESH_TOKEN, OUTBOX] {
+        let record_tables = RecordKind::ALL.map(RecordKind::table);
+        for table in [USER, USER_EMAIL, SESSION, REFRESH_TOKEN, OUTBOX]
+            .into_iter()
+            .chain(record_tables)
+        {
             for (key, _) in self.rows_where(table, |_| true) {
                 plan.delete(table, &key);
             }

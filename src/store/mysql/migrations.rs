@@ -18,11 +18,18 @@ pub const CONTROL: &[Migration] = &[Migration {
 }];
 
 /// The migrations of one tenant's tables.
-pub const TENANT: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../../migrations/mysql/tenant/0001_init.sql"),
-}];
+pub const TENANT: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../../migrations/mysql/tenant/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "records",
+        sql: include_str!("../../../migrations/mysql/tenant/0002_records.sql"),
+    },
+];
 
 fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
     sql.split(";\n")

@@ -53,9 +53,36 @@ impl MySqlTenantStore {
         Ok(self.docs(sql, vec![key.into()]).await?.into_iter().next())
     }
 
+    /// Records of one kind whose `column` (`id` or `owner_id`) equals `value`, oldest first.
+    async fn records(&self, kind: RecordKind, column: &'static str, value: &str) -> Result<Vec<Record>, StoreError> {
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let sql = format!(
+            "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND {column} = ? ORDER BY id",
+            kind.table()
+        );
+        let rows: Vec<(String, String, String)> =
+            conn.exec(self.sql(&sql), (&self.tenant_id, value)).await.map_err(err)?;
+        rows.into_iter()
+            .map(|(id, owner_id, text)| {
+                Ok(Record {
+                    kind,
+                    id,
+                    owner_id,
+                    doc: from_doc(&text)?,
+                })
+            })
+            .collect()
+    }
+
     async fn check(&self, tx: &mut Transaction<'static>, guard: &Guard) -> Result<bool, StoreError> {
         let tenant = self.tenant_id.as_str();
         let found: Option<i64> = match guard {
+            Guard::RecordField { kind, id, field, value } => {
+                let sql = format!("SELECT doc FROM {{d}}.{} WHERE tenant_id = ? AND id = ? FOR UPDATE", kind.table());
+                let row: Option<String> = tx.exec_first(self.sql(&sql), (tenant, id)).await.map_err(err)?;
+                let doc: Option<serde_json::Value> = row.map(|t| from_doc(&t)).transpose()?;
+                return Ok(doc.is_some_and(|d| d.get(field) == Some(value)));
+            }
             Guard::RefreshTokenCurrent { token_hash } => {
                 let sql = "SELECT 1 FROM {d}.hj_refresh_token WHERE tenant_id = ? AND token_hash = ? AND status = 'current' FOR UPDATE";
                 tx.exec_first(self.sql(sql), (tenant, token_hash)).await
@@ -109,6 +136,10 @@ impl MySqlTenantStore {
                         .map_err(err)?;
                 }
                 tx.exec_drop(self.sql("DELETE FROM {d}.hj_session WHERE tenant_id = ? AND user_id = ?"), (tenant, user_id)).await.map_err(err)?;
+                for kind in RecordKind::ALL {
+                    let sql = format!("DELETE FROM {{d}}.{} WHERE tenant_id = ? AND owner_id = ?", kind.table());
+                    tx.exec_drop(self.sql(&sql), (tenant, user_id)).await.map_err(err)?;
+                }
                 tx.exec_drop(self.sql("DELETE FROM {d}.hj_user WHERE tenant_id = ? AND id = ?"), (tenant, user_id)).await
             }
             TenantWrite::TouchUser { user_id, last_sign_in_at, password_hash } => {
@@ -154,6 +185,22 @@ impl MySqlTenantStore {
                 let sql = "UPDATE {d}.hj_session SET status = 'revoked', doc = JSON_SET(doc, '$.status', 'revoked')
                            WHERE tenant_id = ? AND user_id = ? AND status = 'active' AND (? IS NULL OR id <> ?)";
                 tx.exec_drop(self.sql(sql), (tenant, user_id, except, except)).await
+            }
+            TenantWrite::PutRecord(r) => {
+                let sql = format!(
+                    "INSERT INTO {{d}}.{} (tenant_id, id, owner_id, doc) VALUES (?, ?, ?, ?)
+                     ON DUPLICATE KEY UPDATE owner_id = VALUES(owner_id), doc = VALUES(doc)",
+                    r.kind.table()
+                );
+                tx.exec_drop(self.sql(&sql), (tenant, &r.id, &r.owner_id, doc(&r.doc)?)).await
+            }
+            TenantWrite::DeleteRecord { kind, id } => {
+                let sql = format!("DELETE FROM {{d}}.{} WHERE tenant_id = ? AND id = ?", kind.table());
+                tx.exec_drop(self.sql(&sql), (tenant, id)).await
+            }
+            TenantWrite::DeleteOwnerRecords { kind, owner_id } => {
+                let sql = format!("DELETE FROM {{d}}.{} WHERE tenant_id = ? AND owner_id = ?", kind.table());
+                tx.exec_drop(self.sql(&sql), (tenant, owner_id)).await
             }
             TenantWrite::AppendEvent(e) => {
                 tx.exec_drop(self.sql("INSERT INTO {d}.hj_outbox (tenant_id, id, doc) VALUES (?, ?, ?)"), (tenant, &e.id, doc(e)?)).await
@@ -310,19 +357,47 @@ impl TenantStore for MySqlTenantStore {
         fn parse<T: DeserializeOwned>(rows: Vec<String>) -> Result<Vec<T>, StoreError> {
             rows.iter().map(|t| from_doc(t)).collect()
         }
-        let snapshot = TenantSnapshot {
+        let mut snapshot = TenantSnapshot {
             users: parse(users)?,
             sessions: parse(sessions)?,
             refresh_tokens: parse(tokens)?,
             events: parse(events)?,
+            records: Vec::new(),
         };
+        for kind in RecordKind::ALL {
+            let sql = format!(
+                "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? ORDER BY id",
+                kind.table()
+            );
+            let rows: Vec<(String, String, String)> = tx.exec(self.sql(&sql), (tenant,)).await.map_err(err)?;
+            for (id, owner_id, text) in rows {
+                snapshot.records.push(Record {
+                    kind,
+                    id,
+                    owner_id,
+                    doc: from_doc(&text)?,
+                });
+            }
+        }
         tx.commit().await.map_err(err)?;
         Ok(snapshot)
     }
 
+    async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.records(kind, "id", id).await?.into_iter().next())
+    }
+
+    async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
+        self.records(kind, "owner_id", owner_id).await
+    }
+
     async fn purge(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
-        for table in ["hj_refresh_token", "hj_session", "hj_outbox", "hj_user"] {
+        let records = RecordKind::ALL.map(RecordKind::table);
+        for table in ["hj_refresh_token", "hj_session", "hj_outbox", "hj_user"]
+            .into_iter()
+            .chain(records)
+        {
             tx.exec_drop(
                 self.sql(&format!("DELETE FROM {{d}}.{table} WHERE tenant_id = ?")),
                 (&self.tenant_id,),

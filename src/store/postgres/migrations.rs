@@ -27,6 +27,11 @@ pub const TENANT: &[Migration] = &[
         name: "row_level_security",
         sql: include_str!("../../../migrations/postgres/tenant/0002_row_level_security.sql"),
     },
+    Migration {
+        version: 3,
+        name: "records",
+        sql: include_str!("../../../migrations/postgres/tenant/0003_records.sql"),
+    },
 ];
 
 /// A stable advisory-lock key per schema (FNV-1a), so two nodes never migrate one schema at once.

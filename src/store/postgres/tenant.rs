@@ -81,11 +81,40 @@ impl PgTenantStore {
         Ok(self.docs(sql, vec![Box::new(key.to_owned())]).await?.into_iter().next())
     }
 
+    /// Records of one kind whose `column` (`id` or `owner_id`) equals `value`, oldest first.
+    async fn records(&self, kind: RecordKind, column: &'static str, value: &str) -> Result<Vec<Record>, StoreError> {
+        let value = value.to_owned();
+        self.with_tx(move |tx, tenant| {
+            Box::pin(async move {
+                let sql = format!(
+                    "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND {column} = $2 ORDER BY id",
+                    kind.table()
+                );
+                let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
+                let rows = tx.query(&statement, &[&tenant, &value]).await.map_err(pg_error)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|row| Record {
+                        kind,
+                        id: row.get(0),
+                        owner_id: row.get(1),
+                        doc: row.get(2),
+                    })
+                    .collect())
+            })
+        })
+        .await
+    }
+
     /// Deletes every row of this tenant (shared_schema tenant deletion).
     pub async fn purge_rows(&self) -> Result<(), StoreError> {
         self.with_tx(|tx, tenant| {
             Box::pin(async move {
-                for table in ["hj_refresh_token", "hj_session", "hj_outbox", "hj_user"] {
+                let records = RecordKind::ALL.map(RecordKind::table);
+                for table in ["hj_refresh_token", "hj_session", "hj_outbox", "hj_user"]
+                    .into_iter()
+                    .chain(records)
+                {
                     tx.execute(&format!("DELETE FROM {table} WHERE tenant_id = $1"), &[&tenant])
                         .await
                         .map_err(pg_error)?;
@@ -115,6 +144,15 @@ async fn exists(
 /// Checks one guard inside the transaction, locking the rows it reads.
 async fn check(tx: &Transaction<'_>, tenant: &str, guard: &Guard) -> Result<bool, StoreError> {
     let found = match guard {
+        Guard::RecordField { kind, id, field, value } => {
+            let sql = format!(
+                "SELECT doc FROM {} WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                kind.table()
+            );
+            let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
+            let row = tx.query_opt(&statement, &[&tenant, id]).await.map_err(pg_error)?;
+            return Ok(row.is_some_and(|r| r.get::<_, Value>(0).get(field) == Some(value)));
+        }
         Guard::RefreshTokenCurrent { token_hash } => exists(
             tx,
             "SELECT 1 FROM hj_refresh_token WHERE tenant_id = $1 AND token_hash = $2 AND status = 'current' FOR UPDATE",
@@ -187,6 +225,10 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
             )
             .await
             .map_err(pg_error)?;
+            for kind in RecordKind::ALL {
+                let sql = format!("DELETE FROM {} WHERE tenant_id = $1 AND owner_id = $2", kind.table());
+                exec(tx, &sql, &[&tenant, user_id]).await.map_err(pg_error)?;
+            }
             let n = exec(
                 tx,
                 "DELETE FROM hj_user WHERE tenant_id = $1 AND id = $2",
@@ -254,6 +296,26 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
                 &[&tenant, &e.id, &doc(e)?],
             )
             .await
+        }
+        TenantWrite::PutRecord(r) => {
+            let sql = format!(
+                "INSERT INTO {} (tenant_id, id, owner_id, doc) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET owner_id = EXCLUDED.owner_id, doc = EXCLUDED.doc",
+                r.kind.table()
+            );
+            exec(tx, &sql, &[&tenant, &r.id, &r.owner_id, &r.doc]).await
+        }
+        TenantWrite::DeleteRecord { kind, id } => {
+            exec(
+                tx,
+                &format!("DELETE FROM {} WHERE tenant_id = $1 AND id = $2", kind.table()),
+                &[&tenant, id],
+            )
+            .await
+        }
+        TenantWrite::DeleteOwnerRecords { kind, owner_id } => {
+            let sql = format!("DELETE FROM {} WHERE tenant_id = $1 AND owner_id = $2", kind.table());
+            exec(tx, &sql, &[&tenant, owner_id]).await
         }
     };
     result.map(|_| ()).map_err(pg_error)
@@ -382,6 +444,14 @@ impl TenantStore for PgTenantStore {
         self.purge_rows().await
     }
 
+    async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.records(kind, "id", id).await?.into_iter().next())
+    }
+
+    async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
+        self.records(kind, "owner_id", owner_id).await
+    }
+
     async fn export(&self) -> Result<TenantSnapshot, StoreError> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         // One repeatable-read snapshot for every table: a consistent backup.
@@ -398,7 +468,7 @@ impl TenantStore for PgTenantStore {
             rows.into_iter().map(|row| from_doc(row.get::<_, Value>(0))).collect()
         }
         let tenant = self.tenant_id.as_str();
-        let snapshot = TenantSnapshot {
+        let mut snapshot = TenantSnapshot {
             users: all(&tx, "SELECT doc FROM hj_user WHERE tenant_id = $1 ORDER BY id", tenant).await?,
             sessions: all(
                 &tx,
@@ -418,7 +488,22 @@ impl TenantStore for PgTenantStore {
                 tenant,
             )
             .await?,
+            records: Vec::new(),
         };
+        for kind in RecordKind::ALL {
+            let sql = format!(
+                "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 ORDER BY id",
+                kind.table()
+            );
+            for row in tx.query(&sql, &[&tenant]).await.map_err(pg_error)? {
+                snapshot.records.push(Record {
+                    kind,
+                    id: row.get(0),
+                    owner_id: row.get(1),
+                    doc: row.get(2),
+                });
+            }
+        }
         tx.commit().await.map_err(pg_error)?;
         Ok(snapshot)
     }
