@@ -32,7 +32,10 @@ pub enum ApiError {
     #[error("The code is not valid.")]
     InvalidMfaCode,
     #[error("A second factor is required.")]
-    MfaRequired { challenge_id: String, available_factors: Vec<String> },
+    MfaRequired {
+        challenge_id: String,
+        available_factors: Vec<String>,
+    },
     #[error("The email address is not verified.")]
     EmailNotVerified,
     #[error("This link or token has already been used.")]

@@ -141,14 +141,28 @@ impl PasswordHasher {
 /// Whether `stored` is a hash this server can verify (for imports).
 pub fn is_supported_hash(stored: &str) -> bool {
     if is_bcrypt(stored) {
-        return stored.parse::<bcrypt::HashParts>().is_ok();
+        return stored.parse::<bcrypt::HashParts>().is_ok()
+            && bcrypt_cost(stored).is_some_and(|c| c <= MAX_BCRYPT_COST);
     }
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
     let known = matches!(parsed.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d");
-    let sane = Params::try_from(&parsed).is_ok_and(|p| p.m_cost() <= MAX_IMPORTED_MEMORY_KIB);
+    let sane = Params::try_from(&parsed).is_ok_and(affordable);
     known && sane && parsed.salt.is_some() && parsed.hash.is_some()
+}
+
+/// Whether verifying with these parameters costs what one shared worker can afford:
+/// an imported hash must not pin the hasher for every tenant of the node.
+fn affordable(p: Params) -> bool {
+    p.m_cost() <= MAX_IMPORTED_MEMORY_KIB && p.t_cost() <= 10 && p.p_cost() <= 4
+}
+
+/// Highest bcrypt cost accepted from an import (2^14 rounds).
+const MAX_BCRYPT_COST: u32 = 14;
+
+fn bcrypt_cost(stored: &str) -> Option<u32> {
+    stored.get(4..6)?.parse().ok()
 }
 
 fn is_bcrypt(stored: &str) -> bool {
@@ -209,7 +223,8 @@ fn grow(buffer: &mut Vec<Block>, blocks: usize) {
 
 fn verify_with(password: &str, stored: &str, buffer: &mut Vec<Block>) -> bool {
     if is_bcrypt(stored) {
-        return bcrypt::verify(password, stored).unwrap_or(false);
+        return bcrypt_cost(stored).is_some_and(|c| c <= MAX_BCRYPT_COST)
+            && bcrypt::verify(password, stored).unwrap_or(false);
     }
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
@@ -233,7 +248,7 @@ fn verify_with(password: &str, stored: &str, buffer: &mut Vec<Block>) -> bool {
     let Ok(base) = Params::try_from(&parsed) else {
         return false;
     };
-    if base.m_cost() > MAX_IMPORTED_MEMORY_KIB {
+    if !affordable(base.clone()) {
         return false;
     }
     let Ok(params) = Params::new(base.m_cost(), base.t_cost(), base.p_cost(), Some(expected.len())) else {

@@ -44,7 +44,11 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret_base32: &str) -> String {
 /// The URI as an SVG QR code.
 pub fn qr_svg(uri: &str) -> Option<String> {
     let code = qrcode::QrCode::new(uri.as_bytes()).ok()?;
-    Some(code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
+    Some(
+        code.render::<qrcode::render::svg::Color>()
+            .min_dimensions(200, 200)
+            .build(),
+    )
 }
 
 /// The time step a code matches (within ±1 step of `now`), if any. Only exactly
@@ -71,7 +75,10 @@ pub fn new_backup_codes() -> Vec<String> {
         .map(|_| {
             let mut bytes = [0u8; 8];
             rng.fill_bytes(&mut bytes);
-            let chars: String = bytes.iter().map(|b| BACKUP_ALPHABET[(*b as usize) % BACKUP_ALPHABET.len()] as char).collect();
+            let chars: String = bytes
+                .iter()
+                .map(|b| BACKUP_ALPHABET[(*b as usize) % BACKUP_ALPHABET.len()] as char)
+                .collect();
             format!("{}-{}", &chars[..4], &chars[4..])
         })
         .collect()
@@ -79,7 +86,11 @@ pub fn new_backup_codes() -> Vec<String> {
 
 /// A backup code in its stored (hashed) form; input is normalised (case, dash, spaces).
 pub fn backup_code_hash(code: &str) -> Option<String> {
-    let normal: String = code.chars().filter(|c| *c != '-' && !c.is_whitespace()).collect::<String>().to_uppercase();
+    let normal: String = code
+        .chars()
+        .filter(|c| *c != '-' && !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
     (normal.len() == 8 && normal.bytes().all(|b| BACKUP_ALPHABET.contains(&b))).then(|| super::secrets::hash(&normal))
 }
 
@@ -99,7 +110,9 @@ mod tests {
         assert_eq!(matching_step(secret, "28708a", 59), None);
         assert_eq!(from_base32(&to_base32(secret)).unwrap(), secret);
         let uri = otpauth_uri("Acme Inc", "a@b.io", "JBSWY3DPEHPK3PXP");
-        assert!(uri.starts_with("otpauth://totp/Acme%20Inc:a%40b%2Eio?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20Inc&algorithm=SHA1"));
+        assert!(uri.starts_with(
+            "otpauth://totp/Acme%20Inc:a%40b%2Eio?secret=JBSWY3DPEHPK3PXP&issuer=Acme%20Inc&algorithm=SHA1"
+        ));
         assert!(qr_svg(&uri).unwrap().starts_with("<?xml"));
     }
 
@@ -110,7 +123,10 @@ mod tests {
         for code in &codes {
             assert_eq!(code.len(), 9);
             assert_eq!(&code[4..5], "-");
-            assert_eq!(backup_code_hash(code), backup_code_hash(&code.to_lowercase().replace('-', " ")));
+            assert_eq!(
+                backup_code_hash(code),
+                backup_code_hash(&code.to_lowercase().replace('-', " "))
+            );
         }
         assert_eq!(backup_code_hash("ABCD-EFG"), None);
     }

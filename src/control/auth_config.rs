@@ -38,8 +38,11 @@ fn validate(c: &AuthConfig) -> Result<(), ApiError> {
     if c.refresh_token_ttl == 0 || c.refresh_token_ttl > 31_536_000 {
         return bad("refresh_token_ttl", "must be between 1 second and one year.");
     }
-    if c.session_idle_timeout == Some(0) {
-        return bad("session_idle_timeout", "must be positive or null.");
+    if c.session_idle_timeout.is_some_and(|t| t == 0 || t > 31_536_000) {
+        return bad(
+            "session_idle_timeout",
+            "must be between 1 second and one year, or null.",
+        );
     }
     if c.password_min_length == 0 || c.password_min_length > 256 {
         return bad("password_min_length", "must be between 1 and 256.");
@@ -68,8 +71,12 @@ fn validate(c: &AuthConfig) -> Result<(), ApiError> {
             }
         }
     }
-    if c.lockout.threshold == 0 || c.lockout.duration == 0 {
-        return bad("lockout", "threshold and duration must be positive.");
+    if c.lockout.threshold == 0 || c.lockout.threshold > 1000 || c.lockout.duration == 0 || c.lockout.duration > 86_400
+    {
+        return bad(
+            "lockout",
+            "threshold must be 1 to 1000 and duration 1 to 86400 seconds.",
+        );
     }
     Ok(())
 }
@@ -84,7 +91,7 @@ pub fn parse_rate(text: &str) -> Option<(u32, u64)> {
         format!("1{window}")
     };
     let secs = humantime::parse_duration(&window).ok()?.as_secs();
-    (secs > 0).then_some((count, secs))
+    (secs > 0 && secs <= 86_400).then_some((count, secs))
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ enum Line {
     Session(Box<Session>),
     RefreshToken(RefreshToken),
     Event(OutboxEvent),
+    Record(Record),
     End {
         records: usize,
     },
@@ -63,6 +64,11 @@ impl ControlPlane {
     /// A complete, consistent backup of one tenant, as JSON lines.
     pub async fn export_tenant(&self, id: &str) -> Result<Vec<String>, ApiError> {
         let tenant = self.store.get_tenant(id).await?.ok_or(ApiError::NotFound)?;
+        // A tenant's own database URL may hold credentials: it stays out of backups.
+        let exported = Tenant {
+            database_url: None,
+            ..tenant.clone()
+        };
         let keys = self
             .store
             .list_api_keys(
@@ -80,7 +86,7 @@ impl ControlPlane {
             version: VERSION,
             tenant_id: tenant.id.clone(),
         })?];
-        out.push(line(&Line::Tenant(Box::new(tenant)))?);
+        out.push(line(&Line::Tenant(Box::new(exported)))?);
         let mut records = 0;
         let mut push = |l: Line, out: &mut Vec<String>| -> Result<(), ApiError> {
             records += 1;
@@ -104,6 +110,9 @@ impl ControlPlane {
         }
         for e in snapshot.events {
             push(Line::Event(e), &mut out)?;
+        }
+        for r in snapshot.records {
+            push(Line::Record(r), &mut out)?;
         }
         out.push(line(&Line::End { records })?);
         Ok(out)
@@ -137,6 +146,7 @@ impl ControlPlane {
                 Line::Session(s) => snapshot.sessions.push(*s),
                 Line::RefreshToken(r) => snapshot.refresh_tokens.push(r),
                 Line::Event(e) => snapshot.events.push(e),
+                Line::Record(r) => snapshot.records.push(r),
                 Line::End { records } => end = Some(records),
             }
         }
@@ -157,7 +167,8 @@ impl ControlPlane {
             + snapshot.users.len()
             + snapshot.sessions.len()
             + snapshot.refresh_tokens.len()
-            + snapshot.events.len();
+            + snapshot.events.len()
+            + snapshot.records.len();
         if end != Some(records) {
             return Err(bad("the backup is truncated or its record count does not match"));
         }
@@ -190,19 +201,20 @@ impl ControlPlane {
         if store.count_users().await? > 0 {
             return Err(ApiError::Conflict("Restores go into a tenant without users.".into()));
         }
-        self.store.replace_keys(id, &api_keys, &signing_keys).await?;
         let report = RestoreReport {
             tenant_id: id.to_owned(),
             users: snapshot.users.len(),
             sessions: snapshot.sessions.len(),
             created_tenant: created,
         };
+        // Data first: if it fails, the tenant keeps the keys it had.
         store
             .apply(TenantBatch {
                 guards: Vec::new(),
                 writes: snapshot.into_writes(),
             })
             .await?;
+        self.store.replace_keys(id, &api_keys, &signing_keys).await?;
         self.forget_tenant(id);
         Ok(report)
     }

@@ -44,8 +44,9 @@ impl ListQuery {
 
 /// Renders a page in the contract's list shape.
 pub fn list<T>(page: Page<T>, limit: usize, id: impl Fn(&T) -> &str, view: impl Fn(&T) -> Value) -> Json<Value> {
-    let next_cursor = match (page.has_more, page.items.last()) {
-        (true, Some(last)) => Value::String(URL_SAFE_NO_PAD.encode(id(last))),
+    let next_cursor = match (page.has_more, &page.resume_after, page.items.last()) {
+        (true, Some(resume), _) => Value::String(URL_SAFE_NO_PAD.encode(resume)),
+        (true, None, Some(last)) => Value::String(URL_SAFE_NO_PAD.encode(id(last))),
         _ => Value::Null,
     };
     Json(json!({

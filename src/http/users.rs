@@ -24,6 +24,7 @@ pub struct UserQuery {
     email: Option<String>,
     q: Option<String>,
     status: Option<String>,
+    organization_id: Option<String>,
 }
 
 fn user_reply(response: TenantResponse) -> Result<Json<Value>, ApiError> {
@@ -45,6 +46,12 @@ pub async fn list_users(
         Some("disabled") => Some(UserStatus::Disabled),
         Some(_) => return Err(ApiError::invalid("status", "status must be active or disabled.")),
     };
+    if q.organization_id.is_some() {
+        return Err(ApiError::invalid(
+            "organization_id",
+            "Organizations are not available yet.",
+        ));
+    }
     if q.q.as_ref().is_some_and(|q| q.len() > 256) {
         return Err(ApiError::invalid("q", "q is at most 256 bytes."));
     }

@@ -50,6 +50,10 @@ pub struct PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub has_more: bool,
+    /// Where the next page starts when it is not after the last item (items were
+    /// filtered out after reading): the id of the last row read.
+    #[serde(default)]
+    pub resume_after: Option<String>,
 }
 
 /// Filters of `GET /v1/users`.
@@ -206,6 +210,10 @@ pub enum TenantWrite {
     MarkRefreshTokenRotated {
         token_hash: String,
     },
+    /// Marks one session revoked (a field update: never re-creates a deleted session).
+    RevokeSession {
+        session_id: String,
+    },
     /// Revokes every active session of a user, except `except` (the caller's own) when given.
     RevokeUserSessions {
         user_id: String,
@@ -343,5 +351,9 @@ pub fn paginate<T>(items: impl Iterator<Item = T>, id: impl Fn(&T) -> &str, page
         .collect();
     let has_more = out.len() > limit;
     out.truncate(limit);
-    Page { items: out, has_more }
+    Page {
+        items: out,
+        has_more,
+        resume_after: None,
+    }
 }

@@ -65,6 +65,7 @@ impl Actor for TenantActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             TenantMsg::IdleCheck => {
+                state.ctx.limits.lock().sweep(state.ctx.deps.clock.unix());
                 if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout {
                     tracing::debug!(tenant = %state.ctx.tenant.id, "stopping idle tenant actor");
                     myself.stop(Some("idle".to_owned()));

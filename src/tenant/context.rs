@@ -101,7 +101,16 @@ impl TenantContext {
             // Crude but bounded: the store stays the source of truth, misses reload from it.
             self.sessions.clear();
         }
-        self.sessions.insert(session.id.clone(), CachedSession::from(session));
+        let fresh = CachedSession::from(session);
+        self.sessions
+            .entry(session.id.clone())
+            .and_modify(|cached| {
+                // A revocation is final: a late write of an older "active" state never undoes it.
+                if cached.status == SessionStatus::Active {
+                    *cached = fresh.clone();
+                }
+            })
+            .or_insert(fresh);
     }
 
     /// The cached state of a session, loading it from the store on a miss.

@@ -62,6 +62,7 @@ impl Limit {
 struct Window {
     start: i64,
     count: u32,
+    length: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,6 +71,7 @@ struct LockState {
     locked_until: i64,
     /// How many times the account was locked in a row: each lock lasts twice the last.
     level: u32,
+    last_failure: i64,
 }
 
 /// Fixed-window counters and lockout state of one tenant.
@@ -93,14 +95,16 @@ impl Limiter {
         };
         let window_secs = window_secs as i64;
         if self.windows.len() >= MAX_ENTRIES {
-            self.sweep(now, window_secs.max(3600));
+            self.sweep(now);
         }
-        let window = self
-            .windows
-            .entry((limit, key.to_owned()))
-            .or_insert(Window { start: now, count: 0 });
+        let fresh = Window {
+            start: now,
+            count: 0,
+            length: window_secs,
+        };
+        let window = self.windows.entry((limit, key.to_owned())).or_insert(fresh);
         if now >= window.start + window_secs {
-            *window = Window { start: now, count: 0 };
+            *window = fresh;
         }
         let reset = window.start + window_secs;
         if window.count >= max {
@@ -136,8 +140,12 @@ impl Limiter {
 
     /// Records a failed sign-in; locks the account after `threshold` in a row.
     pub fn record_failure(&mut self, account: &str, policy: &Lockout, now: i64) {
+        if self.locks.len() >= MAX_ENTRIES {
+            self.sweep(now);
+        }
         let state = self.locks.entry(account.to_owned()).or_default();
         state.failures += 1;
+        state.last_failure = now;
         if state.failures >= policy.threshold {
             let factor = 1i64 << state.level.min(16);
             state.locked_until = now + (policy.duration as i64 * factor).min(MAX_LOCK_SECS);
@@ -151,10 +159,12 @@ impl Limiter {
         self.locks.remove(account);
     }
 
-    fn sweep(&mut self, now: i64, horizon: i64) {
-        self.windows.retain(|_, w| w.start + horizon > now);
+    /// Forgets windows that have ended and accounts with no lock and no failure for a day.
+    /// Called on the tenant actor's periodic tick and when the maps grow large.
+    pub fn sweep(&mut self, now: i64) {
+        self.windows.retain(|_, w| w.start + w.length > now);
         self.locks
-            .retain(|_, l| l.locked_until + MAX_LOCK_SECS > now || l.failures > 0);
+            .retain(|_, l| l.locked_until > now || l.last_failure + MAX_LOCK_SECS > now);
     }
 }
 
@@ -216,5 +226,36 @@ mod tests {
         );
         limiter.record_success("a@x.io");
         assert!(limiter.check_lock("a@x.io", 100).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+
+    #[test]
+    fn sweeping_forgets_ended_windows_and_old_failures_only() {
+        let mut limiter = Limiter::default();
+        let rules = RateLimits {
+            sign_in_ip: Some("3/1m".into()),
+            ..RateLimits::default()
+        };
+        limiter.hit(Limit::SignInIp, "ip", &rules, 0).unwrap();
+        limiter.record_failure(
+            "a@x.io",
+            &Lockout {
+                threshold: 5,
+                duration: 60,
+            },
+            0,
+        );
+        limiter.sweep(30);
+        assert_eq!(limiter.windows.len(), 1);
+        assert_eq!(limiter.locks.len(), 1);
+        limiter.sweep(61);
+        assert!(limiter.windows.is_empty());
+        assert_eq!(limiter.locks.len(), 1, "a recent failure still counts toward lockout");
+        limiter.sweep(MAX_LOCK_SECS + 1);
+        assert!(limiter.locks.is_empty());
     }
 }

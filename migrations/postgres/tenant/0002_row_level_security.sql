@@ -8,9 +8,12 @@ BEGIN
     IF current_schema() <> 'hj_shared' THEN
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hellojohn_tenant') THEN
+    -- Roles are server-wide: two databases may race to create it.
+    BEGIN
         CREATE ROLE hellojohn_tenant NOLOGIN;
-    END IF;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL;
+    END;
     EXECUTE 'GRANT hellojohn_tenant TO ' || quote_ident(current_user);
     GRANT USAGE ON SCHEMA hj_shared TO hellojohn_tenant;
     FOREACH t IN ARRAY ARRAY['hj_user', 'hj_session', 'hj_refresh_token', 'hj_outbox'] LOOP

@@ -193,6 +193,15 @@ impl FsTenantStore {
                     fields,
                 });
             }
+            TenantWrite::RevokeSession { session_id } => {
+                let mut fields = serde_json::Map::new();
+                fields.insert("status".into(), serde_json::Value::String("revoked".into()));
+                plan.batch.ops.push(Op::Merge {
+                    table: SESSION.into(),
+                    key: session_id,
+                    fields,
+                });
+            }
             TenantWrite::RevokeUserSessions { user_id, except } => {
                 let targets = self.rows_where(SESSION, |v| {
                     v.get("user_id").and_then(|u| u.as_str()) == Some(user_id.as_str())

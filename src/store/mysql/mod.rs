@@ -31,7 +31,8 @@ pub(crate) fn my_error(e: mysql_async::Error, unique: &'static str) -> StoreErro
         mysql_async::Error::Server(server) => match server.code {
             1062 => StoreError::Duplicate(unique),
             1452 => StoreError::NotFound,
-            1213 | 1205 => StoreError::Conflict,
+            // Deadlock / lock wait timeout: retryable, never a failed compare-and-set.
+            1213 | 1205 => StoreError::Unavailable("transaction conflict, retry".to_owned()),
             code => StoreError::Unavailable(format!("database error {code}")),
         },
         _ => StoreError::Unavailable("database connection failed".to_owned()),

@@ -186,6 +186,11 @@ impl MySqlTenantStore {
                            WHERE tenant_id = ? AND user_id = ? AND status = 'active' AND (? IS NULL OR id <> ?)";
                 tx.exec_drop(self.sql(sql), (tenant, user_id, except, except)).await
             }
+            TenantWrite::RevokeSession { session_id } => {
+                let sql = "UPDATE {d}.hj_session SET status = 'revoked', doc = JSON_SET(doc, '$.status', 'revoked')
+                           WHERE tenant_id = ? AND id = ?";
+                tx.exec_drop(self.sql(sql), (tenant, session_id)).await
+            }
             TenantWrite::PutRecord(r) => {
                 let sql = format!(
                     "INSERT INTO {{d}}.{} (tenant_id, id, owner_id, doc) VALUES (?, ?, ?, ?)
@@ -342,7 +347,9 @@ impl TenantStore for MySqlTenantStore {
         // One consistent snapshot for every table.
         let options = {
             let mut o = TxOpts::default();
-            o.with_consistent_snapshot(true).with_readonly(Some(true));
+            o.with_consistent_snapshot(true)
+                .with_readonly(Some(true))
+                .with_isolation_level(Some(mysql_async::IsolationLevel::RepeatableRead));
             o
         };
         let mut tx = self.pool.start_transaction(options).await.map_err(err)?;

@@ -45,8 +45,9 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
             })
         }
         Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => StoreError::NotFound,
+        // Transient contention: retryable, never mistaken for a failed compare-and-set.
         Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
-            StoreError::Conflict
+            StoreError::Unavailable("transaction conflict, retry".to_owned())
         }
         Some(code) => StoreError::Unavailable(format!("database error {}", code.code())),
         None => StoreError::Unavailable("database connection failed".to_owned()),

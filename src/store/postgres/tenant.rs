@@ -297,6 +297,15 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
             )
             .await
         }
+        TenantWrite::RevokeSession { session_id } => {
+            exec(
+                tx,
+                "UPDATE hj_session SET status = 'revoked', doc = jsonb_set(doc, '{status}', '\"revoked\"')
+                 WHERE tenant_id = $1 AND id = $2",
+                &[&tenant, session_id],
+            )
+            .await
+        }
         TenantWrite::PutRecord(r) => {
             let sql = format!(
                 "INSERT INTO {} (tenant_id, id, owner_id, doc) VALUES ($1, $2, $3, $4)

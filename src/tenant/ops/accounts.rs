@@ -173,7 +173,10 @@ async fn check_password_and_start(
         return Err(ApiError::InvalidCredentials);
     };
     if ctx.deps.rate_limits_enabled {
-        ctx.limits.lock().record_success(account);
+        let mut limits = ctx.limits.lock();
+        // Failures that ran alongside this attempt may have locked the account meanwhile.
+        limits.check_lock(account, ctx.deps.clock.unix())?;
+        limits.record_success(account);
     }
     if user.status == UserStatus::Disabled {
         return Err(ApiError::AccountDisabled);
@@ -191,8 +194,10 @@ async fn check_password_and_start(
     }
     let new_session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client)?;
     let mut batch = TenantBatch::default()
-        .guard(Guard::UserExists {
+        // The user as verified: a concurrent disable, password change or delete wins.
+        .guard(Guard::UserVersion {
             user_id: user.id.clone(),
+            updated_at: user.updated_at,
         })
         .write(TenantWrite::TouchUser {
             user_id: user.id.clone(),
@@ -200,7 +205,10 @@ async fn check_password_and_start(
             password_hash: upgraded,
         });
     batch.writes.extend(new_session.writes);
-    ctx.store.apply(batch).await?;
+    ctx.store.apply(batch).await.map_err(|e| match e {
+        StoreError::Conflict => ApiError::InvalidCredentials,
+        other => other.into(),
+    })?;
     ctx.remember(&new_session.session);
     Ok(TenantResponse::SignedIn {
         user: Box::new(user),

@@ -231,7 +231,9 @@ pub async fn revoke(ctx: &TenantContext, session: &mut Session) -> Result<(), Ap
     ctx.store
         .apply(
             TenantBatch::default()
-                .write(TenantWrite::PutSession(session.clone()))
+                .write(TenantWrite::RevokeSession {
+                    session_id: session.id.clone(),
+                })
                 .write(TenantWrite::AppendEvent(event)),
         )
         .await?;
@@ -358,6 +360,7 @@ pub async fn list(ctx: &TenantContext, filter: &SessionFilter, page: &PageReques
         }),
     };
     let mut found = ctx.store.list_sessions(&stored_filter, page).await?;
+    found.resume_after = found.items.last().map(|s| s.id.clone());
     found.items = found
         .items
         .into_iter()
