@@ -25,7 +25,7 @@ fn token_json(tokens: &TokenSet) -> Value {
 }
 
 /// Renders a limited endpoint's answer with its `X-RateLimit-*` headers, success or error.
-fn limited(reply: TenantReply, ok: impl FnOnce(TenantResponse) -> Result<Response, ApiError>) -> Response {
+pub(super) fn limited(reply: TenantReply, ok: impl FnOnce(TenantResponse) -> Result<Response, ApiError>) -> Response {
     let mut response = match reply.result.and_then(ok) {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -39,7 +39,7 @@ fn limited(reply: TenantReply, ok: impl FnOnce(TenantResponse) -> Result<Respons
     response
 }
 
-fn signed_in(status: StatusCode, response: TenantResponse) -> Result<Response, ApiError> {
+pub(super) fn signed_in(status: StatusCode, response: TenantResponse) -> Result<Response, ApiError> {
     match response {
         TenantResponse::SignedIn { user, tokens } => Ok(no_store(
             status,

@@ -41,8 +41,16 @@ pub fn render(error: &ApiError, request_id: &str) -> Response {
         "status": error.status(),
         "request_id": request_id,
     });
-    if let ApiError::InvalidRequest { field, .. } = error {
-        body["field"] = json!(field);
+    match error {
+        ApiError::InvalidRequest { field, .. } => body["field"] = json!(field),
+        ApiError::MfaRequired {
+            challenge_id,
+            available_factors,
+        } => {
+            body["challenge_id"] = json!(challenge_id);
+            body["available_factors"] = json!(available_factors);
+        }
+        _ => {}
     }
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, axum::Json(json!({ "error": body }))).into_response();

@@ -11,6 +11,7 @@ mod edge;
 pub mod error;
 mod extract;
 mod keys;
+mod mfa;
 mod ops;
 mod pagination;
 mod users;
@@ -83,6 +84,14 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/sign-out", post(auth::sign_out))
         .route("/auth/password/change", post(auth::change_password))
         .route("/me/sessions", get(users::my_sessions))
+        .route("/me/mfa/totp", post(mfa::start_totp))
+        .route("/me/mfa/totp/confirm", post(mfa::confirm_totp))
+        .route("/me/mfa/factors", get(mfa::my_factors))
+        .route("/me/mfa/factors/{id}", delete(mfa::remove_my_factor))
+        .route("/me/mfa/backup-codes", post(mfa::regenerate_backup_codes))
+        .route("/auth/mfa/verify", post(mfa::verify))
+        .route("/users/{id}/mfa/factors", get(mfa::user_factors))
+        .route("/users/{id}/mfa/factors/{fid}", delete(mfa::reset_user_factor))
         .route("/me/sessions/{id}", delete(users::revoke_my_session))
         .route("/users", get(users::list_users).post(users::create_user))
         .route(

@@ -111,6 +111,34 @@ pub enum TenantRequest {
     RevokeUserSessions {
         user_id: String,
     },
+    /// Starts TOTP enrollment (a pending factor).
+    StartTotp {
+        user_id: String,
+    },
+    ConfirmTotp {
+        user_id: String,
+        factor_id: String,
+        code: String,
+    },
+    ListFactors {
+        user_id: String,
+    },
+    /// Removes a factor; `code` is required from the user, absent for the secret key.
+    RemoveFactor {
+        user_id: String,
+        factor_id: String,
+        code: Option<String>,
+    },
+    RegenerateBackupCodes {
+        user_id: String,
+        code: String,
+    },
+    /// Finishes a sign-in that answered `mfa_required`.
+    VerifyMfa {
+        challenge_id: String,
+        code: String,
+        client: ClientInfo,
+    },
     /// Re-read the tenant record and signing keys (after a CP change).
     Reload,
     /// Test hook: panic inside the actor (only with `HELLOJOHN_TEST_FAULTS`).
@@ -152,6 +180,18 @@ pub enum TenantResponse {
     Users(Page<User>),
     Session(Box<Session>),
     Sessions(Page<Session>),
+    TotpEnrollment {
+        factor_id: String,
+        secret: String,
+        otpauth_uri: String,
+        qr_code_svg: String,
+    },
+    FactorConfirmed {
+        factor: Value,
+        backup_codes: Vec<String>,
+    },
+    Factors(Vec<Value>),
+    BackupCodes(Vec<String>),
     Done,
 }
 

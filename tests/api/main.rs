@@ -11,6 +11,7 @@ mod control_plane;
 mod durability;
 mod isolation;
 mod limits;
+mod mfa;
 mod ops;
 mod proxy;
 mod scale;

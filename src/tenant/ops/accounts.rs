@@ -181,6 +181,11 @@ async fn check_password_and_start(
     if user.status == UserStatus::Disabled {
         return Err(ApiError::AccountDisabled);
     }
+    if ctx.tenant.auth_config.email_verification_required && !user.email_verified {
+        return Err(ApiError::EmailNotVerified);
+    }
+    // A second factor: no session until `/v1/auth/mfa/verify` succeeds.
+    super::mfa::challenge_if_enrolled(ctx, &user, &["pwd".to_owned()]).await?;
     let upgraded = match stored.as_deref() {
         Some(hash) if ctx.deps.hasher.needs_rehash(hash) => {
             Some(ctx.deps.hasher.hash(password).await.map_err(password_error)?)

@@ -2,6 +2,7 @@
 //! tenant's context and a request, and answers with a contract result.
 
 mod accounts;
+mod mfa;
 mod sessions;
 mod users;
 
@@ -91,6 +92,24 @@ pub async fn execute(ctx: &TenantContext, request: TenantRequest) -> TenantReply
             Ok(None) => Err(ApiError::NotFound),
             Err(e) => Err(e.into()),
         },
+        R::StartTotp { user_id } => mfa::start_totp(ctx, &user_id).await,
+        R::ConfirmTotp {
+            user_id,
+            factor_id,
+            code,
+        } => mfa::confirm_totp(ctx, &user_id, &factor_id, &code).await,
+        R::ListFactors { user_id } => mfa::list(ctx, &user_id).await,
+        R::RemoveFactor {
+            user_id,
+            factor_id,
+            code,
+        } => mfa::remove(ctx, &user_id, &factor_id, code.as_deref()).await,
+        R::RegenerateBackupCodes { user_id, code } => mfa::regenerate_backup_codes(ctx, &user_id, &code).await,
+        R::VerifyMfa {
+            challenge_id,
+            code,
+            client,
+        } => return mfa::verify(ctx, &challenge_id, &code, client).await,
         // Handled on the actor itself.
         R::Reload | R::InjectPanic => Ok(TenantResponse::Done),
     };

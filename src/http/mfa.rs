@@ -1,0 +1,183 @@
+//! MFA endpoints: the user's own factors (`/v1/me/mfa/*`), finishing a
+//! challenged sign-in (`/v1/auth/mfa/verify`), and the admin reset (secret key).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{limited, signed_in, unexpected};
+use super::body::{required, JsonBody};
+use super::control::no_store;
+use super::error::ApiError;
+use super::extract::{Client, Publishable, Secret, SignedIn};
+use super::AppState;
+use crate::tenant::messages::{TenantRequest, TenantResponse};
+
+fn factor_list(response: TenantResponse) -> Result<Json<Value>, ApiError> {
+    match response {
+        TenantResponse::Factors(factors) => Ok(Json(json!({
+            "data": factors,
+            "pagination": { "limit": 100, "has_more": false, "next_cursor": null },
+        }))),
+        _ => Err(unexpected()),
+    }
+}
+
+pub async fn start_totp(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let request = TenantRequest::StartTotp {
+        user_id: user.claims.sub,
+    };
+    match state.control.registry().call(&user.tenant.id, request).await? {
+        TenantResponse::TotpEnrollment {
+            factor_id,
+            secret,
+            otpauth_uri,
+            qr_code_svg,
+        } => Ok(no_store(
+            StatusCode::CREATED,
+            json!({ "factor_id": factor_id, "secret": secret, "otpauth_uri": otpauth_uri, "qr_code_svg": qr_code_svg }),
+        )
+        .into_response()),
+        _ => Err(unexpected()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmBody {
+    factor_id: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn confirm_totp(
+    user: SignedIn,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<ConfirmBody>,
+) -> Result<Response, ApiError> {
+    let request = TenantRequest::ConfirmTotp {
+        user_id: user.claims.sub,
+        factor_id: required("factor_id", body.factor_id)?,
+        code: required("code", body.code)?,
+    };
+    match state.control.registry().call(&user.tenant.id, request).await? {
+        TenantResponse::FactorConfirmed { factor, backup_codes } => Ok(no_store(
+            StatusCode::OK,
+            json!({ "factor": factor, "backup_codes": backup_codes }),
+        )
+        .into_response()),
+        _ => Err(unexpected()),
+    }
+}
+
+pub async fn my_factors(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    factor_list(
+        state
+            .control
+            .registry()
+            .call(
+                &user.tenant.id,
+                TenantRequest::ListFactors {
+                    user_id: user.claims.sub,
+                },
+            )
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CodeBody {
+    code: Option<String>,
+}
+
+pub async fn remove_my_factor(
+    user: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CodeBody>,
+) -> Result<StatusCode, ApiError> {
+    let request = TenantRequest::RemoveFactor {
+        user_id: user.claims.sub,
+        factor_id: id,
+        code: Some(required("code", body.code)?),
+    };
+    state.control.registry().call(&user.tenant.id, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn regenerate_backup_codes(
+    user: SignedIn,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CodeBody>,
+) -> Result<Response, ApiError> {
+    let request = TenantRequest::RegenerateBackupCodes {
+        user_id: user.claims.sub,
+        code: required("code", body.code)?,
+    };
+    match state.control.registry().call(&user.tenant.id, request).await? {
+        TenantResponse::BackupCodes(codes) => {
+            Ok(no_store(StatusCode::OK, json!({ "backup_codes": codes })).into_response())
+        }
+        _ => Err(unexpected()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct VerifyBody {
+    challenge_id: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn verify(
+    key: Publishable,
+    Client(client): Client,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<VerifyBody>,
+) -> Result<Response, ApiError> {
+    let challenge_id = required("challenge_id", body.challenge_id)?;
+    let code = required("code", body.code)?;
+    if challenge_id.len() > 64 || code.len() > 32 {
+        return Err(ApiError::InvalidMfaCode);
+    }
+    let request = TenantRequest::VerifyMfa {
+        challenge_id,
+        code,
+        client,
+    };
+    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
+}
+
+pub async fn user_factors(
+    key: Secret,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .control
+        .registry()
+        .call(&key.tenant.id, TenantRequest::GetUser { user_id: id.clone() })
+        .await?;
+    factor_list(
+        state
+            .control
+            .registry()
+            .call(&key.tenant.id, TenantRequest::ListFactors { user_id: id })
+            .await?,
+    )
+}
+
+pub async fn reset_user_factor(
+    key: Secret,
+    State(state): State<AppState>,
+    Path((id, factor)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let request = TenantRequest::RemoveFactor {
+        user_id: id,
+        factor_id: factor,
+        code: None,
+    };
+    state.control.registry().call(&key.tenant.id, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
