@@ -14,6 +14,7 @@ pub mod control;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod mail;
 pub mod server;
 pub mod store;
 pub mod telemetry;

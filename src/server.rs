@@ -33,6 +33,8 @@ pub enum StartError {
     Supervisor(String),
     #[error("bootstrap: {0}")]
     Bootstrap(ApiError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -63,6 +65,13 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
     };
     let hasher = PasswordHasher::new(config.argon2)?;
     let clock = Clock::default();
+    let mailbox = config.dev_mailbox.clone().unwrap_or_else(|| {
+        config
+            .file_store_dir()
+            .map(|d| d.join("mailbox.jsonl"))
+            .unwrap_or_else(|| "mailbox.jsonl".into())
+    });
+    let mailer = crate::mail::Mailer::start(config.smtp_url.as_deref(), config.email_from.as_deref(), mailbox)?;
     let deps = Arc::new(TenantDeps {
         backend: backend.clone(),
         hasher: hasher.clone(),
@@ -72,6 +81,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         idle_timeout: config.tenant_idle_timeout,
         rate_limits_enabled: config.rate_limits_enabled,
         test_faults: config.test_faults,
+        mailer,
     });
     let registry = TenantRegistry::start(deps)
         .await

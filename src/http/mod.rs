@@ -14,6 +14,7 @@ mod keys;
 mod mfa;
 mod ops;
 mod pagination;
+mod recovery;
 mod users;
 
 use std::sync::atomic::AtomicBool;
@@ -90,6 +91,12 @@ pub fn router(state: AppState) -> Router {
         .route("/me/mfa/factors/{id}", delete(mfa::remove_my_factor))
         .route("/me/mfa/backup-codes", post(mfa::regenerate_backup_codes))
         .route("/auth/mfa/verify", post(mfa::verify))
+        .route("/auth/password/forgot", post(recovery::forgot_password))
+        .route("/auth/password/reset", post(recovery::reset_password))
+        .route("/auth/email/verify/send", post(recovery::send_verification))
+        .route("/auth/email/verify", post(recovery::verify_email))
+        .route("/auth/magic-link", post(recovery::magic_link))
+        .route("/auth/magic-link/verify", post(recovery::magic_link_verify))
         .route("/users/{id}/mfa/factors", get(mfa::user_factors))
         .route("/users/{id}/mfa/factors/{fid}", delete(mfa::reset_user_factor))
         .route("/me/sessions/{id}", delete(users::revoke_my_session))

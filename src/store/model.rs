@@ -80,6 +80,17 @@ pub struct AuthConfig {
     pub signing_alg: SigningAlg,
     pub rate_limits: RateLimits,
     pub lockout: Lockout,
+    /// Per-tenant overrides of the emails (`password_reset`, `email_verification`,
+    /// `magic_link`, `invitation`); placeholders `{{link}}`, `{{token}}`, `{{email}}`, `{{tenant}}`.
+    pub email_templates: std::collections::BTreeMap<String, EmailTemplate>,
+}
+
+/// One email template: subject, plain text and HTML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailTemplate {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
 }
 
 impl Default for AuthConfig {
@@ -95,6 +106,7 @@ impl Default for AuthConfig {
             signing_alg: SigningAlg::EdDSA,
             rate_limits: RateLimits::default(),
             lockout: Lockout::default(),
+            email_templates: Default::default(),
         }
     }
 }

@@ -139,6 +139,26 @@ pub enum TenantRequest {
         code: String,
         client: ClientInfo,
     },
+    /// `password/forgot` (`magic_link: false`) or `magic-link` (`true`): always `Done`.
+    RequestEmailLink {
+        email: String,
+        magic_link: bool,
+        redirect_url: Option<String>,
+    },
+    ResetPassword {
+        token: String,
+        new_password: String,
+    },
+    SendEmailVerification {
+        user_id: String,
+    },
+    VerifyEmail {
+        token: String,
+    },
+    MagicLinkSignIn {
+        token: String,
+        client: ClientInfo,
+    },
     /// Re-read the tenant record and signing keys (after a CP change).
     Reload,
     /// Test hook: panic inside the actor (only with `HELLOJOHN_TEST_FAULTS`).

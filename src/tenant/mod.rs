@@ -32,6 +32,8 @@ pub struct TenantDeps {
     pub rate_limits_enabled: bool,
     /// Honour fault-injection requests (tests only).
     pub test_faults: bool,
+    /// Sends email off the request path.
+    pub mailer: crate::mail::Mailer,
 }
 
 impl TenantDeps {

@@ -30,6 +30,8 @@ pub struct Server {
     pub state: Option<hellojohn::http::AppState>,
     /// The database URL the server uses (SQL backends).
     pub database_url: Option<String>,
+    /// The dev mailbox the server writes emails to (in-process servers).
+    pub mailbox: Option<PathBuf>,
 }
 
 /// A tenant made for one test, with its key values.
@@ -113,6 +115,12 @@ pub fn start_server_on(backend: crate::backends::Backend, overrides: &[(&str, &s
         .get("HELLOJOHN_DATABASE_URL")
         .filter(|u| !u.starts_with("file://"))
         .cloned();
+    let default_mailbox = dir.join("mailbox.jsonl").display().to_string();
+    let mailbox = PathBuf::from(
+        env.entry("HELLOJOHN_DEV_MAILBOX".into())
+            .or_insert(default_mailbox)
+            .clone(),
+    );
     let config = Config::from_sources(None, env).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -137,6 +145,7 @@ pub fn start_server_on(backend: crate::backends::Backend, overrides: &[(&str, &s
         admin_token,
         state: Some(state),
         database_url,
+        mailbox: Some(mailbox),
     }
 }
 
@@ -259,6 +268,49 @@ impl Server {
         store.find_user_by_email(email).await.unwrap().expect("stored user")
     }
 
+    /// The newest email to `to` in the dev mailbox, waiting for the sender task (up to 5 s).
+    pub async fn last_mail(&self, to: &str) -> Value {
+        let path = self.mailbox.as_ref().expect("in-process server");
+        for _ in 0..100 {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                let found = text
+                    .lines()
+                    .rev()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .find(|m| m["to"] == to);
+                if let Some(mail) = found {
+                    return mail;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no email to {to}");
+    }
+
+    /// The first email to `to` after `previous` of them were already there.
+    pub async fn next_mail(&self, to: &str, previous: usize) -> Value {
+        for _ in 0..100 {
+            if self.mail_count(to) > previous {
+                return self.last_mail(to).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new email to {to}");
+    }
+
+    /// How many emails to `to` the dev mailbox holds now.
+    pub fn mail_count(&self, to: &str) -> usize {
+        let path = self.mailbox.as_ref().expect("in-process server");
+        std::fs::read_to_string(path)
+            .map(|t| {
+                t.lines()
+                    .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                    .filter(|m| m["to"] == to)
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// Moves the in-process server's clock forward.
     pub fn advance_clock(&self, secs: i64) {
         self.state
@@ -354,5 +406,6 @@ pub async fn attach(base: &str) -> Server {
         admin_token: admin_sign_in(base).await,
         state: None,
         database_url: None,
+        mailbox: None,
     }
 }

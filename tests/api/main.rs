@@ -9,6 +9,7 @@ mod backup;
 mod bad_input;
 mod control_plane;
 mod durability;
+mod email_links;
 mod isolation;
 mod limits;
 mod mfa;

@@ -250,3 +250,27 @@ async fn a_challenge_expires_after_five_minutes() {
     let fresh = challenge(&s, &t, "late@example.com").await;
     assert_eq!(verify(&s, &t, &fresh, &totp_at(&secret, now() + 301)).await.status, 200);
 }
+
+matrix! {
+    async fn a_password_reset_does_not_bypass_the_second_factor() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        enrolled(s, &t, "mfa-reset@example.com").await;
+        let before = s.mail_count("mfa-reset@example.com");
+        s.call(Method::POST, "/v1/auth/password/forgot", Some(&t.pk), Some(json!({"email": "mfa-reset@example.com"}))).await;
+        let token = s.next_mail("mfa-reset@example.com", before).await["token"].as_str().unwrap().to_owned();
+        let reset = s
+            .call(Method::POST, "/v1/auth/password/reset", Some(&t.pk), Some(json!({"token": token, "new_password": "brand new password"})))
+            .await;
+        assert_eq!(reset.status, 204);
+        let reply = s.sign_in(&t, "mfa-reset@example.com", "brand new password").await;
+        reply.assert_error(403, "mfa_required");
+        // Magic links don't bypass it either.
+        let before = s.mail_count("mfa-reset@example.com");
+        s.call(Method::POST, "/v1/auth/magic-link", Some(&t.pk), Some(json!({"email": "mfa-reset@example.com"}))).await;
+        let token = s.next_mail("mfa-reset@example.com", before).await["token"].as_str().unwrap().to_owned();
+        s.call(Method::POST, "/v1/auth/magic-link/verify", Some(&t.pk), Some(json!({"token": token})))
+            .await
+            .assert_error(403, "mfa_required");
+    }
+}

@@ -2,7 +2,9 @@
 //! tenant's context and a request, and answers with a contract result.
 
 mod accounts;
+mod emails;
 mod mfa;
+mod onetime;
 mod sessions;
 mod users;
 
@@ -110,6 +112,22 @@ pub async fn execute(ctx: &TenantContext, request: TenantRequest) -> TenantReply
             code,
             client,
         } => return mfa::verify(ctx, &challenge_id, &code, client).await,
+        R::RequestEmailLink {
+            email,
+            magic_link,
+            redirect_url,
+        } => {
+            let purpose = if magic_link {
+                onetime::Purpose::MagicLink
+            } else {
+                onetime::Purpose::PasswordReset
+            };
+            return onetime::request(ctx, purpose, &email, redirect_url.as_deref()).await;
+        }
+        R::ResetPassword { token, new_password } => onetime::reset_password(ctx, &token, &new_password).await,
+        R::SendEmailVerification { user_id } => onetime::send_verification(ctx, &user_id).await,
+        R::VerifyEmail { token } => onetime::verify_email(ctx, &token).await,
+        R::MagicLinkSignIn { token, client } => onetime::magic_link_sign_in(ctx, &token, client).await,
         // Handled on the actor itself.
         R::Reload | R::InjectPanic => Ok(TenantResponse::Done),
     };

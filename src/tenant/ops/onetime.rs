@@ -1,0 +1,322 @@
+//! One-time tokens: password reset (1 h), email verification (48 h) and magic
+//! links (15 min). 256 random bits, stored by hash in the tenant's store,
+//! single use (a second use is `410 token_already_used`), bound to the tenant.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::super::context::TenantContext;
+use super::super::limits::Limit;
+use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
+use super::{emails, mfa, sessions};
+use crate::auth::secrets;
+use crate::error::ApiError;
+use crate::store::*;
+use crate::validate;
+use crate::views;
+
+/// Prefix of one-time token values.
+const PREFIX: &str = "hjt_";
+
+/// What a token is for, and how long it lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    PasswordReset,
+    EmailVerification,
+    MagicLink,
+}
+
+impl Purpose {
+    fn ttl_secs(self) -> i64 {
+        match self {
+            Purpose::PasswordReset => 3600,
+            Purpose::EmailVerification => 48 * 3600,
+            Purpose::MagicLink => 15 * 60,
+        }
+    }
+    fn template(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
+            Purpose::MagicLink => "magic_link",
+        }
+    }
+    fn path(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password-reset",
+            Purpose::EmailVerification => "verify-email",
+            Purpose::MagicLink => "magic-link",
+        }
+    }
+}
+
+/// A token as stored (by hash).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OneTime {
+    purpose: Purpose,
+    user_id: String,
+    email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    used: bool,
+}
+
+/// The link in the email: the caller's `redirect_url` when the tenant allows its origin,
+/// else a path under the instance's public URL.
+fn link(ctx: &TenantContext, purpose: Purpose, token: &str, redirect_url: Option<&str>) -> String {
+    let allowed = redirect_url.filter(|url| {
+        ctx.tenant.auth_config.allowed_origins.iter().any(|origin| {
+            let origin = origin.trim_end_matches('/');
+            *url == origin || url.starts_with(&format!("{origin}/")) || url.starts_with(&format!("{origin}?"))
+        })
+    });
+    let base = match allowed {
+        Some(url) => url.to_owned(),
+        None => format!("{}/{}", ctx.issuer, purpose.path()),
+    };
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}token={token}")
+}
+
+/// Issues a token for `user` and emails it.
+async fn issue(ctx: &TenantContext, purpose: Purpose, user: &User, redirect_url: Option<&str>) -> Result<(), ApiError> {
+    let token = secrets::generate(PREFIX);
+    let stored = OneTime {
+        purpose,
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        expires_at: ctx.deps.clock.now() + time::Duration::seconds(purpose.ttl_secs()),
+        used: false,
+    };
+    let doc = serde_json::to_value(&stored).map_err(|_| ApiError::Internal)?;
+    let record = Record {
+        kind: RecordKind::OneTimeToken,
+        id: secrets::hash(&token),
+        owner_id: user.id.clone(),
+        doc,
+    };
+    ctx.store
+        .apply(TenantBatch::default().write(TenantWrite::PutRecord(record)))
+        .await?;
+    let link = link(ctx, purpose, &token, redirect_url);
+    ctx.deps
+        .mailer
+        .send(emails::render(ctx, purpose.template(), &user.email, &link, &token));
+    Ok(())
+}
+
+/// A token checked for its purpose: the stored claim and the guard+write that use it up.
+async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<(OneTime, Guard, TenantWrite), ApiError> {
+    if !token.starts_with(PREFIX) || token.len() > 128 {
+        return Err(ApiError::InvalidToken);
+    }
+    let hash = secrets::hash(token);
+    let record = ctx
+        .store
+        .get_record(RecordKind::OneTimeToken, &hash)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    let claim: OneTime = serde_json::from_value(record.doc.clone()).map_err(|_| ApiError::InvalidToken)?;
+    if claim.purpose != purpose {
+        return Err(ApiError::InvalidToken);
+    }
+    if claim.used {
+        return Err(ApiError::TokenAlreadyUsed);
+    }
+    if claim.expires_at <= ctx.deps.clock.now() {
+        return Err(ApiError::InvalidToken);
+    }
+    let guard = Guard::RecordField {
+        kind: RecordKind::OneTimeToken,
+        id: hash.clone(),
+        field: "used".into(),
+        value: json!(false),
+    };
+    let used = OneTime {
+        used: true,
+        ..claim.clone()
+    };
+    let doc = serde_json::to_value(&used).map_err(|_| ApiError::Internal)?;
+    let write = TenantWrite::PutRecord(Record {
+        kind: RecordKind::OneTimeToken,
+        id: hash,
+        owner_id: claim.user_id.clone(),
+        doc,
+    });
+    Ok((claim, guard, write))
+}
+
+/// A lost race on a token means someone used it first.
+fn used_race(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict => ApiError::TokenAlreadyUsed,
+        other => other.into(),
+    }
+}
+
+/// Forgot-password and magic-link requests: 202 whether or not the email exists.
+pub async fn request(ctx: &TenantContext, purpose: Purpose, email: &str, redirect_url: Option<&str>) -> TenantReply {
+    let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let rate_limit = match ctx.limit(Limit::EmailSend, &account) {
+        Ok(info) => info,
+        Err((error, info)) => {
+            return TenantReply {
+                result: Err(error),
+                rate_limit: Some(info),
+            }
+        }
+    };
+    let result = async {
+        if let Some(user) = ctx.store.find_user_by_email(&account).await? {
+            if user.status == UserStatus::Active {
+                issue(ctx, purpose, &user, redirect_url).await?;
+            }
+        }
+        Ok(TenantResponse::Done)
+    }
+    .await;
+    TenantReply { result, rate_limit }
+}
+
+/// `POST /v1/auth/password/reset`: new password, every session revoked; MFA still applies at the next sign-in.
+pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str) -> Result<TenantResponse, ApiError> {
+    validate::new_password(new_password, ctx.tenant.auth_config.password_min_length)?;
+    let (claim, guard, write) = redeem(ctx, Purpose::PasswordReset, token).await?;
+    let current = ctx
+        .store
+        .get_user(&claim.user_id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    let hash = ctx
+        .deps
+        .hasher
+        .hash(new_password)
+        .await
+        .map_err(super::accounts::password_error)?;
+    let mut user = current.clone();
+    user.password_hash = Some(hash);
+    user.updated_at = ctx
+        .deps
+        .clock
+        .now()
+        .max(current.updated_at + time::Duration::seconds(1));
+    let event = sessions::event(
+        "user.password_changed",
+        json!({ "user": views::user(&user, views::Audience::Server) }),
+        ctx,
+    );
+    let mut batch = TenantBatch::default()
+        .guard(guard)
+        .guard(Guard::UserVersion {
+            user_id: user.id.clone(),
+            updated_at: current.updated_at,
+        })
+        .write(write)
+        .write(TenantWrite::UpdateUser(user.clone()))
+        .write(TenantWrite::AppendEvent(event));
+    batch
+        .writes
+        .extend(sessions::revoke_all_writes(ctx, &user.id, None).await?);
+    ctx.store.apply(batch).await.map_err(used_race)?;
+    ctx.forget_user_sessions(&user.id, None);
+    Ok(TenantResponse::Done)
+}
+
+/// `POST /v1/auth/email/verify/send`: mails a verification link (nothing when already verified).
+pub async fn send_verification(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+    let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::SessionRevoked)?;
+    if !user.email_verified {
+        issue(ctx, Purpose::EmailVerification, &user, None).await?;
+    }
+    Ok(TenantResponse::Done)
+}
+
+/// `POST /v1/auth/email/verify`: marks the address verified (if it is still the user's).
+pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<TenantResponse, ApiError> {
+    let (claim, guard, write) = redeem(ctx, Purpose::EmailVerification, token).await?;
+    let current = ctx
+        .store
+        .get_user(&claim.user_id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    if current.email != claim.email {
+        return Err(ApiError::InvalidToken);
+    }
+    let mut user = current.clone();
+    user.email_verified = true;
+    user.updated_at = ctx
+        .deps
+        .clock
+        .now()
+        .max(current.updated_at + time::Duration::seconds(1));
+    let event = sessions::event(
+        "user.updated",
+        json!({ "user": views::user(&user, views::Audience::Server) }),
+        ctx,
+    );
+    let batch = TenantBatch::default()
+        .guard(guard)
+        .guard(Guard::UserVersion {
+            user_id: user.id.clone(),
+            updated_at: current.updated_at,
+        })
+        .write(write)
+        .write(TenantWrite::UpdateUser(user.clone()))
+        .write(TenantWrite::AppendEvent(event));
+    ctx.store.apply(batch).await.map_err(used_race)?;
+    Ok(TenantResponse::User(Box::new(user)))
+}
+
+/// `POST /v1/auth/magic-link/verify`: a session (`amr: ["email"]`), or an MFA challenge when enrolled.
+pub async fn magic_link_sign_in(
+    ctx: &TenantContext,
+    token: &str,
+    client: ClientInfo,
+) -> Result<TenantResponse, ApiError> {
+    let (claim, guard, write) = redeem(ctx, Purpose::MagicLink, token).await?;
+    let current = ctx
+        .store
+        .get_user(&claim.user_id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    if current.email != claim.email {
+        return Err(ApiError::InvalidToken);
+    }
+    if current.status == UserStatus::Disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    // The link is used up even when a second factor is still required.
+    let mut user = current.clone();
+    user.email_verified = true;
+    user.last_sign_in_at = Some(ctx.deps.clock.now());
+    user.updated_at = ctx
+        .deps
+        .clock
+        .now()
+        .max(current.updated_at + time::Duration::seconds(1));
+    let user_guard = Guard::UserVersion {
+        user_id: user.id.clone(),
+        updated_at: current.updated_at,
+    };
+    let consume = TenantBatch::default()
+        .guard(guard)
+        .guard(user_guard)
+        .write(write)
+        .write(TenantWrite::UpdateUser(user.clone()));
+    ctx.store.apply(consume).await.map_err(used_race)?;
+    mfa::challenge_if_enrolled(ctx, &user, &["email".to_owned()]).await?;
+    let new_session = sessions::start(ctx, &user, vec!["email".to_owned()], client)?;
+    ctx.store
+        .apply(TenantBatch {
+            guards: Vec::new(),
+            writes: new_session.writes,
+        })
+        .await?;
+    ctx.remember(&new_session.session);
+    Ok(TenantResponse::SignedIn {
+        user: Box::new(user),
+        tokens: new_session.tokens,
+    })
+}
