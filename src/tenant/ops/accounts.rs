@@ -247,7 +247,7 @@ pub async fn change_password(
     let hash = ctx.deps.hasher.hash(new).await.map_err(password_error)?;
     let mut updated = user.clone();
     updated.password_hash = Some(hash);
-    updated.updated_at = ctx.deps.clock.now();
+    updated.updated_at = super::next_version(ctx, &user);
     let event = sessions::event(
         "user.password_changed",
         json!({ "user": views::user(&updated, views::Audience::Server) }),

@@ -237,11 +237,7 @@ async fn set_mfa_enabled(
     };
     let mut user = current.clone();
     user.mfa_enabled = enabled;
-    user.updated_at = ctx
-        .deps
-        .clock
-        .now()
-        .max(current.updated_at + time::Duration::seconds(1));
+    user.updated_at = super::next_version(ctx, &current);
     Ok((guard, TenantWrite::UpdateUser(user.clone()), user))
 }
 

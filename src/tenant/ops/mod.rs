@@ -12,6 +12,15 @@ use super::context::TenantContext;
 use super::messages::{TenantReply, TenantRequest, TenantResponse};
 use crate::error::ApiError;
 
+/// The `updated_at` of a user's next version: later than the current one even within a
+/// second, so `Guard::UserVersion` always tells two versions apart.
+fn next_version(ctx: &TenantContext, current: &crate::store::User) -> time::OffsetDateTime {
+    ctx.deps
+        .clock
+        .now()
+        .max(current.updated_at + time::Duration::seconds(1))
+}
+
 /// Runs one request against a tenant's context.
 pub async fn execute(ctx: &TenantContext, request: TenantRequest) -> TenantReply {
     use TenantRequest as R;

@@ -197,11 +197,7 @@ pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str
         .map_err(super::accounts::password_error)?;
     let mut user = current.clone();
     user.password_hash = Some(hash);
-    user.updated_at = ctx
-        .deps
-        .clock
-        .now()
-        .max(current.updated_at + time::Duration::seconds(1));
+    user.updated_at = super::next_version(ctx, &current);
     let event = sessions::event(
         "user.password_changed",
         json!({ "user": views::user(&user, views::Audience::Server) }),
@@ -246,11 +242,7 @@ pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<TenantResp
     }
     let mut user = current.clone();
     user.email_verified = true;
-    user.updated_at = ctx
-        .deps
-        .clock
-        .now()
-        .max(current.updated_at + time::Duration::seconds(1));
+    user.updated_at = super::next_version(ctx, &current);
     let event = sessions::event(
         "user.updated",
         json!({ "user": views::user(&user, views::Audience::Server) }),
@@ -291,11 +283,7 @@ pub async fn magic_link_sign_in(
     let mut user = current.clone();
     user.email_verified = true;
     user.last_sign_in_at = Some(ctx.deps.clock.now());
-    user.updated_at = ctx
-        .deps
-        .clock
-        .now()
-        .max(current.updated_at + time::Duration::seconds(1));
+    user.updated_at = super::next_version(ctx, &current);
     let user_guard = Guard::UserVersion {
         user_id: user.id.clone(),
         updated_at: current.updated_at,

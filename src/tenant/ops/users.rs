@@ -160,11 +160,7 @@ pub async fn update(
     let current = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
     let mut user = current.clone();
     apply_patch(&mut user, patch, by_server)?;
-    user.updated_at = ctx
-        .deps
-        .clock
-        .now()
-        .max(current.updated_at + time::Duration::seconds(1));
+    user.updated_at = super::next_version(ctx, &current);
     let event = sessions::event(
         "user.updated",
         json!({ "user": views::user(&user, Audience::Server) }),
@@ -214,11 +210,7 @@ pub async fn set_disabled(ctx: &TenantContext, user_id: &str, disabled: bool) ->
     } else {
         UserStatus::Active
     };
-    user.updated_at = ctx
-        .deps
-        .clock
-        .now()
-        .max(current.updated_at + time::Duration::seconds(1));
+    user.updated_at = super::next_version(ctx, &current);
     let kind = if disabled { "user.disabled" } else { "user.enabled" };
     let event = sessions::event(kind, json!({ "user": views::user(&user, Audience::Server) }), ctx);
     let mut batch = TenantBatch::default()
