@@ -295,6 +295,10 @@ pub trait TenantStore: Send + Sync {
     async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
     /// Deletes every record of this tenant (tenant deletion where its storage is shared).
     async fn purge(&self) -> Result<(), StoreError>;
+    /// Deletes refresh tokens that can never be used again: past their expiry, or of a
+    /// session that is no longer active. Rotated tokens of live sessions stay, because
+    /// presenting one must still revoke its session. Returns how many went.
+    async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError>;
     /// Every record, from one consistent view (a backup).
     async fn export(&self) -> Result<TenantSnapshot, StoreError>;
     async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError>;

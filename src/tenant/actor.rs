@@ -29,7 +29,11 @@ pub struct TenantArgs {
 pub struct TenantState {
     ctx: Arc<TenantContext>,
     last_activity: Instant,
+    last_housekeeping: Instant,
 }
+
+/// How often a running tenant deletes refresh tokens that can never be used again.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
 /// One tenant's actor.
 pub struct TenantActor;
@@ -54,6 +58,7 @@ impl Actor for TenantActor {
         Ok(TenantState {
             ctx: Arc::new(ctx),
             last_activity: Instant::now(),
+            last_housekeeping: Instant::now(),
         })
     }
 
@@ -66,6 +71,22 @@ impl Actor for TenantActor {
         match message {
             TenantMsg::IdleCheck => {
                 state.ctx.limits.lock().sweep(state.ctx.deps.clock.unix());
+                if state.last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
+                    state.last_housekeeping = Instant::now();
+                    let ctx = state.ctx.clone();
+                    // Off the actor: a large purge must not hold up requests.
+                    tokio::spawn(async move {
+                        match ctx.store.purge_dead_refresh_tokens(ctx.deps.clock.now()).await {
+                            Ok(n) if n > 0 => {
+                                tracing::debug!(tenant = %ctx.tenant.id, purged = n, "dead refresh tokens deleted")
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(tenant = %ctx.tenant.id, error = %e, "refresh-token housekeeping failed")
+                            }
+                        }
+                    });
+                }
                 if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout {
                     tracing::debug!(tenant = %state.ctx.tenant.id, "stopping idle tenant actor");
                     myself.stop(Some("idle".to_owned()));

@@ -450,3 +450,43 @@ matrix! {
             .assert_error(401, "token_expired");
     }
 }
+
+matrix! {
+    async fn housekeeping_deletes_only_refresh_tokens_that_can_never_be_used() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        let a = signed(&s.sign_up(&t, "keep@example.com", "long enough password").await);
+        let refreshed = s.call(Method::POST, "/v1/auth/token/refresh", Some(&t.pk), Some(json!({"refresh_token": a.refresh}))).await;
+        assert_eq!(refreshed.status, 200);
+        let b = sign_in(s, &t, "keep@example.com", "long enough password").await;
+        assert_eq!(s.call(Method::DELETE, &format!("/v1/sessions/{}", b.session_id), Some(&t.sk), None).await.status, 204);
+
+        let control = &s.state.as_ref().unwrap().control;
+        let store = control.backend().open_tenant(&control.tenant(&t.id).await.unwrap()).await.unwrap();
+        assert_eq!(store.export().await.unwrap().refresh_tokens.len(), 3);
+        let purged = store.purge_dead_refresh_tokens(control.clock().now()).await.unwrap();
+        assert_eq!(purged, 1, "only the revoked session's token");
+        let left = store.export().await.unwrap().refresh_tokens;
+        assert_eq!(left.len(), 2);
+        assert!(left.iter().all(|r| r.session_id == a.session_id));
+        // The rotated token survived, so presenting it still revokes its session.
+        s.call(Method::POST, "/v1/auth/token/refresh", Some(&t.pk), Some(json!({"refresh_token": a.refresh})))
+            .await
+            .assert_error(401, "session_revoked");
+        assert_eq!(store.purge_dead_refresh_tokens(control.clock().now()).await.unwrap(), 2, "now the whole session is dead");
+    }
+}
+
+matrix! {
+    async fn housekeeping_deletes_expired_refresh_tokens() {
+        let s = start_server(&[]);
+        let t = s.new_tenant_with(json!({"name": "short", "auth_config": {"refresh_token_ttl": 60}})).await;
+        s.sign_up(&t, "short@example.com", "long enough password").await;
+        let control = &s.state.as_ref().unwrap().control;
+        let store = control.backend().open_tenant(&control.tenant(&t.id).await.unwrap()).await.unwrap();
+        assert_eq!(store.purge_dead_refresh_tokens(control.clock().now()).await.unwrap(), 0);
+        s.advance_clock(61);
+        assert_eq!(store.purge_dead_refresh_tokens(control.clock().now()).await.unwrap(), 1);
+        assert!(store.export().await.unwrap().refresh_tokens.is_empty());
+    }
+}

@@ -378,6 +378,34 @@ impl TenantStore for FsTenantStore {
         Ok(rows.into_iter().map(|(id, row)| row_record(kind, &id, row)).collect())
     }
 
+    async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError> {
+        let live: std::collections::HashSet<String> = self
+            .rows_where(SESSION, |v| v.get("status").and_then(|s| s.as_str()) == Some("active"))
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let dead: Vec<String> = self
+            .rows_where(REFRESH_TOKEN, |v| match from_value::<RefreshToken>(v) {
+                Ok(t) => t.expires_at <= now || !live.contains(&t.session_id),
+                Err(_) => false,
+            })
+            .into_iter()
+            .map(|(hash, _)| hash)
+            .collect();
+        if dead.is_empty() {
+            return Ok(0);
+        }
+        let mut plan = Plan {
+            batch: Batch::new(),
+            meanings: Vec::new(),
+        };
+        for hash in &dead {
+            plan.delete(REFRESH_TOKEN, hash);
+        }
+        commit(&self.engine, plan.batch, plan.meanings).await?;
+        Ok(dead.len())
+    }
+
     async fn purge(&self) -> Result<(), StoreError> {
         let mut plan = Plan {
             batch: Batch::new(),

@@ -398,6 +398,19 @@ impl TenantStore for MySqlTenantStore {
         self.records(kind, "owner_id", owner_id).await
     }
 
+    async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError> {
+        // Stored timestamps share one RFC 3339 UTC shape, so they compare as text.
+        let now = timestamp(now)?;
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let sql = "DELETE FROM {d}.hj_refresh_token WHERE tenant_id = ? AND (
+                       JSON_UNQUOTE(JSON_EXTRACT(doc, '$.expires_at')) <= ?
+                       OR session_id NOT IN (SELECT id FROM {d}.hj_session WHERE tenant_id = ? AND status = 'active'))";
+        conn.exec_drop(self.sql(sql), (&self.tenant_id, now, &self.tenant_id))
+            .await
+            .map_err(err)?;
+        Ok(conn.affected_rows() as usize)
+    }
+
     async fn purge(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
         let records = RecordKind::ALL.map(RecordKind::table);

@@ -449,6 +449,26 @@ impl TenantStore for PgTenantStore {
         .await
     }
 
+    async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError> {
+        let now = timestamp(now)?;
+        self.with_tx(move |tx, tenant| {
+            Box::pin(async move {
+                let n = tx
+                    .execute(
+                        "DELETE FROM hj_refresh_token t WHERE t.tenant_id = $1 AND (
+                             (t.doc->>'expires_at')::timestamptz <= ($2::jsonb #>> '{}')::timestamptz
+                             OR NOT EXISTS (SELECT 1 FROM hj_session s
+                                            WHERE s.tenant_id = t.tenant_id AND s.id = t.session_id AND s.status = 'active'))",
+                        &[&tenant, &now],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                Ok(n as usize)
+            })
+        })
+        .await
+    }
+
     async fn purge(&self) -> Result<(), StoreError> {
         self.purge_rows().await
     }
