@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 
 /// Messages waiting to be sent before new ones are dropped (and logged).
 const QUEUE: usize = 10_000;
+/// Messages being delivered (or retried) at once.
+const SENDERS: usize = 8;
 /// Delays between attempts of one message.
 const RETRIES: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(30)];
 
@@ -65,9 +67,19 @@ impl Mailer {
             None => Transport::Dev(dev_mailbox),
         };
         let (queue, mut inbox) = mpsc::channel::<Email>(QUEUE);
+        let transport = std::sync::Arc::new(transport);
+        // Each message retries on its own, so one failing address never holds up the others.
+        let senders = std::sync::Arc::new(tokio::sync::Semaphore::new(SENDERS));
         tokio::spawn(async move {
             while let Some(email) = inbox.recv().await {
-                deliver(&transport, email).await;
+                let Ok(permit) = senders.clone().acquire_owned().await else {
+                    break;
+                };
+                let transport = transport.clone();
+                tokio::spawn(async move {
+                    deliver(&transport, email).await;
+                    drop(permit);
+                });
             }
         });
         Ok(Self { queue })

@@ -274,3 +274,46 @@ matrix! {
             .assert_error(403, "mfa_required");
     }
 }
+
+matrix! {
+    async fn parallel_guesses_on_one_challenge_each_count() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        let (_, secret, _) = enrolled(s, &t, "race@example.com").await;
+        let challenge_id = challenge(s, &t, "race@example.com").await;
+        let mut guesses = Vec::new();
+        for i in 0..10 {
+            let (url, pk, id) = (s.url("/v1/auth/mfa/verify"), t.pk.clone(), challenge_id.clone());
+            guesses.push(tokio::spawn(async move {
+                client()
+                    .post(url)
+                    .header("X-Client-Id", pk)
+                    .json(&json!({"challenge_id": id, "code": format!("{:06}", 111_111 + i)}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }));
+        }
+        for g in guesses {
+            assert_eq!(g.await.unwrap(), 401);
+        }
+        // However they interleaved, at least five counted: the right code is refused now.
+        verify(s, &t, &challenge_id, &totp_at(&secret, now() + 30)).await.assert_error(401, "invalid_mfa_code");
+    }
+}
+
+matrix! {
+    async fn a_pending_factor_is_removed_without_a_code() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        let body = s.sign_up(&t, "pending@example.com", "long enough password").await;
+        let access = body["session"]["access_token"].as_str().unwrap();
+        let started = s.call(Method::POST, "/v1/me/mfa/totp", Some(access), None).await;
+        let factor_id = started.body["factor_id"].as_str().unwrap();
+        let removed = s.call(Method::DELETE, &format!("/v1/me/mfa/factors/{factor_id}"), Some(access), Some(json!({"code": "000000"}))).await;
+        assert_eq!(removed.status, 204, "{}", removed.body);
+        assert_eq!(s.call(Method::GET, "/v1/me/mfa/factors", Some(access), None).await.body["data"].as_array().unwrap().len(), 0);
+    }
+}

@@ -152,6 +152,13 @@ async fn consume(ctx: &TenantContext, user_id: &str, code: &str) -> Result<Consu
     Err(ApiError::InvalidMfaCode)
 }
 
+/// Guessing codes through factor management counts against the same per-user MFA limit as sign-in.
+fn limit_guesses(ctx: &TenantContext, user_id: &str) -> Result<(), ApiError> {
+    ctx.limit(Limit::MfaUser, user_id)
+        .map(|_| ())
+        .map_err(|(error, _)| error)
+}
+
 /// Maps a lost compare-and-set on a factor to a rejected code: it was used meanwhile.
 fn code_race(e: StoreError) -> ApiError {
     match e {
@@ -336,7 +343,9 @@ pub async fn remove(
     let all = factors(ctx, user_id).await?;
     let target = all.iter().find(|f| f.id == factor_id).ok_or(ApiError::NotFound)?;
     let mut batch = TenantBatch::default();
-    if let Some(code) = code {
+    // A pending factor unlocks nothing, so removing it needs no code.
+    if let Some(code) = code.filter(|_| target.status == "active") {
+        limit_guesses(ctx, user_id)?;
         let consumed = consume(ctx, user_id, code).await?;
         batch = batch.guard(consumed.guard).write(consumed.write);
     }
@@ -374,6 +383,7 @@ pub async fn regenerate_backup_codes(
     if active_totp(&all).is_none() {
         return Err(ApiError::Conflict("Backup codes need an active TOTP factor.".into()));
     }
+    limit_guesses(ctx, user_id)?;
     let consumed = consume(ctx, user_id, code).await?;
     let codes = totp::new_backup_codes();
     let backup = backup_factor(ctx, user_id, &codes);
@@ -439,34 +449,55 @@ pub async fn verify(ctx: &TenantContext, challenge_id: &str, code: &str, client:
     }
 }
 
+/// Counts one attempt on a challenge before its code is looked at, so parallel guesses
+/// each count: the fifth attempt is the last, whatever the timing. Returns the challenge
+/// as it stands after counting.
+async fn take_attempt(ctx: &TenantContext, challenge_id: &str, mut current: Record) -> Result<Challenge, ApiError> {
+    for _ in 0..20 {
+        let challenge: Challenge = parse(current)?;
+        if challenge.used || challenge.expires_at <= ctx.deps.clock.now() || challenge.attempts >= CHALLENGE_ATTEMPTS {
+            return Err(ApiError::InvalidMfaCode);
+        }
+        let counted = Challenge {
+            attempts: challenge.attempts + 1,
+            version: challenge.version + 1,
+            ..challenge.clone()
+        };
+        let write = TenantWrite::PutRecord(record(
+            RecordKind::MfaChallenge,
+            &counted.id,
+            &counted.user_id,
+            &counted,
+        )?);
+        let guard = version_guard(RecordKind::MfaChallenge, &challenge.id, challenge.version);
+        match ctx.store.apply(TenantBatch::default().guard(guard).write(write)).await {
+            Ok(()) => return Ok(counted),
+            // Another attempt counted first: read it again and count this one after it.
+            Err(StoreError::Conflict) => {
+                current = ctx
+                    .store
+                    .get_record(RecordKind::MfaChallenge, challenge_id)
+                    .await?
+                    .ok_or(ApiError::InvalidMfaCode)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::unavailable())
+}
+
 async fn finish(
     ctx: &TenantContext,
     found: Record,
     code: &str,
     client: ClientInfo,
 ) -> Result<TenantResponse, ApiError> {
-    let challenge: Challenge = parse(found)?;
+    let challenge_id = found.id.clone();
+    let challenge = take_attempt(ctx, &challenge_id, found).await?;
     let now = ctx.deps.clock.now();
-    if challenge.used || challenge.expires_at <= now || challenge.attempts >= CHALLENGE_ATTEMPTS {
-        return Err(ApiError::InvalidMfaCode);
-    }
     let guard = version_guard(RecordKind::MfaChallenge, &challenge.id, challenge.version);
     let user_id = challenge.user_id.clone();
-    let consumed = match consume(ctx, &user_id, code).await {
-        Ok(consumed) => consumed,
-        Err(ApiError::InvalidMfaCode) => {
-            let failed = Challenge {
-                attempts: challenge.attempts + 1,
-                version: challenge.version + 1,
-                ..challenge.clone()
-            };
-            let write = TenantWrite::PutRecord(record(RecordKind::MfaChallenge, &failed.id, &user_id, &failed)?);
-            // A lost race means another attempt already counted: either way the code was wrong.
-            let _ = ctx.store.apply(TenantBatch::default().guard(guard).write(write)).await;
-            return Err(ApiError::InvalidMfaCode);
-        }
-        Err(other) => return Err(other),
-    };
+    let consumed = consume(ctx, &user_id, code).await?;
     let mut user = ctx.store.get_user(&user_id).await?.ok_or(ApiError::InvalidMfaCode)?;
     if user.status == UserStatus::Disabled {
         return Err(ApiError::AccountDisabled);

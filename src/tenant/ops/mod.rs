@@ -8,6 +8,8 @@ mod onetime;
 mod sessions;
 mod users;
 
+use std::sync::Arc;
+
 use super::context::TenantContext;
 use super::messages::{TenantReply, TenantRequest, TenantResponse};
 use crate::error::ApiError;
@@ -22,7 +24,7 @@ fn next_version(ctx: &TenantContext, current: &crate::store::User) -> time::Offs
 }
 
 /// Runs one request against a tenant's context.
-pub async fn execute(ctx: &TenantContext, request: TenantRequest) -> TenantReply {
+pub async fn execute(ctx: &Arc<TenantContext>, request: TenantRequest) -> TenantReply {
     use TenantRequest as R;
     let result = match request {
         R::SignUp {
@@ -131,7 +133,7 @@ pub async fn execute(ctx: &TenantContext, request: TenantRequest) -> TenantReply
             } else {
                 onetime::Purpose::PasswordReset
             };
-            return onetime::request(ctx, purpose, &email, redirect_url.as_deref()).await;
+            return onetime::request(ctx.clone(), purpose, email, redirect_url).await;
         }
         R::ResetPassword { token, new_password } => onetime::reset_password(ctx, &token, &new_password).await,
         R::SendEmailVerification { user_id } => onetime::send_verification(ctx, &user_id).await,

@@ -156,9 +156,15 @@ fn used_race(e: StoreError) -> ApiError {
     }
 }
 
-/// Forgot-password and magic-link requests: 202 whether or not the email exists.
-pub async fn request(ctx: &TenantContext, purpose: Purpose, email: &str, redirect_url: Option<&str>) -> TenantReply {
-    let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+/// Forgot-password and magic-link requests: 202 whether or not the email exists. The
+/// lookup and the write happen after the answer, so its timing says nothing either.
+pub async fn request(
+    ctx: std::sync::Arc<TenantContext>,
+    purpose: Purpose,
+    email: String,
+    redirect_url: Option<String>,
+) -> TenantReply {
+    let account = validate::email(&email).unwrap_or_else(|_| email.trim().to_lowercase());
     let rate_limit = match ctx.limit(Limit::EmailSend, &account) {
         Ok(info) => info,
         Err((error, info)) => {
@@ -168,16 +174,23 @@ pub async fn request(ctx: &TenantContext, purpose: Purpose, email: &str, redirec
             }
         }
     };
-    let result = async {
-        if let Some(user) = ctx.store.find_user_by_email(&account).await? {
-            if user.status == UserStatus::Active {
-                issue(ctx, purpose, &user, redirect_url).await?;
+    tokio::spawn(async move {
+        let sent = async {
+            match ctx.store.find_user_by_email(&account).await? {
+                Some(user) if user.status == UserStatus::Active => {
+                    issue(&ctx, purpose, &user, redirect_url.as_deref()).await
+                }
+                _ => Ok(()),
             }
+        };
+        if let Err(e) = sent.await {
+            tracing::warn!(tenant = %ctx.tenant.id, error = %e, "could not issue an email link");
         }
-        Ok(TenantResponse::Done)
+    });
+    TenantReply {
+        result: Ok(TenantResponse::Done),
+        rate_limit,
     }
-    .await;
-    TenantReply { result, rate_limit }
 }
 
 /// `POST /v1/auth/password/reset`: new password, every session revoked; MFA still applies at the next sign-in.
