@@ -317,3 +317,19 @@ matrix! {
         assert_eq!(s.call(Method::GET, "/v1/me/mfa/factors", Some(access), None).await.body["data"].as_array().unwrap().len(), 0);
     }
 }
+
+matrix! {
+    async fn a_tenant_that_requires_mfa_challenges_every_sign_in() {
+        let s = shared();
+        let t = s.new_tenant_with(json!({"name": "strict", "auth_config": {"mfa_required": true}})).await;
+        // Sign-up hands out the session a new user enrolls from.
+        let body = s.sign_up(&t, "strict@example.com", "long enough password").await;
+        assert!(body["session"]["access_token"].is_string());
+        let reply = s.sign_in(&t, "strict@example.com", "long enough password").await;
+        reply.assert_error(403, "mfa_required");
+        assert_eq!(reply.body["error"]["available_factors"], json!([]), "nothing to offer before enrollment");
+        let (_, secret, _) = enrolled(s, &t, "strict2@example.com").await;
+        let challenge_id = challenge(s, &t, "strict2@example.com").await;
+        assert_eq!(verify(s, &t, &challenge_id, &totp_at(&secret, now() + 30)).await.status, 200);
+    }
+}

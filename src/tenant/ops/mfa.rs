@@ -405,11 +405,19 @@ pub async fn regenerate_backup_codes(
 }
 
 /// At sign-in: when the user has an active factor, a challenge instead of a session.
+/// With the tenant's `mfa_required`, a user without a factor gets `mfa_required` too, with
+/// no factor to offer: such users enroll from the session sign-up gives them.
 pub async fn challenge_if_enrolled(ctx: &TenantContext, user: &User, amr: &[String]) -> Result<(), ApiError> {
     let all = factors(ctx, &user.id).await?;
-    if active_totp(&all).is_none() {
+    let enrolled = active_totp(&all).is_some();
+    if !enrolled && !ctx.tenant.auth_config.mfa_required {
         return Ok(());
     }
+    let available_factors = if enrolled {
+        vec!["totp".into(), "backup_code".into()]
+    } else {
+        Vec::new()
+    };
     let challenge = Challenge {
         id: new_id("mfa"),
         user_id: user.id.clone(),
@@ -423,7 +431,7 @@ pub async fn challenge_if_enrolled(ctx: &TenantContext, user: &User, amr: &[Stri
     ctx.store.apply(TenantBatch::default().write(write)).await?;
     Err(ApiError::MfaRequired {
         challenge_id: challenge.id,
-        available_factors: vec!["totp".into(), "backup_code".into()],
+        available_factors,
     })
 }
 
