@@ -244,3 +244,27 @@ async fn emails_go_out_through_a_real_smtp_server() {
     assert_eq!(reset.status, 204, "{}", reset.body);
     assert_eq!(s.sign_in(&t, "smtp@example.com", "via smtp 12345").await.status, 200);
 }
+
+matrix! {
+    async fn a_token_used_in_parallel_works_exactly_once() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        s.sign_up(&t, "parallel@example.com", "long enough password").await;
+        let before = s.mail_count("parallel@example.com");
+        post(s, &t, "/v1/auth/magic-link", json!({"email": "parallel@example.com"})).await;
+        let token = s.next_mail("parallel@example.com", before).await["token"].as_str().unwrap().to_owned();
+        let mut attempts = Vec::new();
+        for _ in 0..6 {
+            let (url, pk, token) = (s.url("/v1/auth/magic-link/verify"), t.pk.clone(), token.clone());
+            attempts.push(tokio::spawn(async move {
+                client().post(url).header("X-Client-Id", pk).json(&json!({"token": token})).send().await.unwrap().status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for a in attempts {
+            statuses.push(a.await.unwrap());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 200 || *s == 410), "{statuses:?}");
+    }
+}

@@ -318,7 +318,11 @@ pub async fn confirm_totp(
         ctx,
     );
     batch.writes.push(TenantWrite::AppendEvent(event));
-    ctx.store.apply(batch).await.map_err(code_race)?;
+    ctx.store.apply(batch).await.map_err(|e| match e {
+        // Confirmed by a parallel request, or the account changed: nothing was consumed.
+        StoreError::Conflict => ApiError::Conflict("The factor or the account changed meanwhile; retry.".into()),
+        other => other.into(),
+    })?;
     Ok(TenantResponse::FactorConfirmed {
         factor: view(&active),
         backup_codes: codes,

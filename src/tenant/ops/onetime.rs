@@ -149,10 +149,22 @@ async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<(O
 }
 
 /// A lost race on a token means someone used it first.
-fn used_race(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Conflict => ApiError::TokenAlreadyUsed,
-        other => other.into(),
+/// A lost compare-and-set: 410 when the token was used meanwhile; when only the user
+/// record changed under us, the token is still good and the client may simply retry.
+async fn lost_race(ctx: &TenantContext, token: &str, e: StoreError) -> ApiError {
+    if !matches!(e, StoreError::Conflict) {
+        return e.into();
+    }
+    match ctx
+        .store
+        .get_record(RecordKind::OneTimeToken, &secrets::hash(token))
+        .await
+    {
+        Ok(Some(record)) if record.doc.get("used") == Some(&json!(false)) => {
+            ApiError::Conflict("The account changed while the token was being used; retry.".into())
+        }
+        Ok(_) => ApiError::TokenAlreadyUsed,
+        Err(e) => e.into(),
     }
 }
 
@@ -228,7 +240,9 @@ pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str
     batch
         .writes
         .extend(sessions::revoke_all_writes(ctx, &user.id, None).await?);
-    ctx.store.apply(batch).await.map_err(used_race)?;
+    if let Err(e) = ctx.store.apply(batch).await {
+        return Err(lost_race(ctx, token, e).await);
+    }
     ctx.forget_user_sessions(&user.id, None);
     Ok(TenantResponse::Done)
 }
@@ -270,7 +284,9 @@ pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<TenantResp
         .write(write)
         .write(TenantWrite::UpdateUser(user.clone()))
         .write(TenantWrite::AppendEvent(event));
-    ctx.store.apply(batch).await.map_err(used_race)?;
+    if let Err(e) = ctx.store.apply(batch).await {
+        return Err(lost_race(ctx, token, e).await);
+    }
     Ok(TenantResponse::User(Box::new(user)))
 }
 
@@ -306,7 +322,9 @@ pub async fn magic_link_sign_in(
         .guard(user_guard)
         .write(write)
         .write(TenantWrite::UpdateUser(user.clone()));
-    ctx.store.apply(consume).await.map_err(used_race)?;
+    if let Err(e) = ctx.store.apply(consume).await {
+        return Err(lost_race(ctx, token, e).await);
+    }
     mfa::challenge_if_enrolled(ctx, &user, &["email".to_owned()]).await?;
     let new_session = sessions::start(ctx, &user, vec!["email".to_owned()], client)?;
     ctx.store
