@@ -3,7 +3,7 @@
 
 use hellojohn::config::IsolationMode;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::backends::{run, Backend};
 use crate::harness::*;
@@ -79,14 +79,7 @@ async fn round_trip(source: &Server, target: &Server, query: &str) {
         me.body
     );
     let old_refresh = sessions[2]["session"]["refresh_token"].as_str().unwrap();
-    let refreshed = target
-        .call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": old_refresh})),
-        )
-        .await;
+    let refreshed = target.refresh(&t, old_refresh).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     let listed = target.call(Method::GET, "/v1/users", Some(&t.sk), None).await;
     assert_eq!(

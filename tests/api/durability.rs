@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use reqwest::Method;
-use serde_json::json;
 
 use crate::harness::*;
 
@@ -24,14 +23,7 @@ matrix! {
             users.push(body);
         }
         let refresh = users[0]["session"]["refresh_token"].as_str().unwrap().to_owned();
-        let rotated = server
-            .call(
-                Method::POST,
-                "/v1/auth/token/refresh",
-                Some(&t.pk),
-                Some(json!({"refresh_token": refresh})),
-            )
-            .await;
+        let rotated = server.refresh(&t, &refresh).await;
         assert_eq!(rotated.status, 200);
         let successor = rotated.body["session"]["refresh_token"].as_str().unwrap().to_owned();
         let old_access = users[1]["session"]["access_token"].as_str().unwrap().to_owned();
@@ -46,14 +38,7 @@ matrix! {
             assert_eq!(reply.status, 200, "user {i} lost: {}", reply.body);
         }
         // The rotation was durable: its successor is the current token after the crash.
-        let again = server
-            .call(
-                Method::POST,
-                "/v1/auth/token/refresh",
-                Some(&t.pk),
-                Some(json!({"refresh_token": successor})),
-            )
-            .await;
+        let again = server.refresh(&t, &successor).await;
         assert_eq!(again.status, 200, "{}", again.body);
         // Keys survived: a token issued before the crash still verifies.
         assert_eq!(

@@ -321,6 +321,17 @@ impl Server {
             .advance(secs);
     }
 
+    /// Exchanges a refresh token with the tenant's publishable key.
+    pub async fn refresh(&self, tenant: &TestTenant, refresh_token: &str) -> Reply {
+        self.call(
+            Method::POST,
+            "/v1/auth/token/refresh",
+            Some(&tenant.pk),
+            Some(json!({"refresh_token": refresh_token})),
+        )
+        .await
+    }
+
     pub async fn new_tenant(&self) -> TestTenant {
         self.new_tenant_with(json!({"name": format!("Test {}", ulid::Ulid::new())}))
             .await

@@ -68,25 +68,12 @@ matrix! {
         third.assert_error(429, "rate_limit_exceeded");
         let mut refresh = first["session"]["refresh_token"].as_str().unwrap().to_owned();
         for _ in 0..2 {
-            let r = s
-                .call(
-                    Method::POST,
-                    "/v1/auth/token/refresh",
-                    Some(&t.pk),
-                    Some(json!({"refresh_token": refresh})),
-                )
-                .await;
+            let r = s.refresh(&t, &refresh).await;
             assert_eq!(r.status, 200);
             assert!(r.header("x-ratelimit-limit").is_some());
             refresh = r.body["session"]["refresh_token"].as_str().unwrap().to_owned();
         }
-        s.call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await
+        s.refresh(&t, &refresh).await
         .assert_error(429, "rate_limit_exceeded");
     }
 }

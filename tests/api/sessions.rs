@@ -126,13 +126,7 @@ matrix! {
             s.call(Method::GET, "/v1/auth/me", Some(&session.access), None)
                 .await
                 .assert_error(401, "session_revoked");
-            s.call(
-                Method::POST,
-                "/v1/auth/token/refresh",
-                Some(&t.pk),
-                Some(json!({"refresh_token": session.refresh})),
-            )
-            .await
+            s.refresh(&t, &session.refresh).await
             .assert_error(401, "session_revoked");
         }
     }
@@ -373,13 +367,7 @@ matrix! {
         assert!(successors.len() <= 1, "{} successors", successors.len());
         // Any reuse among the twenty revoked the session: no successor is usable afterwards.
         for token in successors {
-            s.call(
-                Method::POST,
-                "/v1/auth/token/refresh",
-                Some(&t.pk),
-                Some(json!({"refresh_token": token})),
-            )
-            .await
+            s.refresh(&t, &token).await
             .assert_error(401, "session_revoked");
         }
     }
@@ -393,24 +381,11 @@ matrix! {
             .await;
         let a = signed(&s.sign_up(&t, "idle@example.com", "long enough password").await);
         s.advance_clock(300);
-        let refreshed = s
-            .call(
-                Method::POST,
-                "/v1/auth/token/refresh",
-                Some(&t.pk),
-                Some(json!({"refresh_token": a.refresh})),
-            )
-            .await;
+        let refreshed = s.refresh(&t, &a.refresh).await;
         assert_eq!(refreshed.status, 200, "within the idle timeout");
         let next = signed(&refreshed.body);
         s.advance_clock(601);
-        s.call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": next.refresh})),
-        )
-        .await
+        s.refresh(&t, &next.refresh).await
         .assert_error(401, "refresh_token_expired");
         let listed = s
             .call(
@@ -428,14 +403,7 @@ matrix! {
         let mut last_status = 200;
         for _ in 0..15 {
             s.advance_clock(500);
-            let r = s
-                .call(
-                    Method::POST,
-                    "/v1/auth/token/refresh",
-                    Some(&t.pk),
-                    Some(json!({"refresh_token": refresh})),
-                )
-                .await;
+            let r = s.refresh(&t, &refresh).await;
             last_status = r.status;
             if r.status != 200 {
                 assert_eq!(r.body["error"]["code"], "refresh_token_expired");
@@ -456,7 +424,7 @@ matrix! {
         let s = shared();
         let t = s.new_tenant().await;
         let a = signed(&s.sign_up(&t, "keep@example.com", "long enough password").await);
-        let refreshed = s.call(Method::POST, "/v1/auth/token/refresh", Some(&t.pk), Some(json!({"refresh_token": a.refresh}))).await;
+        let refreshed = s.refresh(&t, &a.refresh).await;
         assert_eq!(refreshed.status, 200);
         let b = sign_in(s, &t, "keep@example.com", "long enough password").await;
         assert_eq!(s.call(Method::DELETE, &format!("/v1/sessions/{}", b.session_id), Some(&t.sk), None).await.status, 204);
@@ -470,8 +438,7 @@ matrix! {
         assert_eq!(left.len(), 2);
         assert!(left.iter().all(|r| r.session_id == a.session_id));
         // The rotated token survived, so presenting it still revokes its session.
-        s.call(Method::POST, "/v1/auth/token/refresh", Some(&t.pk), Some(json!({"refresh_token": a.refresh})))
-            .await
+        s.refresh(&t, &a.refresh).await
             .assert_error(401, "session_revoked");
         assert_eq!(store.purge_dead_refresh_tokens(control.clock().now()).await.unwrap(), 2, "now the whole session is dead");
     }

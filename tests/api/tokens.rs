@@ -235,33 +235,14 @@ matrix! {
         let body = s.sign_up(&t, "refresh@example.com", "long enough password").await;
         let first = body["session"]["refresh_token"].as_str().unwrap().to_owned();
         let access = body["session"]["access_token"].as_str().unwrap().to_owned();
-        let refreshed = s
-            .call(
-                Method::POST,
-                "/v1/auth/token/refresh",
-                Some(&t.pk),
-                Some(json!({"refresh_token": first})),
-            )
-            .await;
+        let refreshed = s.refresh(&t, &first).await;
         assert_eq!(refreshed.status, 200, "{}", refreshed.body);
         let second = refreshed.body["session"]["refresh_token"].as_str().unwrap().to_owned();
         assert_ne!(first, second);
         assert_eq!(refreshed.body["session"]["id"], body["session"]["id"]);
-        s.call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": first})),
-        )
-        .await
+        s.refresh(&t, &first).await
         .assert_error(401, "session_revoked");
-        s.call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": second})),
-        )
-        .await
+        s.refresh(&t, &second).await
         .assert_error(401, "session_revoked");
         s.call(Method::GET, "/v1/auth/me", Some(&access), None)
             .await
@@ -275,13 +256,7 @@ matrix! {
             )
             .await;
         assert_eq!(verify.body["valid"], false);
-        s.call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": "rt_unknown"})),
-        )
-        .await
+        s.refresh(&t, "rt_unknown").await
         .assert_error(401, "refresh_token_invalid");
     }
 }

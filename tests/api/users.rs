@@ -235,13 +235,7 @@ matrix! {
         s.call(Method::GET, "/v1/auth/me", Some(token), None)
             .await
             .assert_error(401, "session_revoked");
-        s.call(
-            Method::POST,
-            "/v1/auth/token/refresh",
-            Some(&t.pk),
-            Some(json!({"refresh_token": refresh})),
-        )
-        .await
+        s.refresh(&t, refresh).await
         .assert_error(401, "session_revoked");
         s.sign_in(&t, "dis@example.com", "long enough password")
             .await
