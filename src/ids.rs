@@ -9,6 +9,8 @@ pub mod prefix {
     pub const ADMIN: &str = "adm";
     pub const REQUEST: &str = "req";
     pub const EVENT: &str = "evt";
+    pub const ORGANIZATION: &str = "org";
+    pub const INVITATION: &str = "inv";
 }
 
 /// A new id with the given type prefix; ULIDs sort by creation time.

@@ -62,6 +62,9 @@ pub struct UserFilter {
     pub email: Option<String>,
     pub query: Option<String>,
     pub status: Option<UserStatus>,
+    /// Only members of this organization.
+    #[serde(default)]
+    pub organization_id: Option<String>,
 }
 
 /// Filters of `GET /v1/sessions`.
@@ -133,14 +136,26 @@ pub enum RecordKind {
     MfaChallenge,
     /// A password-reset, email-verification or magic-link token, by hash (`hj_one_time_token`).
     OneTimeToken,
+    /// An organization; owner is itself (`hj_organization`).
+    Organization,
+    /// An organization's slug, owned by the organization: makes slugs unique (`hj_org_slug`).
+    OrgSlug,
+    /// A membership, id `<org id>:<user id>`, owned by the user (`hj_org_membership`).
+    Membership,
+    /// An invitation, owned by its organization (`hj_org_invitation`).
+    Invitation,
 }
 
 impl RecordKind {
     /// Every kind, for exports and user deletion.
-    pub const ALL: [RecordKind; 3] = [
+    pub const ALL: [RecordKind; 7] = [
         RecordKind::MfaFactor,
         RecordKind::MfaChallenge,
         RecordKind::OneTimeToken,
+        RecordKind::Organization,
+        RecordKind::OrgSlug,
+        RecordKind::Membership,
+        RecordKind::Invitation,
     ];
 
     /// The table (or file-store table) of this kind.
@@ -149,6 +164,19 @@ impl RecordKind {
             RecordKind::MfaFactor => "hj_mfa_factor",
             RecordKind::MfaChallenge => "hj_mfa_challenge",
             RecordKind::OneTimeToken => "hj_one_time_token",
+            RecordKind::Organization => "hj_organization",
+            RecordKind::OrgSlug => "hj_org_slug",
+            RecordKind::Membership => "hj_org_membership",
+            RecordKind::Invitation => "hj_org_invitation",
+        }
+    }
+
+    /// What [`StoreError::Duplicate`] names when an [`TenantWrite::InsertRecord`] finds its id taken.
+    pub fn unique_field(self) -> &'static str {
+        match self {
+            RecordKind::OrgSlug => "slug",
+            RecordKind::Membership => "membership",
+            _ => "key",
         }
     }
 }
@@ -222,6 +250,8 @@ pub enum TenantWrite {
     AppendEvent(OutboxEvent),
     /// Inserts or replaces a record.
     PutRecord(Record),
+    /// Inserts a record whose id must be new: `Duplicate(kind.unique_field())` when taken.
+    InsertRecord(Record),
     DeleteRecord {
         kind: RecordKind,
         id: String,
@@ -304,6 +334,10 @@ pub trait TenantStore: Send + Sync {
     async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError>;
     /// A user's records of one kind, oldest first.
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError>;
+    /// One page of the records of a kind whose id starts with `prefix`, by id descending
+    /// (newest first for ULID ids). `page.after` is a full id.
+    async fn page_records(&self, kind: RecordKind, prefix: &str, page: &PageRequest)
+        -> Result<Page<Record>, StoreError>;
 }
 
 /// A storage backend: one control store plus per-tenant stores.

@@ -222,6 +222,14 @@ impl FsTenantStore {
             }
             TenantWrite::AppendEvent(event) => plan.put(OUTBOX, &event.id, to_value(&event)?),
             TenantWrite::PutRecord(record) => plan.put(record.kind.table(), &record.id, record_row(&record)?),
+            TenantWrite::InsertRecord(record) => {
+                let absent = Check::Absent {
+                    table: record.kind.table().into(),
+                    key: record.id.clone(),
+                };
+                plan.check(absent, Some(record.kind.unique_field()));
+                plan.put(record.kind.table(), &record.id, record_row(&record)?);
+            }
             TenantWrite::DeleteRecord { kind, id } => plan.delete(kind.table(), &id),
             TenantWrite::DeleteOwnerRecords { kind, owner_id } => {
                 for (id, _) in self.rows_where(kind.table(), |v| {
@@ -302,8 +310,22 @@ impl TenantStore for FsTenantStore {
 
     async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError> {
         let query = filter.query.as_ref().map(|q| q.to_lowercase());
+        let members: Option<std::collections::HashSet<String>> = filter.organization_id.as_ref().map(|org| {
+            let prefix = format!("{org}:");
+            self.engine.read(|t| {
+                t.table(RecordKind::Membership.table())
+                    .map(|rows| {
+                        rows.range(prefix.clone()..)
+                            .take_while(|(id, _)| id.starts_with(&prefix))
+                            .map(|(id, _)| id[prefix.len()..].to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+        });
         let keep = |u: &User| {
-            filter.email.as_ref().is_none_or(|e| &u.email == e)
+            members.as_ref().is_none_or(|m| m.contains(&u.id))
+                && filter.email.as_ref().is_none_or(|e| &u.email == e)
                 && filter.status.is_none_or(|s| u.status == s)
                 && query.as_ref().is_none_or(|q| {
                     u.email.contains(q.as_str())
@@ -376,6 +398,41 @@ impl TenantStore for FsTenantStore {
             v.get(OWNER).and_then(|o| o.as_str()) == Some(owner_id)
         });
         Ok(rows.into_iter().map(|(id, row)| row_record(kind, &id, row)).collect())
+    }
+
+    async fn page_records(
+        &self,
+        kind: RecordKind,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Record>, StoreError> {
+        use std::ops::Bound;
+        let upper = match page.after.as_deref() {
+            // Nothing of this prefix sorts before `after`.
+            Some(after) if after <= prefix => return Ok(paginate(std::iter::empty(), |r: &Record| &r.id, page)),
+            Some(after) => Bound::Excluded(after),
+            None => Bound::Unbounded,
+        };
+        let rows: Vec<(String, serde_json::Value)> = self.engine.read(|t| {
+            t.table(kind.table())
+                .map(|rows| {
+                    rows.range::<str, _>((Bound::Included(prefix), upper))
+                        .rev()
+                        .take_while(|(id, _)| id.starts_with(prefix))
+                        .take(page.limit.max(1) + 1)
+                        .map(|(id, row)| (id.clone(), row.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        Ok(paginate(
+            rows.into_iter().map(|(id, row)| row_record(kind, &id, row)),
+            |r| &r.id,
+            &PageRequest {
+                limit: page.limit,
+                after: None,
+            },
+        ))
     }
 
     async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError> {

@@ -29,6 +29,11 @@ pub const TENANT: &[Migration] = &[
         name: "records",
         sql: include_str!("../../../migrations/mysql/tenant/0002_records.sql"),
     },
+    Migration {
+        version: 3,
+        name: "organizations",
+        sql: include_str!("../../../migrations/mysql/tenant/0003_organizations.sql"),
+    },
 ];
 
 fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {

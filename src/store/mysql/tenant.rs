@@ -199,6 +199,16 @@ impl MySqlTenantStore {
                 );
                 tx.exec_drop(self.sql(&sql), (tenant, &r.id, &r.owner_id, doc(&r.doc)?)).await
             }
+            TenantWrite::InsertRecord(r) => {
+                let sql = format!(
+                    "INSERT INTO {{d}}.{} (tenant_id, id, owner_id, doc) VALUES (?, ?, ?, ?)",
+                    r.kind.table()
+                );
+                return tx
+                    .exec_drop(self.sql(&sql), (tenant, &r.id, &r.owner_id, doc(&r.doc)?))
+                    .await
+                    .map_err(|e| my_error(e, r.kind.unique_field()));
+            }
             TenantWrite::DeleteRecord { kind, id } => {
                 let sql = format!("DELETE FROM {{d}}.{} WHERE tenant_id = ? AND id = ?", kind.table());
                 tx.exec_drop(self.sql(&sql), (tenant, id)).await
@@ -255,6 +265,8 @@ impl TenantStore for MySqlTenantStore {
                    AND (? IS NULL OR id < ?) AND (? IS NULL OR email = ?) AND (? IS NULL OR status = ?)
                    AND (? IS NULL OR email LIKE ? OR LOWER(JSON_UNQUOTE(JSON_EXTRACT(doc, '$.name'))) LIKE ?
                         OR LOWER(JSON_UNQUOTE(JSON_EXTRACT(doc, '$.username'))) LIKE ?)
+                   AND (? IS NULL OR EXISTS (SELECT 1 FROM {d}.hj_org_membership m
+                        WHERE m.tenant_id = hj_user.tenant_id AND m.id = CONCAT(?, ':', hj_user.id)))
                  ORDER BY id DESC LIMIT ?",
                 vec![
                     page.after.clone().into(),
@@ -267,6 +279,8 @@ impl TenantStore for MySqlTenantStore {
                     pattern.clone().into(),
                     pattern.clone().into(),
                     pattern.into(),
+                    filter.organization_id.clone().into(),
+                    filter.organization_id.clone().into(),
                     limit.into(),
                 ],
             )
@@ -396,6 +410,48 @@ impl TenantStore for MySqlTenantStore {
 
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
         self.records(kind, "owner_id", owner_id).await
+    }
+
+    async fn page_records(
+        &self,
+        kind: RecordKind,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Record>, StoreError> {
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let sql = format!(
+            "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id LIKE ?
+               AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+            kind.table()
+        );
+        let limit = (page.limit.max(1) + 1) as u64;
+        let params = (
+            &self.tenant_id,
+            crate::store::sql::prefix_pattern(prefix),
+            &page.after,
+            &page.after,
+            limit,
+        );
+        let rows: Vec<(String, String, String)> = conn.exec(self.sql(&sql), params).await.map_err(err)?;
+        let records = rows
+            .into_iter()
+            .map(|(id, owner_id, text)| {
+                Ok(Record {
+                    kind,
+                    id,
+                    owner_id,
+                    doc: from_doc(&text)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(paginate(
+            records.into_iter(),
+            |r| &r.id,
+            &PageRequest {
+                limit: page.limit,
+                after: None,
+            },
+        ))
     }
 
     async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError> {

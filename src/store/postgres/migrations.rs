@@ -32,6 +32,11 @@ pub const TENANT: &[Migration] = &[
         name: "records",
         sql: include_str!("../../../migrations/postgres/tenant/0003_records.sql"),
     },
+    Migration {
+        version: 4,
+        name: "organizations",
+        sql: include_str!("../../../migrations/postgres/tenant/0004_organizations.sql"),
+    },
 ];
 
 /// A stable advisory-lock key per schema (FNV-1a), so two nodes never migrate one schema at once.

@@ -314,6 +314,19 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
             );
             exec(tx, &sql, &[&tenant, &r.id, &r.owner_id, &r.doc]).await
         }
+        TenantWrite::InsertRecord(r) => {
+            let sql = format!(
+                "INSERT INTO {} (tenant_id, id, owner_id, doc) VALUES ($1, $2, $3, $4)",
+                r.kind.table()
+            );
+            return match exec(tx, &sql, &[&tenant, &r.id, &r.owner_id, &r.doc]).await {
+                Ok(_) => Ok(()),
+                Err(e) => Err(match pg_error(e) {
+                    StoreError::Duplicate(_) => StoreError::Duplicate(r.kind.unique_field()),
+                    other => other,
+                }),
+            };
+        }
         TenantWrite::DeleteRecord { kind, id } => {
             exec(
                 tx,
@@ -374,8 +387,17 @@ impl TenantStore for PgTenantStore {
                    AND ($2::text IS NULL OR id < $2) AND ($3::text IS NULL OR email = $3)
                    AND ($4::text IS NULL OR status = $4)
                    AND ($5::text IS NULL OR email LIKE $5 OR lower(doc->>'name') LIKE $5 OR lower(doc->>'username') LIKE $5)
+                   AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM hj_org_membership m
+                        WHERE m.tenant_id = $1 AND m.id = $7 || ':' || hj_user.id))
                  ORDER BY id DESC LIMIT $6",
-                vec![Box::new(page.after.clone()), Box::new(filter.email.clone()), Box::new(status), Box::new(pattern), Box::new(limit)],
+                vec![
+                    Box::new(page.after.clone()),
+                    Box::new(filter.email.clone()),
+                    Box::new(status),
+                    Box::new(pattern),
+                    Box::new(limit),
+                    Box::new(filter.organization_id.clone()),
+                ],
             )
             .await?;
         Ok(paginate(
@@ -479,6 +501,50 @@ impl TenantStore for PgTenantStore {
 
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
         self.records(kind, "owner_id", owner_id).await
+    }
+
+    async fn page_records(
+        &self,
+        kind: RecordKind,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Record>, StoreError> {
+        let pattern = crate::store::sql::prefix_pattern(prefix);
+        let after = page.after.clone();
+        let limit = (page.limit.max(1) + 1) as i64;
+        let records = self
+            .with_tx(move |tx, tenant| {
+                Box::pin(async move {
+                    let sql = format!(
+                        "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND id LIKE $2
+                           AND ($3::text IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
+                        kind.table()
+                    );
+                    let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
+                    let rows = tx
+                        .query(&statement, &[&tenant, &pattern, &after, &limit])
+                        .await
+                        .map_err(pg_error)?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|row| Record {
+                            kind,
+                            id: row.get(0),
+                            owner_id: row.get(1),
+                            doc: row.get(2),
+                        })
+                        .collect::<Vec<_>>())
+                })
+            })
+            .await?;
+        Ok(paginate(
+            records.into_iter(),
+            |r| &r.id,
+            &PageRequest {
+                limit: page.limit,
+                after: None,
+            },
+        ))
     }
 
     async fn export(&self) -> Result<TenantSnapshot, StoreError> {
