@@ -60,6 +60,9 @@ pub enum ApiError {
     EmailAlreadyExists,
     #[error("The slug is already taken.")]
     SlugAlreadyExists,
+    /// The user already belongs to the organization.
+    #[error("The user is already a member of this organization.")]
+    AlreadyMember,
     #[error("{0}")]
     Conflict(String),
     #[error("The request body is larger than 64 KiB.")]
@@ -105,7 +108,7 @@ impl ApiError {
             | CpAdminRequired => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
-            EmailAlreadyExists | SlugAlreadyExists | Conflict(_) => 409,
+            EmailAlreadyExists | SlugAlreadyExists | AlreadyMember | Conflict(_) => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
             PasswordTooWeak(_) | InvalidEmail => 422,
@@ -143,6 +146,7 @@ impl ApiError {
             MethodNotAllowed => "method_not_allowed",
             EmailAlreadyExists => "email_already_exists",
             SlugAlreadyExists => "slug_already_exists",
+            AlreadyMember => "already_member",
             Conflict(_) => "conflict",
             PayloadTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
@@ -174,6 +178,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Duplicate("email") => ApiError::EmailAlreadyExists,
             StoreError::Duplicate("slug") => ApiError::SlugAlreadyExists,
+            StoreError::Duplicate("membership") => ApiError::AlreadyMember,
             StoreError::Duplicate(field) => ApiError::Conflict(format!("{field} is already taken.")),
             StoreError::Conflict => ApiError::Conflict("The resource changed concurrently; retry.".into()),
             StoreError::Unavailable(why) => {

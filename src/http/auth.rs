@@ -12,7 +12,7 @@ use super::control::no_store;
 use super::error::ApiError;
 use super::extract::{Client, Publishable, Secret, SignedIn};
 use super::AppState;
-use crate::tenant::messages::{TenantReply, TenantRequest, TenantResponse, TokenSet};
+use crate::tenant::messages::{OrgSwitch, TenantReply, TenantRequest, TenantResponse, TokenSet};
 use crate::views::{self, Audience};
 
 pub(super) fn unexpected() -> ApiError {
@@ -20,7 +20,7 @@ pub(super) fn unexpected() -> ApiError {
     ApiError::Internal
 }
 
-fn token_json(tokens: &TokenSet) -> Value {
+pub(super) fn token_json(tokens: &TokenSet) -> Value {
     serde_json::to_value(tokens).unwrap_or(Value::Null)
 }
 
@@ -101,6 +101,14 @@ pub async fn sign_in(
 #[derive(Deserialize)]
 pub struct RefreshBody {
     refresh_token: Option<String>,
+    /// Absent keeps the active organization, `null` clears it, an id switches to it.
+    #[serde(default, deserialize_with = "present")]
+    organization_id: Option<Value>,
+}
+
+/// Tells a field sent as `null` (`Some(Null)`) from an absent one (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 pub async fn refresh(
@@ -109,9 +117,21 @@ pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Response, ApiError> {
+    let organization = match body.organization_id {
+        None => OrgSwitch::Keep,
+        Some(Value::Null) => OrgSwitch::Clear,
+        Some(Value::String(id)) => OrgSwitch::To(id),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "organization_id",
+                "organization_id must be an organization id or null.",
+            ))
+        }
+    };
     let request = TenantRequest::Refresh {
         refresh_token: required("refresh_token", body.refresh_token)?,
         client,
+        organization,
     };
     let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
     Ok(limited(reply, |r| match r {

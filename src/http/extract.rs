@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::auth::tokens::{self, AccessClaims};
 use crate::store::{ApiKeyKind, CpAdmin, Tenant};
-use crate::tenant::messages::{ClientInfo, TenantRequest, TenantResponse};
+use crate::tenant::messages::{ClientInfo, OrgCaller, TenantRequest, TenantResponse};
 
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get("authorization")?.to_str().ok()?;
@@ -125,6 +125,51 @@ impl FromRequestParts<AppState> for SignedIn {
                 claims: *claims,
             }),
             _ => Err(ApiError::Internal),
+        }
+    }
+}
+
+/// A caller of the organization endpoints: the secret key, or a signed-in user whose
+/// membership the tenant then checks (API.md §5).
+pub struct OrgActor {
+    pub tenant: Tenant,
+    pub caller: OrgCaller,
+}
+
+impl FromRequestParts<AppState> for OrgActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if bearer(parts).is_some_and(|t| t.starts_with("sk_")) {
+            let key = Secret::from_request_parts(parts, state).await?;
+            return Ok(Self {
+                tenant: key.tenant,
+                caller: OrgCaller::Server,
+            });
+        }
+        let user = SignedIn::from_request_parts(parts, state).await?;
+        Ok(Self {
+            tenant: user.tenant,
+            caller: OrgCaller::User { user_id: user.claims.sub },
+        })
+    }
+}
+
+/// Whoever accepts an invitation: a signed-in user, or a newcomer holding the publishable key.
+pub enum Invitee {
+    User(SignedIn),
+    Newcomer(Publishable),
+}
+
+impl FromRequestParts<AppState> for Invitee {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let has_jwt = bearer(parts).is_some_and(|t| !t.starts_with("pk_") && !t.starts_with("sk_"));
+        if has_jwt {
+            Ok(Self::User(SignedIn::from_request_parts(parts, state).await?))
+        } else {
+            Ok(Self::Newcomer(Publishable::from_request_parts(parts, state).await?))
         }
     }
 }

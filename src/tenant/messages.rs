@@ -30,6 +30,110 @@ pub struct NewUser {
     pub private_metadata: Option<Value>,
 }
 
+/// Who acts on an organization: the tenant's backend (secret key) or a signed-in user,
+/// whose membership decides what they may do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OrgCaller {
+    Server,
+    User { user_id: String },
+}
+
+/// The fields of `POST /v1/organizations`; anything else is ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewOrganization {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub logo_url: Option<String>,
+    pub public_metadata: Option<Value>,
+    pub private_metadata: Option<Value>,
+    pub created_by: Option<String>,
+}
+
+/// One organization operation; `org` is an organization id or slug.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OrgAction {
+    Create(NewOrganization),
+    List {
+        query: Option<String>,
+        page: PageRequest,
+    },
+    Get {
+        org: String,
+    },
+    Update {
+        org: String,
+        patch: Value,
+    },
+    Delete {
+        org: String,
+    },
+    ListMembers {
+        org: String,
+        page: PageRequest,
+    },
+    AddMember {
+        org: String,
+        user_id: String,
+        role: Option<String>,
+    },
+    UpdateMember {
+        org: String,
+        user_id: String,
+        role: String,
+    },
+    RemoveMember {
+        org: String,
+        user_id: String,
+    },
+    ListInvitations {
+        org: String,
+        status: Option<String>,
+        page: PageRequest,
+    },
+    Invite {
+        org: String,
+        email: String,
+        role: Option<String>,
+        expires_in: Option<u64>,
+        redirect_url: Option<String>,
+    },
+    RevokeInvitation {
+        org: String,
+        invitation_id: String,
+    },
+    ListRoles {
+        org: String,
+    },
+    CreateRole {
+        org: String,
+        name: String,
+        key: String,
+        permissions: Vec<String>,
+    },
+}
+
+/// How an invitation is accepted: by a signed-in user, or by creating the invited user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Acceptance {
+    Existing {
+        user_id: String,
+    },
+    NewUser {
+        password: String,
+        name: Option<String>,
+        client: ClientInfo,
+    },
+}
+
+/// What a refresh does to the session's active organization.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub enum OrgSwitch {
+    #[default]
+    Keep,
+    Clear,
+    To(String),
+}
+
 /// A request to one tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TenantRequest {
@@ -51,6 +155,8 @@ pub enum TenantRequest {
     Refresh {
         refresh_token: String,
         client: ClientInfo,
+        #[serde(default)]
+        organization: OrgSwitch,
     },
     /// Verifies an access token and that its session is still active.
     Authenticate {
@@ -159,6 +265,19 @@ pub enum TenantRequest {
         token: String,
         client: ClientInfo,
     },
+    /// Any organization endpoint; authorization happens in one place, in the tenant.
+    Organization {
+        caller: OrgCaller,
+        action: OrgAction,
+    },
+    /// `/v1/me/organizations`.
+    MyOrganizations {
+        user_id: String,
+    },
+    AcceptInvitation {
+        token: String,
+        acceptance: Acceptance,
+    },
     /// Re-read the tenant record and signing keys (after a CP change).
     Reload,
     /// Test hook: panic inside the actor (only with `HELLOJOHN_TEST_FAULTS`).
@@ -212,6 +331,15 @@ pub enum TenantResponse {
     },
     Factors(Vec<Value>),
     BackupCodes(Vec<String>),
+    /// An object already in its API shape (organizations, memberships, invitations, roles).
+    Object(Value),
+    /// A page of objects in their API shape; `resume_after` is the next cursor's id.
+    Objects(Page<Value>),
+    InvitationAccepted {
+        membership: Value,
+        /// The user created by the acceptance, signed in.
+        signed_in: Option<(Box<User>, TokenSet)>,
+    },
     Done,
 }
 

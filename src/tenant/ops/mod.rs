@@ -5,6 +5,7 @@ mod accounts;
 mod emails;
 mod mfa;
 mod onetime;
+pub mod orgs;
 mod sessions;
 mod users;
 
@@ -49,7 +50,11 @@ pub async fn execute(ctx: &Arc<TenantContext>, request: TenantRequest) -> Tenant
             password,
             client,
         } => return accounts::sign_in(ctx, &email, &password, client).await,
-        R::Refresh { refresh_token, .. } => return sessions::refresh(ctx, &refresh_token).await,
+        R::Refresh {
+            refresh_token,
+            organization,
+            ..
+        } => return sessions::refresh(ctx, &refresh_token, organization).await,
         R::Jwks => Ok(TenantResponse::Jwks(ctx.keys.jwks().clone())),
         R::Authenticate { token } => {
             sessions::authenticate(ctx, &token)
@@ -139,6 +144,9 @@ pub async fn execute(ctx: &Arc<TenantContext>, request: TenantRequest) -> Tenant
         R::SendEmailVerification { user_id } => onetime::send_verification(ctx, &user_id).await,
         R::VerifyEmail { token } => onetime::verify_email(ctx, &token).await,
         R::MagicLinkSignIn { token, client } => onetime::magic_link_sign_in(ctx, &token, client).await,
+        R::Organization { caller, action } => orgs::execute(ctx, caller, action).await,
+        R::MyOrganizations { user_id } => orgs::claims::mine(ctx, &user_id).await,
+        R::AcceptInvitation { token, acceptance } => orgs::accept(ctx, &token, acceptance).await,
         // Handled on the actor itself.
         R::Reload | R::InjectPanic => Ok(TenantResponse::Done),
     };

@@ -64,8 +64,8 @@ struct OneTime {
 }
 
 /// The link in the email: the caller's `redirect_url` when the tenant allows its origin,
-/// else a path under the instance's public URL.
-fn link(ctx: &TenantContext, purpose: Purpose, token: &str, redirect_url: Option<&str>) -> String {
+/// else `path` under the tenant's issuer URL.
+pub fn link(ctx: &TenantContext, path: &str, token: &str, redirect_url: Option<&str>) -> String {
     let allowed = redirect_url.filter(|url| {
         ctx.tenant.auth_config.allowed_origins.iter().any(|origin| {
             let origin = origin.trim_end_matches('/');
@@ -74,7 +74,7 @@ fn link(ctx: &TenantContext, purpose: Purpose, token: &str, redirect_url: Option
     });
     let base = match allowed {
         Some(url) => url.to_owned(),
-        None => format!("{}/{}", ctx.issuer, purpose.path()),
+        None => format!("{}/{path}", ctx.issuer),
     };
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}token={token}")
@@ -100,7 +100,7 @@ async fn issue(ctx: &TenantContext, purpose: Purpose, user: &User, redirect_url:
     ctx.store
         .apply(TenantBatch::default().write(TenantWrite::PutRecord(record)))
         .await?;
-    let link = link(ctx, purpose, &token, redirect_url);
+    let link = link(ctx, purpose.path(), &token, redirect_url);
     ctx.deps
         .mailer
         .send(emails::render(ctx, purpose.template(), &user.email, &link, &token));

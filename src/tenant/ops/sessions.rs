@@ -6,7 +6,9 @@ use time::Duration;
 
 use super::super::context::TenantContext;
 use super::super::limits::Limit;
-use super::super::messages::{ClientInfo, TenantReply, TenantResponse, TokenSet};
+use super::super::messages::{ClientInfo, OrgSwitch, TenantReply, TenantResponse, TokenSet};
+use super::orgs;
+use super::orgs::claims::OrgClaims;
 use crate::auth::secrets;
 use crate::auth::tokens::{self, AccessClaims, TokenError};
 use crate::error::ApiError;
@@ -44,7 +46,7 @@ pub fn start(ctx: &TenantContext, user: &User, amr: Vec<String>, client: ClientI
         amr,
     };
     let (refresh, refresh_record) = new_refresh_token(ctx, &session);
-    let tokens = token_set(ctx, user, &session, refresh, refresh_record.expires_at)?;
+    let tokens = token_set(ctx, user, &session, None, refresh, refresh_record.expires_at)?;
     let event = event("session.created", json!({ "session": views::session(&session) }), ctx);
     let writes = vec![
         TenantWrite::PutSession(session.clone()),
@@ -85,6 +87,7 @@ fn token_set(
     ctx: &TenantContext,
     user: &User,
     session: &Session,
+    org: Option<OrgClaims>,
     refresh_token: String,
     refresh_expires: time::OffsetDateTime,
 ) -> Result<TokenSet, ApiError> {
@@ -109,9 +112,9 @@ fn token_set(
         },
         mfa_verified: session.mfa_verified,
         amr: session.amr.clone(),
-        org_id: None,
-        org_role: None,
-        org_permissions: None,
+        org_id: org.as_ref().map(|o| o.org_id.clone()),
+        org_role: org.as_ref().map(|o| o.role.clone()),
+        org_permissions: org.map(|o| o.permissions),
         public_metadata: user.public_metadata.clone(),
     };
     let access_token = ctx.keys.sign(&claims).map_err(|e| {
@@ -130,7 +133,7 @@ fn token_set(
 }
 
 /// Rotates a refresh token. Presenting an already-rotated token revokes its session.
-pub async fn refresh(ctx: &TenantContext, refresh_token: &str) -> TenantReply {
+pub async fn refresh(ctx: &TenantContext, refresh_token: &str, organization: OrgSwitch) -> TenantReply {
     if !refresh_token.starts_with(REFRESH_PREFIX) || refresh_token.len() > 128 {
         return Err(ApiError::RefreshTokenInvalid).into();
     }
@@ -148,7 +151,7 @@ pub async fn refresh(ctx: &TenantContext, refresh_token: &str) -> TenantReply {
             }
         }
     };
-    let result = rotate(ctx, hash, record, &mut session).await;
+    let result = rotate(ctx, hash, record, &mut session, organization).await;
     TenantReply { result, rate_limit }
 }
 
@@ -171,6 +174,7 @@ async fn rotate(
     hash: String,
     record: RefreshToken,
     session: &mut Session,
+    organization: OrgSwitch,
 ) -> Result<TenantResponse, ApiError> {
     if session.status != SessionStatus::Active {
         return Err(ApiError::SessionRevoked);
@@ -193,9 +197,19 @@ async fn rotate(
     if user.status != UserStatus::Active {
         return Err(ApiError::SessionRevoked);
     }
+    // Checked before anything is written: a refused switch leaves the refresh token usable.
+    match organization {
+        OrgSwitch::Keep => {}
+        OrgSwitch::Clear => session.active_organization_id = None,
+        OrgSwitch::To(reference) => {
+            session.active_organization_id = Some(orgs::claims::switch_target(ctx, &user.id, &reference).await?)
+        }
+    }
+    let org = orgs::claims::current(ctx, session).await?;
+    session.active_organization_id = org.as_ref().map(|o| o.org_id.clone());
     session.last_active_at = now;
     let (value, successor) = new_refresh_token(ctx, session);
-    let tokens = token_set(ctx, &user, session, value, successor.expires_at)?;
+    let tokens = token_set(ctx, &user, session, org, value, successor.expires_at)?;
     let batch = TenantBatch::default()
         .guard(Guard::RefreshTokenCurrent {
             token_hash: hash.clone(),
@@ -308,8 +322,19 @@ pub async fn authenticate(ctx: &TenantContext, token: &str) -> Result<AccessClai
 /// `/v1/sessions/verify`: `valid: false` for any bad token instead of an error.
 pub async fn verify(ctx: &TenantContext, token: &str) -> Result<TenantResponse, ApiError> {
     match authenticate(ctx, token).await {
-        Ok(claims) => {
-            let session = ctx.store.get_session(&claims.sid).await?;
+        Ok(mut claims) => {
+            let mut session = ctx.store.get_session(&claims.sid).await?;
+            // The organization claims as they are now, not as they were when the token was signed.
+            let org = match &session {
+                Some(s) => orgs::claims::current(ctx, s).await?,
+                None => None,
+            };
+            if let Some(s) = session.as_mut() {
+                s.active_organization_id = org.as_ref().map(|o| o.org_id.clone());
+            }
+            claims.org_id = org.as_ref().map(|o| o.org_id.clone());
+            claims.org_role = org.as_ref().map(|o| o.role.clone());
+            claims.org_permissions = org.map(|o| o.permissions);
             Ok(TenantResponse::Verified {
                 valid: true,
                 session: session.map(Box::new),

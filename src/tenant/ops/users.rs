@@ -188,15 +188,7 @@ pub async fn delete(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse
         json!({ "user": { "id": user.id, "email": user.email } }),
         ctx,
     );
-    ctx.store
-        .apply(
-            TenantBatch::default()
-                .write(TenantWrite::DeleteUser {
-                    user_id: user_id.to_owned(),
-                })
-                .write(TenantWrite::AppendEvent(event)),
-        )
-        .await?;
+    super::orgs::claims::delete_user(ctx, &user, vec![TenantWrite::AppendEvent(event)]).await?;
     ctx.forget_user_sessions(user_id, None);
     Ok(TenantResponse::Done)
 }

@@ -1,0 +1,89 @@
+//! The one gate of every organization endpoint: find the organization (by id
+//! or slug) and decide whether the caller may do the named thing. A user who
+//! is not a member sees `404`, exactly as if the organization did not exist.
+
+use super::model::{from_record, membership_id, Membership, Organization};
+use super::roles;
+use crate::error::ApiError;
+use crate::ids::{self, prefix};
+use crate::store::RecordKind;
+use crate::tenant::context::TenantContext;
+use crate::tenant::messages::OrgCaller;
+use crate::views::Audience;
+
+/// What the gate found: the organization and, for a user, their membership and permissions.
+pub struct Access {
+    pub org: Organization,
+    /// The caller's permissions; `None` for the secret key, which may do everything.
+    pub permissions: Option<Vec<String>>,
+}
+
+impl Access {
+    /// Who sees the answer (private metadata is for the secret key only).
+    pub fn audience(&self) -> Audience {
+        match self.permissions {
+            None => Audience::Server,
+            Some(_) => Audience::User,
+        }
+    }
+
+    /// Whether the caller holds every one of `wanted`: nobody hands out or takes away
+    /// more than they hold themselves (an admin can't make an owner, nor demote one).
+    pub fn covers(&self, wanted: &[String]) -> bool {
+        self.permissions
+            .as_ref()
+            .is_none_or(|held| wanted.iter().all(|p| held.contains(p)))
+    }
+}
+
+/// An organization by id or slug.
+pub async fn find(ctx: &TenantContext, reference: &str) -> Result<Option<Organization>, ApiError> {
+    let id = if ids::is_valid(prefix::ORGANIZATION, reference) {
+        reference.to_owned()
+    } else if super::organizations::is_valid_slug(reference) {
+        match ctx.store.get_record(RecordKind::OrgSlug, reference).await? {
+            Some(slug) => slug.owner_id,
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    match ctx.store.get_record(RecordKind::Organization, &id).await? {
+        Some(record) => Ok(Some(from_record(record)?)),
+        None => Ok(None),
+    }
+}
+
+/// A user's membership of an organization.
+pub async fn membership(ctx: &TenantContext, org_id: &str, user_id: &str) -> Result<Option<Membership>, ApiError> {
+    match ctx
+        .store
+        .get_record(RecordKind::Membership, &membership_id(org_id, user_id))
+        .await?
+    {
+        Some(record) => Ok(Some(from_record(record)?)),
+        None => Ok(None),
+    }
+}
+
+/// Finds the organization and checks that `caller` holds `permission` in it.
+pub async fn authorize(
+    ctx: &TenantContext,
+    caller: &OrgCaller,
+    reference: &str,
+    permission: &str,
+) -> Result<Access, ApiError> {
+    let org = find(ctx, reference).await?.ok_or(ApiError::NotFound)?;
+    let OrgCaller::User { user_id } = caller else {
+        return Ok(Access { org, permissions: None });
+    };
+    let membership = membership(ctx, &org.id, user_id).await?.ok_or(ApiError::NotFound)?;
+    let permissions = roles::permissions(&org, &membership.role).unwrap_or_default();
+    if !permissions.iter().any(|p| p == permission) {
+        return Err(ApiError::InsufficientPermissions);
+    }
+    Ok(Access {
+        org,
+        permissions: Some(permissions),
+    })
+}

@@ -1,0 +1,122 @@
+//! What organizations mean for sessions and users: the `org_*` claims of an
+//! access token (read fresh at every refresh and by `/v1/sessions/verify`),
+//! switching the active organization, the user's own memberships, and what
+//! deleting a user does to the organizations they belong to.
+
+use serde_json::json;
+
+use super::access;
+use super::members;
+use super::model::{from_record, Membership};
+use super::roles;
+use super::{event, retrying, Race};
+use crate::error::ApiError;
+use crate::ids::{self, prefix};
+use crate::store::*;
+use crate::tenant::context::TenantContext;
+use crate::tenant::messages::TenantResponse;
+use crate::views::Audience;
+
+/// The organization claims of a token: the active organization, the role there and its permissions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgClaims {
+    pub org_id: String,
+    pub role: String,
+    pub permissions: Vec<String>,
+}
+
+/// The current claims of a session's active organization; `None` when it has none, or
+/// when the membership is gone (a removal takes effect at the next refresh).
+pub async fn current(ctx: &TenantContext, session: &Session) -> Result<Option<OrgClaims>, ApiError> {
+    let Some(org_id) = &session.active_organization_id else {
+        return Ok(None);
+    };
+    let Some(org) = access::find(ctx, org_id).await? else {
+        return Ok(None);
+    };
+    let Some(membership) = access::membership(ctx, &org.id, &session.user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(OrgClaims {
+        org_id: org.id.clone(),
+        permissions: roles::permissions(&org, &membership.role).unwrap_or_default(),
+        role: membership.role,
+    }))
+}
+
+/// The organization a refresh switches to: it must exist and the user must belong to it.
+pub async fn switch_target(ctx: &TenantContext, user_id: &str, reference: &str) -> Result<String, ApiError> {
+    if !ids::is_valid(prefix::ORGANIZATION, reference) {
+        return Err(ApiError::invalid("organization_id", "organization_id is not an organization id."));
+    }
+    let org = access::find(ctx, reference).await?.ok_or(ApiError::InsufficientPermissions)?;
+    access::membership(ctx, &org.id, user_id)
+        .await?
+        .ok_or(ApiError::InsufficientPermissions)?;
+    Ok(org.id)
+}
+
+/// `/v1/me/organizations`: each membership with its organization, most recently joined first.
+pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+    let mut memberships = ctx
+        .store
+        .list_records(RecordKind::Membership, user_id)
+        .await?
+        .into_iter()
+        .map(from_record::<Membership>)
+        .collect::<Result<Vec<_>, _>>()?;
+    memberships.sort_by(|a, b| b.joined_at.cmp(&a.joined_at).then(b.organization_id.cmp(&a.organization_id)));
+    let user = ctx.store.get_user(user_id).await?;
+    let mut items = Vec::with_capacity(memberships.len());
+    for membership in memberships {
+        let Some(org) = access::find(ctx, &membership.organization_id).await? else {
+            continue;
+        };
+        let permissions = roles::permissions(&org, &membership.role).unwrap_or_default();
+        let mut item = membership.view(&permissions, user.as_ref());
+        item["organization"] = org.view(Audience::User);
+        items.push(item);
+    }
+    Ok(TenantResponse::Objects(Page {
+        items,
+        has_more: false,
+        resume_after: None,
+    }))
+}
+
+/// Deletes a user together with `writes`, updating every organization they belong to.
+/// Refused (`409`) while they are the last owner of an organization that has other members.
+pub async fn delete_user(ctx: &TenantContext, user: &User, writes: Vec<TenantWrite>) -> Result<(), ApiError> {
+    retrying(|| async {
+        let mut batch = TenantBatch::default();
+        for record in ctx.store.list_records(RecordKind::Membership, &user.id).await? {
+            let membership: Membership = from_record(record)?;
+            let Some(org) = access::find(ctx, &membership.organization_id).await? else {
+                continue;
+            };
+            if membership.role == roles::OWNER && org.owner_count <= 1 && org.member_count > 1 {
+                return Err(Race::Failed(ApiError::Conflict(format!(
+                    "The user is the last owner of organization {}; transfer ownership first.",
+                    org.id
+                ))));
+            }
+            let shown = members::view(ctx, &org, &membership).await?;
+            let mut next = org.next();
+            next.member_count = next.member_count.saturating_sub(1);
+            if membership.role == roles::OWNER {
+                next.owner_count = next.owner_count.saturating_sub(1);
+            }
+            batch = batch
+                .guard(org.unchanged())
+                .write(next.put()?)
+                .write(event(ctx, "organization.member.removed", json!({ "membership": shown })));
+        }
+        batch.writes.push(TenantWrite::DeleteUser {
+            user_id: user.id.clone(),
+        });
+        batch.writes.extend(writes.iter().cloned());
+        ctx.store.apply(batch).await?;
+        Ok::<_, Race>(())
+    })
+    .await
+}

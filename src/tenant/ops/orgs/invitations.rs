@@ -1,0 +1,318 @@
+//! Invitations: created by members who may manage members, emailed to the
+//! invitee, accepted once (a second use is `410`) by the signed-in invitee or
+//! by creating the invited user. Tokens are `<invitation id>.<256 random bits>`,
+//! stored only as a hash and compared in constant time.
+
+use serde_json::json;
+
+use super::access::{self, authorize};
+use super::members::{join_writes, role_permissions};
+use super::model::{from_record, Invitation, InvitationStatus};
+use super::roles::{self, permission};
+use super::{event, retrying, Race};
+use crate::auth::secrets;
+use crate::error::ApiError;
+use crate::ids::{self, new_id, prefix};
+use crate::store::*;
+use crate::tenant::context::TenantContext;
+use crate::tenant::messages::{Acceptance, OrgCaller, TenantResponse};
+use crate::tenant::ops::{accounts, emails, onetime, sessions};
+use crate::validate;
+use crate::views;
+
+/// Default lifetime of an invitation (7 days) and the longest allowed (90 days).
+const DEFAULT_TTL: u64 = 604_800;
+const MAX_TTL: u64 = 90 * 86_400;
+
+/// The fields of `POST /v1/organizations/{id}/invitations`.
+pub struct NewInvitation {
+    pub email: String,
+    pub role: Option<String>,
+    pub expires_in: Option<u64>,
+    pub redirect_url: Option<String>,
+}
+
+/// Invites an email address to an organization and emails the invitation.
+pub async fn create(
+    ctx: &TenantContext,
+    caller: &OrgCaller,
+    reference: &str,
+    input: NewInvitation,
+) -> Result<TenantResponse, ApiError> {
+    let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
+    let email = validate::email(&input.email)?;
+    let role = input.role.unwrap_or_else(|| roles::MEMBER.to_owned());
+    if !access.covers(&role_permissions(&access.org, &role)?) {
+        return Err(ApiError::InsufficientPermissions);
+    }
+    let ttl = input.expires_in.unwrap_or(DEFAULT_TTL);
+    if !(60..=MAX_TTL).contains(&ttl) {
+        return Err(ApiError::invalid(
+            "expires_in",
+            format!("expires_in must be between 60 and {MAX_TTL} seconds."),
+        ));
+    }
+    let redirect_url = validate::url("redirect_url", input.redirect_url)?;
+    if let Some(user) = ctx.store.find_user_by_email(&email).await? {
+        if access::membership(ctx, &access.org.id, &user.id).await?.is_some() {
+            return Err(ApiError::AlreadyMember);
+        }
+    }
+    let now = ctx.deps.clock.now();
+    let id = new_id(prefix::INVITATION);
+    let token = format!("{id}.{}", secrets::generate(""));
+    let invitation = Invitation {
+        id,
+        organization_id: access.org.id.clone(),
+        email,
+        role,
+        status: InvitationStatus::Pending,
+        token_hash: secrets::hash(&token),
+        expires_at: now + time::Duration::seconds(ttl as i64),
+        created_at: now,
+    };
+    let batch = TenantBatch::default()
+        .guard(Guard::RecordField {
+            kind: RecordKind::Organization,
+            id: access.org.id.clone(),
+            field: "id".into(),
+            value: json!(access.org.id),
+        })
+        .write(TenantWrite::PutRecord(invitation.record()?))
+        .write(event(
+            ctx,
+            "organization.invitation.created",
+            json!({ "invitation": invitation.view(now) }),
+        ));
+    ctx.store.apply(batch).await.map_err(|e| match e {
+        StoreError::Conflict => ApiError::NotFound,
+        other => other.into(),
+    })?;
+    let link = onetime::link(ctx, "accept-invitation", &token, redirect_url.as_deref());
+    ctx.deps
+        .mailer
+        .send(emails::render(ctx, "invitation", &invitation.email, &link, &token));
+    let mut shown = invitation.view(now);
+    shown["token"] = json!(token);
+    Ok(TenantResponse::Object(shown))
+}
+
+/// An organization's invitations, newest first, optionally of one status.
+pub async fn list(
+    ctx: &TenantContext,
+    caller: &OrgCaller,
+    reference: &str,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> Result<TenantResponse, ApiError> {
+    if status.is_some_and(|s| !matches!(s, "pending" | "accepted" | "revoked" | "expired")) {
+        return Err(ApiError::invalid(
+            "status",
+            "status must be pending, accepted, revoked or expired.",
+        ));
+    }
+    let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
+    let now = ctx.deps.clock.now();
+    let mut invitations = ctx
+        .store
+        .list_records(RecordKind::Invitation, &access.org.id)
+        .await?
+        .into_iter()
+        .map(from_record::<Invitation>)
+        .collect::<Result<Vec<_>, _>>()?;
+    invitations.retain(|i| status.is_none_or(|s| i.shown_status(now) == s));
+    invitations.sort_by(|a, b| b.id.cmp(&a.id));
+    let found = paginate(invitations.into_iter(), |i| &i.id, page);
+    Ok(TenantResponse::Objects(Page {
+        items: found.items.iter().map(|i| i.view(now)).collect(),
+        has_more: found.has_more,
+        resume_after: None,
+    }))
+}
+
+/// Revokes a pending invitation (revoking twice is fine; an accepted one stays accepted).
+pub async fn revoke(
+    ctx: &TenantContext,
+    caller: &OrgCaller,
+    reference: &str,
+    invitation_id: &str,
+) -> Result<TenantResponse, ApiError> {
+    let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
+    if !ids::is_valid(prefix::INVITATION, invitation_id) {
+        return Err(ApiError::NotFound);
+    }
+    let record = ctx
+        .store
+        .get_record(RecordKind::Invitation, invitation_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let mut invitation: Invitation = from_record(record)?;
+    if invitation.organization_id != access.org.id {
+        return Err(ApiError::NotFound);
+    }
+    match invitation.status {
+        InvitationStatus::Revoked => return Ok(TenantResponse::Done),
+        InvitationStatus::Accepted => {
+            return Err(ApiError::Conflict("The invitation has already been accepted.".into()))
+        }
+        InvitationStatus::Pending => {}
+    }
+    invitation.status = InvitationStatus::Revoked;
+    let batch = TenantBatch::default()
+        .guard(pending(&invitation.id))
+        .write(TenantWrite::PutRecord(invitation.record()?));
+    match ctx.store.apply(batch).await {
+        Ok(()) => Ok(TenantResponse::Done),
+        Err(StoreError::Conflict) => Err(ApiError::Conflict("The invitation changed concurrently.".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The guard that an invitation is still pending: what makes acceptance single-use.
+fn pending(invitation_id: &str) -> Guard {
+    Guard::RecordField {
+        kind: RecordKind::Invitation,
+        id: invitation_id.to_owned(),
+        field: "status".into(),
+        value: json!("pending"),
+    }
+}
+
+/// The pending invitation a token names, checked in constant time.
+async fn redeemable(ctx: &TenantContext, token: &str) -> Result<Invitation, ApiError> {
+    let id = token
+        .split_once('.')
+        .map(|(id, _)| id)
+        .filter(|id| token.len() <= 128 && ids::is_valid(prefix::INVITATION, id))
+        .ok_or(ApiError::InvalidToken)?;
+    let record = ctx
+        .store
+        .get_record(RecordKind::Invitation, id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    let invitation: Invitation = from_record(record)?;
+    if !secrets::verify_hash(token, &invitation.token_hash) {
+        return Err(ApiError::InvalidToken);
+    }
+    match invitation.status {
+        InvitationStatus::Accepted => Err(ApiError::TokenAlreadyUsed),
+        InvitationStatus::Revoked => Err(ApiError::InvalidToken),
+        InvitationStatus::Pending if invitation.expires_at <= ctx.deps.clock.now() => Err(ApiError::InvalidToken),
+        InvitationStatus::Pending => Ok(invitation),
+    }
+}
+
+/// Accepts an invitation: joins the signed-in invitee, or creates the invited user and signs them in.
+pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) -> Result<TenantResponse, ApiError> {
+    // A new user's password is checked and hashed once, before any race is retried.
+    let new_user = match &acceptance {
+        Acceptance::NewUser { password, name, .. } => {
+            redeemable(ctx, token).await?;
+            validate::new_password(password, ctx.tenant.auth_config.password_min_length)?;
+            let name = validate::text("name", name.clone(), 256)?;
+            let hash = ctx
+                .deps
+                .hasher
+                .hash(password)
+                .await
+                .map_err(accounts::password_error)?;
+            Some((name, hash))
+        }
+        Acceptance::Existing { .. } => None,
+    };
+    retrying(|| async {
+        let invitation = redeemable(ctx, token).await?;
+        let org = access::find(ctx, &invitation.organization_id)
+            .await?
+            .ok_or(ApiError::InvalidToken)?;
+        // A custom role deleted since the invitation went out falls back to `member`.
+        let role = if roles::permissions(&org, &invitation.role).is_some() {
+            invitation.role.clone()
+        } else {
+            roles::MEMBER.to_owned()
+        };
+        let now = ctx.deps.clock.now();
+        let (user, signed_in) = match (&acceptance, &new_user) {
+            (Acceptance::Existing { user_id }, _) => {
+                let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::InvalidToken)?;
+                if user.email != invitation.email {
+                    return Err(Race::Failed(ApiError::InsufficientPermissions));
+                }
+                if access::membership(ctx, &org.id, &user.id).await?.is_some() {
+                    return Err(Race::Failed(ApiError::AlreadyMember));
+                }
+                (user, None)
+            }
+            (Acceptance::NewUser { client, .. }, Some((name, hash))) => {
+                let user = invited_user(&invitation, name.clone(), hash.clone(), now);
+                let session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client.clone())?;
+                (user, Some(session))
+            }
+            (Acceptance::NewUser { .. }, None) => return Err(Race::Failed(ApiError::Internal)),
+        };
+        let (join, _, shown) = join_writes(ctx, &org, &user, &role)?;
+        let mut accepted = invitation.clone();
+        accepted.status = InvitationStatus::Accepted;
+        let mut batch = TenantBatch::default().guard(pending(&invitation.id));
+        if let Some(session) = &signed_in {
+            batch = batch
+                .write(TenantWrite::InsertUser(user.clone()))
+                .write(event(
+                    ctx,
+                    "user.created",
+                    json!({ "user": views::user(&user, views::Audience::Server) }),
+                ));
+            batch.writes.extend(session.writes.iter().cloned());
+        } else {
+            batch = batch.guard(Guard::UserExists {
+                user_id: user.id.clone(),
+            });
+        }
+        batch.guards.extend(join.guards);
+        batch.writes.extend(join.writes);
+        batch = batch
+            .write(TenantWrite::PutRecord(accepted.record()?))
+            .write(event(
+                ctx,
+                "organization.invitation.accepted",
+                json!({ "invitation": accepted.view(now) }),
+            ));
+        ctx.store.apply(batch).await?;
+        if let Some(session) = &signed_in {
+            ctx.remember(&session.session);
+        }
+        Ok(TenantResponse::InvitationAccepted {
+            membership: shown,
+            signed_in: signed_in.map(|s| (Box::new(user), s.tokens)),
+        })
+    })
+    .await
+}
+
+/// The user an invitation creates: the invited email, verified by the invitation itself.
+fn invited_user(
+    invitation: &Invitation,
+    name: Option<String>,
+    password_hash: String,
+    now: time::OffsetDateTime,
+) -> User {
+    User {
+        id: new_id(prefix::USER),
+        email: invitation.email.clone(),
+        email_verified: true,
+        username: None,
+        name,
+        avatar_url: None,
+        phone: None,
+        status: UserStatus::Active,
+        role: UserRole::Member,
+        mfa_enabled: false,
+        public_metadata: json!({}),
+        private_metadata: json!({}),
+        unsafe_metadata: json!({}),
+        password_hash: Some(password_hash),
+        created_at: now,
+        updated_at: now,
+        last_sign_in_at: Some(now),
+    }
+}

@@ -1,0 +1,212 @@
+//! Organizations as stored (documents inside store records) and as the API
+//! shows them. Internal bookkeeping (`version`, `owner_count`, custom roles)
+//! lives in the organization's document but never in its view.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::store::{Guard, Record, RecordKind, TenantWrite, User};
+use crate::views::{timestamp, Audience};
+
+/// An organization of a tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub logo_url: Option<String>,
+    pub public_metadata: Value,
+    pub private_metadata: Value,
+    pub member_count: u64,
+    /// Members whose role is `owner`: the last one can't leave or be demoted.
+    pub owner_count: u64,
+    /// Bumped by every change of the organization or its memberships; guarded by each
+    /// write, so counts and the last-owner rule hold under concurrent requests.
+    pub version: u64,
+    #[serde(default)]
+    pub roles: Vec<CustomRole>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A role an organization defines beside the built-in ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomRole {
+    pub key: String,
+    pub name: String,
+    pub permissions: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A user's membership of an organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Membership {
+    pub organization_id: String,
+    pub user_id: String,
+    pub role: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+}
+
+/// Stored lifecycle of an invitation; `expired` is derived from `expires_at` when shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+}
+
+/// An invitation to join an organization; its token is stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: String,
+    pub organization_id: String,
+    pub email: String,
+    pub role: String,
+    pub status: InvitationStatus,
+    pub token_hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The store id of a membership: organization first, so one organization's members are a prefix.
+pub fn membership_id(org_id: &str, user_id: &str) -> String {
+    format!("{org_id}:{user_id}")
+}
+
+/// A document out of a record.
+pub fn from_record<T: DeserializeOwned>(record: Record) -> Result<T, ApiError> {
+    serde_json::from_value(record.doc).map_err(|e| {
+        tracing::error!(error = %e, "stored organization document unreadable");
+        ApiError::Internal
+    })
+}
+
+fn record<T: Serialize>(kind: RecordKind, id: &str, owner_id: &str, value: &T) -> Result<Record, ApiError> {
+    Ok(Record {
+        kind,
+        id: id.to_owned(),
+        owner_id: owner_id.to_owned(),
+        doc: serde_json::to_value(value).map_err(|_| ApiError::Internal)?,
+    })
+}
+
+impl Organization {
+    /// The record holding this organization.
+    pub fn record(&self) -> Result<Record, ApiError> {
+        record(RecordKind::Organization, &self.id, &self.id, self)
+    }
+
+    /// The record reserving this organization's slug.
+    pub fn slug_record(&self) -> Record {
+        Record {
+            kind: RecordKind::OrgSlug,
+            id: self.slug.clone(),
+            owner_id: self.id.clone(),
+            doc: json!({ "organization_id": self.id }),
+        }
+    }
+
+    /// The guard that this is still the stored version.
+    pub fn unchanged(&self) -> Guard {
+        Guard::RecordField {
+            kind: RecordKind::Organization,
+            id: self.id.clone(),
+            field: "version".into(),
+            value: json!(self.version),
+        }
+    }
+
+    /// The next version, written with a guard on this one.
+    pub fn next(&self) -> Organization {
+        let mut next = self.clone();
+        next.version += 1;
+        next
+    }
+
+    /// The write storing this version.
+    pub fn put(&self) -> Result<TenantWrite, ApiError> {
+        Ok(TenantWrite::PutRecord(self.record()?))
+    }
+
+    /// The API shape; `private_metadata` only for the secret key.
+    pub fn view(&self, audience: Audience) -> Value {
+        let mut v = json!({
+            "id": self.id, "name": self.name, "slug": self.slug, "logo_url": self.logo_url,
+            "public_metadata": self.public_metadata, "member_count": self.member_count,
+            "created_at": timestamp(self.created_at), "updated_at": timestamp(self.updated_at),
+        });
+        if audience == Audience::Server {
+            v["private_metadata"] = self.private_metadata.clone();
+        }
+        v
+    }
+}
+
+impl Membership {
+    /// The record holding this membership (owned by the user).
+    pub fn record(&self) -> Result<Record, ApiError> {
+        record(
+            RecordKind::Membership,
+            &membership_id(&self.organization_id, &self.user_id),
+            &self.user_id,
+            self,
+        )
+    }
+
+    /// The API shape, with the member's summary when the user is known.
+    pub fn view(&self, permissions: &[String], user: Option<&User>) -> Value {
+        json!({
+            "organization_id": self.organization_id, "user_id": self.user_id, "role": self.role,
+            "permissions": permissions, "joined_at": timestamp(self.joined_at),
+            "user": user.map(|u| json!({
+                "id": u.id, "email": u.email, "name": u.name, "avatar_url": u.avatar_url,
+            })),
+        })
+    }
+}
+
+impl Invitation {
+    /// The record holding this invitation (owned by its organization).
+    pub fn record(&self) -> Result<Record, ApiError> {
+        record(RecordKind::Invitation, &self.id, &self.organization_id, self)
+    }
+
+    /// The status as shown: a pending invitation past its expiry is `expired`.
+    pub fn shown_status(&self, now: OffsetDateTime) -> &'static str {
+        match self.status {
+            InvitationStatus::Pending if self.expires_at <= now => "expired",
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Revoked => "revoked",
+        }
+    }
+
+    /// The API shape (never the token).
+    pub fn view(&self, now: OffsetDateTime) -> Value {
+        json!({
+            "id": self.id, "organization_id": self.organization_id, "email": self.email, "role": self.role,
+            "status": self.shown_status(now), "expires_at": timestamp(self.expires_at),
+            "created_at": timestamp(self.created_at),
+        })
+    }
+}
+
+impl CustomRole {
+    /// The API shape.
+    pub fn view(&self) -> Value {
+        json!({
+            "key": self.key, "name": self.name, "permissions": self.permissions, "builtin": false,
+            "created_at": timestamp(self.created_at),
+        })
+    }
+}
