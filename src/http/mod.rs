@@ -13,6 +13,7 @@ mod extract;
 mod keys;
 mod mfa;
 mod ops;
+mod orgs;
 mod pagination;
 mod recovery;
 mod users;
@@ -21,7 +22,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -113,6 +114,30 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions", get(users::list_sessions))
         .route("/sessions/{id}", get(users::get_session).delete(users::revoke_session))
         .route("/sessions/verify", post(auth::verify_session))
+        .route("/organizations", get(orgs::list_orgs).post(orgs::create_org))
+        .route(
+            "/organizations/{id}",
+            get(orgs::get_org).patch(orgs::update_org).delete(orgs::delete_org),
+        )
+        .route(
+            "/organizations/{id}/members",
+            get(orgs::list_members).post(orgs::add_member),
+        )
+        .route(
+            "/organizations/{id}/members/{user_id}",
+            patch(orgs::update_member).delete(orgs::remove_member),
+        )
+        .route(
+            "/organizations/{id}/invitations",
+            get(orgs::list_invitations).post(orgs::invite),
+        )
+        .route(
+            "/organizations/{id}/invitations/{inv}",
+            delete(orgs::revoke_invitation),
+        )
+        .route("/organizations/{id}/roles", get(orgs::list_roles).post(orgs::create_role))
+        .route("/invitations/{token}/accept", post(orgs::accept_invitation))
+        .route("/me/organizations", get(orgs::my_organizations))
         .route("/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/api-keys/{id}", delete(api_keys::delete))
         .route("/jwks/{tenant_id}", get(keys::jwks));

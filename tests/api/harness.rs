@@ -268,6 +268,15 @@ impl Server {
         store.find_user_by_email(email).await.unwrap().expect("stored user")
     }
 
+    /// The event types recorded in a tenant's outbox, oldest first.
+    pub async fn event_types(&self, tenant: &TestTenant) -> Vec<String> {
+        let control = &self.state.as_ref().expect("in-process server").control;
+        let record = control.tenant(&tenant.id).await.unwrap();
+        let store = control.backend().open_tenant(&record).await.unwrap();
+        let events = store.list_events(100_000).await.unwrap();
+        events.into_iter().map(|e| e.event_type).collect()
+    }
+
     /// The newest email to `to` in the dev mailbox, waiting for the sender task (up to 5 s).
     pub async fn last_mail(&self, to: &str) -> Value {
         let path = self.mailbox.as_ref().expect("in-process server");
@@ -350,6 +359,13 @@ impl Server {
         assert_eq!(reply.status, 201, "{}", reply.body);
         reply.body
     }
+}
+
+/// The claims of a JWT, read without verifying it.
+pub fn jwt_claims(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 /// A `hellojohn` process, killed when dropped.

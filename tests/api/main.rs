@@ -14,6 +14,7 @@ mod isolation;
 mod limits;
 mod mfa;
 mod ops;
+mod orgs;
 mod proxy;
 mod scale;
 mod sessions;

@@ -1,7 +1,6 @@
 //! TOTP MFA and backup codes over HTTP, with codes computed by an independent
 //! RFC 6238 implementation (HMAC-SHA1 from the `hmac`/`sha1` crates).
 
-use base64::Engine;
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -46,13 +45,7 @@ fn now() -> u64 {
 }
 
 fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
+    jwt_claims(token)
 }
 
 /// Signs a user up and enrolls TOTP; returns (access token, base32 secret, backup codes).

@@ -26,7 +26,11 @@ async fn postgres_shared_schema_enforces_row_level_security() {
         s.sign_up(&a, "rls-a@example.com", "long enough password").await;
         s.sign_up(&b, "rls-b@example.com", "long enough password").await;
         let mut client = pg(s.database_url.as_deref().unwrap()).await;
-        for table in ["hj_user", "hj_session", "hj_refresh_token", "hj_outbox"] {
+        let tables = [
+            "hj_user", "hj_session", "hj_refresh_token", "hj_outbox", "hj_mfa_factor", "hj_mfa_challenge",
+            "hj_one_time_token", "hj_organization", "hj_org_slug", "hj_org_membership", "hj_org_invitation",
+        ];
+        for table in tables {
             let row = client
                 .query_one(
                     "SELECT c.relrowsecurity, c.relforcerowsecurity FROM pg_class c

@@ -26,17 +26,22 @@ use crate::store::{Page, PageRequest, RecordKind};
 pub use invitations::accept;
 
 /// Attempts of an organization change that keeps losing compare-and-set races.
-const ATTEMPTS: usize = 8;
+const ATTEMPTS: u64 = 40;
 
-/// Runs `attempt` until it does not lose a race (a `Conflict` from a guard), a few times.
+/// Runs `attempt` until it does not lose a race (a `Conflict` from a guard), backing off
+/// a random few milliseconds between attempts so a crowd of writers spreads out.
 async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Race>>,
 {
-    for _ in 1..ATTEMPTS {
+    for round in 1..ATTEMPTS {
         match attempt().await {
-            Err(Race::Lost) => tokio::task::yield_now().await,
+            Err(Race::Lost) => {
+                let ceiling = (round * 2).min(40);
+                let millis = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=ceiling);
+                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+            }
             Err(Race::Failed(e)) => return Err(e),
             Ok(value) => return Ok(value),
         }

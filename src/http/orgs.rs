@@ -1,0 +1,341 @@
+//! Organization endpoints (API.md §5) and `/v1/me/organizations` (§4). The
+//! handlers only parse; who may do what is decided in the tenant, in one place.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{token_json, unexpected};
+use super::body::{required, JsonBody, OptionalJsonBody};
+use super::control::no_store;
+use super::error::ApiError;
+use super::extract::{Client, Invitee, OrgActor, SignedIn};
+use super::pagination::{list, ListQuery};
+use super::AppState;
+use crate::tenant::messages::{Acceptance, NewOrganization, OrgAction, TenantRequest, TenantResponse};
+use crate::views::{self, Audience};
+
+/// Longest organization reference (id or slug) worth looking up.
+const MAX_REFERENCE: usize = 64;
+
+fn reference(org: String) -> Result<String, ApiError> {
+    if org.len() > MAX_REFERENCE {
+        return Err(ApiError::NotFound);
+    }
+    Ok(org)
+}
+
+fn object_id(v: &Value) -> &str {
+    v.get("id").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Sends one organization action and renders the answer with `status`.
+async fn call(state: &AppState, actor: OrgActor, action: OrgAction, status: StatusCode) -> Result<Response, ApiError> {
+    let limit = match &action {
+        OrgAction::List { page, .. } | OrgAction::ListMembers { page, .. } | OrgAction::ListInvitations { page, .. } => {
+            page.limit
+        }
+        _ => 100,
+    };
+    let request = TenantRequest::Organization {
+        caller: actor.caller,
+        action,
+    };
+    match state.control.registry().call(&actor.tenant.id, request).await? {
+        TenantResponse::Object(value) => Ok((status, Json(value)).into_response()),
+        TenantResponse::Objects(page) => Ok(list(page, limit, object_id, Value::clone).into_response()),
+        TenantResponse::Done => Ok(StatusCode::NO_CONTENT.into_response()),
+        _ => Err(unexpected()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct OrgListQuery {
+    #[serde(flatten)]
+    page: ListQuery,
+    q: Option<String>,
+}
+
+pub async fn list_orgs(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Query(q): Query<OrgListQuery>,
+) -> Result<Response, ApiError> {
+    if q.q.as_ref().is_some_and(|q| q.len() > 256) {
+        return Err(ApiError::invalid("q", "q is at most 256 bytes."));
+    }
+    let action = OrgAction::List {
+        query: q.q,
+        page: q.page.page()?,
+    };
+    call(&state, actor, action, StatusCode::OK).await
+}
+
+pub async fn create_org(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewOrganization>,
+) -> Result<Response, ApiError> {
+    call(&state, actor, OrgAction::Create(body), StatusCode::CREATED).await
+}
+
+pub async fn get_org(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::Get { org: reference(org)? };
+    call(&state, actor, action, StatusCode::OK).await
+}
+
+pub async fn update_org(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(patch): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::Update {
+        org: reference(org)?,
+        patch,
+    };
+    call(&state, actor, action, StatusCode::OK).await
+}
+
+pub async fn delete_org(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::Delete { org: reference(org)? };
+    call(&state, actor, action, StatusCode::NO_CONTENT).await
+}
+
+pub async fn list_members(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::ListMembers {
+        org: reference(org)?,
+        page: q.page()?,
+    };
+    call(&state, actor, action, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct MemberBody {
+    user_id: Option<String>,
+    role: Option<String>,
+}
+
+fn role_field(role: Option<String>) -> Result<Option<String>, ApiError> {
+    match role {
+        Some(r) if r.is_empty() || r.len() > 64 => Err(ApiError::invalid("role", "role must name a role of the organization.")),
+        other => Ok(other),
+    }
+}
+
+pub async fn add_member(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<MemberBody>,
+) -> Result<Response, ApiError> {
+    let user_id = required("user_id", body.user_id)?;
+    if !crate::ids::is_valid(crate::ids::prefix::USER, &user_id) {
+        return Err(ApiError::invalid("user_id", "user_id is not a user id."));
+    }
+    let action = OrgAction::AddMember {
+        org: reference(org)?,
+        user_id,
+        role: role_field(body.role)?,
+    };
+    call(&state, actor, action, StatusCode::CREATED).await
+}
+
+fn member_id(user_id: String) -> Result<String, ApiError> {
+    if crate::ids::is_valid(crate::ids::prefix::USER, &user_id) {
+        Ok(user_id)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+pub async fn update_member(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path((org, user_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<MemberBody>,
+) -> Result<Response, ApiError> {
+    let role = required("role", role_field(body.role)?)?;
+    let action = OrgAction::UpdateMember {
+        org: reference(org)?,
+        user_id: member_id(user_id)?,
+        role,
+    };
+    call(&state, actor, action, StatusCode::OK).await
+}
+
+pub async fn remove_member(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path((org, user_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::RemoveMember {
+        org: reference(org)?,
+        user_id: member_id(user_id)?,
+    };
+    call(&state, actor, action, StatusCode::NO_CONTENT).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct InvitationQuery {
+    #[serde(flatten)]
+    page: ListQuery,
+    status: Option<String>,
+}
+
+pub async fn list_invitations(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Query(q): Query<InvitationQuery>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::ListInvitations {
+        org: reference(org)?,
+        status: q.status,
+        page: q.page.page()?,
+    };
+    call(&state, actor, action, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct InvitationBody {
+    email: Option<String>,
+    role: Option<String>,
+    expires_in: Option<u64>,
+    redirect_url: Option<String>,
+}
+
+pub async fn invite(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<InvitationBody>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::Invite {
+        org: reference(org)?,
+        email: required("email", body.email)?,
+        role: role_field(body.role)?,
+        expires_in: body.expires_in,
+        redirect_url: body.redirect_url,
+    };
+    call(&state, actor, action, StatusCode::CREATED).await
+}
+
+pub async fn revoke_invitation(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path((org, invitation_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::RevokeInvitation {
+        org: reference(org)?,
+        invitation_id,
+    };
+    call(&state, actor, action, StatusCode::NO_CONTENT).await
+}
+
+pub async fn list_roles(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::ListRoles { org: reference(org)? };
+    call(&state, actor, action, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+pub struct RoleBody {
+    name: Option<String>,
+    key: Option<String>,
+    permissions: Option<Vec<String>>,
+}
+
+pub async fn create_role(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    JsonBody(body): JsonBody<RoleBody>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::CreateRole {
+        org: reference(org)?,
+        name: required("name", body.name)?,
+        key: required("key", body.key)?,
+        permissions: required("permissions", body.permissions)?,
+    };
+    call(&state, actor, action, StatusCode::CREATED).await
+}
+
+pub async fn my_organizations(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let request = TenantRequest::MyOrganizations { user_id: user.claims.sub };
+    match state.control.registry().call(&user.tenant.id, request).await? {
+        TenantResponse::Objects(page) => Ok(Json(json!({ "data": page.items })).into_response()),
+        _ => Err(unexpected()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct AcceptBody {
+    password: Option<String>,
+    name: Option<String>,
+}
+
+pub async fn accept_invitation(
+    invitee: Invitee,
+    Client(client): Client,
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<AcceptBody>,
+) -> Result<Response, ApiError> {
+    let (tenant, acceptance) = match invitee {
+        Invitee::User(user) => (
+            user.tenant,
+            Acceptance::Existing {
+                user_id: user.claims.sub,
+            },
+        ),
+        Invitee::Newcomer(key) => {
+            let body = body.unwrap_or_default();
+            let acceptance = Acceptance::NewUser {
+                password: required("password", body.password)?,
+                name: body.name,
+                client,
+            };
+            (key.tenant, acceptance)
+        }
+    };
+    let request = TenantRequest::AcceptInvitation { token, acceptance };
+    match state.control.registry().call(&tenant.id, request).await? {
+        TenantResponse::InvitationAccepted {
+            membership,
+            signed_in: None,
+        } => Ok(Json(json!({ "membership": membership })).into_response()),
+        TenantResponse::InvitationAccepted {
+            membership,
+            signed_in: Some((user, tokens)),
+        } => Ok(no_store(
+            StatusCode::OK,
+            json!({
+                "user": views::user(&user, Audience::User),
+                "session": token_json(&tokens),
+                "membership": membership,
+            }),
+        )
+        .into_response()),
+        _ => Err(unexpected()),
+    }
+}
