@@ -3,7 +3,7 @@
 
 use hellojohn::config::IsolationMode;
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::backends::{run, Backend};
 use crate::harness::*;
@@ -51,6 +51,37 @@ async fn round_trip(source: &Server, target: &Server, query: &str) {
                 .await,
         );
     }
+    // An organization with two members and a pending invitation travels too.
+    let owner = sessions[0]["user"]["id"].as_str().unwrap();
+    let org = source
+        .call(
+            Method::POST,
+            "/v1/organizations",
+            Some(&t.sk),
+            Some(json!({"name": "Kept", "slug": "kept", "created_by": owner})),
+        )
+        .await;
+    assert_eq!(org.status, 201, "{}", org.body);
+    let admin = sessions[1]["user"]["id"].as_str().unwrap();
+    let added = source
+        .call(
+            Method::POST,
+            "/v1/organizations/kept/members",
+            Some(&t.sk),
+            Some(json!({"user_id": admin, "role": "admin"})),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let invited = source
+        .call(
+            Method::POST,
+            "/v1/organizations/kept/invitations",
+            Some(&t.sk),
+            Some(json!({"email": "later@example.com"})),
+        )
+        .await;
+    let invitation = invited.body["token"].as_str().unwrap().to_owned();
+
     let backup = export(source, &t.id).await;
     let lines: Vec<Value> = backup.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines[0]["type"], "header");
@@ -87,6 +118,21 @@ async fn round_trip(source: &Server, target: &Server, query: &str) {
         3,
         "the secret key came along"
     );
+    let org = target.call(Method::GET, "/v1/organizations/kept", Some(&t.sk), None).await;
+    assert_eq!(org.body["member_count"], 2, "{}", org.body);
+    let members = target
+        .call(Method::GET, "/v1/organizations/kept/members", Some(&t.sk), None)
+        .await;
+    assert_eq!(members.body["data"].as_array().unwrap().len(), 2);
+    let accepted = target
+        .call(
+            Method::POST,
+            &format!("/v1/invitations/{invitation}/accept"),
+            Some(&t.pk),
+            Some(json!({"password": "long enough password"})),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "the invitation still works: {}", accepted.body);
 }
 
 matrix! {
