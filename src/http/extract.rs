@@ -150,15 +150,18 @@ impl FromRequestParts<AppState> for OrgActor {
         let user = SignedIn::from_request_parts(parts, state).await?;
         Ok(Self {
             tenant: user.tenant,
-            caller: OrgCaller::User { user_id: user.claims.sub },
+            caller: OrgCaller::User {
+                user_id: user.claims.sub,
+            },
         })
     }
 }
 
-/// Whoever accepts an invitation: a signed-in user, or a newcomer holding the publishable key.
-pub enum Invitee {
-    User(SignedIn),
-    Newcomer(Publishable),
+/// Whoever accepts an invitation: a signed-in user (`user_id`), or a newcomer holding
+/// the publishable key (no `user_id`).
+pub struct Invitee {
+    pub tenant: Tenant,
+    pub user_id: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Invitee {
@@ -167,9 +170,17 @@ impl FromRequestParts<AppState> for Invitee {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let has_jwt = bearer(parts).is_some_and(|t| !t.starts_with("pk_") && !t.starts_with("sk_"));
         if has_jwt {
-            Ok(Self::User(SignedIn::from_request_parts(parts, state).await?))
+            let user = SignedIn::from_request_parts(parts, state).await?;
+            Ok(Self {
+                tenant: user.tenant,
+                user_id: Some(user.claims.sub),
+            })
         } else {
-            Ok(Self::Newcomer(Publishable::from_request_parts(parts, state).await?))
+            let key = Publishable::from_request_parts(parts, state).await?;
+            Ok(Self {
+                tenant: key.tenant,
+                user_id: None,
+            })
         }
     }
 }

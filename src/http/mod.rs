@@ -131,11 +131,11 @@ pub fn router(state: AppState) -> Router {
             "/organizations/{id}/invitations",
             get(orgs::list_invitations).post(orgs::invite),
         )
+        .route("/organizations/{id}/invitations/{inv}", delete(orgs::revoke_invitation))
         .route(
-            "/organizations/{id}/invitations/{inv}",
-            delete(orgs::revoke_invitation),
+            "/organizations/{id}/roles",
+            get(orgs::list_roles).post(orgs::create_role),
         )
-        .route("/organizations/{id}/roles", get(orgs::list_roles).post(orgs::create_role))
         .route("/invitations/{token}/accept", post(orgs::accept_invitation))
         .route("/me/organizations", get(orgs::my_organizations))
         .route("/api-keys", get(api_keys::list).post(api_keys::create))

@@ -35,9 +35,9 @@ fn object_id(v: &Value) -> &str {
 /// Sends one organization action and renders the answer with `status`.
 async fn call(state: &AppState, actor: OrgActor, action: OrgAction, status: StatusCode) -> Result<Response, ApiError> {
     let limit = match &action {
-        OrgAction::List { page, .. } | OrgAction::ListMembers { page, .. } | OrgAction::ListInvitations { page, .. } => {
-            page.limit
-        }
+        OrgAction::List { page, .. }
+        | OrgAction::ListMembers { page, .. }
+        | OrgAction::ListInvitations { page, .. } => page.limit,
         _ => 100,
     };
     let request = TenantRequest::Organization {
@@ -134,7 +134,9 @@ pub struct MemberBody {
 
 fn role_field(role: Option<String>) -> Result<Option<String>, ApiError> {
     match role {
-        Some(r) if r.is_empty() || r.len() > 64 => Err(ApiError::invalid("role", "role must name a role of the organization.")),
+        Some(r) if r.is_empty() || r.len() > 64 => {
+            Err(ApiError::invalid("role", "role must name a role of the organization."))
+        }
         other => Ok(other),
     }
 }
@@ -281,7 +283,9 @@ pub async fn create_role(
 }
 
 pub async fn my_organizations(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let request = TenantRequest::MyOrganizations { user_id: user.claims.sub };
+    let request = TenantRequest::MyOrganizations {
+        user_id: user.claims.sub,
+    };
     match state.control.registry().call(&user.tenant.id, request).await? {
         TenantResponse::Objects(page) => Ok(Json(json!({ "data": page.items })).into_response()),
         _ => Err(unexpected()),
@@ -301,25 +305,19 @@ pub async fn accept_invitation(
     Path(token): Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<AcceptBody>,
 ) -> Result<Response, ApiError> {
-    let (tenant, acceptance) = match invitee {
-        Invitee::User(user) => (
-            user.tenant,
-            Acceptance::Existing {
-                user_id: user.claims.sub,
-            },
-        ),
-        Invitee::Newcomer(key) => {
+    let acceptance = match invitee.user_id {
+        Some(user_id) => Acceptance::Existing { user_id },
+        None => {
             let body = body.unwrap_or_default();
-            let acceptance = Acceptance::NewUser {
+            Acceptance::NewUser {
                 password: required("password", body.password)?,
                 name: body.name,
                 client,
-            };
-            (key.tenant, acceptance)
+            }
         }
     };
     let request = TenantRequest::AcceptInvitation { token, acceptance };
-    match state.control.registry().call(&tenant.id, request).await? {
+    match state.control.registry().call(&invitee.tenant.id, request).await? {
         TenantResponse::InvitationAccepted {
             membership,
             signed_in: None,

@@ -46,12 +46,14 @@ pub async fn list_users(
         Some("disabled") => Some(UserStatus::Disabled),
         Some(_) => return Err(ApiError::invalid("status", "status must be active or disabled.")),
     };
-    if q
-        .organization_id
+    if q.organization_id
         .as_deref()
         .is_some_and(|id| !crate::ids::is_valid(crate::ids::prefix::ORGANIZATION, id))
     {
-        return Err(ApiError::invalid("organization_id", "organization_id is not an organization id."));
+        return Err(ApiError::invalid(
+            "organization_id",
+            "organization_id is not an organization id.",
+        ));
     }
     if q.q.as_ref().is_some_and(|q| q.len() > 256) {
         return Err(ApiError::invalid("q", "q is at most 256 bytes."));

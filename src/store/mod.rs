@@ -336,8 +336,12 @@ pub trait TenantStore: Send + Sync {
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError>;
     /// One page of the records of a kind whose id starts with `prefix`, by id descending
     /// (newest first for ULID ids). `page.after` is a full id.
-    async fn page_records(&self, kind: RecordKind, prefix: &str, page: &PageRequest)
-        -> Result<Page<Record>, StoreError>;
+    async fn page_records(
+        &self,
+        kind: RecordKind,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Record>, StoreError>;
 }
 
 /// A storage backend: one control store plus per-tenant stores.

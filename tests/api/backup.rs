@@ -118,7 +118,9 @@ async fn round_trip(source: &Server, target: &Server, query: &str) {
         3,
         "the secret key came along"
     );
-    let org = target.call(Method::GET, "/v1/organizations/kept", Some(&t.sk), None).await;
+    let org = target
+        .call(Method::GET, "/v1/organizations/kept", Some(&t.sk), None)
+        .await;
     assert_eq!(org.body["member_count"], 2, "{}", org.body);
     let members = target
         .call(Method::GET, "/v1/organizations/kept/members", Some(&t.sk), None)

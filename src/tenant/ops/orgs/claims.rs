@@ -47,9 +47,14 @@ pub async fn current(ctx: &TenantContext, session: &Session) -> Result<Option<Or
 /// The organization a refresh switches to: it must exist and the user must belong to it.
 pub async fn switch_target(ctx: &TenantContext, user_id: &str, reference: &str) -> Result<String, ApiError> {
     if !ids::is_valid(prefix::ORGANIZATION, reference) {
-        return Err(ApiError::invalid("organization_id", "organization_id is not an organization id."));
+        return Err(ApiError::invalid(
+            "organization_id",
+            "organization_id is not an organization id.",
+        ));
     }
-    let org = access::find(ctx, reference).await?.ok_or(ApiError::InsufficientPermissions)?;
+    let org = access::find(ctx, reference)
+        .await?
+        .ok_or(ApiError::InsufficientPermissions)?;
     access::membership(ctx, &org.id, user_id)
         .await?
         .ok_or(ApiError::InsufficientPermissions)?;
@@ -65,7 +70,11 @@ pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, 
         .into_iter()
         .map(from_record::<Membership>)
         .collect::<Result<Vec<_>, _>>()?;
-    memberships.sort_by(|a, b| b.joined_at.cmp(&a.joined_at).then(b.organization_id.cmp(&a.organization_id)));
+    memberships.sort_by(|a, b| {
+        b.joined_at
+            .cmp(&a.joined_at)
+            .then(b.organization_id.cmp(&a.organization_id))
+    });
     let user = ctx.store.get_user(user_id).await?;
     let mut items = Vec::with_capacity(memberships.len());
     for membership in memberships {
@@ -106,10 +115,11 @@ pub async fn delete_user(ctx: &TenantContext, user: &User, writes: Vec<TenantWri
             if membership.role == roles::OWNER {
                 next.owner_count = next.owner_count.saturating_sub(1);
             }
-            batch = batch
-                .guard(org.unchanged())
-                .write(next.put()?)
-                .write(event(ctx, "organization.member.removed", json!({ "membership": shown })));
+            batch = batch.guard(org.unchanged()).write(next.put()?).write(event(
+                ctx,
+                "organization.member.removed",
+                json!({ "membership": shown }),
+            ));
         }
         batch.writes.push(TenantWrite::DeleteUser {
             user_id: user.id.clone(),

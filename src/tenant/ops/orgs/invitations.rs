@@ -210,12 +210,7 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
             redeemable(ctx, token).await?;
             validate::new_password(password, ctx.tenant.auth_config.password_min_length)?;
             let name = validate::text("name", name.clone(), 256)?;
-            let hash = ctx
-                .deps
-                .hasher
-                .hash(password)
-                .await
-                .map_err(accounts::password_error)?;
+            let hash = ctx.deps.hasher.hash(password).await.map_err(accounts::password_error)?;
             Some((name, hash))
         }
         Acceptance::Existing { .. } => None,
@@ -255,13 +250,11 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
         accepted.status = InvitationStatus::Accepted;
         let mut batch = TenantBatch::default().guard(pending(&invitation.id));
         if let Some(session) = &signed_in {
-            batch = batch
-                .write(TenantWrite::InsertUser(user.clone()))
-                .write(event(
-                    ctx,
-                    "user.created",
-                    json!({ "user": views::user(&user, views::Audience::Server) }),
-                ));
+            batch = batch.write(TenantWrite::InsertUser(user.clone())).write(event(
+                ctx,
+                "user.created",
+                json!({ "user": views::user(&user, views::Audience::Server) }),
+            ));
             batch.writes.extend(session.writes.iter().cloned());
         } else {
             batch = batch.guard(Guard::UserExists {
@@ -270,13 +263,11 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
         }
         batch.guards.extend(join.guards);
         batch.writes.extend(join.writes);
-        batch = batch
-            .write(TenantWrite::PutRecord(accepted.record()?))
-            .write(event(
-                ctx,
-                "organization.invitation.accepted",
-                json!({ "invitation": accepted.view(now) }),
-            ));
+        batch = batch.write(TenantWrite::PutRecord(accepted.record()?)).write(event(
+            ctx,
+            "organization.invitation.accepted",
+            json!({ "invitation": accepted.view(now) }),
+        ));
         ctx.store.apply(batch).await?;
         if let Some(session) = &signed_in {
             ctx.remember(&session.session);

@@ -15,11 +15,16 @@ use crate::tenant::messages::{OrgCaller, TenantResponse};
 
 /// The permissions of `role` in `org`, or a 400 naming the field when there is no such role.
 pub fn role_permissions(org: &Organization, role: &str) -> Result<Vec<String>, ApiError> {
-    roles::permissions(org, role).ok_or_else(|| ApiError::invalid("role", format!("The organization has no role {role}.")))
+    roles::permissions(org, role)
+        .ok_or_else(|| ApiError::invalid("role", format!("The organization has no role {role}.")))
 }
 
 /// A membership as shown, with its permissions and the member's summary.
-pub async fn view(ctx: &TenantContext, org: &Organization, membership: &Membership) -> Result<serde_json::Value, ApiError> {
+pub async fn view(
+    ctx: &TenantContext,
+    org: &Organization,
+    membership: &Membership,
+) -> Result<serde_json::Value, ApiError> {
     let user = ctx.store.get_user(&membership.user_id).await?;
     let permissions = roles::permissions(org, &membership.role).unwrap_or_default();
     Ok(membership.view(&permissions, user.as_ref()))
@@ -170,7 +175,11 @@ pub async fn update(
             .guard(access.org.unchanged())
             .write(TenantWrite::PutRecord(membership.record()?))
             .write(next.put()?)
-            .write(event(ctx, "organization.member.updated", json!({ "membership": shown })));
+            .write(event(
+                ctx,
+                "organization.member.updated",
+                json!({ "membership": shown }),
+            ));
         ctx.store.apply(batch).await?;
         Ok(TenantResponse::Object(shown))
     })
@@ -212,7 +221,11 @@ pub async fn remove(
                 id: membership_id(&org.id, user_id),
             })
             .write(next.put()?)
-            .write(event(ctx, "organization.member.removed", json!({ "membership": shown })));
+            .write(event(
+                ctx,
+                "organization.member.removed",
+                json!({ "membership": shown }),
+            ));
         ctx.store.apply(batch).await?;
         Ok(TenantResponse::Done)
     })

@@ -47,7 +47,9 @@ where
         }
     }
     match attempt().await {
-        Err(Race::Lost) => Err(ApiError::Conflict("The organization changed concurrently; retry.".into())),
+        Err(Race::Lost) => Err(ApiError::Conflict(
+            "The organization changed concurrently; retry.".into(),
+        )),
         Err(Race::Failed(e)) => Err(e),
         Ok(value) => Ok(value),
     }

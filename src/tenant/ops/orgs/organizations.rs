@@ -26,7 +26,9 @@ pub fn is_valid_slug(slug: &str) -> bool {
         && !slug.starts_with('-')
         && !slug.ends_with('-')
         && !slug.contains("--")
-        && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A slug made from a name: lower-case ASCII words joined by dashes.
@@ -73,7 +75,11 @@ fn name(value: Option<String>) -> Result<String, ApiError> {
 }
 
 /// Creates an organization; its creator (the calling user, or `created_by`) becomes `owner`.
-pub async fn create(ctx: &TenantContext, caller: &OrgCaller, input: NewOrganization) -> Result<TenantResponse, ApiError> {
+pub async fn create(
+    ctx: &TenantContext,
+    caller: &OrgCaller,
+    input: NewOrganization,
+) -> Result<TenantResponse, ApiError> {
     let name = name(input.name)?;
     let explicit_slug = match input.slug {
         Some(slug) if !is_valid_slug(&slug) => {
@@ -152,7 +158,12 @@ pub async fn create(ctx: &TenantContext, caller: &OrgCaller, input: NewOrganizat
             Err(StoreError::Duplicate("slug")) if explicit_slug.is_none() && attempt < 4 => {
                 org.slug = format!("{}-{}", slugify(&org.name), suffix());
             }
-            Err(StoreError::Conflict) => return Err(ApiError::invalid("created_by", "created_by is not a user of this tenant.")),
+            Err(StoreError::Conflict) => {
+                return Err(ApiError::invalid(
+                    "created_by",
+                    "created_by is not a user of this tenant.",
+                ))
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -228,7 +239,10 @@ fn apply_patch(org: &mut Organization, patch: &Map<String, Value>, audience: Aud
             "name" => org.name = name(text()?)?,
             "slug" => {
                 let slug = text()?.filter(|s| is_valid_slug(s)).ok_or_else(|| {
-                    ApiError::invalid("slug", "slug may hold a-z, 0-9 and single dashes, at most 64 characters.")
+                    ApiError::invalid(
+                        "slug",
+                        "slug may hold a-z, 0-9 and single dashes, at most 64 characters.",
+                    )
                 })?;
                 org.slug = slug;
             }
@@ -397,7 +411,9 @@ pub async fn create_role(
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::ROLES_MANAGE).await?;
         if roles::is_builtin(&key) || access.org.roles.iter().any(|r| r.key == key) {
-            return Err(Race::Failed(ApiError::Conflict(format!("The role {key} already exists."))));
+            return Err(Race::Failed(ApiError::Conflict(format!(
+                "The role {key} already exists."
+            ))));
         }
         if access.org.roles.len() >= MAX_CUSTOM_ROLES {
             return Err(Race::Failed(ApiError::Conflict(format!(

@@ -75,7 +75,12 @@ pub fn is_builtin(key: &str) -> bool {
 /// `org:<resource>` or `org:<resource>:<action>`, lower-case letters, digits and `_`.
 pub fn is_valid_permission(p: &str) -> bool {
     let mut parts = p.split(':');
-    let word = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
     parts.next() == Some("org") && {
         let rest: Vec<&str> = parts.collect();
         (1..=2).contains(&rest.len()) && rest.iter().all(|s| word(s))
