@@ -2,7 +2,8 @@
 //! from its cryptography. It starts the real server in-process on a free
 //! loopback port (embedded file store in a temporary directory, rate limits
 //! off, default argon2 cost), creates a tenant through the control plane, and
-//! runs the scenarios sign-up, sign-in, refresh, `GET /v1/auth/me` and
+//! runs the scenarios sign-up, sign-in, refresh, refresh-org (a refresh of a
+//! session with an active organization), `GET /v1/auth/me` and
 //! `POST /v1/sessions/verify` one after another with concurrent client tasks,
 //! printing requests/s, p50 and p99 of each.
 //!
@@ -175,18 +176,28 @@ enum Scenario {
     SignUp,
     SignIn,
     Refresh,
+    /// Refresh of a session with an active organization (membership re-read each time).
+    RefreshOrg,
     Me,
     Verify,
 }
 
 impl Scenario {
-    const ALL: [Self; 5] = [Self::SignUp, Self::SignIn, Self::Refresh, Self::Me, Self::Verify];
+    const ALL: [Self; 6] = [
+        Self::SignUp,
+        Self::SignIn,
+        Self::Refresh,
+        Self::RefreshOrg,
+        Self::Me,
+        Self::Verify,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Self::SignUp => "sign-up",
             Self::SignIn => "sign-in",
             Self::Refresh => "refresh",
+            Self::RefreshOrg => "refresh-org",
             Self::Me => "me",
             Self::Verify => "verify",
         }
@@ -471,6 +482,42 @@ impl Api {
         Session::from_token_set(&json_body(&body)?["session"])
     }
 
+    /// A refresh that makes `org_id` the session's active organization.
+    async fn switch_org(&self, refresh_token: &str, org_id: &str) -> Result<Session, String> {
+        let body = json!({ "refresh_token": refresh_token, "organization_id": org_id });
+        let body = exchange(self.public_post("/v1/auth/token/refresh", &body)).await?;
+        Session::from_token_set(&json_body(&body)?["session"])
+    }
+
+    fn secret_post(&self, path: &str, body: &Value) -> RequestBuilder {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.secret_key)
+            .json(body)
+    }
+
+    /// Creates an organization whose members are `emails` (added one by one, untimed).
+    async fn organization_of(&self, emails: &[String]) -> Result<String, String> {
+        let org = json_body(&exchange(self.secret_post("/v1/organizations", &json!({"name": "Bench org"}))).await?)?;
+        let org_id = org["id"].as_str().ok_or("organization without id")?.to_owned();
+        for email in emails {
+            let users = exchange(
+                self.client
+                    .get(format!("{}/v1/users", self.base))
+                    .query(&[("email", email)])
+                    .bearer_auth(&self.secret_key),
+            )
+            .await?;
+            let user_id = json_body(&users)?["data"][0]["id"]
+                .as_str()
+                .ok_or("user not found")?
+                .to_owned();
+            let path = format!("/v1/organizations/{org_id}/members");
+            exchange(self.secret_post(&path, &json!({ "user_id": user_id }))).await?;
+        }
+        Ok(org_id)
+    }
+
     async fn me(&self, access_token: &str) -> Result<(), String> {
         exchange(
             self.client
@@ -703,6 +750,29 @@ async fn run(settings: &Settings, base: &str) -> Result<Vec<Report>, BoxError> {
                                 // A failed rotation leaves no usable token: a new session, untimed.
                                 None => api.sign_in(&email).await.ok().map(|s| s.refresh_token),
                             };
+                        }
+                        rec
+                    }
+                })
+                .await?
+            }
+            Scenario::RefreshOrg => {
+                let org_id = api.organization_of(&users).await?;
+                let mut sessions = Vec::new();
+                for session in fresh_sessions(&api, &users).await? {
+                    sessions.push(api.switch_org(&session.refresh_token, &org_id).await?);
+                }
+                let api = api.clone();
+                drive(scenario, window, sessions, move |session, mut rec| {
+                    let api = api.clone();
+                    async move {
+                        let mut current = Some(session.refresh_token);
+                        while rec.running() {
+                            match current.take() {
+                                Some(token) => current = rec.time(api.refresh(&token)).await.map(|s| s.refresh_token),
+                                // A failed rotation ends this task's session: stop rather than time sign-ins.
+                                None => break,
+                            }
                         }
                         rec
                     }
