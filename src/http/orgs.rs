@@ -2,7 +2,7 @@
 //! handlers only parse; who may do what is decided in the tenant, in one place.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -236,7 +236,12 @@ pub async fn invite(
         expires_in: body.expires_in,
         redirect_url: body.redirect_url,
     };
-    call(&state, actor, action, StatusCode::CREATED).await
+    // The answer carries the invitation's token.
+    let mut response = call(&state, actor, action, StatusCode::CREATED).await?;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 pub async fn revoke_invitation(

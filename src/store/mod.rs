@@ -206,6 +206,12 @@ pub enum Guard {
     UserExists { user_id: String },
     /// The session exists and is active (a refresh must not revive a revoked session).
     SessionActive { session_id: String },
+    /// A user owns exactly these records of `kind` (no record joined or left since they were read).
+    OwnerRecords {
+        kind: RecordKind,
+        owner_id: String,
+        ids: Vec<String>,
+    },
     /// The user row is still the version that was read (optimistic concurrency for updates).
     UserVersion {
         user_id: String,
@@ -255,6 +261,11 @@ pub enum TenantWrite {
     DeleteRecord {
         kind: RecordKind,
         id: String,
+    },
+    /// Deletes every record of one kind whose id starts with `prefix`.
+    DeleteRecordsWithPrefix {
+        kind: RecordKind,
+        prefix: String,
     },
     /// Deletes every record of one kind owned by a user.
     DeleteOwnerRecords {
@@ -384,6 +395,20 @@ pub(crate) fn instance_tag(control_database: &str) -> String {
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
+/// The first string after every string that starts with `prefix` (an exclusive upper bound
+/// for range scans): the prefix with its last byte raised by one. Prefixes are ASCII ids.
+pub fn prefix_end(prefix: &str) -> String {
+    let mut bytes = prefix.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0x7f {
+            bytes.push(last + 1);
+            return String::from_utf8_lossy(&bytes).into_owned();
+        }
+    }
+    // Only for an empty or all-DEL prefix: no upper bound below this.
+    "\u{7f}".repeat(65)
+}
+
 /// Selects one page out of items already sorted newest first (by id descending).
 pub fn paginate<T>(items: impl Iterator<Item = T>, id: impl Fn(&T) -> &str, page: &PageRequest) -> Page<T> {
     let limit = page.limit.max(1);
@@ -397,5 +422,20 @@ pub fn paginate<T>(items: impl Iterator<Item = T>, id: impl Fn(&T) -> &str, page
         items: out,
         has_more,
         resume_after: None,
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    #[test]
+    fn prefix_end_bounds_exactly_the_strings_with_that_prefix() {
+        let end = super::prefix_end("org_A:");
+        assert_eq!(end, "org_A;");
+        for inside in ["org_A:", "org_A:usr_Z", "org_A:\u{7e}"] {
+            assert!(inside >= "org_A:" && inside < end.as_str(), "{inside}");
+        }
+        for outside in ["org_A", "org_A;", "org_B:", "org_A9"] {
+            assert!(!(outside >= "org_A:" && outside < end.as_str()), "{outside}");
+        }
     }
 }

@@ -60,14 +60,6 @@ pub fn timestamp_text(t: time::OffsetDateTime) -> Result<String, StoreError> {
     }
 }
 
-/// A `LIKE` pattern matching values that start with `prefix` (case kept), wildcards escaped.
-pub fn prefix_pattern(prefix: &str) -> String {
-    format!(
-        "{}%",
-        prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-    )
-}
-
 /// A `LIKE` pattern matching `query` anywhere, with its wildcards escaped.
 pub fn contains_pattern(query: &str) -> String {
     format!(

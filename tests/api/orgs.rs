@@ -27,6 +27,13 @@ async fn member(s: &Server, t: &TestTenant, email: &str) -> Member {
     }
 }
 
+/// A fresh access token of an existing user.
+async fn member_token(s: &Server, t: &TestTenant, email: &str) -> String {
+    let reply = s.sign_in(t, email, PASSWORD).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["session"]["access_token"].as_str().unwrap().to_owned()
+}
+
 async fn create_org(s: &Server, bearer: &str, body: Value) -> Value {
     let reply = s
         .call(Method::POST, "/v1/organizations", Some(bearer), Some(body))
@@ -325,6 +332,7 @@ matrix! {
         // A newcomer accepts with the publishable key and a password.
         let sent = invite(s, &owner.access, &o, json!({"email": "Newcomer@Example.com", "role": "admin"})).await;
         assert_eq!(sent.status, 201, "{}", sent.body);
+        assert_eq!(sent.header("cache-control"), Some("no-store"));
         assert_eq!(sent.body["status"], "pending");
         assert_eq!(sent.body["email"], "newcomer@example.com");
         assert!(sent.body["id"].as_str().unwrap().starts_with("inv_"));
@@ -342,7 +350,10 @@ matrix! {
         let joined = s.call(Method::POST, &accept, Some(&t.pk), Some(json!({"password": PASSWORD, "name": "New"}))).await;
         assert_eq!(joined.status, 200, "{}", joined.body);
         assert_eq!(joined.body["user"]["email"], "newcomer@example.com");
-        assert_eq!(joined.body["user"]["email_verified"], true);
+        assert_eq!(
+            joined.body["user"]["email_verified"], false,
+            "a token a member saw in an API answer proves nothing about the mailbox"
+        );
         assert_eq!(joined.body["membership"]["role"], "admin");
         assert_eq!(joined.body["membership"]["organization_id"], o.as_str());
         let access = joined.body["session"]["access_token"].as_str().unwrap();
@@ -390,6 +401,121 @@ matrix! {
         assert_eq!(revoked_list.body["data"].as_array().unwrap().len(), 1);
         let members = s.call(Method::GET, &format!("/v1/organizations/{o}"), Some(&t.sk), None).await;
         assert_eq!(members.body["member_count"], 3);
+
+        // An invitation from the secret key went only to the mailbox: accepting it verifies the email.
+        let from_server = invite(s, &t.sk, &o, json!({"email": "server@example.com"})).await;
+        let token = from_server.body["token"].as_str().unwrap();
+        let joined = s
+            .call(Method::POST, &format!("/v1/invitations/{token}/accept"), Some(&t.pk), Some(json!({"password": PASSWORD})))
+            .await;
+        assert_eq!(joined.body["user"]["email_verified"], true, "{}", joined.body);
+
+        // A member's invitation dies with their right to send it.
+        let admin = member(s, &t, "short-lived-admin@example.com").await;
+        assert_eq!(add_member(s, &t.sk, &o, &admin.id, "admin").await.status, 201);
+        let orphan = invite(s, &admin.access, &o, json!({"email": "orphan@example.com"})).await;
+        assert_eq!(orphan.status, 201, "{}", orphan.body);
+        assert_eq!(set_role(s, &t.sk, &o, &admin.id, "member").await.status, 200);
+        let token = orphan.body["token"].as_str().unwrap();
+        s.call(Method::POST, &format!("/v1/invitations/{token}/accept"), Some(&t.pk), Some(json!({"password": PASSWORD})))
+            .await
+            .assert_error(401, "invalid_token");
+
+        // Invitation lists page like every list.
+        let mut seen = HashSet::new();
+        let first = s.call(Method::GET, &format!("/v1/organizations/{o}/invitations?limit=2"), Some(&t.sk), None).await;
+        assert_eq!(first.body["pagination"]["has_more"], true);
+        let cursor = first.body["pagination"]["next_cursor"].as_str().unwrap();
+        let rest = s
+            .call(Method::GET, &format!("/v1/organizations/{o}/invitations?limit=100&cursor={cursor}"), Some(&t.sk), None)
+            .await;
+        for item in first.body["data"].as_array().unwrap().iter().chain(rest.body["data"].as_array().unwrap()) {
+            assert!(seen.insert(id(item)), "no invitation twice");
+        }
+        assert_eq!(seen.len(), 5, "newcomer, bob, gone, server, orphan");
+    }
+
+    async fn members_of_each_organization_stay_apart() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        let mut users = Vec::new();
+        for n in 0..4 {
+            users.push(member(s, &t, &format!("apart{n}@example.com")).await.id);
+        }
+        // The older organization's members sort before the newer one's in storage.
+        let older = id(&create_org(s, &t.sk, json!({"name": "Older", "created_by": users[0]})).await);
+        assert_eq!(add_member(s, &t.sk, &older, &users[1], "member").await.status, 201);
+        let newer = id(&create_org(s, &t.sk, json!({"name": "Newer", "created_by": users[2]})).await);
+        assert_eq!(add_member(s, &t.sk, &newer, &users[3], "member").await.status, 201);
+        let sk = t.sk.as_str();
+        let listed = |org: String| async move {
+            let reply = s.call(Method::GET, &format!("/v1/organizations/{org}/members"), Some(sk), None).await;
+            let mut ids: Vec<String> =
+                reply.body["data"].as_array().unwrap().iter().map(|m| m["user_id"].as_str().unwrap().to_owned()).collect();
+            ids.sort();
+            ids
+        };
+        let mut want_older = vec![users[0].clone(), users[1].clone()];
+        want_older.sort();
+        let mut want_newer = vec![users[2].clone(), users[3].clone()];
+        want_newer.sort();
+        assert_eq!(listed(older.clone()).await, want_older);
+        assert_eq!(listed(newer.clone()).await, want_newer);
+        let paged = s.call(Method::GET, &format!("/v1/organizations/{older}/members?limit=1"), Some(&t.sk), None).await;
+        let cursor = paged.body["pagination"]["next_cursor"].as_str().unwrap();
+        let next = s
+            .call(Method::GET, &format!("/v1/organizations/{older}/members?limit=1&cursor={cursor}"), Some(&t.sk), None)
+            .await;
+        assert_eq!(next.body["data"].as_array().unwrap().len(), 1);
+        assert_eq!(next.body["pagination"]["has_more"], false);
+        assert_ne!(next.body["data"][0]["user_id"], paged.body["data"][0]["user_id"]);
+
+        // Deleting the older organization removes exactly its memberships.
+        assert_eq!(s.call(Method::DELETE, &format!("/v1/organizations/{older}"), Some(&t.sk), None).await.status, 204);
+        let users_of = |org: String| async move {
+            let reply = s.call(Method::GET, &format!("/v1/users?organization_id={org}"), Some(sk), None).await;
+            reply.body["data"].as_array().unwrap().len()
+        };
+        assert_eq!(users_of(older.clone()).await, 0);
+        assert_eq!(users_of(newer.clone()).await, 2);
+        assert_eq!(listed(newer).await, want_newer);
+        let theirs = s
+            .call(Method::GET, "/v1/me/organizations", Some(&member_token(s, &t, "apart1@example.com").await), None)
+            .await;
+        assert_eq!(theirs.body["data"], json!([]));
+    }
+
+    async fn racing_owners_and_deletions_never_break_the_counts() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        let a = member(s, &t, "race-a@example.com").await;
+        let b = member(s, &t, "race-b@example.com").await;
+        let c = member(s, &t, "race-c@example.com").await;
+        let o = id(&create_org(s, &t.sk, json!({"name": "Race", "created_by": a.id})).await);
+        assert_eq!(add_member(s, &t.sk, &o, &b.id, "owner").await.status, 201);
+        assert_eq!(add_member(s, &t.sk, &o, &c.id, "member").await.status, 201);
+        // Two owners demote each other at once: exactly one of them wins.
+        let (x, y) = tokio::join!(set_role(s, &t.sk, &o, &a.id, "member"), set_role(s, &t.sk, &o, &b.id, "member"));
+        let mut statuses = [x.status, y.status];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "{} / {}", x.body, y.body);
+        // A user deleted while being added elsewhere: counts match the members that remain.
+        let other = id(&create_org(s, &t.sk, json!({"name": "Elsewhere"})).await);
+        let delete_path = format!("/v1/users/{}", c.id);
+        let (_, _) = tokio::join!(
+            s.call(Method::DELETE, &delete_path, Some(&t.sk), None),
+            add_member(s, &t.sk, &other, &c.id, "member"),
+        );
+        for org in [&o, &other] {
+            let shown = s.call(Method::GET, &format!("/v1/organizations/{org}"), Some(&t.sk), None).await;
+            let members = s.call(Method::GET, &format!("/v1/organizations/{org}/members"), Some(&t.sk), None).await;
+            assert_eq!(
+                shown.body["member_count"].as_u64().unwrap() as usize,
+                members.body["data"].as_array().unwrap().len(),
+                "{org}"
+            );
+        }
+        s.call(Method::GET, &format!("/v1/users/{}", c.id), Some(&t.sk), None).await.assert_error(404, "not_found");
     }
 
     async fn the_active_organization_is_in_tokens_and_follows_membership() {
@@ -552,9 +678,15 @@ matrix! {
         let three = s.sign_in(&t, "three@example.com", PASSWORD).await;
         let access = three.body["session"]["access_token"].as_str().unwrap();
         assert_eq!(s.call(Method::POST, &format!("/v1/invitations/{token}/accept"), Some(access), None).await.status, 200);
-        s.call(Method::PATCH, &format!("/v1/organizations/{o}"), Some(&t.sk), Some(json!({"name": "Renamed"}))).await;
-        s.call(Method::DELETE, &format!("/v1/organizations/{o}/members/{}", second.id), Some(&t.sk), None).await;
-        s.call(Method::DELETE, &format!("/v1/organizations/{o}"), Some(&t.sk), None).await;
+        let renamed = s.call(Method::PATCH, &format!("/v1/organizations/{o}"), Some(&t.sk), Some(json!({"name": "Renamed"}))).await;
+        assert_eq!(renamed.status, 200);
+        let removed = s.call(Method::DELETE, &format!("/v1/organizations/{o}/members/{}", second.id), Some(&t.sk), None).await;
+        assert_eq!(removed.status, 204);
+        assert_eq!(s.call(Method::DELETE, &format!("/v1/organizations/{o}"), Some(&t.sk), None).await.status, 204);
+        let before = s.event_types(&t).await.len();
+        // A refused change records nothing.
+        s.call(Method::DELETE, &format!("/v1/organizations/{o}"), Some(&t.sk), None).await.assert_error(404, "not_found");
+        assert_eq!(s.event_types(&t).await.len(), before);
         let events = s.event_types(&t).await;
         for wanted in [
             "organization.created",

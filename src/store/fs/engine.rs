@@ -89,6 +89,13 @@ pub enum Check {
         field: String,
         value: Value,
     },
+    /// The keys of the rows whose `row[field] == value` are exactly `keys` (sorted).
+    KeysWhere {
+        table: String,
+        field: String,
+        value: Value,
+        keys: Vec<String>,
+    },
 }
 
 impl Check {
@@ -103,6 +110,19 @@ impl Check {
                 field,
                 value,
             } => t.get(table, key).and_then(|row| row.get(field)) == Some(value),
+            Check::KeysWhere {
+                table,
+                field,
+                value,
+                keys,
+            } => {
+                let found = t.table(table).into_iter().flatten();
+                let found: Vec<&String> = found
+                    .filter(|(_, row)| row.get(field) == Some(value))
+                    .map(|(k, _)| k)
+                    .collect();
+                found.len() == keys.len() && found.iter().zip(keys).all(|(a, b)| *a == b)
+            }
         }
     }
 }

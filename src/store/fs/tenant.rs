@@ -1,5 +1,6 @@
 //! [`TenantStore`] on the file engine: one directory per tenant.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -231,6 +232,21 @@ impl FsTenantStore {
                 plan.put(record.kind.table(), &record.id, record_row(&record)?);
             }
             TenantWrite::DeleteRecord { kind, id } => plan.delete(kind.table(), &id),
+            TenantWrite::DeleteRecordsWithPrefix { kind, prefix } => {
+                let end = prefix_end(&prefix);
+                let keys: Vec<String> = self.engine.read(|t| {
+                    t.table(kind.table())
+                        .map(|rows| {
+                            rows.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Excluded(end.as_str())))
+                                .map(|(k, _)| k.clone())
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                });
+                for key in keys {
+                    plan.delete(kind.table(), &key);
+                }
+            }
             TenantWrite::DeleteOwnerRecords { kind, owner_id } => {
                 for (id, _) in self.rows_where(kind.table(), |v| {
                     v.get(OWNER).and_then(|o| o.as_str()) == Some(owner_id.as_str())
@@ -282,6 +298,16 @@ impl TenantStore for FsTenantStore {
                     field: "status".into(),
                     value: serde_json::Value::String("active".into()),
                 },
+                Guard::OwnerRecords { kind, owner_id, ids } => {
+                    let mut keys = ids;
+                    keys.sort();
+                    Check::KeysWhere {
+                        table: kind.table().into(),
+                        field: OWNER.into(),
+                        value: serde_json::Value::String(owner_id),
+                        keys,
+                    }
+                }
                 Guard::UserVersion { user_id, updated_at } => Check::FieldEquals {
                     table: USER.into(),
                     key: user_id,
@@ -406,19 +432,18 @@ impl TenantStore for FsTenantStore {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<Record>, StoreError> {
-        use std::ops::Bound;
+        let end = prefix_end(prefix);
         let upper = match page.after.as_deref() {
             // Nothing of this prefix sorts before `after`.
             Some(after) if after <= prefix => return Ok(paginate(std::iter::empty(), |r: &Record| &r.id, page)),
-            Some(after) => Bound::Excluded(after),
-            None => Bound::Unbounded,
+            Some(after) if after < end.as_str() => after,
+            _ => end.as_str(),
         };
         let rows: Vec<(String, serde_json::Value)> = self.engine.read(|t| {
             t.table(kind.table())
                 .map(|rows| {
-                    rows.range::<str, _>((Bound::Included(prefix), upper))
+                    rows.range::<str, _>((Bound::Included(prefix), Bound::Excluded(upper)))
                         .rev()
-                        .take_while(|(id, _)| id.starts_with(prefix))
                         .take(page.limit.max(1) + 1)
                         .map(|(id, row)| (id.clone(), row.clone()))
                         .collect()

@@ -94,6 +94,16 @@ impl MySqlTenantStore {
                 let sql = "SELECT 1 FROM {d}.hj_session WHERE tenant_id = ? AND id = ? AND status = 'active' FOR UPDATE";
                 tx.exec_first(self.sql(sql), (tenant, session_id)).await
             }
+            Guard::OwnerRecords { kind, owner_id, ids } => {
+                let sql = format!(
+                    "SELECT id FROM {{d}}.{} WHERE tenant_id = ? AND owner_id = ? ORDER BY id FOR UPDATE",
+                    kind.table()
+                );
+                let found: Vec<String> = tx.exec(self.sql(&sql), (tenant, owner_id)).await.map_err(err)?;
+                let mut wanted = ids.clone();
+                wanted.sort();
+                return Ok(found == wanted);
+            }
             Guard::UserVersion { user_id, updated_at } => {
                 let current: Option<String> = tx
                     .exec_first(self.sql("SELECT doc FROM {d}.hj_user WHERE tenant_id = ? AND id = ? FOR UPDATE"), (tenant, user_id))
@@ -216,6 +226,10 @@ impl MySqlTenantStore {
             TenantWrite::DeleteOwnerRecords { kind, owner_id } => {
                 let sql = format!("DELETE FROM {{d}}.{} WHERE tenant_id = ? AND owner_id = ?", kind.table());
                 tx.exec_drop(self.sql(&sql), (tenant, owner_id)).await
+            }
+            TenantWrite::DeleteRecordsWithPrefix { kind, prefix } => {
+                let sql = format!("DELETE FROM {{d}}.{} WHERE tenant_id = ? AND id >= ? AND id < ?", kind.table());
+                tx.exec_drop(self.sql(&sql), (tenant, prefix, prefix_end(prefix))).await
             }
             TenantWrite::AppendEvent(e) => {
                 tx.exec_drop(self.sql("INSERT INTO {d}.hj_outbox (tenant_id, id, doc) VALUES (?, ?, ?)"), (tenant, &e.id, doc(e)?)).await
@@ -420,14 +434,15 @@ impl TenantStore for MySqlTenantStore {
     ) -> Result<Page<Record>, StoreError> {
         let mut conn = self.pool.get_conn().await.map_err(err)?;
         let sql = format!(
-            "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id LIKE ?
+            "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id >= ? AND id < ?
                AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
             kind.table()
         );
         let limit = (page.limit.max(1) + 1) as u64;
         let params = (
             &self.tenant_id,
-            crate::store::sql::prefix_pattern(prefix),
+            prefix,
+            prefix_end(prefix),
             &page.after,
             &page.after,
             limit,

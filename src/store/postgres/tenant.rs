@@ -175,6 +175,18 @@ async fn check(tx: &Transaction<'_>, tenant: &str, guard: &Guard) -> Result<bool
             )
             .await
         }
+        Guard::OwnerRecords { kind, owner_id, ids } => {
+            let sql = format!(
+                "SELECT id FROM {} WHERE tenant_id = $1 AND owner_id = $2 ORDER BY id FOR UPDATE",
+                kind.table()
+            );
+            let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
+            let rows = tx.query(&statement, &[&tenant, owner_id]).await.map_err(pg_error)?;
+            let found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+            let mut wanted = ids.clone();
+            wanted.sort();
+            return Ok(found == wanted);
+        }
         Guard::UserVersion { user_id, updated_at } => {
             let version = timestamp(*updated_at)?;
             exists(
@@ -338,6 +350,13 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
         TenantWrite::DeleteOwnerRecords { kind, owner_id } => {
             let sql = format!("DELETE FROM {} WHERE tenant_id = $1 AND owner_id = $2", kind.table());
             exec(tx, &sql, &[&tenant, owner_id]).await
+        }
+        TenantWrite::DeleteRecordsWithPrefix { kind, prefix } => {
+            let sql = format!(
+                "DELETE FROM {} WHERE tenant_id = $1 AND id >= $2 AND id < $3",
+                kind.table()
+            );
+            exec(tx, &sql, &[&tenant, prefix, &prefix_end(prefix)]).await
         }
     };
     result.map(|_| ()).map_err(pg_error)
@@ -509,20 +528,20 @@ impl TenantStore for PgTenantStore {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<Record>, StoreError> {
-        let pattern = crate::store::sql::prefix_pattern(prefix);
+        let (low, high) = (prefix.to_owned(), prefix_end(prefix));
         let after = page.after.clone();
         let limit = (page.limit.max(1) + 1) as i64;
         let records = self
             .with_tx(move |tx, tenant| {
                 Box::pin(async move {
                     let sql = format!(
-                        "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND id LIKE $2
-                           AND ($3::text IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
+                        "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND id >= $2 AND id < $3
+                           AND ($4::text IS NULL OR id < $4) ORDER BY id DESC LIMIT $5",
                         kind.table()
                     );
                     let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
                     let rows = tx
-                        .query(&statement, &[&tenant, &pattern, &after, &limit])
+                        .query(&statement, &[&tenant, &low, &high, &after, &limit])
                         .await
                         .map_err(pg_error)?;
                     Ok(rows

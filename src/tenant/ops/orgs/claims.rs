@@ -97,8 +97,21 @@ pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, 
 /// Refused (`409`) while they are the last owner of an organization that has other members.
 pub async fn delete_user(ctx: &TenantContext, user: &User, writes: Vec<TenantWrite>) -> Result<(), ApiError> {
     retrying(|| async {
-        let mut batch = TenantBatch::default();
-        for record in ctx.store.list_records(RecordKind::Membership, &user.id).await? {
+        let current = ctx.store.get_user(&user.id).await?.ok_or(ApiError::NotFound)?;
+        let records = ctx.store.list_records(RecordKind::Membership, &user.id).await?;
+        // The user row is locked first, then the membership set must be the one read: a join
+        // committed in between makes this attempt lose and re-read, so no count goes stale.
+        let mut batch = TenantBatch::default()
+            .guard(Guard::UserVersion {
+                user_id: user.id.clone(),
+                updated_at: current.updated_at,
+            })
+            .guard(Guard::OwnerRecords {
+                kind: RecordKind::Membership,
+                owner_id: user.id.clone(),
+                ids: records.iter().map(|r| r.id.clone()).collect(),
+            });
+        for record in records {
             let membership: Membership = from_record(record)?;
             let Some(org) = access::find(ctx, &membership.organization_id).await? else {
                 continue;

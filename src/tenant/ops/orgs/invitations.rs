@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::ids::{self, new_id, prefix};
 use crate::store::*;
 use crate::tenant::context::TenantContext;
+use crate::tenant::limits::Limit;
 use crate::tenant::messages::{Acceptance, OrgCaller, TenantResponse};
 use crate::tenant::ops::{accounts, emails, onetime, sessions};
 use crate::validate;
@@ -53,6 +54,14 @@ pub async fn create(
         ));
     }
     let redirect_url = validate::url("redirect_url", input.redirect_url)?;
+    let invited_by = match caller {
+        OrgCaller::User { user_id } => {
+            // Users share the per-address email budget of password resets and magic links.
+            ctx.limit(Limit::EmailSend, &email).map_err(|(error, _)| error)?;
+            Some(user_id.clone())
+        }
+        OrgCaller::Server => None,
+    };
     if let Some(user) = ctx.store.find_user_by_email(&email).await? {
         if access::membership(ctx, &access.org.id, &user.id).await?.is_some() {
             return Err(ApiError::AlreadyMember);
@@ -68,6 +77,7 @@ pub async fn create(
         role,
         status: InvitationStatus::Pending,
         token_hash: secrets::hash(&token),
+        invited_by,
         expires_at: now + time::Duration::seconds(ttl as i64),
         created_at: now,
     };
@@ -150,6 +160,9 @@ pub async fn revoke(
     if invitation.organization_id != access.org.id {
         return Err(ApiError::NotFound);
     }
+    if !access.covers(&roles::permissions(&access.org, &invitation.role).unwrap_or_default()) {
+        return Err(ApiError::InsufficientPermissions);
+    }
     match invitation.status {
         InvitationStatus::Revoked => return Ok(TenantResponse::Done),
         InvitationStatus::Accepted => {
@@ -206,8 +219,13 @@ async fn redeemable(ctx: &TenantContext, token: &str) -> Result<Invitation, ApiE
 pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) -> Result<TenantResponse, ApiError> {
     // A new user's password is checked and hashed once, before any race is retried.
     let new_user = match &acceptance {
-        Acceptance::NewUser { password, name, .. } => {
-            redeemable(ctx, token).await?;
+        Acceptance::NewUser { password, name, client } => {
+            let ip = client.ip.as_deref().unwrap_or("unknown");
+            ctx.limit(Limit::SignUpIp, ip).map_err(|(error, _)| error)?;
+            let invitation = redeemable(ctx, token).await?;
+            if ctx.store.find_user_by_email(&invitation.email).await?.is_some() {
+                return Err(ApiError::EmailAlreadyExists);
+            }
             validate::new_password(password, ctx.tenant.auth_config.password_min_length)?;
             let name = validate::text("name", name.clone(), 256)?;
             let hash = ctx.deps.hasher.hash(password).await.map_err(accounts::password_error)?;
@@ -226,6 +244,18 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
         } else {
             roles::MEMBER.to_owned()
         };
+        // A member's invitation dies with their right to send it.
+        if let Some(inviter) = &invitation.invited_by {
+            let held = match access::membership(ctx, &org.id, inviter).await? {
+                Some(m) => roles::permissions(&org, &m.role).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let wanted = roles::permissions(&org, &role).unwrap_or_default();
+            let may_invite = held.iter().any(|p| p == permission::MEMBERS_MANAGE);
+            if !may_invite || !wanted.iter().all(|p| held.contains(p)) {
+                return Err(Race::Failed(ApiError::InvalidToken));
+            }
+        }
         let now = ctx.deps.clock.now();
         let (user, signed_in) = match (&acceptance, &new_user) {
             (Acceptance::Existing { user_id }, _) => {
@@ -248,7 +278,12 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
         let (join, _, shown) = join_writes(ctx, &org, &user, &role)?;
         let mut accepted = invitation.clone();
         accepted.status = InvitationStatus::Accepted;
-        let mut batch = TenantBatch::default().guard(pending(&invitation.id));
+        // The organization is locked first, as every membership change does.
+        let mut batch = TenantBatch {
+            guards: join.guards,
+            writes: Vec::new(),
+        }
+        .guard(pending(&invitation.id));
         if let Some(session) = &signed_in {
             batch = batch.write(TenantWrite::InsertUser(user.clone())).write(event(
                 ctx,
@@ -261,7 +296,6 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
                 user_id: user.id.clone(),
             });
         }
-        batch.guards.extend(join.guards);
         batch.writes.extend(join.writes);
         batch = batch.write(TenantWrite::PutRecord(accepted.record()?)).write(event(
             ctx,
@@ -280,7 +314,9 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
     .await
 }
 
-/// The user an invitation creates: the invited email, verified by the invitation itself.
+/// The user an invitation creates, with the invited email. The email counts as verified
+/// when the secret key sent the invitation: only the invitee then saw the token. A token
+/// a member received in an API answer proves nothing about the mailbox.
 fn invited_user(
     invitation: &Invitation,
     name: Option<String>,
@@ -290,7 +326,7 @@ fn invited_user(
     User {
         id: new_id(prefix::USER),
         email: invitation.email.clone(),
-        email_verified: true,
+        email_verified: invitation.invited_by.is_none(),
         username: None,
         name,
         avatar_url: None,

@@ -72,6 +72,10 @@ pub struct Invitation {
     pub role: String,
     pub status: InvitationStatus,
     pub token_hash: String,
+    /// The member who sent it; `None` for the secret key. A user-sent invitation is only
+    /// as good as its sender's current rights, and its token has been seen by a user.
+    #[serde(default)]
+    pub invited_by: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

@@ -18,6 +18,9 @@ use crate::views::Audience;
 const MAX_SLUG: usize = 64;
 /// Custom roles one organization may define.
 const MAX_CUSTOM_ROLES: usize = 50;
+/// Distinct permissions all custom roles of an organization may name together (an owner's
+/// token lists every one of them).
+const MAX_CUSTOM_PERMISSIONS: usize = 100;
 
 /// `a-z`, `0-9` and single inner dashes, at most 64 bytes (never an `org_…` id).
 pub fn is_valid_slug(slug: &str) -> bool {
@@ -251,6 +254,8 @@ fn apply_patch(org: &mut Organization, patch: &Map<String, Value>, audience: Aud
                 if field == "private_metadata" && audience != Audience::Server {
                     continue;
                 }
+                let cleared = serde_json::json!({});
+                let value = if value.is_null() { &cleared } else { value };
                 if !value.is_object() {
                     return Err(ApiError::invalid(field, format!("{field} must be an object.")));
                 }
@@ -305,31 +310,6 @@ pub async fn update(
     .await
 }
 
-/// Every membership record of an organization.
-pub async fn all_memberships(ctx: &TenantContext, org_id: &str) -> Result<Vec<Record>, ApiError> {
-    let prefix = membership_id(org_id, "");
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = ctx
-            .store
-            .page_records(
-                RecordKind::Membership,
-                &prefix,
-                &PageRequest {
-                    limit: 500,
-                    after: after.clone(),
-                },
-            )
-            .await?;
-        after = page.items.last().map(|r| r.id.clone());
-        all.extend(page.items);
-        if !page.has_more {
-            return Ok(all);
-        }
-    }
-}
-
 /// Deletes an organization with its memberships and invitations.
 pub async fn delete(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<TenantResponse, ApiError> {
     retrying(|| async {
@@ -349,17 +329,16 @@ pub async fn delete(ctx: &TenantContext, caller: &OrgCaller, reference: &str) ->
                 kind: RecordKind::Invitation,
                 owner_id: org.id.clone(),
             });
-        for membership in all_memberships(ctx, &org.id).await? {
-            batch = batch.write(TenantWrite::DeleteRecord {
+        batch = batch
+            .write(TenantWrite::DeleteRecordsWithPrefix {
                 kind: RecordKind::Membership,
-                id: membership.id,
-            });
-        }
-        batch = batch.write(event(
-            ctx,
-            "organization.deleted",
-            json!({ "organization": org.view(Audience::Server) }),
-        ));
+                prefix: membership_id(&org.id, ""),
+            })
+            .write(event(
+                ctx,
+                "organization.deleted",
+                json!({ "organization": org.view(Audience::Server) }),
+            ));
         ctx.store.apply(batch).await?;
         Ok::<_, Race>(TenantResponse::Done)
     })
@@ -419,6 +398,16 @@ pub async fn create_role(
             return Err(Race::Failed(ApiError::Conflict(format!(
                 "An organization has at most {MAX_CUSTOM_ROLES} custom roles."
             ))));
+        }
+        let mut distinct: Vec<&String> = access.org.roles.iter().flat_map(|r| &r.permissions).collect();
+        distinct.extend(&permissions_unique);
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() > MAX_CUSTOM_PERMISSIONS {
+            return Err(Race::Failed(ApiError::invalid(
+                "permissions",
+                format!("An organization's custom roles name at most {MAX_CUSTOM_PERMISSIONS} distinct permissions."),
+            )));
         }
         let role = CustomRole {
             key: key.clone(),
