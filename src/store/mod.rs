@@ -343,6 +343,8 @@ pub trait TenantStore: Send + Sync {
     /// Every record, from one consistent view (a backup).
     async fn export(&self) -> Result<TenantSnapshot, StoreError>;
     async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError>;
+    /// Several records by kind and id, read together (one transaction in SQL), in order.
+    async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError>;
     /// A user's records of one kind, oldest first.
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError>;
     /// One page of the records of a kind whose id starts with `prefix`, by id descending

@@ -419,6 +419,14 @@ impl TenantStore for FsTenantStore {
         Ok(self.engine.get(kind.table(), id).map(|row| row_record(kind, id, row)))
     }
 
+    async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
+        Ok(self.engine.read(|t| {
+            keys.iter()
+                .map(|(kind, id)| t.get(kind.table(), id).map(|row| row_record(*kind, id, row.clone())))
+                .collect()
+        }))
+    }
+
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
         let rows = self.rows_where(kind.table(), |v| {
             v.get(OWNER).and_then(|o| o.as_str()) == Some(owner_id)

@@ -422,6 +422,33 @@ impl TenantStore for MySqlTenantStore {
         Ok(self.records(kind, "id", id).await?.into_iter().next())
     }
 
+    async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut found = Vec::with_capacity(keys.len());
+        for (kind, id) in keys {
+            let sql = format!(
+                "SELECT owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id = ?",
+                kind.table()
+            );
+            let row: Option<(String, String)> = conn
+                .exec_first(self.sql(&sql), (&self.tenant_id, id))
+                .await
+                .map_err(err)?;
+            found.push(
+                row.map(|(owner_id, text)| {
+                    Ok::<_, StoreError>(Record {
+                        kind: *kind,
+                        id: id.clone(),
+                        owner_id,
+                        doc: from_doc(&text)?,
+                    })
+                })
+                .transpose()?,
+            );
+        }
+        Ok(found)
+    }
+
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
         self.records(kind, "owner_id", owner_id).await
     }

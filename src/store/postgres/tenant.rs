@@ -518,6 +518,31 @@ impl TenantStore for PgTenantStore {
         Ok(self.records(kind, "id", id).await?.into_iter().next())
     }
 
+    async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
+        let keys = keys.to_vec();
+        self.with_tx(move |tx, tenant| {
+            Box::pin(async move {
+                let mut found = Vec::with_capacity(keys.len());
+                for (kind, id) in &keys {
+                    let sql = format!(
+                        "SELECT owner_id, doc FROM {} WHERE tenant_id = $1 AND id = $2",
+                        kind.table()
+                    );
+                    let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
+                    let row = tx.query_opt(&statement, &[&tenant, id]).await.map_err(pg_error)?;
+                    found.push(row.map(|row| Record {
+                        kind: *kind,
+                        id: id.clone(),
+                        owner_id: row.get(0),
+                        doc: row.get(1),
+                    }));
+                }
+                Ok(found)
+            })
+        })
+        .await
+    }
+
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
         self.records(kind, "owner_id", owner_id).await
     }

@@ -66,6 +66,24 @@ pub async fn membership(ctx: &TenantContext, org_id: &str, user_id: &str) -> Res
     }
 }
 
+/// An organization (by id) and a user's membership of it, read together.
+pub async fn with_membership(
+    ctx: &TenantContext,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Option<(Organization, Option<Membership>)>, ApiError> {
+    let keys = [
+        (RecordKind::Organization, org_id.to_owned()),
+        (RecordKind::Membership, membership_id(org_id, user_id)),
+    ];
+    let mut found = ctx.store.get_records(&keys).await?.into_iter();
+    let (Some(org), membership) = (found.next().flatten(), found.next().flatten()) else {
+        return Ok(None);
+    };
+    let membership = membership.map(from_record).transpose()?;
+    Ok(Some((from_record(org)?, membership)))
+}
+
 /// Finds the organization and checks that `caller` holds `permission` in it.
 pub async fn authorize(
     ctx: &TenantContext,
@@ -73,11 +91,20 @@ pub async fn authorize(
     reference: &str,
     permission: &str,
 ) -> Result<Access, ApiError> {
-    let org = find(ctx, reference).await?.ok_or(ApiError::NotFound)?;
     let OrgCaller::User { user_id } = caller else {
+        let org = find(ctx, reference).await?.ok_or(ApiError::NotFound)?;
         return Ok(Access { org, permissions: None });
     };
-    let membership = membership(ctx, &org.id, user_id).await?.ok_or(ApiError::NotFound)?;
+    let (org, membership) = if ids::is_valid(prefix::ORGANIZATION, reference) {
+        with_membership(ctx, reference, user_id)
+            .await?
+            .ok_or(ApiError::NotFound)?
+    } else {
+        let org = find(ctx, reference).await?.ok_or(ApiError::NotFound)?;
+        let membership = membership(ctx, &org.id, user_id).await?;
+        (org, membership)
+    };
+    let membership = membership.ok_or(ApiError::NotFound)?;
     let permissions = roles::permissions(&org, &membership.role).unwrap_or_default();
     if !permissions.iter().any(|p| p == permission) {
         return Err(ApiError::InsufficientPermissions);

@@ -31,10 +31,7 @@ pub async fn current(ctx: &TenantContext, session: &Session) -> Result<Option<Or
     let Some(org_id) = &session.active_organization_id else {
         return Ok(None);
     };
-    let Some(org) = access::find(ctx, org_id).await? else {
-        return Ok(None);
-    };
-    let Some(membership) = access::membership(ctx, &org.id, &session.user_id).await? else {
+    let Some((org, Some(membership))) = access::with_membership(ctx, org_id, &session.user_id).await? else {
         return Ok(None);
     };
     Ok(Some(OrgClaims {
@@ -52,13 +49,10 @@ pub async fn switch_target(ctx: &TenantContext, user_id: &str, reference: &str) 
             "organization_id is not an organization id.",
         ));
     }
-    let org = access::find(ctx, reference)
-        .await?
-        .ok_or(ApiError::InsufficientPermissions)?;
-    access::membership(ctx, &org.id, user_id)
-        .await?
-        .ok_or(ApiError::InsufficientPermissions)?;
-    Ok(org.id)
+    match access::with_membership(ctx, reference, user_id).await? {
+        Some((org, Some(_))) => Ok(org.id),
+        _ => Err(ApiError::InsufficientPermissions),
+    }
 }
 
 /// `/v1/me/organizations`: each membership with its organization, most recently joined first.
