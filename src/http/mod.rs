@@ -136,6 +136,10 @@ pub fn router(state: AppState) -> Router {
             "/organizations/{id}/roles",
             get(orgs::list_roles).post(orgs::create_role),
         )
+        .route(
+            "/organizations/{id}/roles/{key}",
+            patch(orgs::update_role).delete(orgs::delete_role),
+        )
         .route("/invitations/{token}/accept", post(orgs::accept_invitation))
         .route("/me/organizations", get(orgs::my_organizations))
         .route("/api-keys", get(api_keys::list).post(api_keys::create))

@@ -287,6 +287,33 @@ pub async fn create_role(
     call(&state, actor, action, StatusCode::CREATED).await
 }
 
+pub async fn update_role(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path((org, key)): Path<(String, String)>,
+    JsonBody(body): JsonBody<RoleBody>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::UpdateRole {
+        org: reference(org)?,
+        key,
+        name: body.name,
+        permissions: body.permissions,
+    };
+    call(&state, actor, action, StatusCode::OK).await
+}
+
+pub async fn delete_role(
+    actor: OrgActor,
+    State(state): State<AppState>,
+    Path((org, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let action = OrgAction::DeleteRole {
+        org: reference(org)?,
+        key,
+    };
+    call(&state, actor, action, StatusCode::NO_CONTENT).await
+}
+
 pub async fn my_organizations(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
     let request = TenantRequest::MyOrganizations {
         user_id: user.claims.sub,

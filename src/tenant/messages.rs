@@ -110,6 +110,16 @@ pub enum OrgAction {
         key: String,
         permissions: Vec<String>,
     },
+    UpdateRole {
+        org: String,
+        key: String,
+        name: Option<String>,
+        permissions: Option<Vec<String>>,
+    },
+    DeleteRole {
+        org: String,
+        key: String,
+    },
 }
 
 /// How an invitation is accepted: by a signed-in user, or by creating the invited user.

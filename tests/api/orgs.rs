@@ -651,6 +651,32 @@ matrix! {
         // The owner holds every permission, custom ones included.
         let (owner_access, _) = tokens(&switch(s, &t, &owner.refresh, json!(o)).await);
         assert!(strings(&jwt_claims(&owner_access)["org_permissions"]).contains(&"org:billing:manage".to_owned()));
+
+        // Changing a role changes what its holders may do, at once on hellojohn's own endpoints.
+        let role_path = format!("{roles}/billing");
+        let changed = s
+            .call(Method::PATCH, &role_path, Some(&t.sk), Some(json!({"permissions": ["org:read", "org:members:read"]})))
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.body);
+        assert_eq!(changed.body["name"], "Billing");
+        assert_eq!(s.call(Method::GET, &format!("/v1/organizations/{o}/members"), Some(&access), None).await.status, 200);
+        let verified = s.call(Method::POST, "/v1/sessions/verify", Some(&t.sk), Some(json!({"token": access}))).await;
+        assert_eq!(strings(&verified.body["claims"]["org_permissions"]), ["org:read", "org:members:read"]);
+        s.call(Method::PATCH, &format!("{roles}/ghost"), Some(&t.sk), Some(json!({"name": "G"})))
+            .await
+            .assert_error(404, "not_found");
+        // A role someone holds can't be deleted; once nobody does, it can.
+        s.call(Method::DELETE, &role_path, Some(&owner.access), None).await.assert_error(409, "conflict");
+        assert_eq!(set_role(s, &t.sk, &o, &billing.id, "member").await.status, 200);
+        assert_eq!(s.call(Method::DELETE, &role_path, Some(&owner.access), None).await.status, 204);
+        s.call(Method::DELETE, &role_path, Some(&owner.access), None).await.assert_error(404, "not_found");
+        let listed = s.call(Method::GET, &roles, Some(&t.sk), None).await;
+        assert_eq!(listed.body["data"].as_array().unwrap().len(), 3);
+        let admin = member(s, &t, "role-admin@example.com").await;
+        assert_eq!(add_member(s, &t.sk, &o, &admin.id, "admin").await.status, 201);
+        s.call(Method::DELETE, &format!("{roles}/member"), Some(&admin.access), None)
+            .await
+            .assert_error(403, "insufficient_permissions");
     }
 
     async fn users_filter_by_organization_and_org_events_are_recorded() {

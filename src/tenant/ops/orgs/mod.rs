@@ -7,6 +7,7 @@
 
 mod access;
 pub mod claims;
+mod custom_roles;
 mod invitations;
 mod members;
 pub mod model;
@@ -150,13 +151,20 @@ pub async fn execute(ctx: &TenantContext, caller: OrgCaller, action: OrgAction) 
         A::Get { org } => organizations::get(ctx, &caller, &org).await,
         A::Update { org, patch } => organizations::update(ctx, &caller, &org, &patch).await,
         A::Delete { org } => organizations::delete(ctx, &caller, &org).await,
-        A::ListRoles { org } => organizations::list_roles(ctx, &caller, &org).await,
+        A::ListRoles { org } => custom_roles::list(ctx, &caller, &org).await,
         A::CreateRole {
             org,
             name,
             key,
             permissions,
-        } => organizations::create_role(ctx, &caller, &org, name, key, permissions).await,
+        } => custom_roles::create(ctx, &caller, &org, name, key, permissions).await,
+        A::UpdateRole {
+            org,
+            key,
+            name,
+            permissions,
+        } => custom_roles::update(ctx, &caller, &org, &key, name, permissions).await,
+        A::DeleteRole { org, key } => custom_roles::delete(ctx, &caller, &org, &key).await,
         A::ListMembers { org, page } => members::list(ctx, &caller, &org, &page).await,
         A::AddMember { org, user_id, role } => members::add(ctx, &caller, &org, &user_id, role).await,
         A::UpdateMember { org, user_id, role } => members::update(ctx, &caller, &org, &user_id, &role).await,

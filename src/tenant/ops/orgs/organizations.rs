@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::access::{self, authorize};
-use super::model::{from_record, membership_id, CustomRole, Membership, Organization};
+use super::model::{from_record, membership_id, Membership, Organization};
 use super::roles::{self, permission};
 use super::{event, retrying, scan, Race};
 use crate::error::ApiError;
@@ -16,11 +16,6 @@ use crate::views::Audience;
 
 /// Longest slug.
 const MAX_SLUG: usize = 64;
-/// Custom roles one organization may define.
-const MAX_CUSTOM_ROLES: usize = 50;
-/// Distinct permissions all custom roles of an organization may name together (an owner's
-/// token lists every one of them).
-const MAX_CUSTOM_PERMISSIONS: usize = 100;
 
 /// `a-z`, `0-9` and single inner dashes, at most 64 bytes (never an `org_…` id).
 pub fn is_valid_slug(slug: &str) -> bool {
@@ -341,85 +336,6 @@ pub async fn delete(ctx: &TenantContext, caller: &OrgCaller, reference: &str) ->
             ));
         ctx.store.apply(batch).await?;
         Ok::<_, Race>(TenantResponse::Done)
-    })
-    .await
-}
-
-/// The built-in roles and the organization's custom ones.
-pub async fn list_roles(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<TenantResponse, ApiError> {
-    let access = authorize(ctx, caller, reference, permission::READ).await?;
-    let mut items = roles::builtin_views(&access.org);
-    items.extend(access.org.roles.iter().map(CustomRole::view));
-    Ok(TenantResponse::Objects(Page {
-        items,
-        has_more: false,
-        resume_after: None,
-    }))
-}
-
-/// Defines a custom role.
-pub async fn create_role(
-    ctx: &TenantContext,
-    caller: &OrgCaller,
-    reference: &str,
-    name: String,
-    key: String,
-    permissions: Vec<String>,
-) -> Result<TenantResponse, ApiError> {
-    let name = validate::text("name", Some(name), 128)?
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ApiError::invalid("name", "name is required."))?;
-    if !roles::is_valid_role_key(&key) {
-        return Err(ApiError::invalid(
-            "key",
-            "key may hold a-z, 0-9, '_', '-' and ':', at most 64 characters.",
-        ));
-    }
-    if permissions.len() > 100 || !permissions.iter().all(|p| roles::is_valid_permission(p)) {
-        return Err(ApiError::invalid(
-            "permissions",
-            "permissions are at most 100 strings of the form org:<resource>:<action>.",
-        ));
-    }
-    let mut permissions_unique: Vec<String> = Vec::new();
-    for p in permissions {
-        if !permissions_unique.contains(&p) {
-            permissions_unique.push(p);
-        }
-    }
-    retrying(|| async {
-        let access = authorize(ctx, caller, reference, permission::ROLES_MANAGE).await?;
-        if roles::is_builtin(&key) || access.org.roles.iter().any(|r| r.key == key) {
-            return Err(Race::Failed(ApiError::Conflict(format!(
-                "The role {key} already exists."
-            ))));
-        }
-        if access.org.roles.len() >= MAX_CUSTOM_ROLES {
-            return Err(Race::Failed(ApiError::Conflict(format!(
-                "An organization has at most {MAX_CUSTOM_ROLES} custom roles."
-            ))));
-        }
-        let mut distinct: Vec<&String> = access.org.roles.iter().flat_map(|r| &r.permissions).collect();
-        distinct.extend(&permissions_unique);
-        distinct.sort();
-        distinct.dedup();
-        if distinct.len() > MAX_CUSTOM_PERMISSIONS {
-            return Err(Race::Failed(ApiError::invalid(
-                "permissions",
-                format!("An organization's custom roles name at most {MAX_CUSTOM_PERMISSIONS} distinct permissions."),
-            )));
-        }
-        let role = CustomRole {
-            key: key.clone(),
-            name: name.clone(),
-            permissions: permissions_unique.clone(),
-            created_at: ctx.deps.clock.now(),
-        };
-        let mut org = access.org.next();
-        org.roles.push(role.clone());
-        let batch = TenantBatch::default().guard(access.org.unchanged()).write(org.put()?);
-        ctx.store.apply(batch).await?;
-        Ok(TenantResponse::Object(role.view()))
     })
     .await
 }
