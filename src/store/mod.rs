@@ -181,6 +181,13 @@ impl RecordKind {
     }
 }
 
+/// The id of a [`RecordKind::Membership`] record: organization first, so one
+/// organization's members are the key range `membership_id(org, "")…` (SQL filters
+/// spell the same `<org>:<user>` layout).
+pub fn membership_id(org_id: &str, user_id: &str) -> String {
+    format!("{org_id}:{user_id}")
+}
+
 /// A per-user record: its kind, id, owning user and the document itself.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
@@ -409,6 +416,21 @@ pub fn prefix_end(prefix: &str) -> String {
     }
     // Only for an empty or all-DEL prefix: no upper bound below this.
     "\u{7f}".repeat(65)
+}
+
+impl<T> Page<T> {
+    /// A page out of rows a store already read past the cursor, in order, asking for one
+    /// more than `limit`: that extra row only tells that a next page exists.
+    pub fn from_fetched(mut rows: Vec<T>, limit: usize) -> Self {
+        let limit = limit.max(1);
+        let has_more = rows.len() > limit;
+        rows.truncate(limit);
+        Page {
+            items: rows,
+            has_more,
+            resume_after: None,
+        }
+    }
 }
 
 /// Selects one page out of items already sorted newest first (by id descending).

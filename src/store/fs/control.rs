@@ -152,7 +152,7 @@ impl ControlStore for FsControlStore {
     }
 
     async fn list_tenants(&self, page: &PageRequest) -> Result<Page<Tenant>, StoreError> {
-        page_of(&self.engine, TENANT, |_: &Tenant| true, |t| &t.id, page)
+        page_of(&self.engine, TENANT, |_: &Tenant| true, page)
     }
 
     async fn count_tenants(&self) -> Result<usize, StoreError> {
@@ -225,7 +225,7 @@ impl ControlStore for FsControlStore {
     }
 
     async fn list_admins(&self, page: &PageRequest) -> Result<Page<CpAdmin>, StoreError> {
-        page_of(&self.engine, ADMIN, |_: &CpAdmin| true, |a| &a.id, page)
+        page_of(&self.engine, ADMIN, |_: &CpAdmin| true, page)
     }
 
     async fn delete_admin(&self, id: &str) -> Result<(), StoreError> {

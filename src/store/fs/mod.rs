@@ -124,7 +124,6 @@ fn page_of<T: DeserializeOwned>(
     engine: &FsEngine,
     table: &str,
     keep: impl Fn(&T) -> bool,
-    id: impl Fn(&T) -> &str,
     page: &super::PageRequest,
 ) -> Result<super::Page<T>, StoreError> {
     let rows: Vec<T> = engine.read(|tables| {
@@ -141,14 +140,7 @@ fn page_of<T: DeserializeOwned>(
             })
             .unwrap_or_default()
     });
-    Ok(super::paginate(
-        rows.into_iter(),
-        id,
-        &super::PageRequest {
-            limit: page.limit,
-            after: None,
-        },
-    ))
+    Ok(super::Page::from_fetched(rows, page.limit))
 }
 
 /// An index row pointing at a record id.

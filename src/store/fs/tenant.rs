@@ -28,6 +28,15 @@ fn record_row(record: &Record) -> Result<serde_json::Value, StoreError> {
     }
 }
 
+/// The rows whose key starts with `prefix`, below `end` (`prefix_end(prefix)` or a cursor inside it).
+fn prefixed<'a>(
+    rows: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    prefix: &'a str,
+    end: &'a str,
+) -> std::collections::btree_map::Range<'a, String, serde_json::Value> {
+    rows.range::<str, _>((Bound::Included(prefix), Bound::Excluded(end)))
+}
+
 fn row_record(kind: RecordKind, id: &str, mut row: serde_json::Value) -> Record {
     let owner_id = row
         .as_object_mut()
@@ -236,11 +245,7 @@ impl FsTenantStore {
                 let end = prefix_end(&prefix);
                 let keys: Vec<String> = self.engine.read(|t| {
                     t.table(kind.table())
-                        .map(|rows| {
-                            rows.range::<str, _>((Bound::Included(prefix.as_str()), Bound::Excluded(end.as_str())))
-                                .map(|(k, _)| k.clone())
-                                .collect()
-                        })
+                        .map(|rows| prefixed(rows, &prefix, &end).map(|(k, _)| k.clone()).collect())
                         .unwrap_or_default()
                 });
                 for key in keys {
@@ -337,12 +342,12 @@ impl TenantStore for FsTenantStore {
     async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError> {
         let query = filter.query.as_ref().map(|q| q.to_lowercase());
         let members: Option<std::collections::HashSet<String>> = filter.organization_id.as_ref().map(|org| {
-            let prefix = format!("{org}:");
+            let prefix = membership_id(org, "");
+            let end = prefix_end(&prefix);
             self.engine.read(|t| {
                 t.table(RecordKind::Membership.table())
                     .map(|rows| {
-                        rows.range(prefix.clone()..)
-                            .take_while(|(id, _)| id.starts_with(&prefix))
+                        prefixed(rows, &prefix, &end)
                             .map(|(id, _)| id[prefix.len()..].to_owned())
                             .collect()
                     })
@@ -361,7 +366,7 @@ impl TenantStore for FsTenantStore {
                             .is_some_and(|n| n.to_lowercase().contains(q.as_str()))
                 })
         };
-        page_of(&self.engine, USER, keep, |u| &u.id, page)
+        page_of(&self.engine, USER, keep, page)
     }
 
     async fn count_users(&self) -> Result<usize, StoreError> {
@@ -376,7 +381,7 @@ impl TenantStore for FsTenantStore {
         let keep = |s: &Session| {
             filter.user_id.as_ref().is_none_or(|u| &s.user_id == u) && filter.status.is_none_or(|st| s.status == st)
         };
-        page_of(&self.engine, SESSION, keep, |s| &s.id, page)
+        page_of(&self.engine, SESSION, keep, page)
     }
 
     async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
@@ -450,7 +455,7 @@ impl TenantStore for FsTenantStore {
         let rows: Vec<(String, serde_json::Value)> = self.engine.read(|t| {
             t.table(kind.table())
                 .map(|rows| {
-                    rows.range::<str, _>((Bound::Included(prefix), Bound::Excluded(upper)))
+                    prefixed(rows, prefix, upper)
                         .rev()
                         .take(page.limit.max(1) + 1)
                         .map(|(id, row)| (id.clone(), row.clone()))
@@ -458,13 +463,9 @@ impl TenantStore for FsTenantStore {
                 })
                 .unwrap_or_default()
         });
-        Ok(paginate(
-            rows.into_iter().map(|(id, row)| row_record(kind, &id, row)),
-            |r| &r.id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
+        Ok(Page::from_fetched(
+            rows.into_iter().map(|(id, row)| row_record(kind, &id, row)).collect(),
+            page.limit,
         ))
     }
 

@@ -58,20 +58,12 @@ impl MySqlControlStore {
         sql: &str,
         mut params: Vec<Param>,
         page: &PageRequest,
-        id: impl Fn(&T) -> &str,
     ) -> Result<Page<T>, StoreError> {
         params.push(page.after.clone().into());
         params.push(page.after.clone().into());
         params.push(((page.limit.max(1) + 1) as u64).into());
         let items: Vec<T> = self.docs(sql, params).await?;
-        Ok(paginate(
-            items.into_iter(),
-            id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
-        ))
+        Ok(Page::from_fetched(items, page.limit))
     }
 }
 
@@ -188,7 +180,7 @@ impl ControlStore for MySqlControlStore {
 
     async fn list_tenants(&self, page: &PageRequest) -> Result<Page<Tenant>, StoreError> {
         let sql = "SELECT doc FROM {d}.cp_tenant WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?";
-        self.page(sql, vec![], page, |t: &Tenant| &t.id).await
+        self.page(sql, vec![], page).await
     }
 
     async fn count_tenants(&self) -> Result<usize, StoreError> {
@@ -234,7 +226,7 @@ impl ControlStore for MySqlControlStore {
     async fn list_api_keys(&self, tenant_id: &str, page: &PageRequest) -> Result<Page<ApiKey>, StoreError> {
         let sql =
             "SELECT doc FROM {d}.cp_client WHERE tenant_id = ? AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?";
-        self.page(sql, vec![tenant_id.into()], page, |k: &ApiKey| &k.id).await
+        self.page(sql, vec![tenant_id.into()], page).await
     }
 
     async fn insert_admin(&self, admin: &CpAdmin) -> Result<(), StoreError> {
@@ -260,7 +252,7 @@ impl ControlStore for MySqlControlStore {
 
     async fn list_admins(&self, page: &PageRequest) -> Result<Page<CpAdmin>, StoreError> {
         let sql = "SELECT doc FROM {d}.cp_admin WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?";
-        self.page(sql, vec![], page, |a: &CpAdmin| &a.id).await
+        self.page(sql, vec![], page).await
     }
 
     async fn delete_admin(&self, id: &str) -> Result<(), StoreError> {

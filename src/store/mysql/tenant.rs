@@ -27,6 +27,16 @@ fn err(e: mysql_async::Error) -> StoreError {
     my_error(e, "email")
 }
 
+/// A record from a row selecting `id, owner_id, doc`.
+fn record_of(kind: RecordKind, (id, owner_id, text): (String, String, String)) -> Result<Record, StoreError> {
+    Ok(Record {
+        kind,
+        id,
+        owner_id,
+        doc: from_doc(&text)?,
+    })
+}
+
 impl MySqlTenantStore {
     /// A store in `database` on `pool` (the name comes from a validated tenant id).
     pub fn new(pool: Arc<Pool>, database: String, tenant_id: String) -> Self {
@@ -62,16 +72,7 @@ impl MySqlTenantStore {
         );
         let rows: Vec<(String, String, String)> =
             conn.exec(self.sql(&sql), (&self.tenant_id, value)).await.map_err(err)?;
-        rows.into_iter()
-            .map(|(id, owner_id, text)| {
-                Ok(Record {
-                    kind,
-                    id,
-                    owner_id,
-                    doc: from_doc(&text)?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|row| record_of(kind, row)).collect()
     }
 
     async fn check(&self, tx: &mut Transaction<'static>, guard: &Guard) -> Result<bool, StoreError> {
@@ -299,14 +300,7 @@ impl TenantStore for MySqlTenantStore {
                 ],
             )
             .await?;
-        Ok(paginate(
-            users.into_iter(),
-            |u| &u.id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
-        ))
+        Ok(Page::from_fetched(users, page.limit))
     }
 
     async fn count_users(&self) -> Result<usize, StoreError> {
@@ -345,14 +339,7 @@ impl TenantStore for MySqlTenantStore {
                 ],
             )
             .await?;
-        Ok(paginate(
-            sessions.into_iter(),
-            |s| &s.id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
-        ))
+        Ok(Page::from_fetched(sessions, page.limit))
     }
 
     async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
@@ -405,13 +392,8 @@ impl TenantStore for MySqlTenantStore {
                 kind.table()
             );
             let rows: Vec<(String, String, String)> = tx.exec(self.sql(&sql), (tenant,)).await.map_err(err)?;
-            for (id, owner_id, text) in rows {
-                snapshot.records.push(Record {
-                    kind,
-                    id,
-                    owner_id,
-                    doc: from_doc(&text)?,
-                });
+            for row in rows {
+                snapshot.records.push(record_of(kind, row)?);
             }
         }
         tx.commit().await.map_err(err)?;
@@ -427,24 +409,14 @@ impl TenantStore for MySqlTenantStore {
         let mut found = Vec::with_capacity(keys.len());
         for (kind, id) in keys {
             let sql = format!(
-                "SELECT owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id = ?",
+                "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id = ?",
                 kind.table()
             );
-            let row: Option<(String, String)> = conn
+            let row: Option<(String, String, String)> = conn
                 .exec_first(self.sql(&sql), (&self.tenant_id, id))
                 .await
                 .map_err(err)?;
-            found.push(
-                row.map(|(owner_id, text)| {
-                    Ok::<_, StoreError>(Record {
-                        kind: *kind,
-                        id: id.clone(),
-                        owner_id,
-                        doc: from_doc(&text)?,
-                    })
-                })
-                .transpose()?,
-            );
+            found.push(row.map(|row| record_of(*kind, row)).transpose()?);
         }
         Ok(found)
     }
@@ -477,23 +449,9 @@ impl TenantStore for MySqlTenantStore {
         let rows: Vec<(String, String, String)> = conn.exec(self.sql(&sql), params).await.map_err(err)?;
         let records = rows
             .into_iter()
-            .map(|(id, owner_id, text)| {
-                Ok(Record {
-                    kind,
-                    id,
-                    owner_id,
-                    doc: from_doc(&text)?,
-                })
-            })
+            .map(|row| record_of(kind, row))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(paginate(
-            records.into_iter(),
-            |r| &r.id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
-        ))
+        Ok(Page::from_fetched(records, page.limit))
     }
 
     async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError> {

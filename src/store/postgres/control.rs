@@ -59,21 +59,13 @@ impl PgControlStore {
         sql: &str,
         first: Option<&(dyn ToSql + Sync)>,
         page: &PageRequest,
-        id: impl Fn(&T) -> &str,
     ) -> Result<Page<T>, StoreError> {
         let limit = (page.limit.max(1) + 1) as i64;
         let items: Vec<T> = match first {
             Some(first) => self.docs(sql, &[first, &page.after, &limit]).await?,
             None => self.docs(sql, &[&page.after, &limit]).await?,
         };
-        Ok(paginate(
-            items.into_iter(),
-            id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
-        ))
+        Ok(Page::from_fetched(items, page.limit))
     }
 }
 
@@ -194,7 +186,7 @@ impl ControlStore for PgControlStore {
 
     async fn list_tenants(&self, page: &PageRequest) -> Result<Page<Tenant>, StoreError> {
         let sql = "SELECT doc FROM {s}.cp_tenant WHERE ($1::text IS NULL OR id < $1) ORDER BY id DESC LIMIT $2";
-        self.page(sql, None, page, |t: &Tenant| &t.id).await
+        self.page(sql, None, page).await
     }
 
     async fn count_tenants(&self) -> Result<usize, StoreError> {
@@ -220,7 +212,7 @@ impl ControlStore for PgControlStore {
 
     async fn list_api_keys(&self, tenant_id: &str, page: &PageRequest) -> Result<Page<ApiKey>, StoreError> {
         let sql = "SELECT doc FROM {s}.cp_client WHERE tenant_id = $1 AND ($2::text IS NULL OR id < $2) ORDER BY id DESC LIMIT $3";
-        self.page(sql, Some(&tenant_id), page, |k: &ApiKey| &k.id).await
+        self.page(sql, Some(&tenant_id), page).await
     }
 
     async fn insert_admin(&self, admin: &CpAdmin) -> Result<(), StoreError> {
@@ -243,7 +235,7 @@ impl ControlStore for PgControlStore {
 
     async fn list_admins(&self, page: &PageRequest) -> Result<Page<CpAdmin>, StoreError> {
         let sql = "SELECT doc FROM {s}.cp_admin WHERE ($1::text IS NULL OR id < $1) ORDER BY id DESC LIMIT $2";
-        self.page(sql, None, page, |a: &CpAdmin| &a.id).await
+        self.page(sql, None, page).await
     }
 
     async fn delete_admin(&self, id: &str) -> Result<(), StoreError> {

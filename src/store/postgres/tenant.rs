@@ -92,15 +92,7 @@ impl PgTenantStore {
                 );
                 let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
                 let rows = tx.query(&statement, &[&tenant, &value]).await.map_err(pg_error)?;
-                Ok(rows
-                    .into_iter()
-                    .map(|row| Record {
-                        kind,
-                        id: row.get(0),
-                        owner_id: row.get(1),
-                        doc: row.get(2),
-                    })
-                    .collect())
+                Ok(rows.iter().map(|row| record_of(kind, row)).collect())
             })
         })
         .await
@@ -123,6 +115,16 @@ impl PgTenantStore {
             })
         })
         .await
+    }
+}
+
+/// A record from a row selecting `id, owner_id, doc`.
+fn record_of(kind: RecordKind, row: &tokio_postgres::Row) -> Record {
+    Record {
+        kind,
+        id: row.get(0),
+        owner_id: row.get(1),
+        doc: row.get(2),
     }
 }
 
@@ -419,14 +421,7 @@ impl TenantStore for PgTenantStore {
                 ],
             )
             .await?;
-        Ok(paginate(
-            users.into_iter(),
-            |u| &u.id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
-        ))
+        Ok(Page::from_fetched(users, page.limit))
     }
 
     async fn count_users(&self) -> Result<usize, StoreError> {
@@ -464,14 +459,7 @@ impl TenantStore for PgTenantStore {
                 ],
             )
             .await?;
-        Ok(paginate(
-            sessions.into_iter(),
-            |s| &s.id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
-        ))
+        Ok(Page::from_fetched(sessions, page.limit))
     }
 
     async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
@@ -525,17 +513,12 @@ impl TenantStore for PgTenantStore {
                 let mut found = Vec::with_capacity(keys.len());
                 for (kind, id) in &keys {
                     let sql = format!(
-                        "SELECT owner_id, doc FROM {} WHERE tenant_id = $1 AND id = $2",
+                        "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND id = $2",
                         kind.table()
                     );
                     let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
                     let row = tx.query_opt(&statement, &[&tenant, id]).await.map_err(pg_error)?;
-                    found.push(row.map(|row| Record {
-                        kind: *kind,
-                        id: id.clone(),
-                        owner_id: row.get(0),
-                        doc: row.get(1),
-                    }));
+                    found.push(row.map(|row| record_of(*kind, &row)));
                 }
                 Ok(found)
             })
@@ -569,26 +552,11 @@ impl TenantStore for PgTenantStore {
                         .query(&statement, &[&tenant, &low, &high, &after, &limit])
                         .await
                         .map_err(pg_error)?;
-                    Ok(rows
-                        .into_iter()
-                        .map(|row| Record {
-                            kind,
-                            id: row.get(0),
-                            owner_id: row.get(1),
-                            doc: row.get(2),
-                        })
-                        .collect::<Vec<_>>())
+                    Ok(rows.iter().map(|row| record_of(kind, row)).collect::<Vec<_>>())
                 })
             })
             .await?;
-        Ok(paginate(
-            records.into_iter(),
-            |r| &r.id,
-            &PageRequest {
-                limit: page.limit,
-                after: None,
-            },
-        ))
+        Ok(Page::from_fetched(records, page.limit))
     }
 
     async fn export(&self) -> Result<TenantSnapshot, StoreError> {
@@ -635,12 +603,7 @@ impl TenantStore for PgTenantStore {
                 kind.table()
             );
             for row in tx.query(&sql, &[&tenant]).await.map_err(pg_error)? {
-                snapshot.records.push(Record {
-                    kind,
-                    id: row.get(0),
-                    owner_id: row.get(1),
-                    doc: row.get(2),
-                });
+                snapshot.records.push(record_of(kind, &row));
             }
         }
         tx.commit().await.map_err(pg_error)?;

@@ -82,10 +82,7 @@ pub struct Invitation {
     pub created_at: OffsetDateTime,
 }
 
-/// The store id of a membership: organization first, so one organization's members are a prefix.
-pub fn membership_id(org_id: &str, user_id: &str) -> String {
-    format!("{org_id}:{user_id}")
-}
+pub use crate::store::membership_id;
 
 /// A document out of a record.
 pub fn from_record<T: DeserializeOwned>(record: Record) -> Result<T, ApiError> {
