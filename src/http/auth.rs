@@ -120,7 +120,7 @@ pub async fn refresh(
     let organization = match body.organization_id {
         None => OrgSwitch::Keep,
         Some(Value::Null) => OrgSwitch::Clear,
-        Some(Value::String(id)) => OrgSwitch::To(id),
+        Some(Value::String(id)) => OrgSwitch::To(super::orgs::organization_id(id)?),
         Some(_) => {
             return Err(ApiError::invalid(
                 "organization_id",

@@ -28,6 +28,18 @@ fn reference(org: String) -> Result<String, ApiError> {
     Ok(org)
 }
 
+/// An `organization_id` parameter (users filter, refresh switch): an organization id, or 400.
+pub(super) fn organization_id(id: String) -> Result<String, ApiError> {
+    if crate::ids::is_valid(crate::ids::prefix::ORGANIZATION, &id) {
+        Ok(id)
+    } else {
+        Err(ApiError::invalid(
+            "organization_id",
+            "organization_id is not an organization id.",
+        ))
+    }
+}
+
 fn object_id(v: &Value) -> &str {
     v.get("id").and_then(Value::as_str).unwrap_or_default()
 }

@@ -46,15 +46,7 @@ pub async fn list_users(
         Some("disabled") => Some(UserStatus::Disabled),
         Some(_) => return Err(ApiError::invalid("status", "status must be active or disabled.")),
     };
-    if q.organization_id
-        .as_deref()
-        .is_some_and(|id| !crate::ids::is_valid(crate::ids::prefix::ORGANIZATION, id))
-    {
-        return Err(ApiError::invalid(
-            "organization_id",
-            "organization_id is not an organization id.",
-        ));
-    }
+    let organization_id = q.organization_id.map(super::orgs::organization_id).transpose()?;
     if q.q.as_ref().is_some_and(|q| q.len() > 256) {
         return Err(ApiError::invalid("q", "q is at most 256 bytes."));
     }
@@ -62,7 +54,7 @@ pub async fn list_users(
         email: q.email.map(|e| e.trim().to_lowercase()),
         query: q.q,
         status,
-        organization_id: q.organization_id,
+        organization_id,
     };
     match state
         .control

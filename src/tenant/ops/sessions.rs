@@ -94,7 +94,7 @@ fn token_set(
     let now = ctx.deps.clock.now();
     let ttl = ctx.tenant.auth_config.access_token_ttl;
     let exp = now + Duration::seconds(ttl as i64);
-    let claims = AccessClaims {
+    let mut claims = AccessClaims {
         iss: ctx.issuer.clone(),
         aud: ctx.tenant.id.clone(),
         sub: user.id.clone(),
@@ -112,11 +112,12 @@ fn token_set(
         },
         mfa_verified: session.mfa_verified,
         amr: session.amr.clone(),
-        org_id: org.as_ref().map(|o| o.org_id.clone()),
-        org_role: org.as_ref().map(|o| o.role.clone()),
-        org_permissions: org.map(|o| o.permissions),
+        org_id: None,
+        org_role: None,
+        org_permissions: None,
         public_metadata: user.public_metadata.clone(),
     };
+    OrgClaims::fill(org, &mut claims);
     let access_token = ctx.keys.sign(&claims).map_err(|e| {
         tracing::error!(tenant = %ctx.tenant.id, error = %e, "signing failed");
         ApiError::Internal
@@ -332,9 +333,7 @@ pub async fn verify(ctx: &TenantContext, token: &str) -> Result<TenantResponse, 
             if let Some(s) = session.as_mut() {
                 s.active_organization_id = org.as_ref().map(|o| o.org_id.clone());
             }
-            claims.org_id = org.as_ref().map(|o| o.org_id.clone());
-            claims.org_role = org.as_ref().map(|o| o.role.clone());
-            claims.org_permissions = org.map(|o| o.permissions);
+            OrgClaims::fill(org, &mut claims);
             Ok(TenantResponse::Verified {
                 valid: true,
                 session: session.map(Box::new),

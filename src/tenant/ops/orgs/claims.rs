@@ -10,8 +10,8 @@ use super::members;
 use super::model::{from_record, Membership};
 use super::roles;
 use super::{event, retrying, Race};
+use crate::auth::tokens::AccessClaims;
 use crate::error::ApiError;
-use crate::ids::{self, prefix};
 use crate::store::*;
 use crate::tenant::context::TenantContext;
 use crate::tenant::messages::TenantResponse;
@@ -23,6 +23,15 @@ pub struct OrgClaims {
     pub org_id: String,
     pub role: String,
     pub permissions: Vec<String>,
+}
+
+impl OrgClaims {
+    /// Writes these claims, or their absence, into a token's claims.
+    pub fn fill(org: Option<OrgClaims>, claims: &mut AccessClaims) {
+        claims.org_id = org.as_ref().map(|o| o.org_id.clone());
+        claims.org_role = org.as_ref().map(|o| o.role.clone());
+        claims.org_permissions = org.map(|o| o.permissions);
+    }
 }
 
 /// The current claims of a session's active organization; `None` when it has none, or
@@ -42,14 +51,8 @@ pub async fn current(ctx: &TenantContext, session: &Session) -> Result<Option<Or
 }
 
 /// The organization a refresh switches to: it must exist and the user must belong to it.
-pub async fn switch_target(ctx: &TenantContext, user_id: &str, reference: &str) -> Result<String, ApiError> {
-    if !ids::is_valid(prefix::ORGANIZATION, reference) {
-        return Err(ApiError::invalid(
-            "organization_id",
-            "organization_id is not an organization id.",
-        ));
-    }
-    match access::with_membership(ctx, reference, user_id).await? {
+pub async fn switch_target(ctx: &TenantContext, user_id: &str, org_id: &str) -> Result<String, ApiError> {
+    match access::with_membership(ctx, org_id, user_id).await? {
         Some((org, Some(_))) => Ok(org.id),
         _ => Err(ApiError::InsufficientPermissions),
     }
@@ -110,18 +113,16 @@ pub async fn delete_user(ctx: &TenantContext, user: &User, writes: Vec<TenantWri
             let Some(org) = access::find(ctx, &membership.organization_id).await? else {
                 continue;
             };
-            if membership.role == roles::OWNER && org.owner_count <= 1 && org.member_count > 1 {
+            if members::last_owner(&org, &membership) && org.member_count > 1 {
                 return Err(Race::Failed(ApiError::Conflict(format!(
                     "The user is the last owner of organization {}; transfer ownership first.",
                     org.id
                 ))));
             }
-            let shown = members::view(ctx, &org, &membership).await?;
+            let permissions = roles::permissions(&org, &membership.role).unwrap_or_default();
+            let shown = membership.view(&permissions, Some(&current));
             let mut next = org.next();
-            next.member_count = next.member_count.saturating_sub(1);
-            if membership.role == roles::OWNER {
-                next.owner_count = next.owner_count.saturating_sub(1);
-            }
+            members::recount(&mut next, Some(&membership.role), None);
             batch = batch.guard(org.unchanged()).write(next.put()?).write(event(
                 ctx,
                 "organization.member.removed",

@@ -62,7 +62,7 @@ pub async fn list(
 }
 
 /// The counts of `org` after a member with `old` role changes to `new` role (`None`: absent).
-fn recount(org: &mut Organization, old: Option<&str>, new: Option<&str>) {
+pub fn recount(org: &mut Organization, old: Option<&str>, new: Option<&str>) {
     let owner = |r: Option<&str>| u64::from(r == Some(roles::OWNER));
     let present = |r: Option<&str>| u64::from(r.is_some());
     org.owner_count = (org.owner_count + owner(new)).saturating_sub(owner(old));
@@ -70,7 +70,7 @@ fn recount(org: &mut Organization, old: Option<&str>, new: Option<&str>) {
 }
 
 /// Whether taking an `owner` away leaves the organization without one.
-fn last_owner(org: &Organization, membership: &Membership) -> bool {
+pub fn last_owner(org: &Organization, membership: &Membership) -> bool {
     membership.role == roles::OWNER && org.owner_count <= 1
 }
 

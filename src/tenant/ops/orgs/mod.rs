@@ -36,23 +36,23 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Race>>,
 {
-    for round in 1..ATTEMPTS {
+    let mut round = 1;
+    loop {
         match attempt().await {
-            Err(Race::Lost) => {
+            Err(Race::Lost) if round < ATTEMPTS => {
                 let ceiling = (round * 2).min(40);
                 let millis = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=ceiling);
                 tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+                round += 1;
+            }
+            Err(Race::Lost) => {
+                return Err(ApiError::Conflict(
+                    "The organization changed concurrently; retry.".into(),
+                ))
             }
             Err(Race::Failed(e)) => return Err(e),
             Ok(value) => return Ok(value),
         }
-    }
-    match attempt().await {
-        Err(Race::Lost) => Err(ApiError::Conflict(
-            "The organization changed concurrently; retry.".into(),
-        )),
-        Err(Race::Failed(e)) => Err(e),
-        Ok(value) => Ok(value),
     }
 }
 
