@@ -229,6 +229,32 @@ pub struct User {
     pub last_sign_in_at: Option<OffsetDateTime>,
 }
 
+impl User {
+    /// A new, active, unverified member with empty metadata and nothing else set: where every
+    /// way of creating a user starts (each then sets what it knows).
+    pub fn new(email: String, password_hash: Option<String>, now: OffsetDateTime) -> Self {
+        Self {
+            id: crate::ids::new_id(crate::ids::prefix::USER),
+            email,
+            email_verified: false,
+            username: None,
+            name: None,
+            avatar_url: None,
+            phone: None,
+            status: UserStatus::Active,
+            role: UserRole::Member,
+            mfa_enabled: false,
+            public_metadata: Value::Object(Default::default()),
+            private_metadata: Value::Object(Default::default()),
+            unsafe_metadata: Value::Object(Default::default()),
+            password_hash,
+            created_at: now,
+            updated_at: now,
+            last_sign_in_at: None,
+        }
+    }
+}
+
 /// Lifecycle of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -8,7 +8,6 @@ use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
 use super::sessions;
 use crate::auth::password::PasswordError;
 use crate::error::ApiError;
-use crate::ids::{new_id, prefix};
 use crate::store::*;
 use crate::validate;
 use crate::views;
@@ -82,33 +81,17 @@ async fn create_and_sign_in(
     let password_hash = ctx.deps.hasher.hash(&input.password).await.map_err(password_error)?;
     let now = ctx.deps.clock.now();
     let user = User {
-        id: new_id(prefix::USER),
-        email,
-        email_verified: false,
         username,
         name,
-        avatar_url: None,
-        phone: None,
-        status: UserStatus::Active,
-        role: UserRole::Member,
-        mfa_enabled: false,
-        public_metadata: json!({}),
-        private_metadata: json!({}),
         unsafe_metadata,
-        password_hash: Some(password_hash),
-        created_at: now,
-        updated_at: now,
         last_sign_in_at: Some(now),
+        ..User::new(email, Some(password_hash), now)
     };
     let new_session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client)?;
-    let created = sessions::event(
-        "user.created",
-        json!({ "user": views::user(&user, views::Audience::Server) }),
-        ctx,
-    );
-    let mut batch = TenantBatch::default()
-        .write(TenantWrite::InsertUser(user.clone()))
-        .write(TenantWrite::AppendEvent(created));
+    let mut batch = TenantBatch {
+        guards: Vec::new(),
+        writes: super::users::creation(ctx, &user).to_vec(),
+    };
     batch.writes.extend(new_session.writes);
     ctx.store.apply(batch).await?;
     ctx.remember(&new_session.session);

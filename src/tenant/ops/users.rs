@@ -8,7 +8,6 @@ use super::accounts::password_error;
 use super::sessions;
 use crate::auth::password;
 use crate::error::ApiError;
-use crate::ids::{new_id, prefix};
 use crate::store::*;
 use crate::validate;
 use crate::views::{self, Audience};
@@ -73,37 +72,31 @@ pub async fn create(ctx: &TenantContext, input: NewUser) -> Result<TenantRespons
     };
     let now = ctx.deps.clock.now();
     let user = User {
-        id: new_id(prefix::USER),
-        email,
         email_verified: input.email_verified.unwrap_or(false),
         username: validate::text("username", input.username, 64)?,
         name: validate::text("name", input.name, 256)?,
-        avatar_url: None,
-        phone: None,
-        status: UserStatus::Active,
         role: input.role.as_deref().map(role).transpose()?.unwrap_or(UserRole::Member),
-        mfa_enabled: false,
         public_metadata: validate::metadata("public_metadata", input.public_metadata.unwrap_or_else(|| json!({})))?,
         private_metadata: validate::metadata("private_metadata", input.private_metadata.unwrap_or_else(|| json!({})))?,
-        unsafe_metadata: json!({}),
-        password_hash,
-        created_at: now,
-        updated_at: now,
-        last_sign_in_at: None,
+        ..User::new(email, password_hash, now)
     };
-    let event = sessions::event(
-        "user.created",
-        json!({ "user": views::user(&user, Audience::Server) }),
-        ctx,
-    );
     ctx.store
-        .apply(
-            TenantBatch::default()
-                .write(TenantWrite::InsertUser(user.clone()))
-                .write(TenantWrite::AppendEvent(event)),
-        )
+        .apply(TenantBatch {
+            guards: Vec::new(),
+            writes: creation(ctx, &user).to_vec(),
+        })
         .await?;
     Ok(TenantResponse::User(Box::new(user)))
+}
+
+/// The writes that create `user`: the row (`Duplicate("email")` when taken) and `user.created`.
+pub fn creation(ctx: &TenantContext, user: &User) -> [TenantWrite; 2] {
+    let event = sessions::event(
+        "user.created",
+        json!({ "user": views::user(user, Audience::Server) }),
+        ctx,
+    );
+    [TenantWrite::InsertUser(user.clone()), TenantWrite::AppendEvent(event)]
 }
 
 /// Applies a PATCH body to a user; unknown fields are ignored, listed ones validated.

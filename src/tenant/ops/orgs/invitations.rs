@@ -17,9 +17,8 @@ use crate::store::*;
 use crate::tenant::context::TenantContext;
 use crate::tenant::limits::Limit;
 use crate::tenant::messages::{Acceptance, OrgCaller, TenantResponse};
-use crate::tenant::ops::{accounts, emails, onetime, sessions};
+use crate::tenant::ops::{accounts, emails, onetime, sessions, users};
 use crate::validate;
-use crate::views;
 
 /// Default lifetime of an invitation (7 days) and the longest allowed (90 days).
 const DEFAULT_TTL: u64 = 604_800;
@@ -285,11 +284,7 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
         }
         .guard(pending(&invitation.id));
         if let Some(session) = &signed_in {
-            batch = batch.write(TenantWrite::InsertUser(user.clone())).write(event(
-                ctx,
-                "user.created",
-                json!({ "user": views::user(&user, views::Audience::Server) }),
-            ));
+            batch.writes.extend(users::creation(ctx, &user));
             batch.writes.extend(session.writes.iter().cloned());
         } else {
             batch = batch.guard(Guard::UserExists {
@@ -324,22 +319,9 @@ fn invited_user(
     now: time::OffsetDateTime,
 ) -> User {
     User {
-        id: new_id(prefix::USER),
-        email: invitation.email.clone(),
         email_verified: invitation.invited_by.is_none(),
-        username: None,
         name,
-        avatar_url: None,
-        phone: None,
-        status: UserStatus::Active,
-        role: UserRole::Member,
-        mfa_enabled: false,
-        public_metadata: json!({}),
-        private_metadata: json!({}),
-        unsafe_metadata: json!({}),
-        password_hash: Some(password_hash),
-        created_at: now,
-        updated_at: now,
         last_sign_in_at: Some(now),
+        ..User::new(invitation.email.clone(), Some(password_hash), now)
     }
 }
