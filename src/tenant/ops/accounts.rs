@@ -10,7 +10,6 @@ use crate::auth::password::PasswordError;
 use crate::error::ApiError;
 use crate::store::*;
 use crate::validate;
-use crate::views;
 
 /// The fields a sign-up may set; anything else in the body is ignored.
 pub struct SignUp {
@@ -228,21 +227,11 @@ pub async fn change_password(
     }
     validate::new_password(new, ctx.tenant.auth_config.password_min_length)?;
     let hash = ctx.deps.hasher.hash(new).await.map_err(password_error)?;
-    let mut updated = user.clone();
-    updated.password_hash = Some(hash);
-    updated.updated_at = super::next_version(ctx, &user);
-    let event = sessions::event(
-        "user.password_changed",
-        json!({ "user": views::user(&updated, views::Audience::Server) }),
-        ctx,
-    );
-    let mut batch = TenantBatch::default()
-        .guard(Guard::UserVersion {
-            user_id: user.id.clone(),
-            updated_at: user.updated_at,
-        })
-        .write(TenantWrite::UpdateUser(updated))
-        .write(TenantWrite::AppendEvent(event));
+    let updated = User {
+        password_hash: Some(hash),
+        ..user.clone()
+    };
+    let (_, mut batch) = super::users::replacement(ctx, &user, updated, "user.password_changed");
     if sign_out_others {
         batch
             .writes

@@ -14,7 +14,6 @@ use crate::auth::secrets;
 use crate::error::ApiError;
 use crate::store::*;
 use crate::validate;
-use crate::views;
 
 /// Prefix of one-time token values.
 const PREFIX: &str = "hjt_";
@@ -220,23 +219,14 @@ pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str
         .hash(new_password)
         .await
         .map_err(super::accounts::password_error)?;
-    let mut user = current.clone();
-    user.password_hash = Some(hash);
-    user.updated_at = super::next_version(ctx, &current);
-    let event = sessions::event(
-        "user.password_changed",
-        json!({ "user": views::user(&user, views::Audience::Server) }),
-        ctx,
-    );
-    let mut batch = TenantBatch::default()
-        .guard(guard)
-        .guard(Guard::UserVersion {
-            user_id: user.id.clone(),
-            updated_at: current.updated_at,
-        })
-        .write(write)
-        .write(TenantWrite::UpdateUser(user.clone()))
-        .write(TenantWrite::AppendEvent(event));
+    let changed = User {
+        password_hash: Some(hash),
+        ..current.clone()
+    };
+    let (user, mut batch) = super::users::replacement(ctx, &current, changed, "user.password_changed");
+    // The token is locked first, as before the user.
+    batch.guards.insert(0, guard);
+    batch.writes.push(write);
     batch
         .writes
         .extend(sessions::revoke_all_writes(ctx, &user.id, None).await?);
@@ -267,23 +257,14 @@ pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<TenantResp
     if current.email != claim.email {
         return Err(ApiError::InvalidToken);
     }
-    let mut user = current.clone();
-    user.email_verified = true;
-    user.updated_at = super::next_version(ctx, &current);
-    let event = sessions::event(
-        "user.updated",
-        json!({ "user": views::user(&user, views::Audience::Server) }),
-        ctx,
-    );
-    let batch = TenantBatch::default()
-        .guard(guard)
-        .guard(Guard::UserVersion {
-            user_id: user.id.clone(),
-            updated_at: current.updated_at,
-        })
-        .write(write)
-        .write(TenantWrite::UpdateUser(user.clone()))
-        .write(TenantWrite::AppendEvent(event));
+    let changed = User {
+        email_verified: true,
+        ..current.clone()
+    };
+    let (user, mut batch) = super::users::replacement(ctx, &current, changed, "user.updated");
+    // The token is locked first, as before the user.
+    batch.guards.insert(0, guard);
+    batch.writes.push(write);
     if let Err(e) = ctx.store.apply(batch).await {
         return Err(lost_race(ctx, token, e).await);
     }

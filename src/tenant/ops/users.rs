@@ -153,24 +153,28 @@ pub async fn update(
     let current = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
     let mut user = current.clone();
     apply_patch(&mut user, patch, by_server)?;
-    user.updated_at = super::next_version(ctx, &current);
+    let (user, batch) = replacement(ctx, &current, user, "user.updated");
+    ctx.store.apply(batch).await?;
+    Ok(TenantResponse::User(Box::new(user)))
+}
+
+/// `changed` (a copy of `current` with edits) as the user's next version, and the batch that
+/// stores it with its `event_type` event only if nobody changed the user since `current`.
+pub fn replacement(ctx: &TenantContext, current: &User, mut changed: User, event_type: &str) -> (User, TenantBatch) {
+    changed.updated_at = super::next_version(ctx, current);
     let event = sessions::event(
-        "user.updated",
-        json!({ "user": views::user(&user, Audience::Server) }),
+        event_type,
+        json!({ "user": views::user(&changed, Audience::Server) }),
         ctx,
     );
-    ctx.store
-        .apply(
-            TenantBatch::default()
-                .guard(Guard::UserVersion {
-                    user_id: user.id.clone(),
-                    updated_at: current.updated_at,
-                })
-                .write(TenantWrite::UpdateUser(user.clone()))
-                .write(TenantWrite::AppendEvent(event)),
-        )
-        .await?;
-    Ok(TenantResponse::User(Box::new(user)))
+    let batch = TenantBatch::default()
+        .guard(Guard::UserVersion {
+            user_id: current.id.clone(),
+            updated_at: current.updated_at,
+        })
+        .write(TenantWrite::UpdateUser(changed.clone()))
+        .write(TenantWrite::AppendEvent(event));
+    (changed, batch)
 }
 
 /// Deletes a user and everything of theirs.
@@ -195,16 +199,8 @@ pub async fn set_disabled(ctx: &TenantContext, user_id: &str, disabled: bool) ->
     } else {
         UserStatus::Active
     };
-    user.updated_at = super::next_version(ctx, &current);
     let kind = if disabled { "user.disabled" } else { "user.enabled" };
-    let event = sessions::event(kind, json!({ "user": views::user(&user, Audience::Server) }), ctx);
-    let mut batch = TenantBatch::default()
-        .guard(Guard::UserVersion {
-            user_id: user.id.clone(),
-            updated_at: current.updated_at,
-        })
-        .write(TenantWrite::UpdateUser(user.clone()))
-        .write(TenantWrite::AppendEvent(event));
+    let (user, mut batch) = replacement(ctx, &current, user, kind);
     if disabled {
         batch
             .writes
