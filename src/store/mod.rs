@@ -197,6 +197,23 @@ pub struct Record {
     pub doc: serde_json::Value,
 }
 
+impl Record {
+    /// A record holding `value` as its document.
+    pub fn new<T: serde::Serialize>(kind: RecordKind, id: &str, owner_id: &str, value: &T) -> Result<Self, StoreError> {
+        Ok(Self {
+            kind,
+            id: id.to_owned(),
+            owner_id: owner_id.to_owned(),
+            doc: serde_json::to_value(value).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        })
+    }
+
+    /// The document as the type it was stored from.
+    pub fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, StoreError> {
+        serde_json::from_value(self.doc).map_err(|e| StoreError::Corrupt(format!("{} record: {e}", self.kind.table())))
+    }
+}
+
 /// A compare-and-set condition of a [`TenantBatch`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Guard {
@@ -225,6 +242,18 @@ pub enum Guard {
         #[serde(with = "time::serde::rfc3339")]
         updated_at: time::OffsetDateTime,
     },
+}
+
+impl Guard {
+    /// The record's `version` field is still `version` (optimistic concurrency on documents).
+    pub fn version(kind: RecordKind, id: &str, version: u64) -> Self {
+        Guard::RecordField {
+            kind,
+            id: id.to_owned(),
+            field: "version".into(),
+            value: serde_json::Value::from(version),
+        }
+    }
 }
 
 /// One write of a [`TenantBatch`].

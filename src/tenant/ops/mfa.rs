@@ -56,27 +56,8 @@ struct Challenge {
     amr: Vec<String>,
 }
 
-fn record<T: Serialize>(kind: RecordKind, id: &str, owner: &str, value: &T) -> Result<Record, ApiError> {
-    let doc = serde_json::to_value(value).map_err(|_| ApiError::Internal)?;
-    Ok(Record {
-        kind,
-        id: id.to_owned(),
-        owner_id: owner.to_owned(),
-        doc,
-    })
-}
-
 fn parse<T: for<'de> Deserialize<'de>>(record: Record) -> Result<T, ApiError> {
-    serde_json::from_value(record.doc).map_err(|_| ApiError::Internal)
-}
-
-fn version_guard(kind: RecordKind, id: &str, version: u64) -> Guard {
-    Guard::RecordField {
-        kind,
-        id: id.to_owned(),
-        field: "version".into(),
-        value: json!(version),
-    }
+    Ok(record.parse()?)
 }
 
 /// The API view of a factor.
@@ -120,7 +101,7 @@ async fn consume(ctx: &TenantContext, user_id: &str, code: &str) -> Result<Consu
     if let Some(f) = active_totp(&all) {
         let step = totp::matching_step(&secret_of(ctx, f)?, code, now.unix_timestamp().max(0) as u64);
         if let Some(step) = step.filter(|s| *s > f.last_step) {
-            let guard = version_guard(RecordKind::MfaFactor, &f.id, f.version);
+            let guard = Guard::version(RecordKind::MfaFactor, &f.id, f.version);
             let used = Factor {
                 last_step: step,
                 last_used_at: Some(now),
@@ -129,13 +110,13 @@ async fn consume(ctx: &TenantContext, user_id: &str, code: &str) -> Result<Consu
             };
             return Ok(Consumed {
                 guard,
-                write: TenantWrite::PutRecord(record(RecordKind::MfaFactor, &f.id, user_id, &used)?),
+                write: TenantWrite::PutRecord(Record::new(RecordKind::MfaFactor, &f.id, user_id, &used)?),
             });
         }
     }
     if let Some(hash) = totp::backup_code_hash(code) {
         if let Some(f) = all.iter().find(|f| f.kind == "backup_codes" && f.codes.contains(&hash)) {
-            let guard = version_guard(RecordKind::MfaFactor, &f.id, f.version);
+            let guard = Guard::version(RecordKind::MfaFactor, &f.id, f.version);
             let codes = f.codes.iter().filter(|c| **c != hash).cloned().collect();
             let used = Factor {
                 codes,
@@ -145,7 +126,7 @@ async fn consume(ctx: &TenantContext, user_id: &str, code: &str) -> Result<Consu
             };
             return Ok(Consumed {
                 guard,
-                write: TenantWrite::PutRecord(record(RecordKind::MfaFactor, &f.id, user_id, &used)?),
+                write: TenantWrite::PutRecord(Record::new(RecordKind::MfaFactor, &f.id, user_id, &used)?),
             });
         }
     }
@@ -198,7 +179,7 @@ pub async fn start_totp(ctx: &TenantContext, user_id: &str) -> Result<TenantResp
             id: old.id.clone(),
         });
     }
-    batch.writes.push(TenantWrite::PutRecord(record(
+    batch.writes.push(TenantWrite::PutRecord(Record::new(
         RecordKind::MfaFactor,
         &id,
         user_id,
@@ -287,9 +268,9 @@ pub async fn confirm_totp(
     let backup = backup_factor(ctx, user_id, &codes);
     let (user_guard, user_write, user) = set_mfa_enabled(ctx, user_id, true).await?;
     let mut batch = TenantBatch::default()
-        .guard(version_guard(RecordKind::MfaFactor, factor_id, pending.version))
+        .guard(Guard::version(RecordKind::MfaFactor, factor_id, pending.version))
         .guard(user_guard)
-        .write(TenantWrite::PutRecord(record(
+        .write(TenantWrite::PutRecord(Record::new(
             RecordKind::MfaFactor,
             factor_id,
             user_id,
@@ -305,7 +286,7 @@ pub async fn confirm_totp(
             id: old.id,
         });
     }
-    batch.writes.push(TenantWrite::PutRecord(record(
+    batch.writes.push(TenantWrite::PutRecord(Record::new(
         RecordKind::MfaFactor,
         &backup.id,
         user_id,
@@ -398,7 +379,7 @@ pub async fn regenerate_backup_codes(
             id: old.id,
         });
     }
-    batch.writes.push(TenantWrite::PutRecord(record(
+    batch.writes.push(TenantWrite::PutRecord(Record::new(
         RecordKind::MfaFactor,
         &backup.id,
         user_id,
@@ -431,7 +412,12 @@ pub async fn challenge_if_enrolled(ctx: &TenantContext, user: &User, amr: &[Stri
         version: 0,
         amr: amr.to_vec(),
     };
-    let write = TenantWrite::PutRecord(record(RecordKind::MfaChallenge, &challenge.id, &user.id, &challenge)?);
+    let write = TenantWrite::PutRecord(Record::new(
+        RecordKind::MfaChallenge,
+        &challenge.id,
+        &user.id,
+        &challenge,
+    )?);
     ctx.store.apply(TenantBatch::default().write(write)).await?;
     Err(ApiError::MfaRequired {
         challenge_id: challenge.id,
@@ -475,13 +461,13 @@ async fn take_attempt(ctx: &TenantContext, challenge_id: &str, mut current: Reco
             version: challenge.version + 1,
             ..challenge.clone()
         };
-        let write = TenantWrite::PutRecord(record(
+        let write = TenantWrite::PutRecord(Record::new(
             RecordKind::MfaChallenge,
             &counted.id,
             &counted.user_id,
             &counted,
         )?);
-        let guard = version_guard(RecordKind::MfaChallenge, &challenge.id, challenge.version);
+        let guard = Guard::version(RecordKind::MfaChallenge, &challenge.id, challenge.version);
         match ctx.store.apply(TenantBatch::default().guard(guard).write(write)).await {
             Ok(()) => return Ok(counted),
             // Another attempt counted first: read it again and count this one after it.
@@ -507,7 +493,7 @@ async fn finish(
     let challenge_id = found.id.clone();
     let challenge = take_attempt(ctx, &challenge_id, found).await?;
     let now = ctx.deps.clock.now();
-    let guard = version_guard(RecordKind::MfaChallenge, &challenge.id, challenge.version);
+    let guard = Guard::version(RecordKind::MfaChallenge, &challenge.id, challenge.version);
     let user_id = challenge.user_id.clone();
     let consumed = consume(ctx, &user_id, code).await?;
     let mut user = ctx.store.get_user(&user_id).await?.ok_or(ApiError::InvalidMfaCode)?;
@@ -527,7 +513,7 @@ async fn finish(
         .guard(guard)
         .guard(consumed.guard)
         .write(consumed.write)
-        .write(TenantWrite::PutRecord(record(
+        .write(TenantWrite::PutRecord(Record::new(
             RecordKind::MfaChallenge,
             &used.id,
             &user_id,

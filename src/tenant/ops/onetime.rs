@@ -89,13 +89,7 @@ async fn issue(ctx: &TenantContext, purpose: Purpose, user: &User, redirect_url:
         expires_at: ctx.deps.clock.now() + time::Duration::seconds(purpose.ttl_secs()),
         used: false,
     };
-    let doc = serde_json::to_value(&stored).map_err(|_| ApiError::Internal)?;
-    let record = Record {
-        kind: RecordKind::OneTimeToken,
-        id: secrets::hash(&token),
-        owner_id: user.id.clone(),
-        doc,
-    };
+    let record = Record::new(RecordKind::OneTimeToken, &secrets::hash(&token), &user.id, &stored)?;
     ctx.store
         .apply(TenantBatch::default().write(TenantWrite::PutRecord(record)))
         .await?;
@@ -137,13 +131,7 @@ async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<(O
         used: true,
         ..claim.clone()
     };
-    let doc = serde_json::to_value(&used).map_err(|_| ApiError::Internal)?;
-    let write = TenantWrite::PutRecord(Record {
-        kind: RecordKind::OneTimeToken,
-        id: hash,
-        owner_id: claim.user_id.clone(),
-        doc,
-    });
+    let write = TenantWrite::PutRecord(Record::new(RecordKind::OneTimeToken, &hash, &claim.user_id, &used)?);
     Ok((claim, guard, write))
 }
 

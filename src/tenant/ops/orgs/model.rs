@@ -86,25 +86,13 @@ pub use crate::store::membership_id;
 
 /// A document out of a record.
 pub fn from_record<T: DeserializeOwned>(record: Record) -> Result<T, ApiError> {
-    serde_json::from_value(record.doc).map_err(|e| {
-        tracing::error!(error = %e, "stored organization document unreadable");
-        ApiError::Internal
-    })
-}
-
-fn record<T: Serialize>(kind: RecordKind, id: &str, owner_id: &str, value: &T) -> Result<Record, ApiError> {
-    Ok(Record {
-        kind,
-        id: id.to_owned(),
-        owner_id: owner_id.to_owned(),
-        doc: serde_json::to_value(value).map_err(|_| ApiError::Internal)?,
-    })
+    Ok(record.parse()?)
 }
 
 impl Organization {
     /// The record holding this organization.
     pub fn record(&self) -> Result<Record, ApiError> {
-        record(RecordKind::Organization, &self.id, &self.id, self)
+        Ok(Record::new(RecordKind::Organization, &self.id, &self.id, self)?)
     }
 
     /// The record reserving this organization's slug.
@@ -119,12 +107,7 @@ impl Organization {
 
     /// The guard that this is still the stored version.
     pub fn unchanged(&self) -> Guard {
-        Guard::RecordField {
-            kind: RecordKind::Organization,
-            id: self.id.clone(),
-            field: "version".into(),
-            value: json!(self.version),
-        }
+        Guard::version(RecordKind::Organization, &self.id, self.version)
     }
 
     /// The next version, written with a guard on this one.
@@ -156,12 +139,12 @@ impl Organization {
 impl Membership {
     /// The record holding this membership (owned by the user).
     pub fn record(&self) -> Result<Record, ApiError> {
-        record(
+        Ok(Record::new(
             RecordKind::Membership,
             &membership_id(&self.organization_id, &self.user_id),
             &self.user_id,
             self,
-        )
+        )?)
     }
 
     /// The API shape, with the member's summary when the user is known.
@@ -179,7 +162,12 @@ impl Membership {
 impl Invitation {
     /// The record holding this invitation (owned by its organization).
     pub fn record(&self) -> Result<Record, ApiError> {
-        record(RecordKind::Invitation, &self.id, &self.organization_id, self)
+        Ok(Record::new(
+            RecordKind::Invitation,
+            &self.id,
+            &self.organization_id,
+            self,
+        )?)
     }
 
     /// The status as shown: a pending invitation past its expiry is `expired`.
