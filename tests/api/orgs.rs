@@ -537,6 +537,9 @@ matrix! {
         // Not a member of B: refused, and the refresh token is still good.
         switch(s, &t, &refresh, json!(b)).await.assert_error(403, "insufficient_permissions");
         switch(s, &t, &refresh, json!(42)).await.assert_error(400, "invalid_request");
+        let not_an_id = switch(s, &t, &refresh, json!("not-an-org")).await;
+        not_an_id.assert_error(400, "invalid_request");
+        assert_eq!(not_an_id.body["error"]["field"], "organization_id");
         let (access, refresh) = tokens(&s.refresh(&t, &refresh).await);
         assert_eq!(jwt_claims(&access)["org_id"], a.as_str(), "an absent organization_id keeps the active one");
 
