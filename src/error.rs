@@ -185,6 +185,13 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %why, "storage unavailable");
                 ApiError::unavailable()
             }
+            StoreError::InvalidInput(why) => {
+                tracing::info!(error = %why, "the database refused a value of the request");
+                ApiError::InvalidRequest {
+                    field: None,
+                    message: "The request holds a value that can't be stored or searched for.".into(),
+                }
+            }
             StoreError::Corrupt(why) => {
                 tracing::error!(error = %why, "storage returned data this version cannot read");
                 ApiError::Internal

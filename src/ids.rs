@@ -11,6 +11,8 @@ pub mod prefix {
     pub const EVENT: &str = "evt";
     pub const ORGANIZATION: &str = "org";
     pub const INVITATION: &str = "inv";
+    pub const FACTOR: &str = "fac";
+    pub const CHALLENGE: &str = "mfa";
 }
 
 /// A new id with the given type prefix; ULIDs sort by creation time.

@@ -7,9 +7,20 @@ const MAX_EMAIL_LEN: usize = 254;
 /// Longest accepted password, checked before any hashing.
 pub const MAX_PASSWORD_BYTES: usize = 256;
 
-/// Lower-cases and checks an email address.
+/// Invisible and bidirectional-control characters (API.md §3): an address holding one
+/// looks like another address, so it is refused rather than stored.
+fn is_deceptive(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+/// NFC-normalises, lower-cases and checks an email address, so two spellings of one
+/// visible address are one account.
 pub fn email(raw: &str) -> Result<String, ApiError> {
-    let email = raw.trim().to_lowercase();
+    use unicode_normalization::UnicodeNormalization;
+    if raw.chars().any(is_deceptive) {
+        return Err(ApiError::InvalidEmail);
+    }
+    let email: String = raw.trim().to_lowercase().nfc().collect();
     let valid = email.len() <= MAX_EMAIL_LEN
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && match email.split_once('@') {
@@ -66,6 +77,16 @@ mod tests {
             assert!(super::email(bad).is_err(), "{bad:?}");
         }
         assert!(super::email(&format!("{}@example.com", "a".repeat(300))).is_err());
+    }
+
+    #[test]
+    fn emails_are_nfc_and_refuse_invisible_characters() {
+        let composed = super::email("Am\u{e9}lie@example.com").unwrap();
+        assert_eq!(super::email("Ame\u{301}lie@example.com").unwrap(), composed);
+        assert_eq!(composed, "am\u{e9}lie@example.com");
+        for bad in ["a\u{200b}b@x.io", "ab\u{202e}@x.io", "\u{feff}ab@x.io", "a\u{2060}b@x.io", "a\u{200f}@x.io"] {
+            assert!(super::email(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum EncryptionError {
 #[derive(Clone)]
 pub struct EncryptionKey {
     cipher: XChaCha20Poly1305,
+    /// HMAC key from which purpose-bound keys are derived (never used to encrypt).
+    derivation: [u8; 32],
 }
 
 /// Decodes the base64 key and checks its length.
@@ -38,6 +40,7 @@ impl EncryptionKey {
         let key = decode_key(b64)?;
         Ok(Self {
             cipher: XChaCha20Poly1305::new(&key.into()),
+            derivation: hmac_sha256(&key, b"hellojohn/derivation/v1"),
         })
     }
 
@@ -89,6 +92,13 @@ impl EncryptionKey {
         Ok(STANDARD.encode(out))
     }
 
+    /// A keyed pseudo-random function of `input` under a key derived for `purpose`:
+    /// values only this instance key can compute, such as a refresh token's successor.
+    pub fn derive(&self, purpose: &str, input: &[u8]) -> [u8; 32] {
+        let key = hmac_sha256(&self.derivation, purpose.as_bytes());
+        hmac_sha256(&key, input)
+    }
+
     /// Decrypts a value made by [`EncryptionKey::seal`] with the same context.
     pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, EncryptionError> {
         let bytes = STANDARD.decode(sealed).map_err(|_| EncryptionError::Open)?;
@@ -108,9 +118,28 @@ impl EncryptionKey {
     }
 }
 
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    // HMAC takes keys of any length, so this constructor cannot fail.
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_values_depend_on_key_purpose_and_input() {
+        let a = EncryptionKey::from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
+        let b = EncryptionKey::from_base64("AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
+        assert_eq!(a.derive("p", b"x"), a.derive("p", b"x"));
+        assert_ne!(a.derive("p", b"x"), b.derive("p", b"x"));
+        assert_ne!(a.derive("p", b"x"), a.derive("q", b"x"));
+        assert_ne!(a.derive("p", b"x"), a.derive("p", b"y"));
+    }
 
     #[test]
     fn sealed_values_open_only_with_key_and_context() {

@@ -158,6 +158,9 @@ fn affordable(p: Params) -> bool {
     p.m_cost() <= MAX_IMPORTED_MEMORY_KIB && p.t_cost() <= 10 && p.p_cost() <= 4
 }
 
+/// The bytes of a password bcrypt reads.
+const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
+
 /// Highest bcrypt cost accepted from an import (2^14 rounds).
 const MAX_BCRYPT_COST: u32 = 14;
 
@@ -223,8 +226,11 @@ fn grow(buffer: &mut Vec<Block>, blocks: usize) {
 
 fn verify_with(password: &str, stored: &str, buffer: &mut Vec<Block>) -> bool {
     if is_bcrypt(stored) {
-        return bcrypt_cost(stored).is_some_and(|c| c <= MAX_BCRYPT_COST)
+        // bcrypt reads only the first 72 bytes: a longer password is a different password
+        // (the hash still runs, so the answer takes the same time).
+        let matched = bcrypt_cost(stored).is_some_and(|c| c <= MAX_BCRYPT_COST)
             && bcrypt::verify(password, stored).unwrap_or(false);
+        return matched && password.len() <= BCRYPT_MAX_PASSWORD_BYTES;
     }
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
@@ -312,6 +318,11 @@ mod tests {
         assert!(hasher.verify("legacy pw", Some(&bcrypt_hash)).await.unwrap());
         assert!(!hasher.verify("legacy px", Some(&bcrypt_hash)).await.unwrap());
         assert!(hasher.needs_rehash(&bcrypt_hash));
+        // bcrypt ignores bytes past 72; hellojohn compares the password exactly as sent.
+        let p72 = "x".repeat(72);
+        let long_hash = bcrypt::hash(&p72, 4).unwrap();
+        assert!(hasher.verify(&p72, Some(&long_hash)).await.unwrap());
+        assert!(!hasher.verify(&format!("{p72}tail"), Some(&long_hash)).await.unwrap());
         assert!(!is_supported_hash("$md5$whatever"));
         assert!(!is_supported_hash("plaintext"));
     }

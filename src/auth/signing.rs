@@ -173,6 +173,7 @@ pub fn generate_key(
         private_key_enc: sealed,
         created_at: now,
         retired_at: None,
+        next: false,
     })
 }
 
@@ -183,22 +184,27 @@ pub struct KeyRing {
     signer: PrivateKey,
     verifiers: HashMap<String, (SigningAlg, PublicKey)>,
     jwks: Value,
+    has_next: bool,
 }
 
 impl KeyRing {
-    /// Loads a tenant's keys: the unretired key signs; retired keys stay published
-    /// (and verifying) until `publish_retired_for` seconds after retirement.
+    /// Loads a tenant's keys: the newest current key signs; the next key (published ahead)
+    /// and retired keys verify and are published, retired ones until `publish_retired_for`
+    /// seconds after retirement.
     pub fn load(
         records: &[SigningKeyRecord],
         master: &EncryptionKey,
         now: OffsetDateTime,
         publish_retired_for: i64,
     ) -> Result<Self, KeyError> {
-        let active = records
-            .iter()
-            .filter(|r| r.retired_at.is_none())
-            .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
-            .ok_or(KeyError::NoActiveKey)?;
+        let newest = |next: bool| {
+            records
+                .iter()
+                .filter(|r| r.retired_at.is_none() && r.next == next)
+                .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
+        };
+        // Only a next key left (never written so, but harmless): it has to sign.
+        let active = newest(false).or_else(|| newest(true)).ok_or(KeyError::NoActiveKey)?;
         let signer = PrivateKey::from_pkcs8(active.alg, &master.open(&active.private_key_enc, &active.id)?)?;
         let mut verifiers = HashMap::new();
         let mut published = Vec::new();
@@ -223,6 +229,7 @@ impl KeyRing {
             signer,
             verifiers,
             jwks: json!({ "keys": published }),
+            has_next: records.iter().any(|r| r.next && r.retired_at.is_none() && r.id != active.id),
         })
     }
 
@@ -273,6 +280,11 @@ impl KeyRing {
     pub fn active_kid(&self) -> &str {
         &self.signer_kid
     }
+
+    /// Whether a key published ahead (the next rotation's signer) is in the ring.
+    pub fn has_next(&self) -> bool {
+        self.has_next
+    }
 }
 
 #[cfg(test)]
@@ -305,6 +317,26 @@ mod tests {
             jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
             assert!(!record.public_jwk.as_object().unwrap().contains_key("d"));
         }
+    }
+
+    #[test]
+    fn the_next_key_is_published_and_verifies_but_does_not_sign() {
+        let now = OffsetDateTime::now_utc();
+        let current = generate_key(SigningAlg::EdDSA, "t", &master(), now).unwrap();
+        let next = SigningKeyRecord {
+            next: true,
+            ..generate_key(SigningAlg::EdDSA, "t", &master(), now + time::Duration::seconds(1)).unwrap()
+        };
+        let ring = KeyRing::load(&[current.clone(), next.clone()], &master(), now, 900).unwrap();
+        assert_eq!(ring.active_kid(), current.id, "the newer next key does not sign");
+        assert!(ring.has_next());
+        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
+        // A token the next key signs (after a rotation) verifies with this ring.
+        let promoted = SigningKeyRecord { next: false, ..next };
+        let later = KeyRing::load(&[promoted], &master(), now, 900).unwrap();
+        let token = later.sign(&json!({"sub": "u"})).unwrap();
+        assert!(ring.verify_signature(&token).is_some());
+        assert!(!KeyRing::load(&[current], &master(), now, 900).unwrap().has_next());
     }
 
     #[test]

@@ -7,12 +7,34 @@ use crate::auth::secrets;
 use crate::error::ApiError;
 use crate::ids::{new_id, prefix};
 use crate::store::*;
+use crate::tenant::limits::{Limit, RateLimitInfo};
 use crate::validate;
 
 /// How long a CP admin token lives.
 const ADMIN_TOKEN_TTL_SECS: i64 = 12 * 3600;
 /// Prefix of CP admin token values.
 const ADMIN_TOKEN_PREFIX: &str = "hjcp_";
+
+/// The control-plane sign-in limits (API.md §1.4): fixed, not a tenant setting.
+static ADMIN_RATE_LIMITS: std::sync::LazyLock<RateLimits> = std::sync::LazyLock::new(|| RateLimits {
+    sign_in_ip: Some("10/1m".into()),
+    sign_in_account: Some("10/1m".into()),
+    sign_up_ip: None,
+    email_send: None,
+    mfa_user: None,
+    refresh_session: None,
+});
+
+/// Consecutive failures that lock an admin account, and the first lock's length (doubling).
+const ADMIN_LOCKOUT: Lockout = Lockout {
+    threshold: 10,
+    duration: 900,
+};
+
+/// Whether a bearer value is a CP admin token (other credentials are refused as such).
+pub fn is_admin_token(token: &str) -> bool {
+    token.starts_with(ADMIN_TOKEN_PREFIX)
+}
 
 /// A CP sign-in result: the token value (shown once) and its expiry.
 pub struct AdminSignIn {
@@ -22,17 +44,56 @@ pub struct AdminSignIn {
 
 impl ControlPlane {
     /// Checks email and password; unknown email and wrong password cost and answer the same.
-    pub async fn admin_sign_in(&self, email: &str, password: &str) -> Result<AdminSignIn, ApiError> {
-        if password.len() > validate::MAX_PASSWORD_BYTES {
-            return Err(ApiError::InvalidCredentials);
-        }
-        let admin = self.store.find_admin_by_email(&email.trim().to_lowercase()).await?;
+    /// Always limited per client IP and per email, with progressive lockout (API.md §1.4),
+    /// whatever `HELLOJOHN_RATE_LIMITS` says: these credentials rule every tenant.
+    pub async fn admin_sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        client_ip: &str,
+    ) -> (Result<AdminSignIn, ApiError>, Option<RateLimitInfo>) {
+        let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+        let now = self.clock.unix();
+        let admitted = {
+            let mut limits = self.admin_limits.lock();
+            let by_ip = limits.hit(Limit::SignInIp, client_ip, &ADMIN_RATE_LIMITS, now);
+            let by_account = limits.hit(Limit::SignInAccount, &account, &ADMIN_RATE_LIMITS, now);
+            match (by_ip, by_account) {
+                (Err((error, info)), _) | (_, Err((error, info))) => Err((error, info)),
+                (Ok(a), Ok(b)) => Ok(a.map(|a| a.tighter(b))),
+            }
+        };
+        let info = match admitted {
+            Ok(info) => info,
+            Err((error, info)) => return (Err(error), Some(info)),
+        };
+        (self.check_admin_password(&account, password).await, info)
+    }
+
+    async fn check_admin_password(&self, account: &str, password: &str) -> Result<AdminSignIn, ApiError> {
+        self.admin_limits.lock().check_lock(account, self.clock.unix())?;
+        let admin = if password.len() > validate::MAX_PASSWORD_BYTES {
+            None
+        } else {
+            self.store.find_admin_by_email(account).await?
+        };
         let matched = self
             .hasher
             .verify(password, admin.as_ref().map(|a| a.password_hash.as_str()))
             .await
             .map_err(|_| ApiError::unavailable())?;
-        let admin = admin.filter(|_| matched).ok_or(ApiError::InvalidCredentials)?;
+        let Some(admin) = admin.filter(|_| matched) else {
+            self.admin_limits
+                .lock()
+                .record_failure(account, &ADMIN_LOCKOUT, self.clock.unix());
+            return Err(ApiError::InvalidCredentials);
+        };
+        {
+            let mut limits = self.admin_limits.lock();
+            // Failures that ran alongside this attempt may have locked the account meanwhile.
+            limits.check_lock(account, self.clock.unix())?;
+            limits.record_success(account);
+        }
         let token = secrets::generate(ADMIN_TOKEN_PREFIX);
         let expires_at = self.clock.now() + Duration::seconds(ADMIN_TOKEN_TTL_SECS);
         self.store
@@ -48,7 +109,7 @@ impl ControlPlane {
     /// Resolves a CP admin bearer token to its admin.
     pub async fn authenticate_admin(&self, token: &str) -> Result<CpAdmin, ApiError> {
         if !token.starts_with(ADMIN_TOKEN_PREFIX) || token.len() > 128 {
-            return Err(ApiError::CpAdminRequired);
+            return Err(ApiError::InvalidToken);
         }
         let record = self
             .store

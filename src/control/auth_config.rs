@@ -30,6 +30,9 @@ pub fn patched(current: &AuthConfig, patch: &Value) -> Result<AuthConfig, ApiErr
     Ok(config)
 }
 
+/// Longest grace for a rotated refresh token: a stolen token is worth nothing after it.
+const MAX_REFRESH_REUSE_INTERVAL: u64 = 3600;
+
 fn validate(c: &AuthConfig) -> Result<(), ApiError> {
     let bad = |field: &str, why: &str| Err(ApiError::invalid(&format!("auth_config.{field}"), why.to_owned()));
     if c.access_token_ttl == 0 || c.access_token_ttl > 86_400 {
@@ -43,6 +46,9 @@ fn validate(c: &AuthConfig) -> Result<(), ApiError> {
             "session_idle_timeout",
             "must be between 1 second and one year, or null.",
         );
+    }
+    if c.refresh_reuse_interval > MAX_REFRESH_REUSE_INTERVAL {
+        return bad("refresh_reuse_interval", "must be between 0 and 3600 seconds.");
     }
     if c.password_min_length == 0 || c.password_min_length > 256 {
         return bad("password_min_length", "must be between 1 and 256.");
@@ -110,6 +116,10 @@ mod tests {
         assert_eq!(config.rate_limits.sign_up_ip.as_deref(), Some("5/1m"));
         assert!(config.mfa_required);
         assert!(patched(&config, &json!({"access_token_ttl": 0})).is_err());
+        assert_eq!(config.refresh_reuse_interval, 10);
+        assert!(patched(&config, &json!({"refresh_reuse_interval": 0})).is_ok());
+        assert!(patched(&config, &json!({"refresh_reuse_interval": -1})).is_err());
+        assert!(patched(&config, &json!({"refresh_reuse_interval": 3601})).is_err());
         assert!(patched(&config, &json!({"signing_alg": "HS256"})).is_err());
         assert!(patched(&config, &json!({"allowed_origins": ["https://app.example.com"]})).is_ok());
         assert!(patched(&config, &json!({"allowed_origins": ["javascript:alert(1)"]})).is_err());

@@ -192,7 +192,9 @@ impl ControlPlane {
                 let first = signing_keys
                     .first()
                     .ok_or_else(|| bad("the backup has no signing key"))?;
-                self.store.insert_tenant(&from_backup, &[], first).await?;
+                self.store
+                    .insert_tenant(&from_backup, &[], std::slice::from_ref(first))
+                    .await?;
                 (from_backup, true)
             }
         };

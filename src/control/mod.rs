@@ -3,6 +3,7 @@
 //! tenant always comes from the credential and never from a client header.
 
 mod admins;
+pub use admins::is_admin_token;
 mod api_keys;
 mod auth_config;
 mod backup;
@@ -26,6 +27,7 @@ use crate::clock::Clock;
 use crate::config::IsolationMode;
 use crate::error::ApiError;
 use crate::store::{ApiKey, ApiKeyKind, Backend, ControlStore, Tenant, TenantStatus};
+use crate::tenant::limits::Limiter;
 use crate::tenant::registry::TenantRegistry;
 
 /// Instance defaults applied to new tenants.
@@ -53,6 +55,8 @@ pub struct ControlPlane {
     epoch: AtomicU64,
     /// Serializes signing-key rotations, so two never leave two active keys.
     rotation: tokio::sync::Mutex<()>,
+    /// Rate limits and lockout of the control-plane sign-in.
+    admin_limits: parking_lot::Mutex<Limiter>,
 }
 
 /// What a data-plane API key resolves to.
@@ -84,6 +88,7 @@ impl ControlPlane {
             tenants: DashMap::new(),
             epoch: AtomicU64::new(0),
             rotation: tokio::sync::Mutex::new(()),
+            admin_limits: parking_lot::Mutex::new(Limiter::default()),
         }
     }
 
@@ -122,6 +127,14 @@ impl ControlPlane {
             return Err(ApiError::TenantSuspended);
         }
         Ok(tenant)
+    }
+
+    /// Whether `token` carries a valid signature of one of `tenant`'s published keys. Used
+    /// where the tenant's actor can't be asked (a suspended tenant), so that only a genuine
+    /// token learns the tenant's state (API.md §6).
+    pub async fn signature_holds(&self, tenant: &Tenant, token: &str) -> Result<bool, ApiError> {
+        let ring = crate::tenant::context::key_ring(self.store.as_ref(), tenant, &self.master_key, self.clock.now()).await?;
+        Ok(ring.verify_signature(token).is_some())
     }
 
     /// Resolves a `pk_…`/`sk_…` key to its tenant; unknown keys get the contract's 401.

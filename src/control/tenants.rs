@@ -7,6 +7,7 @@ use crate::auth::{secrets, signing};
 use crate::config::IsolationMode;
 use crate::error::ApiError;
 use crate::ids::{new_id, prefix};
+use crate::store::signing_keys::KeyChange;
 use crate::store::*;
 
 /// The fields of `POST /cp/v1/tenants`.
@@ -158,8 +159,12 @@ impl ControlPlane {
         };
         let (publishable_key, pk) = new_api_key(&tenant.id, "Default publishable key", ApiKeyKind::Publishable, now);
         let (secret_key, sk) = new_api_key(&tenant.id, "Default secret key", ApiKeyKind::Secret, now);
-        let signing_key = self.new_signing_key(&tenant).await?;
-        self.store.insert_tenant(&tenant, &[pk, sk], &signing_key).await?;
+        let current = self.new_signing_key(&tenant).await?;
+        let next = SigningKeyRecord {
+            next: true,
+            ..self.new_signing_key(&tenant).await?
+        };
+        self.store.insert_tenant(&tenant, &[pk, sk], &[current, next]).await?;
         // Open the tenant's store now, so storage problems show at creation, not at first sign-in.
         self.backend.open_tenant(&tenant).await?;
         Ok(CreatedTenant {
@@ -212,7 +217,13 @@ impl ControlPlane {
         self.store.update_tenant(&tenant).await?;
         self.forget_tenant(id);
         if tenant.auth_config.signing_alg != old_alg {
-            self.rotate_signing_key(id).await?;
+            // Keys published ahead have the old algorithm: the new one signs at once.
+            let _serialized = self.rotation.lock().await;
+            let change = KeyChange::Replace {
+                current: self.new_signing_key(&tenant).await?,
+                next: self.new_signing_key(&tenant).await?,
+            };
+            self.store.change_signing_keys(&change, self.clock.now()).await?;
         }
         if tenant.status == TenantStatus::Suspended {
             self.registry.stop(id).await;
@@ -232,16 +243,28 @@ impl ControlPlane {
         Ok(())
     }
 
-    /// Publishes a new signing key; the old one keeps verifying for the access-token TTL.
+    /// Promotes the next signing key (published ahead in the JWKS) to current and publishes a
+    /// new next key; the old key keeps verifying for the access-token TTL.
     pub async fn rotate_signing_key(&self, id: &str) -> Result<Value, ApiError> {
         let _serialized = self.rotation.lock().await;
         let tenant = self.store.get_tenant(id).await?.ok_or(ApiError::NotFound)?;
-        let key = self.new_signing_key(&tenant).await?;
-        self.store.rotate_signing_key(&key, self.clock.now()).await?;
+        let next = self.new_signing_key(&tenant).await?;
+        self.store
+            .change_signing_keys(&KeyChange::Rotate { next: next.clone() }, self.clock.now())
+            .await?;
         self.registry.reload(id).await?;
-        Ok(
-            serde_json::json!({ "id": key.id, "alg": signing::alg_name(key.alg), "created_at": crate::views::timestamp(key.created_at) }),
-        )
+        let keys = self.store.list_signing_keys(id).await?;
+        let current = keys
+            .iter()
+            .filter(|k| k.retired_at.is_none() && !k.next)
+            .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
+            .ok_or(ApiError::Internal)?;
+        Ok(serde_json::json!({
+            "id": current.id,
+            "alg": signing::alg_name(current.alg),
+            "created_at": crate::views::timestamp(current.created_at),
+            "next": { "id": next.id, "alg": signing::alg_name(next.alg), "created_at": crate::views::timestamp(next.created_at) },
+        }))
     }
 
     /// Creates the `default` tenant on an empty store; `None` when tenants already exist.

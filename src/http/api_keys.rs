@@ -10,7 +10,9 @@ use super::control::no_store;
 use super::error::ApiError;
 use super::extract::Secret;
 use super::pagination::{list as list_page, ListQuery};
+use super::params::path_id;
 use super::AppState;
+use crate::ids::prefix;
 use crate::views;
 
 #[derive(Deserialize)]
@@ -47,6 +49,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(prefix::KEY, id)?;
     state.control.delete_api_key(&key.tenant.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,6 +12,7 @@ use super::control::no_store;
 use super::error::ApiError;
 use super::extract::{Client, Publishable, Secret, SignedIn};
 use super::AppState;
+use crate::tenant::limits::RateLimitInfo;
 use crate::tenant::messages::{OrgSwitch, TenantReply, TenantRequest, TenantResponse, TokenSet};
 use crate::views::{self, Audience};
 
@@ -30,13 +31,18 @@ pub(super) fn limited(reply: TenantReply, ok: impl FnOnce(TenantResponse) -> Res
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    if let Some(info) = reply.rate_limit {
+    rate_limit_headers(&mut response, reply.rate_limit);
+    response
+}
+
+/// The `X-RateLimit-*` headers of a limited endpoint (API.md §1.4).
+pub(super) fn rate_limit_headers(response: &mut Response, info: Option<RateLimitInfo>) {
+    if let Some(info) = info {
         let headers = response.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(info.limit));
         headers.insert("x-ratelimit-remaining", HeaderValue::from(info.remaining));
         headers.insert("x-ratelimit-reset", HeaderValue::from(info.reset));
     }
-    response
 }
 
 pub(super) fn signed_in(status: StatusCode, response: TenantResponse) -> Result<Response, ApiError> {
@@ -74,7 +80,14 @@ pub async fn sign_up(
         client,
     };
     let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
-    Ok(limited(reply, |r| signed_in(StatusCode::CREATED, r)))
+    Ok(limited(reply, |r| match r {
+        TenantResponse::SignedUp { user } => Ok(no_store(
+            StatusCode::CREATED,
+            json!({ "user": views::user(&user, Audience::User), "session": null }),
+        )
+        .into_response()),
+        other => signed_in(StatusCode::CREATED, other),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -9,10 +9,12 @@ use serde_json::{json, Value};
 
 use super::body::{required, JsonBody};
 use super::error::ApiError;
-use super::extract::Admin;
+use super::extract::{Admin, Client};
 use super::pagination::{list, ListQuery};
+use super::params::path_id;
 use super::AppState;
 use crate::control::{CreateTenant, TenantPatch};
+use crate::ids::prefix;
 use crate::tenant::messages::TenantRequest;
 use crate::views;
 
@@ -28,16 +30,24 @@ pub struct Credentials {
 }
 
 pub async fn admin_sign_in(
+    Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<Credentials>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let email = required("email", body.email)?;
     let password = required("password", body.password)?;
-    let signed_in = state.control.admin_sign_in(&email, &password).await?;
-    Ok(no_store(
-        StatusCode::OK,
-        json!({ "token": signed_in.token, "expires_at": views::timestamp(signed_in.expires_at) }),
-    ))
+    let ip = client.ip.as_deref().unwrap_or("unknown");
+    let (result, rate_limit) = state.control.admin_sign_in(&email, &password, ip).await;
+    let mut response = match result {
+        Ok(signed_in) => no_store(
+            StatusCode::OK,
+            json!({ "token": signed_in.token, "expires_at": views::timestamp(signed_in.expires_at) }),
+        )
+        .into_response(),
+        Err(error) => error.into_response(),
+    };
+    super::auth::rate_limit_headers(&mut response, rate_limit);
+    Ok(response)
 }
 
 pub async fn list_admins(
@@ -74,6 +84,7 @@ pub async fn delete_admin(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(prefix::ADMIN, id)?;
     state.control.delete_admin(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -111,6 +122,7 @@ pub async fn get_tenant(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::TENANT, id)?;
     let tenant = state.control.store().get_tenant(&id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(views::tenant(&tenant)))
 }
@@ -121,6 +133,7 @@ pub async fn update_tenant(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<TenantPatch>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::TENANT, id)?;
     let tenant = state.control.update_tenant(&id, body).await?;
     state.cors.add(&tenant);
     Ok(Json(views::tenant(&tenant)))
@@ -131,6 +144,7 @@ pub async fn delete_tenant(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(prefix::TENANT, id)?;
     state.control.delete_tenant(&id).await?;
     tracing::info!(admin = %admin.id(), tenant = %id, "tenant deleted");
     Ok(StatusCode::NO_CONTENT)
@@ -141,6 +155,7 @@ pub async fn rotate_signing_key(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::TENANT, id)?;
     Ok(Json(state.control.rotate_signing_key(&id).await?))
 }
 
@@ -150,6 +165,7 @@ pub async fn export_tenant(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let id = path_id(prefix::TENANT, id)?;
     let lines = state.control.export_tenant(&id).await?;
     tracing::info!(admin = %admin.id(), tenant = %id, lines = lines.len(), "tenant exported");
     let stream = futures_util::stream::iter(lines.into_iter().map(Ok::<_, std::convert::Infallible>));
@@ -174,6 +190,7 @@ pub async fn import_tenant(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::TENANT, id)?;
     let ndjson = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -198,6 +215,7 @@ pub async fn inject_panic(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(prefix::TENANT, id)?;
     if !state.config.test_faults {
         return Err(ApiError::NotFound);
     }

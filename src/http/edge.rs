@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -57,6 +57,11 @@ pub async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    // Answers carry users, sessions, tokens, secrets or challenge ids unless they say
+    // otherwise (the public JWKS and discovery documents do): never cache by default.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 
     let status = response.status().as_u16().to_string();
     let elapsed = started.elapsed().as_secs_f64();

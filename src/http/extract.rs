@@ -10,7 +10,7 @@ use super::cors::CorsGrant;
 use super::error::ApiError;
 use super::AppState;
 use crate::auth::tokens::{self, AccessClaims};
-use crate::store::{ApiKeyKind, CpAdmin, Tenant};
+use crate::store::{ApiKeyKind, CpAdmin, Tenant, TenantStatus};
 use crate::tenant::messages::{ClientInfo, OrgCaller, TenantRequest, TenantResponse};
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -104,10 +104,17 @@ impl FromRequestParts<AppState> for SignedIn {
         }
         // The claimed tenant only selects which keys must verify the token.
         let tenant_id = tokens::unverified_tenant(token).ok_or(ApiError::InvalidToken)?;
-        let tenant = state.control.active_tenant(&tenant_id).await.map_err(|e| match e {
+        let tenant = state.control.tenant(&tenant_id).await.map_err(|e| match e {
             ApiError::NotFound => ApiError::InvalidToken,
             other => other,
         })?;
+        if tenant.status == TenantStatus::Suspended {
+            // The signature first: a forged token learns nothing about the tenant (API.md §6).
+            return Err(match state.control.signature_holds(&tenant, token).await? {
+                true => ApiError::TenantSuspended,
+                false => ApiError::InvalidToken,
+            });
+        }
         bind_tenant(parts, &tenant)?;
         let reply = state
             .control
@@ -198,9 +205,19 @@ impl Admin {
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
+    /// A CP admin token signs in; any other credential is `403 cp_admin_required` when it
+    /// is valid and its own 401 when it is not (API.md §6).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::MissingToken)?;
-        state.control.authenticate_admin(token).await.map(Admin)
+        if crate::control::is_admin_token(token) {
+            return state.control.authenticate_admin(token).await.map(Admin);
+        }
+        if token.starts_with("pk_") || token.starts_with("sk_") {
+            state.control.resolve_api_key(token).await?;
+        } else {
+            SignedIn::from_request_parts(parts, state).await?;
+        }
+        Err(ApiError::CpAdminRequired)
     }
 }
 

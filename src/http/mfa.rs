@@ -13,7 +13,9 @@ use super::body::{required, JsonBody};
 use super::control::no_store;
 use super::error::ApiError;
 use super::extract::{Client, Publishable, Secret, SignedIn};
+use super::params::path_id;
 use super::AppState;
+use crate::ids::prefix;
 use crate::tenant::messages::{TenantRequest, TenantResponse};
 
 fn factor_list(response: TenantResponse) -> Result<Json<Value>, ApiError> {
@@ -99,7 +101,7 @@ pub async fn remove_my_factor(
 ) -> Result<StatusCode, ApiError> {
     let request = TenantRequest::RemoveFactor {
         user_id: user.claims.sub,
-        factor_id: id,
+        factor_id: path_id(prefix::FACTOR, id)?,
         code: Some(required("code", body.code)?),
     };
     state.control.registry().call(&user.tenant.id, request).await?;
@@ -137,7 +139,7 @@ pub async fn verify(
 ) -> Result<Response, ApiError> {
     let challenge_id = required("challenge_id", body.challenge_id)?;
     let code = required("code", body.code)?;
-    if challenge_id.len() > 64 || code.len() > 32 {
+    if !crate::ids::is_valid(prefix::CHALLENGE, &challenge_id) || code.len() > 32 {
         return Err(ApiError::InvalidMfaCode);
     }
     let request = TenantRequest::VerifyMfa {
@@ -154,6 +156,7 @@ pub async fn user_factors(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::USER, id)?;
     state
         .control
         .registry()
@@ -174,8 +177,8 @@ pub async fn reset_user_factor(
     Path((id, factor)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let request = TenantRequest::RemoveFactor {
-        user_id: id,
-        factor_id: factor,
+        user_id: path_id(prefix::USER, id)?,
+        factor_id: path_id(prefix::FACTOR, factor)?,
         code: None,
     };
     state.control.registry().call(&key.tenant.id, request).await?;

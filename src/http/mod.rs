@@ -15,6 +15,7 @@ mod mfa;
 mod ops;
 mod orgs;
 mod pagination;
+mod params;
 mod recovery;
 mod users;
 

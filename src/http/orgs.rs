@@ -14,7 +14,9 @@ use super::control::no_store;
 use super::error::ApiError;
 use super::extract::{Client, Invitee, OrgActor, SignedIn};
 use super::pagination::{list, ListQuery};
+use super::params::{field_id, path_id, search_text};
 use super::AppState;
+use crate::ids::prefix;
 use crate::tenant::messages::{Acceptance, NewOrganization, OrgAction, TenantRequest, TenantResponse};
 use crate::views::{self, Audience};
 
@@ -28,16 +30,9 @@ fn reference(org: String) -> Result<String, ApiError> {
     Ok(org)
 }
 
-/// An `organization_id` parameter (users filter, refresh switch): an organization id, or 400.
+/// An `organization_id` parameter (refresh switch): an organization id, or 400.
 pub(super) fn organization_id(id: String) -> Result<String, ApiError> {
-    if crate::ids::is_valid(crate::ids::prefix::ORGANIZATION, &id) {
-        Ok(id)
-    } else {
-        Err(ApiError::invalid(
-            "organization_id",
-            "organization_id is not an organization id.",
-        ))
-    }
+    field_id("organization_id", prefix::ORGANIZATION, id)
 }
 
 fn object_id(v: &Value) -> &str {
@@ -76,11 +71,8 @@ pub async fn list_orgs(
     State(state): State<AppState>,
     Query(q): Query<OrgListQuery>,
 ) -> Result<Response, ApiError> {
-    if q.q.as_ref().is_some_and(|q| q.len() > 256) {
-        return Err(ApiError::invalid("q", "q is at most 256 bytes."));
-    }
     let action = OrgAction::List {
-        query: q.q,
+        query: search_text("q", q.q, 256)?,
         page: q.page.page()?,
     };
     call(&state, actor, action, StatusCode::OK).await
@@ -159,10 +151,7 @@ pub async fn add_member(
     Path(org): Path<String>,
     JsonBody(body): JsonBody<MemberBody>,
 ) -> Result<Response, ApiError> {
-    let user_id = required("user_id", body.user_id)?;
-    if !crate::ids::is_valid(crate::ids::prefix::USER, &user_id) {
-        return Err(ApiError::invalid("user_id", "user_id is not a user id."));
-    }
+    let user_id = field_id("user_id", prefix::USER, required("user_id", body.user_id)?)?;
     let action = OrgAction::AddMember {
         org: reference(org)?,
         user_id,
@@ -172,11 +161,7 @@ pub async fn add_member(
 }
 
 fn member_id(user_id: String) -> Result<String, ApiError> {
-    if crate::ids::is_valid(crate::ids::prefix::USER, &user_id) {
-        Ok(user_id)
-    } else {
-        Err(ApiError::NotFound)
-    }
+    path_id(prefix::USER, user_id)
 }
 
 pub async fn update_member(
@@ -263,7 +248,7 @@ pub async fn revoke_invitation(
 ) -> Result<Response, ApiError> {
     let action = OrgAction::RevokeInvitation {
         org: reference(org)?,
-        invitation_id,
+        invitation_id: path_id(prefix::INVITATION, invitation_id)?,
     };
     call(&state, actor, action, StatusCode::NO_CONTENT).await
 }

@@ -12,7 +12,9 @@ use super::body::JsonBody;
 use super::error::ApiError;
 use super::extract::{Secret, SignedIn};
 use super::pagination::{list, ListQuery};
+use super::params::{field_id, path_id, search_text};
 use super::AppState;
+use crate::ids::prefix;
 use crate::store::{SessionFilter, SessionStatus, UserFilter, UserStatus};
 use crate::tenant::messages::{NewUser, TenantRequest, TenantResponse};
 use crate::views::{self, Audience};
@@ -46,13 +48,17 @@ pub async fn list_users(
         Some("disabled") => Some(UserStatus::Disabled),
         Some(_) => return Err(ApiError::invalid("status", "status must be active or disabled.")),
     };
-    let organization_id = q.organization_id.map(super::orgs::organization_id).transpose()?;
-    if q.q.as_ref().is_some_and(|q| q.len() > 256) {
-        return Err(ApiError::invalid("q", "q is at most 256 bytes."));
-    }
+    let organization_id = q
+        .organization_id
+        .map(|id| field_id("organization_id", prefix::ORGANIZATION, id))
+        .transpose()?;
+    let email = q
+        .email
+        .map(|e| crate::validate::email(&e).map_err(|_| ApiError::invalid("email", "email is not an email address.")))
+        .transpose()?;
     let filter = UserFilter {
-        email: q.email.map(|e| e.trim().to_lowercase()),
-        query: q.q,
+        email,
+        query: search_text("q", q.q, 256)?,
         status,
         organization_id,
     };
@@ -93,6 +99,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::USER, id)?;
     user_reply(
         state
             .control
@@ -108,6 +115,7 @@ pub async fn update_user(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::USER, id)?;
     let request = TenantRequest::UpdateUser {
         user_id: id,
         patch,
@@ -121,6 +129,7 @@ pub async fn delete_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(prefix::USER, id)?;
     state
         .control
         .registry()
@@ -134,6 +143,7 @@ pub async fn disable_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::USER, id)?;
     let request = TenantRequest::SetUserDisabled {
         user_id: id,
         disabled: true,
@@ -146,6 +156,7 @@ pub async fn enable_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::USER, id)?;
     let request = TenantRequest::SetUserDisabled {
         user_id: id,
         disabled: false,
@@ -158,6 +169,7 @@ pub async fn revoke_user_sessions(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(prefix::USER, id)?;
     state
         .control
         .registry()
@@ -194,7 +206,7 @@ pub async fn list_sessions(
 ) -> Result<impl IntoResponse, ApiError> {
     let page = q.page.page()?;
     let filter = SessionFilter {
-        user_id: q.user_id,
+        user_id: q.user_id.map(|id| field_id("user_id", prefix::USER, id)).transpose()?,
         status: session_status(q.status.as_deref())?,
     };
     match state
@@ -219,6 +231,7 @@ pub async fn get_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = path_id(prefix::SESSION, id)?;
     match state
         .control
         .registry()
@@ -241,6 +254,7 @@ pub async fn revoke_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(prefix::SESSION, id)?;
     state
         .control
         .registry()
@@ -296,6 +310,7 @@ pub async fn revoke_my_session(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = path_id(prefix::SESSION, id)?;
     let request = TenantRequest::RevokeSession {
         session_id: id,
         owner: Some(user.claims.sub),

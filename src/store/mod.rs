@@ -11,6 +11,7 @@ pub mod fs;
 pub mod model;
 pub mod mysql;
 pub mod postgres;
+pub mod signing_keys;
 pub mod sql;
 
 use std::sync::Arc;
@@ -36,6 +37,10 @@ pub enum StoreError {
     /// Data on disk or in the database is not what this version understands.
     #[error("storage corrupt: {0}")]
     Corrupt(String),
+    /// The database refused a value the client sent (a NUL byte, a character outside the
+    /// column's set, an over-long text): the request is wrong, the store is fine.
+    #[error("value refused by the database: {0}")]
+    InvalidInput(String),
 }
 
 /// A page request: newest first, `after` is the last id of the previous page.
@@ -79,12 +84,12 @@ pub struct SessionFilter {
 pub trait ControlStore: Send + Sync {
     /// Fails when storage is unreachable (drives `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
-    /// Creates a tenant with its first API keys and signing key, atomically.
+    /// Creates a tenant with its first API keys and signing keys, atomically.
     async fn insert_tenant(
         &self,
         tenant: &Tenant,
         keys: &[ApiKey],
-        signing_key: &SigningKeyRecord,
+        signing_keys: &[SigningKeyRecord],
     ) -> Result<(), StoreError>;
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     /// Replaces a tenant's API keys and signing keys (restoring a backup).
@@ -118,11 +123,12 @@ pub trait ControlStore: Send + Sync {
     async fn find_admin_token(&self, token_hash: &str) -> Result<Option<AdminToken>, StoreError>;
 
     async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError>;
-    /// Adds `new_key` and marks every other unretired key of its tenant retired at `retired_at`.
-    async fn rotate_signing_key(
+    /// Applies a change of a tenant's signing keys atomically, under the tenant's lock, as
+    /// [`signing_keys::plan`] decides from the unretired keys; `NotFound` without the tenant.
+    async fn change_signing_keys(
         &self,
-        new_key: &SigningKeyRecord,
-        retired_at: time::OffsetDateTime,
+        change: &signing_keys::KeyChange,
+        at: time::OffsetDateTime,
     ) -> Result<(), StoreError>;
 }
 

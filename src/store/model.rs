@@ -73,6 +73,9 @@ pub struct AuthConfig {
     pub access_token_ttl: u64,
     pub refresh_token_ttl: u64,
     pub session_idle_timeout: Option<u64>,
+    /// Seconds after a rotation during which the rotated refresh token still answers with
+    /// the same successor (two tabs refreshing at once); 0 is strict.
+    pub refresh_reuse_interval: u64,
     pub password_min_length: u32,
     pub mfa_required: bool,
     pub email_verification_required: bool,
@@ -99,6 +102,7 @@ impl Default for AuthConfig {
             access_token_ttl: 900,
             refresh_token_ttl: 2_592_000,
             session_idle_timeout: None,
+            refresh_reuse_interval: 10,
             password_min_length: 8,
             mfa_required: false,
             email_verification_required: false,
@@ -185,6 +189,10 @@ pub struct SigningKeyRecord {
     /// When the key stopped signing; it stays published for the access-token TTL after this.
     #[serde(with = "time::serde::rfc3339::option")]
     pub retired_at: Option<OffsetDateTime>,
+    /// Published ahead, not yet signing: the next rotation promotes it (keys stored
+    /// before next keys existed read as current).
+    #[serde(default)]
+    pub next: bool,
 }
 
 /// Whether a user may sign in.

@@ -10,9 +10,11 @@ use time::OffsetDateTime;
 use super::limits::{Limit, Limiter, RateLimitInfo};
 
 use super::TenantDeps;
-use crate::auth::signing::KeyRing;
+use crate::auth::encryption::EncryptionKey;
+use crate::auth::signing::{self, KeyRing};
 use crate::error::ApiError;
-use crate::store::{Session, SessionStatus, Tenant, TenantStore};
+use crate::store::signing_keys::KeyChange;
+use crate::store::{ControlStore, Session, SessionStatus, Tenant, TenantStore};
 
 /// Sessions remembered per tenant before the cache starts over.
 const SESSION_CACHE_CAPACITY: usize = 100_000;
@@ -50,6 +52,26 @@ pub struct TenantContext {
     pub deps: Arc<TenantDeps>,
 }
 
+/// Logs why a tenant's keys can't be used; the tenant answers 503 meanwhile.
+fn key_trouble(tenant_id: &str) -> impl Fn(signing::KeyError) -> ApiError + '_ {
+    move |e| {
+        tracing::error!(tenant = %tenant_id, error = %e, "cannot load signing keys");
+        ApiError::unavailable()
+    }
+}
+
+/// A tenant's published keys, parsed: retired keys stay for the access-token TTL plus a minute.
+pub async fn key_ring(
+    control: &dyn ControlStore,
+    tenant: &Tenant,
+    master: &EncryptionKey,
+    now: OffsetDateTime,
+) -> Result<KeyRing, ApiError> {
+    let records = control.list_signing_keys(&tenant.id).await?;
+    let grace = tenant.auth_config.access_token_ttl.max(60) as i64 + 60;
+    KeyRing::load(&records, master, now, grace).map_err(key_trouble(&tenant.id))
+}
+
 impl TenantContext {
     /// Loads a tenant: its record, its store and its signing keys.
     pub async fn load(tenant_id: &str, deps: Arc<TenantDeps>) -> Result<Self, ApiError> {
@@ -69,14 +91,39 @@ impl TenantContext {
     }
 
     async fn load_keys(tenant: &Tenant, deps: &TenantDeps) -> Result<Arc<KeyRing>, ApiError> {
-        let records = deps.backend.control().list_signing_keys(&tenant.id).await?;
-        let grace = tenant.auth_config.access_token_ttl.max(60) as i64 + 60;
-        KeyRing::load(&records, &deps.master_key, deps.clock.now(), grace)
+        let ring = Self::read_keys(tenant, deps).await?;
+        if ring.has_next() {
+            return Ok(ring);
+        }
+        // Keys stored before next keys existed (or restored from such a backup): publish one.
+        Self::publish_next_key(tenant, deps).await?;
+        Self::read_keys(tenant, deps).await
+    }
+
+    async fn read_keys(tenant: &Tenant, deps: &TenantDeps) -> Result<Arc<KeyRing>, ApiError> {
+        key_ring(deps.backend.control().as_ref(), tenant, &deps.master_key, deps.clock.now())
+            .await
             .map(Arc::new)
-            .map_err(|e| {
-                tracing::error!(tenant = %tenant.id, error = %e, "cannot load signing keys");
-                ApiError::unavailable()
-            })
+    }
+
+    async fn publish_next_key(tenant: &Tenant, deps: &TenantDeps) -> Result<(), ApiError> {
+        let (alg, id, master, now) = (
+            tenant.auth_config.signing_alg,
+            tenant.id.clone(),
+            deps.master_key.clone(),
+            deps.clock.now(),
+        );
+        // RSA generation takes long enough to keep it off the async workers.
+        let next = tokio::task::spawn_blocking(move || signing::generate_key(alg, &id, &master, now))
+            .await
+            .map_err(|_| ApiError::Internal)?
+            .map_err(key_trouble(&tenant.id))?;
+        deps.backend
+            .control()
+            .change_signing_keys(&KeyChange::PublishNext(next), now)
+            .await?;
+        tracing::info!(tenant = %tenant.id, "published a next signing key ahead of rotation");
+        Ok(())
     }
 
     /// A fresh context with re-read tenant record and keys, keeping store and session cache contents.

@@ -314,6 +314,10 @@ pub enum TenantResponse {
         user: Box<User>,
         tokens: TokenSet,
     },
+    /// A sign-up that gets no session until the address is verified.
+    SignedUp {
+        user: Box<User>,
+    },
     Refreshed {
         tokens: TokenSet,
     },

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use super::engine::{Batch, Check, FsEngine};
 use super::{commit, from_value, get, page_of, pointed_id, pointer, to_value};
+use crate::store::signing_keys::{self, KeyChange};
 use crate::store::*;
 
 const TENANT: &str = "tenant";
@@ -47,7 +48,7 @@ impl ControlStore for FsControlStore {
         &self,
         tenant: &Tenant,
         keys: &[ApiKey],
-        signing_key: &SigningKeyRecord,
+        signing_keys: &[SigningKeyRecord],
     ) -> Result<(), StoreError> {
         let mut batch = Batch::new()
             .check(Check::Absent {
@@ -59,8 +60,10 @@ impl ControlStore for FsControlStore {
                 key: tenant.id.clone(),
             })
             .put(TENANT, &tenant.id, to_value(tenant)?)
-            .put(TENANT_SLUG, &tenant.slug, pointer(&tenant.id))
-            .put(SIGNING_KEY, &signing_key.id, to_value(signing_key)?);
+            .put(TENANT_SLUG, &tenant.slug, pointer(&tenant.id));
+        for key in signing_keys {
+            batch = batch.put(SIGNING_KEY, &key.id, to_value(key)?);
+        }
         for key in keys {
             batch = batch.put(API_KEY, &key.key_hash, to_value(key)?).put(
                 API_KEY_ID,
@@ -278,22 +281,22 @@ impl ControlStore for FsControlStore {
             .collect())
     }
 
-    async fn rotate_signing_key(
-        &self,
-        new_key: &SigningKeyRecord,
-        retired_at: time::OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut batch = Batch::new()
-            .check(Check::Exists {
-                table: TENANT.into(),
-                key: new_key.tenant_id.clone(),
-            })
-            .put(SIGNING_KEY, &new_key.id, to_value(new_key)?);
-        for mut old in self.list_signing_keys(&new_key.tenant_id).await? {
-            if old.retired_at.is_none() {
-                old.retired_at = Some(retired_at);
-                batch = batch.put(SIGNING_KEY, &old.id, to_value(&old)?);
-            }
+    async fn change_signing_keys(&self, change: &KeyChange, at: time::OffsetDateTime) -> Result<(), StoreError> {
+        let tenant_id = change.tenant_id();
+        // One process owns the directory and the control plane serializes key changes, so
+        // reading before the batch is safe; the check still refuses a deleted tenant.
+        let unretired: Vec<SigningKeyRecord> = self
+            .list_signing_keys(tenant_id)
+            .await?
+            .into_iter()
+            .filter(|k| k.retired_at.is_none())
+            .collect();
+        let mut batch = Batch::new().check(Check::Exists {
+            table: TENANT.into(),
+            key: tenant_id.to_owned(),
+        });
+        for key in signing_keys::plan(&unretired, change, at) {
+            batch = batch.put(SIGNING_KEY, &key.id, to_value(&key)?);
         }
         commit(&self.engine, batch, vec![]).await
     }

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::my_error;
 use crate::store::sql::{doc_text as doc, from_text as from_doc};
+use crate::store::signing_keys::{self, KeyChange};
 use crate::store::*;
 
 /// Control-plane records in MySQL.
@@ -78,7 +79,7 @@ impl ControlStore for MySqlControlStore {
         &self,
         tenant: &Tenant,
         keys: &[ApiKey],
-        signing_key: &SigningKeyRecord,
+        signing_keys: &[SigningKeyRecord],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
         tx.exec_drop(
@@ -95,17 +96,9 @@ impl ControlStore for MySqlControlStore {
             .await
             .map_err(err)?;
         }
-        tx.exec_drop(
-            self.sql("INSERT INTO {d}.cp_signing_key (id, tenant_id, retired, doc) VALUES (?, ?, ?, ?)"),
-            (
-                &signing_key.id,
-                &signing_key.tenant_id,
-                signing_key.retired_at.is_some(),
-                doc(signing_key)?,
-            ),
-        )
-        .await
-        .map_err(err)?;
+        for key in signing_keys {
+            self.put_signing_key(&mut tx, key).await?;
+        }
         tx.commit().await.map_err(err)
     }
 
@@ -148,12 +141,7 @@ impl ControlStore for MySqlControlStore {
             .map_err(err)?;
         }
         for key in signing_keys {
-            tx.exec_drop(
-                self.sql("INSERT INTO {d}.cp_signing_key (id, tenant_id, retired, doc) VALUES (?, ?, ?, ?)"),
-                (&key.id, tenant_id, key.retired_at.is_some(), doc(key)?),
-            )
-            .await
-            .map_err(err)?;
+            self.put_signing_key(&mut tx, key).await?;
         }
         tx.commit().await.map_err(err)
     }
@@ -308,45 +296,49 @@ impl ControlStore for MySqlControlStore {
         .await
     }
 
-    async fn rotate_signing_key(
-        &self,
-        new_key: &SigningKeyRecord,
-        retired_at: time::OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    async fn change_signing_keys(&self, change: &KeyChange, at: time::OffsetDateTime) -> Result<(), StoreError> {
+        let tenant_id = change.tenant_id();
         let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        // Locking the tenant row serializes key changes of one tenant across nodes.
         let found: Option<String> = tx
             .exec_first(
                 self.sql("SELECT id FROM {d}.cp_tenant WHERE id = ? FOR UPDATE"),
-                (&new_key.tenant_id,),
+                (tenant_id,),
             )
             .await
             .map_err(err)?;
         if found.is_none() {
             return Err(StoreError::NotFound);
         }
-        let active: Vec<String> = tx
+        let unretired: Vec<String> = tx
             .exec(
                 self.sql("SELECT doc FROM {d}.cp_signing_key WHERE tenant_id = ? AND NOT retired"),
-                (&new_key.tenant_id,),
+                (tenant_id,),
             )
             .await
             .map_err(err)?;
-        for text in active {
-            let mut old: SigningKeyRecord = from_doc(&text)?;
-            old.retired_at = Some(retired_at);
-            tx.exec_drop(
-                self.sql("UPDATE {d}.cp_signing_key SET retired = true, doc = ? WHERE id = ?"),
-                (doc(&old)?, &old.id),
-            )
-            .await
-            .map_err(err)?;
+        let unretired = unretired
+            .iter()
+            .map(|text| from_doc(text))
+            .collect::<Result<Vec<SigningKeyRecord>, _>>()?;
+        for key in signing_keys::plan(&unretired, change, at) {
+            self.put_signing_key(&mut tx, &key).await?;
         }
+        tx.commit().await.map_err(err)
+    }
+}
+
+impl MySqlControlStore {
+    /// Inserts or replaces one signing key inside a transaction.
+    async fn put_signing_key(&self, tx: &mut mysql_async::Transaction<'_>, key: &SigningKeyRecord) -> Result<(), StoreError> {
         tx.exec_drop(
-            self.sql("INSERT INTO {d}.cp_signing_key (id, tenant_id, retired, doc) VALUES (?, ?, false, ?)"),
-            (&new_key.id, &new_key.tenant_id, doc(new_key)?),
+            self.sql(
+                "INSERT INTO {d}.cp_signing_key (id, tenant_id, retired, doc) VALUES (?, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE retired = VALUES(retired), doc = VALUES(doc)",
+            ),
+            (&key.id, &key.tenant_id, key.retired_at.is_some(), doc(key)?),
         )
         .await
-        .map_err(err)?;
-        tx.commit().await.map_err(err)
+        .map_err(err)
     }
 }

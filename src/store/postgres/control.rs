@@ -9,6 +9,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{pg_error, pool_error};
 use crate::store::sql::{doc_value as doc, from_value as from_doc};
+use crate::store::signing_keys::{self, KeyChange};
 use crate::store::*;
 
 /// Control-plane records in PostgreSQL.
@@ -81,7 +82,7 @@ impl ControlStore for PgControlStore {
         &self,
         tenant: &Tenant,
         keys: &[ApiKey],
-        signing_key: &SigningKeyRecord,
+        signing_keys: &[SigningKeyRecord],
     ) -> Result<(), StoreError> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let tx = client.transaction().await.map_err(pg_error)?;
@@ -99,17 +100,9 @@ impl ControlStore for PgControlStore {
             .await
             .map_err(pg_error)?;
         }
-        tx.execute(
-            &self.sql("INSERT INTO {s}.cp_signing_key (id, tenant_id, retired, doc) VALUES ($1, $2, $3, $4)"),
-            &[
-                &signing_key.id,
-                &signing_key.tenant_id,
-                &signing_key.retired_at.is_some(),
-                &doc(signing_key)?,
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
+        for key in signing_keys {
+            put_signing_key(&tx, &self.schema, key).await?;
+        }
         tx.commit().await.map_err(pg_error)
     }
 
@@ -155,12 +148,7 @@ impl ControlStore for PgControlStore {
             .map_err(pg_error)?;
         }
         for key in signing_keys {
-            tx.execute(
-                &self.sql("INSERT INTO {s}.cp_signing_key (id, tenant_id, retired, doc) VALUES ($1, $2, $3, $4)"),
-                &[&key.id, &tenant_id, &key.retired_at.is_some(), &doc(key)?],
-            )
-            .await
-            .map_err(pg_error)?;
+            put_signing_key(&tx, self.schema, key).await?;
         }
         tx.commit().await.map_err(pg_error)
     }
@@ -288,41 +276,54 @@ impl ControlStore for PgControlStore {
         .await
     }
 
-    async fn rotate_signing_key(
-        &self,
-        new_key: &SigningKeyRecord,
-        retired_at: time::OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let retired = time::serde::rfc3339::serialize(&retired_at, serde_json::value::Serializer)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    async fn change_signing_keys(&self, change: &KeyChange, at: time::OffsetDateTime) -> Result<(), StoreError> {
+        let tenant_id = change.tenant_id();
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let tx = client.transaction().await.map_err(pg_error)?;
-        // Locking the tenant row serializes rotations of one tenant across nodes.
+        // Locking the tenant row serializes key changes of one tenant across nodes.
         let found = tx
             .query_opt(
                 &self.sql("SELECT 1 FROM {s}.cp_tenant WHERE id = $1 FOR UPDATE"),
-                &[&new_key.tenant_id],
+                &[&tenant_id],
             )
             .await
             .map_err(pg_error)?;
         if found.is_none() {
             return Err(StoreError::NotFound);
         }
-        tx.execute(
-            &self.sql(
-                "UPDATE {s}.cp_signing_key SET retired = true, doc = jsonb_set(doc, '{retired_at}', $2)
-                 WHERE tenant_id = $1 AND NOT retired",
-            ),
-            &[&new_key.tenant_id, &retired],
-        )
-        .await
-        .map_err(pg_error)?;
-        tx.execute(
-            &self.sql("INSERT INTO {s}.cp_signing_key (id, tenant_id, retired, doc) VALUES ($1, $2, false, $3)"),
-            &[&new_key.id, &new_key.tenant_id, &doc(new_key)?],
-        )
-        .await
-        .map_err(pg_error)?;
+        let rows = tx
+            .query(
+                &self.sql("SELECT doc FROM {s}.cp_signing_key WHERE tenant_id = $1 AND NOT retired"),
+                &[&tenant_id],
+            )
+            .await
+            .map_err(pg_error)?;
+        let unretired = rows
+            .iter()
+            .map(|row| from_doc(row.get::<_, serde_json::Value>(0)))
+            .collect::<Result<Vec<SigningKeyRecord>, _>>()?;
+        for key in signing_keys::plan(&unretired, change, at) {
+            put_signing_key(&tx, &self.schema, &key).await?;
+        }
         tx.commit().await.map_err(pg_error)
     }
+}
+
+/// Inserts or replaces one signing key inside a transaction.
+async fn put_signing_key(
+    tx: &tokio_postgres::Transaction<'_>,
+    schema: &str,
+    key: &SigningKeyRecord,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO {schema}.cp_signing_key (id, tenant_id, retired, doc) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET retired = EXCLUDED.retired, doc = EXCLUDED.doc"
+    );
+    tx.execute(
+        &sql,
+        &[&key.id, &key.tenant_id, &key.retired_at.is_some(), &doc(key)?],
+    )
+    .await
+    .map(|_| ())
+    .map_err(pg_error)
 }

@@ -45,6 +45,9 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
             })
         }
         Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => StoreError::NotFound,
+        // Class 22, data exception: a value from the request the database can't take
+        // (NUL in text, invalid encoding, out of range). Never a reason to answer 503.
+        Some(code) if code.code().starts_with("22") => StoreError::InvalidInput(format!("SQLSTATE {}", code.code())),
         // Transient contention: retryable, never mistaken for a failed compare-and-set.
         Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
             StoreError::Unavailable("transaction conflict, retry".to_owned())

@@ -79,18 +79,26 @@ async fn create_and_sign_in(
     // Hash before looking at the email, so "taken" costs the same time as success.
     let password_hash = ctx.deps.hasher.hash(&input.password).await.map_err(password_error)?;
     let now = ctx.deps.clock.now();
+    // Pre-registration (API.md §3): until the address is proven, no session.
+    let verify_first = ctx.tenant.auth_config.email_verification_required;
     let user = User {
         username,
         name,
         unsafe_metadata,
-        last_sign_in_at: Some(now),
+        last_sign_in_at: (!verify_first).then_some(now),
         ..User::new(email, Some(password_hash), now)
     };
-    let new_session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client)?;
     let mut batch = TenantBatch {
         guards: Vec::new(),
         writes: super::users::creation(ctx, &user).to_vec(),
     };
+    if verify_first {
+        ctx.store.apply(batch).await?;
+        super::onetime::issue(ctx, super::onetime::Purpose::EmailVerification, &user, None).await?;
+        metrics::counter!("hellojohn_auth_events_total", "event" => "sign_up", "result" => "success").increment(1);
+        return Ok(TenantResponse::SignedUp { user: Box::new(user) });
+    }
+    let new_session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client)?;
     batch.writes.extend(new_session.writes);
     ctx.store.apply(batch).await?;
     ctx.remember(&new_session.session);
@@ -213,16 +221,24 @@ pub async fn change_password(
     sign_out_others: bool,
 ) -> Result<TenantResponse, ApiError> {
     let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::SessionRevoked)?;
-    if current.len() > validate::MAX_PASSWORD_BYTES {
-        return Err(ApiError::InvalidCredentials);
+    // The current password is a sign-in of the account: same limit, same lockout (API.md §1.4).
+    ctx.limit(Limit::SignInAccount, &user.email).map_err(|(error, _)| error)?;
+    if ctx.deps.rate_limits_enabled {
+        ctx.limits.lock().check_lock(&user.email, ctx.deps.clock.unix())?;
     }
-    let matched = ctx
-        .deps
-        .hasher
-        .verify(current, user.password_hash.as_deref())
-        .await
-        .map_err(password_error)?;
+    let matched = current.len() <= validate::MAX_PASSWORD_BYTES
+        && ctx
+            .deps
+            .hasher
+            .verify(current, user.password_hash.as_deref())
+            .await
+            .map_err(password_error)?;
     if !matched {
+        if ctx.deps.rate_limits_enabled {
+            ctx.limits
+                .lock()
+                .record_failure(&user.email, &ctx.tenant.auth_config.lockout, ctx.deps.clock.unix());
+        }
         return Err(ApiError::InvalidCredentials);
     }
     validate::new_password(new, ctx.tenant.auth_config.password_min_length)?;
@@ -232,6 +248,7 @@ pub async fn change_password(
         ..user.clone()
     };
     let (_, mut batch) = super::users::replacement(ctx, &user, updated, "user.password_changed");
+    batch.writes.extend(super::onetime::end_resets(ctx, user_id, None).await?);
     if sign_out_others {
         batch
             .writes

@@ -13,7 +13,7 @@ use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
 use super::sessions;
 use crate::auth::totp;
 use crate::error::ApiError;
-use crate::ids::new_id;
+use crate::ids::{new_id, prefix};
 use crate::store::*;
 use crate::views;
 
@@ -157,7 +157,7 @@ pub async fn start_totp(ctx: &TenantContext, user_id: &str) -> Result<TenantResp
             "A TOTP factor is already active; remove it first.".into(),
         ));
     }
-    let id = new_id("fac");
+    let id = new_id(prefix::FACTOR);
     let secret = totp::new_secret();
     let factor = Factor {
         id: id.clone(),
@@ -198,7 +198,7 @@ pub async fn start_totp(ctx: &TenantContext, user_id: &str) -> Result<TenantResp
 
 fn backup_factor(ctx: &TenantContext, user_id: &str, codes: &[String]) -> Factor {
     Factor {
-        id: new_id("fac"),
+        id: new_id(prefix::FACTOR),
         user_id: user_id.to_owned(),
         kind: "backup_codes".into(),
         status: "active".into(),
@@ -358,6 +358,21 @@ pub async fn remove(
     Ok(TenantResponse::Done)
 }
 
+/// The writes removing every factor of a user (when whoever enrolled them is not the
+/// mailbox owner who just proved the address), one `mfa.removed` event each.
+pub async fn removal_of_all(ctx: &TenantContext, user_id: &str) -> Result<Vec<TenantWrite>, ApiError> {
+    let mut writes = Vec::new();
+    for factor in factors(ctx, user_id).await? {
+        writes.push(TenantWrite::DeleteRecord {
+            kind: RecordKind::MfaFactor,
+            id: factor.id.clone(),
+        });
+        let event = sessions::event("mfa.removed", json!({ "user": { "id": user_id }, "factor": view(&factor) }), ctx);
+        writes.push(TenantWrite::AppendEvent(event));
+    }
+    Ok(writes)
+}
+
 /// New backup codes (a current code required); every older code stops working.
 pub async fn regenerate_backup_codes(
     ctx: &TenantContext,
@@ -404,7 +419,7 @@ pub async fn challenge_if_enrolled(ctx: &TenantContext, user: &User, amr: &[Stri
         Vec::new()
     };
     let challenge = Challenge {
-        id: new_id("mfa"),
+        id: new_id(prefix::CHALLENGE),
         user_id: user.id.clone(),
         expires_at: ctx.deps.clock.now() + time::Duration::seconds(CHALLENGE_SECS),
         attempts: 0,

@@ -80,7 +80,7 @@ pub fn link(ctx: &TenantContext, path: &str, token: &str, redirect_url: Option<&
 }
 
 /// Issues a token for `user` and emails it.
-async fn issue(ctx: &TenantContext, purpose: Purpose, user: &User, redirect_url: Option<&str>) -> Result<(), ApiError> {
+pub(super) async fn issue(ctx: &TenantContext, purpose: Purpose, user: &User, redirect_url: Option<&str>) -> Result<(), ApiError> {
     let token = secrets::generate(PREFIX);
     let stored = OneTime {
         purpose,
@@ -100,8 +100,16 @@ async fn issue(ctx: &TenantContext, purpose: Purpose, user: &User, redirect_url:
     Ok(())
 }
 
-/// A token checked for its purpose: the stored claim and the guard+write that use it up.
-async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<(OneTime, Guard, TenantWrite), ApiError> {
+/// A token checked for its purpose, with the user it was mailed to: the stored claim, the
+/// guard+write that use it up, and the user as read. A token mailed to an address the user
+/// no longer has is worth nothing (API.md §3).
+struct Redeemed {
+    guard: Guard,
+    write: TenantWrite,
+    user: User,
+}
+
+async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<Redeemed, ApiError> {
     if !token.starts_with(PREFIX) || token.len() > 128 {
         return Err(ApiError::InvalidToken);
     }
@@ -121,6 +129,12 @@ async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<(O
     if claim.expires_at <= ctx.deps.clock.now() {
         return Err(ApiError::InvalidToken);
     }
+    let user = ctx
+        .store
+        .get_user(&claim.user_id)
+        .await?
+        .filter(|u| u.email == claim.email)
+        .ok_or(ApiError::InvalidToken)?;
     let guard = Guard::RecordField {
         kind: RecordKind::OneTimeToken,
         id: hash.clone(),
@@ -132,7 +146,41 @@ async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<(O
         ..claim.clone()
     };
     let write = TenantWrite::PutRecord(Record::new(RecordKind::OneTimeToken, &hash, &claim.user_id, &used)?);
-    Ok((claim, guard, write))
+    Ok(Redeemed { guard, write, user })
+}
+
+/// The writes ending every outstanding password-reset token of a user but `except` (the
+/// one being used): a reset or a password change leaves no other way in (API.md §3).
+pub async fn end_resets(ctx: &TenantContext, user_id: &str, except: Option<&str>) -> Result<Vec<TenantWrite>, ApiError> {
+    let except = except.map(secrets::hash);
+    let records = ctx.store.list_records(RecordKind::OneTimeToken, user_id).await?;
+    Ok(records
+        .into_iter()
+        .filter(|r| Some(&r.id) != except.as_ref())
+        .filter(|r| {
+            serde_json::from_value::<OneTime>(r.doc.clone())
+                .is_ok_and(|t| t.purpose == Purpose::PasswordReset && !t.used)
+        })
+        .map(|r| TenantWrite::DeleteRecord {
+            kind: RecordKind::OneTimeToken,
+            id: r.id,
+        })
+        .collect())
+}
+
+/// The writes for a user who just proved a mailbox that was not verified yet: whoever
+/// registered the address before keeps nothing, no password, session or second factor
+/// (API.md §3, pre-registration). `user` is edited to match.
+async fn claim_mailbox(ctx: &TenantContext, user: &mut User) -> Result<Vec<TenantWrite>, ApiError> {
+    if user.email_verified {
+        return Ok(Vec::new());
+    }
+    user.email_verified = true;
+    user.password_hash = None;
+    user.mfa_enabled = false;
+    let mut writes = sessions::revoke_all_writes(ctx, &user.id, None).await?;
+    writes.extend(mfa::removal_of_all(ctx, &user.id).await?);
+    Ok(writes)
 }
 
 /// A lost race on a token means someone used it first.
@@ -192,32 +240,32 @@ pub async fn request(
     }
 }
 
-/// `POST /v1/auth/password/reset`: new password, every session revoked; MFA still applies at the next sign-in.
+/// `POST /v1/auth/password/reset`: new password, every session revoked, the other reset
+/// tokens ended; the reset proves the mailbox. MFA still applies at the next sign-in.
 pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str) -> Result<TenantResponse, ApiError> {
     validate::new_password(new_password, ctx.tenant.auth_config.password_min_length)?;
-    let (claim, guard, write) = redeem(ctx, Purpose::PasswordReset, token).await?;
-    let current = ctx
-        .store
-        .get_user(&claim.user_id)
-        .await?
-        .ok_or(ApiError::InvalidToken)?;
+    let redeemed = redeem(ctx, Purpose::PasswordReset, token).await?;
+    let current = redeemed.user;
     let hash = ctx
         .deps
         .hasher
         .hash(new_password)
         .await
         .map_err(super::accounts::password_error)?;
-    let changed = User {
-        password_hash: Some(hash),
-        ..current.clone()
+    let mut changed = current.clone();
+    let ended = if current.email_verified {
+        sessions::revoke_all_writes(ctx, &current.id, None).await?
+    } else {
+        // Revokes every session too.
+        claim_mailbox(ctx, &mut changed).await?
     };
+    changed.password_hash = Some(hash);
     let (user, mut batch) = super::users::replacement(ctx, &current, changed, "user.password_changed");
     // The token is locked first, as before the user.
-    batch.guards.insert(0, guard);
-    batch.writes.push(write);
-    batch
-        .writes
-        .extend(sessions::revoke_all_writes(ctx, &user.id, None).await?);
+    batch.guards.insert(0, redeemed.guard);
+    batch.writes.push(redeemed.write);
+    batch.writes.extend(ended);
+    batch.writes.extend(end_resets(ctx, &user.id, Some(token)).await?);
     if let Err(e) = ctx.store.apply(batch).await {
         return Err(lost_race(ctx, token, e).await);
     }
@@ -235,64 +283,57 @@ pub async fn send_verification(ctx: &TenantContext, user_id: &str) -> Result<Ten
 }
 
 /// `POST /v1/auth/email/verify`: marks the address verified (if it is still the user's).
+/// This is the sign-up's own path, so the password set at sign-up stays.
 pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<TenantResponse, ApiError> {
-    let (claim, guard, write) = redeem(ctx, Purpose::EmailVerification, token).await?;
-    let current = ctx
-        .store
-        .get_user(&claim.user_id)
-        .await?
-        .ok_or(ApiError::InvalidToken)?;
-    if current.email != claim.email {
-        return Err(ApiError::InvalidToken);
-    }
+    let redeemed = redeem(ctx, Purpose::EmailVerification, token).await?;
+    let current = redeemed.user;
     let changed = User {
         email_verified: true,
         ..current.clone()
     };
     let (user, mut batch) = super::users::replacement(ctx, &current, changed, "user.updated");
     // The token is locked first, as before the user.
-    batch.guards.insert(0, guard);
-    batch.writes.push(write);
+    batch.guards.insert(0, redeemed.guard);
+    batch.writes.push(redeemed.write);
     if let Err(e) = ctx.store.apply(batch).await {
         return Err(lost_race(ctx, token, e).await);
     }
     Ok(TenantResponse::User(Box::new(user)))
 }
 
-/// `POST /v1/auth/magic-link/verify`: a session (`amr: ["email"]`), or an MFA challenge when enrolled.
+/// `POST /v1/auth/magic-link/verify`: a session (`amr: ["email"]`), or an MFA challenge when
+/// enrolled. The first proof of an unverified mailbox discards what came before it.
 pub async fn magic_link_sign_in(
     ctx: &TenantContext,
     token: &str,
     client: ClientInfo,
 ) -> Result<TenantResponse, ApiError> {
-    let (claim, guard, write) = redeem(ctx, Purpose::MagicLink, token).await?;
-    let current = ctx
-        .store
-        .get_user(&claim.user_id)
-        .await?
-        .ok_or(ApiError::InvalidToken)?;
-    if current.email != claim.email {
-        return Err(ApiError::InvalidToken);
-    }
+    let redeemed = redeem(ctx, Purpose::MagicLink, token).await?;
+    let current = redeemed.user;
     if current.status == UserStatus::Disabled {
         return Err(ApiError::AccountDisabled);
     }
     // The link is used up even when a second factor is still required.
     let mut user = current.clone();
-    user.email_verified = true;
+    let claimed = claim_mailbox(ctx, &mut user).await?;
+    let discarded = !current.email_verified;
     user.last_sign_in_at = Some(ctx.deps.clock.now());
     user.updated_at = super::next_version(ctx, &current);
     let user_guard = Guard::UserVersion {
         user_id: user.id.clone(),
         updated_at: current.updated_at,
     };
-    let consume = TenantBatch::default()
-        .guard(guard)
+    let mut consume = TenantBatch::default()
+        .guard(redeemed.guard)
         .guard(user_guard)
-        .write(write)
+        .write(redeemed.write)
         .write(TenantWrite::UpdateUser(user.clone()));
+    consume.writes.extend(claimed);
     if let Err(e) = ctx.store.apply(consume).await {
         return Err(lost_race(ctx, token, e).await);
+    }
+    if discarded {
+        ctx.forget_user_sessions(&user.id, None);
     }
     mfa::challenge_if_enrolled(ctx, &user, &["email".to_owned()]).await?;
     let new_session = sessions::start(ctx, &user, vec!["email".to_owned()], client)?;

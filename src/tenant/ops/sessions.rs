@@ -1,6 +1,8 @@
 //! Sessions and tokens: starting a session, refresh rotation, checking an
 //! access token against its session, sign-out and session administration.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::json;
 use time::Duration;
 
@@ -71,13 +73,23 @@ pub fn event(event_type: &str, data: serde_json::Value, ctx: &TenantContext) -> 
 }
 
 fn new_refresh_token(ctx: &TenantContext, session: &Session) -> (String, RefreshToken) {
-    let value = secrets::generate(REFRESH_PREFIX);
-    let now = ctx.deps.clock.now();
+    refresh_record(ctx, session, secrets::generate(REFRESH_PREFIX))
+}
+
+/// The refresh token that replaces `presented`: derived from it under the instance key, so
+/// every concurrent refresh of one token computes the same successor, and a repeat inside
+/// the reuse interval can hand it out again without the store ever holding a token value.
+fn successor_value(ctx: &TenantContext, presented: &str) -> String {
+    let derived = ctx.deps.master_key.derive("refresh-token-successor", presented.as_bytes());
+    format!("{REFRESH_PREFIX}{}", URL_SAFE_NO_PAD.encode(derived))
+}
+
+fn refresh_record(ctx: &TenantContext, session: &Session, value: String) -> (String, RefreshToken) {
     let record = RefreshToken {
         token_hash: secrets::hash(&value),
         session_id: session.id.clone(),
         status: RefreshTokenStatus::Current,
-        created_at: now,
+        created_at: ctx.deps.clock.now(),
         expires_at: session.expires_at,
     };
     (value, record)
@@ -133,7 +145,8 @@ fn token_set(
     })
 }
 
-/// Rotates a refresh token. Presenting an already-rotated token revokes its session.
+/// Rotates a refresh token. Presenting an already-rotated token revokes its session,
+/// except inside the tenant's reuse interval (API.md §3).
 pub async fn refresh(ctx: &TenantContext, refresh_token: &str, organization: OrgSwitch) -> TenantReply {
     if !refresh_token.starts_with(REFRESH_PREFIX) || refresh_token.len() > 128 {
         return Err(ApiError::RefreshTokenInvalid).into();
@@ -152,7 +165,7 @@ pub async fn refresh(ctx: &TenantContext, refresh_token: &str, organization: Org
             }
         }
     };
-    let result = rotate(ctx, hash, record, &mut session, organization).await;
+    let result = rotate(ctx, refresh_token, record, &mut session, organization).await;
     TenantReply { result, rate_limit }
 }
 
@@ -170,26 +183,8 @@ async fn load_refresh(ctx: &TenantContext, hash: &str) -> Result<(RefreshToken, 
     Ok((record, session))
 }
 
-async fn rotate(
-    ctx: &TenantContext,
-    hash: String,
-    record: RefreshToken,
-    session: &mut Session,
-    organization: OrgSwitch,
-) -> Result<TenantResponse, ApiError> {
-    if session.status != SessionStatus::Active {
-        return Err(ApiError::SessionRevoked);
-    }
-    if record.status == RefreshTokenStatus::Rotated {
-        revoke(ctx, session).await?;
-        return Err(ApiError::SessionRevoked);
-    }
-    let now = ctx.deps.clock.now();
-    if record.expires_at <= now
-        || ctx.effective_status(session.status, session.expires_at, session.last_active_at) == SessionStatus::Expired
-    {
-        return Err(ApiError::RefreshTokenExpired);
-    }
+/// The session's user, if they may still hold a session.
+async fn session_user(ctx: &TenantContext, session: &Session) -> Result<User, ApiError> {
     let user = ctx
         .store
         .get_user(&session.user_id)
@@ -198,6 +193,29 @@ async fn rotate(
     if user.status != UserStatus::Active {
         return Err(ApiError::SessionRevoked);
     }
+    Ok(user)
+}
+
+async fn rotate(
+    ctx: &TenantContext,
+    presented: &str,
+    record: RefreshToken,
+    session: &mut Session,
+    organization: OrgSwitch,
+) -> Result<TenantResponse, ApiError> {
+    if session.status != SessionStatus::Active {
+        return Err(ApiError::SessionRevoked);
+    }
+    if record.status == RefreshTokenStatus::Rotated {
+        return replay(ctx, presented, session).await;
+    }
+    let now = ctx.deps.clock.now();
+    if record.expires_at <= now
+        || ctx.effective_status(session.status, session.expires_at, session.last_active_at) == SessionStatus::Expired
+    {
+        return Err(ApiError::RefreshTokenExpired);
+    }
+    let user = session_user(ctx, session).await?;
     // Checked before anything is written: a refused switch leaves the refresh token usable.
     match organization {
         OrgSwitch::Keep => {}
@@ -209,16 +227,18 @@ async fn rotate(
     let org = orgs::claims::current(ctx, session).await?;
     session.active_organization_id = org.as_ref().map(|o| o.org_id.clone());
     session.last_active_at = now;
-    let (value, successor) = new_refresh_token(ctx, session);
+    let (value, successor) = refresh_record(ctx, session, successor_value(ctx, presented));
     let tokens = token_set(ctx, &user, session, org, value, successor.expires_at)?;
     let batch = TenantBatch::default()
         .guard(Guard::RefreshTokenCurrent {
-            token_hash: hash.clone(),
+            token_hash: record.token_hash.clone(),
         })
         .guard(Guard::SessionActive {
             session_id: session.id.clone(),
         })
-        .write(TenantWrite::MarkRefreshTokenRotated { token_hash: hash })
+        .write(TenantWrite::MarkRefreshTokenRotated {
+            token_hash: record.token_hash,
+        })
         .write(TenantWrite::PutRefreshToken(successor))
         .write(TenantWrite::PutSession(session.clone()));
     match ctx.store.apply(batch).await {
@@ -226,14 +246,42 @@ async fn rotate(
             ctx.remember(session);
             Ok(TenantResponse::Refreshed { tokens })
         }
-        // Another refresh of the same token won the compare-and-set (a reuse), or the
-        // session was revoked meanwhile: either way the session ends here.
-        Err(StoreError::Conflict) => {
-            revoke(ctx, session).await?;
-            Err(ApiError::SessionRevoked)
-        }
+        // Another refresh of the same token won the compare-and-set (two tabs, or a reuse),
+        // or the session was revoked meanwhile: the replay rules decide which.
+        Err(StoreError::Conflict) => replay(ctx, presented, session).await,
         Err(e) => Err(e.into()),
     }
+}
+
+/// A refresh token presented after it was rotated. Within `refresh_reuse_interval` of the
+/// rotation it answers with the same successor (and a fresh access token for the session as
+/// it now is), so tabs refreshing at once never fork or end the session; otherwise it is a
+/// reuse, and the whole session is revoked.
+async fn replay(ctx: &TenantContext, presented: &str, session: &mut Session) -> Result<TenantResponse, ApiError> {
+    let interval = ctx.tenant.auth_config.refresh_reuse_interval as i64;
+    let value = successor_value(ctx, presented);
+    let successor = match interval {
+        0 => None,
+        _ => ctx.store.find_refresh_token(&secrets::hash(&value)).await?,
+    };
+    let now = ctx.deps.clock.now();
+    let in_grace = successor
+        .as_ref()
+        .filter(|s| s.session_id == session.id && s.created_at + Duration::seconds(interval) > now);
+    let Some(successor) = in_grace else {
+        revoke(ctx, session).await?;
+        return Err(ApiError::SessionRevoked);
+    };
+    let current = ctx
+        .store
+        .get_session(&session.id)
+        .await?
+        .filter(|s| ctx.effective_status(s.status, s.expires_at, s.last_active_at) == SessionStatus::Active)
+        .ok_or(ApiError::SessionRevoked)?;
+    let user = session_user(ctx, &current).await?;
+    let org = orgs::claims::current(ctx, &current).await?;
+    let tokens = token_set(ctx, &user, &current, org, value, successor.expires_at)?;
+    Ok(TenantResponse::Refreshed { tokens })
 }
 
 /// Revokes one session (idempotent) and records `session.revoked`.

@@ -16,6 +16,8 @@ pub struct Access {
     pub org: Organization,
     /// The caller's permissions; `None` for the secret key, which may do everything.
     pub permissions: Option<Vec<String>>,
+    /// Whether the caller is an owner, who holds every permission, even one no role names yet.
+    pub owner: bool,
 }
 
 impl Access {
@@ -30,9 +32,11 @@ impl Access {
     /// Whether the caller holds every one of `wanted`: nobody hands out or takes away
     /// more than they hold themselves (an admin can't make an owner, nor demote one).
     pub fn covers(&self, wanted: &[String]) -> bool {
-        self.permissions
-            .as_ref()
-            .is_none_or(|held| wanted.iter().all(|p| held.contains(p)))
+        self.owner
+            || self
+                .permissions
+                .as_ref()
+                .is_none_or(|held| wanted.iter().all(|p| held.contains(p)))
     }
 }
 
@@ -93,7 +97,11 @@ pub async fn authorize(
 ) -> Result<Access, ApiError> {
     let OrgCaller::User { user_id } = caller else {
         let org = find(ctx, reference).await?.ok_or(ApiError::NotFound)?;
-        return Ok(Access { org, permissions: None });
+        return Ok(Access {
+            org,
+            permissions: None,
+            owner: false,
+        });
     };
     let (org, membership) = if ids::is_valid(prefix::ORGANIZATION, reference) {
         with_membership(ctx, reference, user_id)
@@ -110,6 +118,7 @@ pub async fn authorize(
         return Err(ApiError::InsufficientPermissions);
     }
     Ok(Access {
+        owner: membership.role == roles::OWNER,
         org,
         permissions: Some(permissions),
     })

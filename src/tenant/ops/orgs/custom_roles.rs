@@ -1,5 +1,6 @@
 //! An organization's custom roles: listed beside the built-in ones, created,
-//! changed and deleted by holders of `org:roles:manage`. Roles live in the
+//! changed and deleted by holders of `org:roles:manage`, who never grant or take
+//! away a permission they don't hold themselves (the owner holds all). Roles live in the
 //! organization's document, so every change goes through its version guard.
 
 use super::access::authorize;
@@ -94,6 +95,9 @@ pub async fn create(
     let permissions = permission_list(permissions)?;
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::ROLES_MANAGE).await?;
+        if !access.covers(&permissions) {
+            return Err(Race::Failed(ApiError::InsufficientPermissions));
+        }
         if roles::is_builtin(&key) || access.org.roles.iter().any(|r| r.key == key) {
             return Err(Race::Failed(ApiError::Conflict(format!(
                 "The role {key} already exists."
@@ -134,6 +138,12 @@ pub async fn update(
         let access = authorize(ctx, caller, reference, permission::ROLES_MANAGE).await?;
         let mut next = access.org.next();
         let role = next.roles.iter_mut().find(|r| r.key == key).ok_or(ApiError::NotFound)?;
+        // Changing a role changes what its holders may do: the caller must hold what it
+        // grants now and what it will grant.
+        let granted = permissions.iter().flatten();
+        if !access.covers(&role.permissions) || !access.covers(&granted.cloned().collect::<Vec<_>>()) {
+            return Err(Race::Failed(ApiError::InsufficientPermissions));
+        }
         if let Some(name) = &name {
             role.name = name.clone();
         }
@@ -156,8 +166,9 @@ pub async fn delete(
 ) -> Result<TenantResponse, ApiError> {
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::ROLES_MANAGE).await?;
-        if !access.org.roles.iter().any(|r| r.key == key) {
-            return Err(Race::Failed(ApiError::NotFound));
+        let role = access.org.roles.iter().find(|r| r.key == key).ok_or(ApiError::NotFound)?;
+        if !access.covers(&role.permissions) {
+            return Err(Race::Failed(ApiError::InsufficientPermissions));
         }
         if held_by_someone(ctx, &access.org.id, key).await? {
             return Err(Race::Failed(ApiError::Conflict(format!(

@@ -7,7 +7,7 @@ use super::model::{from_record, membership_id, Membership, Organization};
 use super::roles::{self, permission};
 use super::{event, retrying, scan, Race};
 use crate::error::ApiError;
-use crate::ids::{new_id, prefix};
+use crate::ids::{self, new_id, prefix};
 use crate::store::*;
 use crate::tenant::context::TenantContext;
 use crate::tenant::messages::{NewOrganization, OrgCaller, TenantResponse};
@@ -99,6 +99,9 @@ pub async fn create(
         Audience::User => json!({}),
     };
     let creator = match creator {
+        Some(id) if !ids::is_valid(prefix::USER, &id) => {
+            return Err(ApiError::invalid("created_by", "created_by is not a user of this tenant."))
+        }
         Some(id) => Some(
             ctx.store
                 .get_user(&id)

@@ -1,0 +1,157 @@
+//! How a tenant's signing-key set changes (API.md §6): the JWKS always holds the
+//! current key and a next key published ahead, so a verifier that fetched the
+//! JWKS before a rotation already holds the key of every token signed after it.
+//! Backends read the unretired keys under the tenant's lock, let [`plan`] decide,
+//! and write what it returns in the same transaction.
+
+use time::OffsetDateTime;
+
+use super::SigningKeyRecord;
+
+/// A change of one tenant's signing keys.
+#[derive(Debug, Clone)]
+pub enum KeyChange {
+    /// Publish `next` ahead unless a next key is already published (tenants created before
+    /// next keys existed get one this way, and two nodes doing it at once publish one).
+    PublishNext(SigningKeyRecord),
+    /// Promote the published next key to current, retire the current one, publish `next`.
+    Rotate { next: SigningKeyRecord },
+    /// Retire every key and sign with `current` at once (a change of algorithm, which
+    /// no pre-published key of the old algorithm can serve), publishing `next` beside it.
+    Replace {
+        current: SigningKeyRecord,
+        next: SigningKeyRecord,
+    },
+}
+
+impl KeyChange {
+    /// The tenant whose keys change.
+    pub fn tenant_id(&self) -> &str {
+        match self {
+            KeyChange::PublishNext(next) | KeyChange::Rotate { next } | KeyChange::Replace { next, .. } => {
+                &next.tenant_id
+            }
+        }
+    }
+}
+
+/// The records to write (updated or new) for `change`, given the tenant's unretired keys.
+pub fn plan(unretired: &[SigningKeyRecord], change: &KeyChange, at: OffsetDateTime) -> Vec<SigningKeyRecord> {
+    let retire = |key: &SigningKeyRecord| SigningKeyRecord {
+        retired_at: Some(at),
+        ..key.clone()
+    };
+    let newest_next = unretired
+        .iter()
+        .filter(|k| k.next)
+        .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    match change {
+        KeyChange::PublishNext(next) => match newest_next {
+            Some(_) => Vec::new(),
+            None => vec![as_next(next)],
+        },
+        KeyChange::Rotate { next } => {
+            let Some(promoted) = newest_next else {
+                // Nothing was published ahead (cannot happen once PublishNext ran): the new
+                // key has to sign at once.
+                let mut writes: Vec<_> = unretired.iter().map(retire).collect();
+                writes.push(as_current(next));
+                return writes;
+            };
+            let mut writes: Vec<_> = unretired.iter().filter(|k| k.id != promoted.id).map(retire).collect();
+            writes.push(as_current(promoted));
+            writes.push(as_next(next));
+            writes
+        }
+        KeyChange::Replace { current, next } => {
+            let mut writes: Vec<_> = unretired.iter().map(retire).collect();
+            writes.push(as_current(current));
+            writes.push(as_next(next));
+            writes
+        }
+    }
+}
+
+fn as_next(key: &SigningKeyRecord) -> SigningKeyRecord {
+    SigningKeyRecord {
+        next: true,
+        retired_at: None,
+        ..key.clone()
+    }
+}
+
+fn as_current(key: &SigningKeyRecord) -> SigningKeyRecord {
+    SigningKeyRecord {
+        next: false,
+        retired_at: None,
+        ..key.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SigningAlg;
+
+    fn key(id: &str, next: bool, secs: i64) -> SigningKeyRecord {
+        SigningKeyRecord {
+            id: id.into(),
+            tenant_id: "tnt_x".into(),
+            alg: SigningAlg::EdDSA,
+            private_key_enc: String::new(),
+            public_jwk: serde_json::Value::Null,
+            created_at: OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(secs),
+            retired_at: None,
+            next,
+        }
+    }
+
+    fn state(writes: &[SigningKeyRecord]) -> Vec<(String, bool, bool)> {
+        let mut out: Vec<_> = writes
+            .iter()
+            .map(|k| (k.id.clone(), k.next, k.retired_at.is_some()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn rotation_promotes_the_published_key_and_publishes_another() {
+        let at = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(100);
+        let keys = [key("a", false, 1), key("b", true, 2)];
+        let writes = plan(&keys, &KeyChange::Rotate { next: key("c", false, 3) }, at);
+        assert_eq!(
+            state(&writes),
+            vec![("a".into(), false, true), ("b".into(), false, false), ("c".into(), true, false)]
+        );
+    }
+
+    #[test]
+    fn a_next_key_is_published_once() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let legacy = [key("a", false, 1)];
+        let writes = plan(&legacy, &KeyChange::PublishNext(key("b", false, 2)), at);
+        assert_eq!(state(&writes), vec![("b".into(), true, false)]);
+        let done = [key("a", false, 1), key("b", true, 2)];
+        assert!(plan(&done, &KeyChange::PublishNext(key("c", false, 3)), at).is_empty());
+    }
+
+    #[test]
+    fn a_replacement_retires_everything_including_the_next_key() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let keys = [key("a", false, 1), key("b", true, 2)];
+        let change = KeyChange::Replace {
+            current: key("c", false, 3),
+            next: key("d", false, 4),
+        };
+        assert_eq!(
+            state(&plan(&keys, &change, at)),
+            vec![
+                ("a".into(), false, true),
+                ("b".into(), true, true),
+                ("c".into(), false, false),
+                ("d".into(), true, false)
+            ]
+        );
+    }
+}
