@@ -84,7 +84,13 @@ mod tests {
         let composed = super::email("Am\u{e9}lie@example.com").unwrap();
         assert_eq!(super::email("Ame\u{301}lie@example.com").unwrap(), composed);
         assert_eq!(composed, "am\u{e9}lie@example.com");
-        for bad in ["a\u{200b}b@x.io", "ab\u{202e}@x.io", "\u{feff}ab@x.io", "a\u{2060}b@x.io", "a\u{200f}@x.io"] {
+        for bad in [
+            "a\u{200b}b@x.io",
+            "ab\u{202e}@x.io",
+            "\u{feff}ab@x.io",
+            "a\u{2060}b@x.io",
+            "a\u{200f}@x.io",
+        ] {
             assert!(super::email(bad).is_err(), "{bad:?}");
         }
     }

@@ -229,7 +229,9 @@ impl KeyRing {
             signer,
             verifiers,
             jwks: json!({ "keys": published }),
-            has_next: records.iter().any(|r| r.next && r.retired_at.is_none() && r.id != active.id),
+            has_next: records
+                .iter()
+                .any(|r| r.next && r.retired_at.is_none() && r.id != active.id),
         })
     }
 

@@ -133,7 +133,8 @@ impl ControlPlane {
     /// where the tenant's actor can't be asked (a suspended tenant), so that only a genuine
     /// token learns the tenant's state (API.md §6).
     pub async fn signature_holds(&self, tenant: &Tenant, token: &str) -> Result<bool, ApiError> {
-        let ring = crate::tenant::context::key_ring(self.store.as_ref(), tenant, &self.master_key, self.clock.now()).await?;
+        let ring =
+            crate::tenant::context::key_ring(self.store.as_ref(), tenant, &self.master_key, self.clock.now()).await?;
         Ok(ring.verify_signature(token).is_some())
     }
 

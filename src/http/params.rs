@@ -42,8 +42,17 @@ mod tests {
     fn malformed_ids_name_nothing() {
         let good = ids::new_id(ids::prefix::USER);
         assert_eq!(path_id(ids::prefix::USER, good.clone()), Ok(good));
-        for bad in ["\0", "usr_\u{1F600}", "usr_01ARZ3NDEKTSV4RRFFQ69G5FA\0", "ses_01ARZ3NDEKTSV4RRFFQ69G5FAV"] {
-            assert_eq!(path_id(ids::prefix::USER, bad.to_owned()), Err(ApiError::NotFound), "{bad:?}");
+        for bad in [
+            "\0",
+            "usr_\u{1F600}",
+            "usr_01ARZ3NDEKTSV4RRFFQ69G5FA\0",
+            "ses_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        ] {
+            assert_eq!(
+                path_id(ids::prefix::USER, bad.to_owned()),
+                Err(ApiError::NotFound),
+                "{bad:?}"
+            );
         }
         assert!(field_id("user_id", ids::prefix::USER, "\0".into()).is_err());
         assert!(search_text("q", Some("a\0".into()), 256).is_err());

@@ -119,10 +119,20 @@ mod tests {
     fn rotation_promotes_the_published_key_and_publishes_another() {
         let at = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(100);
         let keys = [key("a", false, 1), key("b", true, 2)];
-        let writes = plan(&keys, &KeyChange::Rotate { next: key("c", false, 3) }, at);
+        let writes = plan(
+            &keys,
+            &KeyChange::Rotate {
+                next: key("c", false, 3),
+            },
+            at,
+        );
         assert_eq!(
             state(&writes),
-            vec![("a".into(), false, true), ("b".into(), false, false), ("c".into(), true, false)]
+            vec![
+                ("a".into(), false, true),
+                ("b".into(), false, false),
+                ("c".into(), true, false)
+            ]
         );
     }
 

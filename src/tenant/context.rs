@@ -101,9 +101,14 @@ impl TenantContext {
     }
 
     async fn read_keys(tenant: &Tenant, deps: &TenantDeps) -> Result<Arc<KeyRing>, ApiError> {
-        key_ring(deps.backend.control().as_ref(), tenant, &deps.master_key, deps.clock.now())
-            .await
-            .map(Arc::new)
+        key_ring(
+            deps.backend.control().as_ref(),
+            tenant,
+            &deps.master_key,
+            deps.clock.now(),
+        )
+        .await
+        .map(Arc::new)
     }
 
     async fn publish_next_key(tenant: &Tenant, deps: &TenantDeps) -> Result<(), ApiError> {

@@ -6,8 +6,8 @@ use mysql_async::{Pool, TxOpts, Value as Param};
 use serde::de::DeserializeOwned;
 
 use super::my_error;
-use crate::store::sql::{doc_text as doc, from_text as from_doc};
 use crate::store::signing_keys::{self, KeyChange};
+use crate::store::sql::{doc_text as doc, from_text as from_doc};
 use crate::store::*;
 
 /// Control-plane records in MySQL.
@@ -330,7 +330,11 @@ impl ControlStore for MySqlControlStore {
 
 impl MySqlControlStore {
     /// Inserts or replaces one signing key inside a transaction.
-    async fn put_signing_key(&self, tx: &mut mysql_async::Transaction<'_>, key: &SigningKeyRecord) -> Result<(), StoreError> {
+    async fn put_signing_key(
+        &self,
+        tx: &mut mysql_async::Transaction<'_>,
+        key: &SigningKeyRecord,
+    ) -> Result<(), StoreError> {
         tx.exec_drop(
             self.sql(
                 "INSERT INTO {d}.cp_signing_key (id, tenant_id, retired, doc) VALUES (?, ?, ?, ?)

@@ -8,8 +8,8 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::{pg_error, pool_error};
-use crate::store::sql::{doc_value as doc, from_value as from_doc};
 use crate::store::signing_keys::{self, KeyChange};
+use crate::store::sql::{doc_value as doc, from_value as from_doc};
 use crate::store::*;
 
 /// Control-plane records in PostgreSQL.
@@ -101,7 +101,7 @@ impl ControlStore for PgControlStore {
             .map_err(pg_error)?;
         }
         for key in signing_keys {
-            put_signing_key(&tx, &self.schema, key).await?;
+            put_signing_key(&tx, self.schema, key).await?;
         }
         tx.commit().await.map_err(pg_error)
     }
@@ -303,7 +303,7 @@ impl ControlStore for PgControlStore {
             .map(|row| from_doc(row.get::<_, serde_json::Value>(0)))
             .collect::<Result<Vec<SigningKeyRecord>, _>>()?;
         for key in signing_keys::plan(&unretired, change, at) {
-            put_signing_key(&tx, &self.schema, &key).await?;
+            put_signing_key(&tx, self.schema, &key).await?;
         }
         tx.commit().await.map_err(pg_error)
     }
@@ -319,11 +319,8 @@ async fn put_signing_key(
         "INSERT INTO {schema}.cp_signing_key (id, tenant_id, retired, doc) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET retired = EXCLUDED.retired, doc = EXCLUDED.doc"
     );
-    tx.execute(
-        &sql,
-        &[&key.id, &key.tenant_id, &key.retired_at.is_some(), &doc(key)?],
-    )
-    .await
-    .map(|_| ())
-    .map_err(pg_error)
+    tx.execute(&sql, &[&key.id, &key.tenant_id, &key.retired_at.is_some(), &doc(key)?])
+        .await
+        .map(|_| ())
+        .map_err(pg_error)
 }

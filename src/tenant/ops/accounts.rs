@@ -222,7 +222,8 @@ pub async fn change_password(
 ) -> Result<TenantResponse, ApiError> {
     let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::SessionRevoked)?;
     // The current password is a sign-in of the account: same limit, same lockout (API.md §1.4).
-    ctx.limit(Limit::SignInAccount, &user.email).map_err(|(error, _)| error)?;
+    ctx.limit(Limit::SignInAccount, &user.email)
+        .map_err(|(error, _)| error)?;
     if ctx.deps.rate_limits_enabled {
         ctx.limits.lock().check_lock(&user.email, ctx.deps.clock.unix())?;
     }
@@ -248,7 +249,9 @@ pub async fn change_password(
         ..user.clone()
     };
     let (_, mut batch) = super::users::replacement(ctx, &user, updated, "user.password_changed");
-    batch.writes.extend(super::onetime::end_resets(ctx, user_id, None).await?);
+    batch
+        .writes
+        .extend(super::onetime::end_resets(ctx, user_id, None).await?);
     if sign_out_others {
         batch
             .writes

@@ -367,7 +367,11 @@ pub async fn removal_of_all(ctx: &TenantContext, user_id: &str) -> Result<Vec<Te
             kind: RecordKind::MfaFactor,
             id: factor.id.clone(),
         });
-        let event = sessions::event("mfa.removed", json!({ "user": { "id": user_id }, "factor": view(&factor) }), ctx);
+        let event = sessions::event(
+            "mfa.removed",
+            json!({ "user": { "id": user_id }, "factor": view(&factor) }),
+            ctx,
+        );
         writes.push(TenantWrite::AppendEvent(event));
     }
     Ok(writes)

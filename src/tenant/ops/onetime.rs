@@ -80,7 +80,12 @@ pub fn link(ctx: &TenantContext, path: &str, token: &str, redirect_url: Option<&
 }
 
 /// Issues a token for `user` and emails it.
-pub(super) async fn issue(ctx: &TenantContext, purpose: Purpose, user: &User, redirect_url: Option<&str>) -> Result<(), ApiError> {
+pub(super) async fn issue(
+    ctx: &TenantContext,
+    purpose: Purpose,
+    user: &User,
+    redirect_url: Option<&str>,
+) -> Result<(), ApiError> {
     let token = secrets::generate(PREFIX);
     let stored = OneTime {
         purpose,
@@ -151,7 +156,11 @@ async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<Re
 
 /// The writes ending every outstanding password-reset token of a user but `except` (the
 /// one being used): a reset or a password change leaves no other way in (API.md §3).
-pub async fn end_resets(ctx: &TenantContext, user_id: &str, except: Option<&str>) -> Result<Vec<TenantWrite>, ApiError> {
+pub async fn end_resets(
+    ctx: &TenantContext,
+    user_id: &str,
+    except: Option<&str>,
+) -> Result<Vec<TenantWrite>, ApiError> {
     let except = except.map(secrets::hash);
     let records = ctx.store.list_records(RecordKind::OneTimeToken, user_id).await?;
     Ok(records

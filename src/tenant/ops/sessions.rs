@@ -80,7 +80,10 @@ fn new_refresh_token(ctx: &TenantContext, session: &Session) -> (String, Refresh
 /// every concurrent refresh of one token computes the same successor, and a repeat inside
 /// the reuse interval can hand it out again without the store ever holding a token value.
 fn successor_value(ctx: &TenantContext, presented: &str) -> String {
-    let derived = ctx.deps.master_key.derive("refresh-token-successor", presented.as_bytes());
+    let derived = ctx
+        .deps
+        .master_key
+        .derive("refresh-token-successor", presented.as_bytes());
     format!("{REFRESH_PREFIX}{}", URL_SAFE_NO_PAD.encode(derived))
 }
 

@@ -166,7 +166,12 @@ pub async fn delete(
 ) -> Result<TenantResponse, ApiError> {
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::ROLES_MANAGE).await?;
-        let role = access.org.roles.iter().find(|r| r.key == key).ok_or(ApiError::NotFound)?;
+        let role = access
+            .org
+            .roles
+            .iter()
+            .find(|r| r.key == key)
+            .ok_or(ApiError::NotFound)?;
         if !access.covers(&role.permissions) {
             return Err(Race::Failed(ApiError::InsufficientPermissions));
         }

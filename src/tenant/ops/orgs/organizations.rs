@@ -100,7 +100,10 @@ pub async fn create(
     };
     let creator = match creator {
         Some(id) if !ids::is_valid(prefix::USER, &id) => {
-            return Err(ApiError::invalid("created_by", "created_by is not a user of this tenant."))
+            return Err(ApiError::invalid(
+                "created_by",
+                "created_by is not a user of this tenant.",
+            ))
         }
         Some(id) => Some(
             ctx.store
