@@ -16,6 +16,7 @@ mod mfa;
 mod ops;
 mod orgs;
 mod proxy;
+mod review;
 mod scale;
 mod sessions;
 mod sql;

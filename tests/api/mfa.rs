@@ -49,7 +49,7 @@ fn claims(token: &str) -> Value {
 }
 
 /// Signs a user up and enrolls TOTP; returns (access token, base32 secret, backup codes).
-async fn enrolled(s: &Server, t: &TestTenant, email: &str) -> (String, String, Vec<String>) {
+pub(crate) async fn enrolled(s: &Server, t: &TestTenant, email: &str) -> (String, String, Vec<String>) {
     let body = s.sign_up(t, email, "long enough password").await;
     let access = body["session"]["access_token"].as_str().unwrap().to_owned();
     let started = s.call(Method::POST, "/v1/me/mfa/totp", Some(&access), None).await;
@@ -248,7 +248,11 @@ matrix! {
     async fn a_password_reset_does_not_bypass_the_second_factor() {
         let s = shared();
         let t = s.new_tenant().await;
-        enrolled(s, &t, "mfa-reset@example.com").await;
+        let (access, _, _) = enrolled(s, &t, "mfa-reset@example.com").await;
+        // A verified address: proving an unverified one discards what came before, factors included.
+        let user_id = s.call(Method::GET, "/v1/auth/me", Some(&access), None).await.body["id"].as_str().unwrap().to_owned();
+        let verified = s.call(Method::PATCH, &format!("/v1/users/{user_id}"), Some(&t.sk), Some(json!({"email_verified": true}))).await;
+        assert_eq!(verified.status, 200, "{}", verified.body);
         let before = s.mail_count("mfa-reset@example.com");
         s.call(Method::POST, "/v1/auth/password/forgot", Some(&t.pk), Some(json!({"email": "mfa-reset@example.com"}))).await;
         let token = s.next_mail("mfa-reset@example.com", before).await["token"].as_str().unwrap().to_owned();

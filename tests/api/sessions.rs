@@ -333,29 +333,56 @@ matrix! {
     }
 }
 
+/// `n` refreshes of one refresh token sent at once; each answer's status and body.
+pub(crate) async fn concurrent_refreshes(s: &Server, t: &TestTenant, token: &str, n: usize) -> Vec<(u16, Value)> {
+    let mut handles = Vec::new();
+    for _ in 0..n {
+        let (url, pk, token) = (s.url("/v1/auth/token/refresh"), t.pk.clone(), token.to_owned());
+        handles.push(tokio::spawn(async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .header("X-Client-Id", pk)
+                .json(&json!({"refresh_token": token}))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut answers = Vec::new();
+    for h in handles {
+        answers.push(h.await.unwrap());
+    }
+    answers
+}
+
 matrix! {
-    async fn twenty_concurrent_refreshes_yield_at_most_one_successor() {
+    async fn twenty_concurrent_refreshes_share_one_successor() {
         let s = shared();
         let t = s.new_tenant().await;
         let a = signed(&s.sign_up(&t, "race@example.com", "long enough password").await);
-        let mut handles = Vec::new();
-        for _ in 0..20 {
-            let (url, pk, token) = (s.url("/v1/auth/token/refresh"), t.pk.clone(), a.refresh.clone());
-            handles.push(tokio::spawn(async move {
-                let res = reqwest::Client::new()
-                    .post(url)
-                    .header("X-Client-Id", pk)
-                    .json(&json!({"refresh_token": token}))
-                    .send()
-                    .await
-                    .unwrap();
-                let status = res.status().as_u16();
-                (status, res.json::<Value>().await.unwrap())
-            }));
-        }
         let mut successors = Vec::new();
-        for h in handles {
-            let (status, body) = h.await.unwrap();
+        for (status, body) in concurrent_refreshes(s, &t, &a.refresh, 20).await {
+            assert_eq!(status, 200, "two tabs never log the user out: {body}");
+            successors.push(body["session"]["refresh_token"].as_str().unwrap().to_owned());
+        }
+        successors.dedup();
+        assert_eq!(successors.len(), 1, "the session never forks: {successors:?}");
+        assert_ne!(successors[0], a.refresh);
+        assert_eq!(s.refresh(&t, &successors[0]).await.status, 200, "the one successor goes on");
+    }
+}
+
+matrix! {
+    async fn twenty_concurrent_strict_refreshes_yield_at_most_one_successor() {
+        let s = shared();
+        let t = s
+            .new_tenant_with(json!({"name": "strict race", "auth_config": {"refresh_reuse_interval": 0}}))
+            .await;
+        let a = signed(&s.sign_up(&t, "race@example.com", "long enough password").await);
+        let mut successors = Vec::new();
+        for (status, body) in concurrent_refreshes(s, &t, &a.refresh, 20).await {
             match status {
                 200 => successors.push(body["session"]["refresh_token"].as_str().unwrap().to_owned()),
                 401 => {
@@ -422,7 +449,10 @@ matrix! {
 matrix! {
     async fn housekeeping_deletes_only_refresh_tokens_that_can_never_be_used() {
         let s = shared();
-        let t = s.new_tenant().await;
+        // Strict reuse detection, so presenting the rotated token below revokes at once.
+        let t = s
+            .new_tenant_with(json!({"name": "strict housekeeping", "auth_config": {"refresh_reuse_interval": 0}}))
+            .await;
         let a = signed(&s.sign_up(&t, "keep@example.com", "long enough password").await);
         let refreshed = s.refresh(&t, &a.refresh).await;
         assert_eq!(refreshed.status, 200);

@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-fn header_of(token: &str) -> Value {
+pub(crate) fn header_of(token: &str) -> Value {
     serde_json::from_slice(&B64.decode(token.split('.').next().unwrap()).unwrap()).unwrap()
 }
 
-/// Verifies a token the way an app backend would: fetch the JWKS, pick the key by `kid`, check with jsonwebtoken.
-async fn verify_with_jwks(s: &Server, tenant_id: &str, token: &str) -> Result<Value, String> {
+/// A tenant's JWKS as a verifier fetches it (public, cacheable for five minutes).
+pub(crate) async fn fetch_jwks(s: &Server, tenant_id: &str) -> Value {
     let jwks = s
         .call(
             Method::GET,
@@ -24,9 +24,15 @@ async fn verify_with_jwks(s: &Server, tenant_id: &str, token: &str) -> Result<Va
             None,
         )
         .await;
+    assert_eq!(jwks.status, 200, "{}", jwks.body);
     assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"));
+    jwks.body
+}
+
+/// Verifies a token against a JWKS the way an app backend would: pick the key by `kid`, check with jsonwebtoken.
+pub(crate) fn verify_against(s: &Server, jwks: &Value, tenant_id: &str, token: &str) -> Result<Value, String> {
     let kid = header_of(token)["kid"].as_str().unwrap().to_owned();
-    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.body).unwrap();
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone()).unwrap();
     let jwk = set.find(&kid).ok_or("kid not published")?;
     let alg: Algorithm = header_of(token)["alg"].as_str().unwrap().parse().unwrap();
     let mut validation = Validation::new(alg);
@@ -35,6 +41,11 @@ async fn verify_with_jwks(s: &Server, tenant_id: &str, token: &str) -> Result<Va
     jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
         .map(|d| d.claims)
         .map_err(|e| e.to_string())
+}
+
+/// Verifies a token against the tenant's JWKS as published now.
+async fn verify_with_jwks(s: &Server, tenant_id: &str, token: &str) -> Result<Value, String> {
+    verify_against(s, &fetch_jwks(s, tenant_id).await, tenant_id, token)
 }
 
 matrix! {
@@ -129,19 +140,6 @@ matrix! {
             )
             .await;
         assert_eq!(rotated.status, 200, "{}", rotated.body);
-        let new_kid = rotated.body["id"].as_str().unwrap().to_owned();
-        assert_ne!(new_kid, old_kid);
-
-        let jwks = s
-            .call(Method::GET, &format!("/t/{}/.well-known/jwks.json", t.id), None, None)
-            .await;
-        let kids: Vec<&str> = jwks.body["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap())
-            .collect();
-        assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
 
         verify_with_jwks(s, &t.id, &old_token).await.unwrap();
         assert_eq!(
@@ -157,8 +155,20 @@ matrix! {
             )
             .await;
         let new_token = after.body["session"]["access_token"].as_str().unwrap();
-        assert_eq!(header_of(new_token)["kid"], new_kid);
+        let new_kid = header_of(new_token)["kid"].as_str().unwrap().to_owned();
+        assert_ne!(new_kid, old_kid, "tokens after a rotation are signed with another key");
+        assert_eq!(rotated.body["id"], new_kid.as_str(), "the rotation names the key that signs now");
         verify_with_jwks(s, &t.id, new_token).await.unwrap();
+
+        // The retiring key and the one now signing are both published.
+        let jwks = fetch_jwks(s, &t.id).await;
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()), "{kids:?}");
     }
 }
 
@@ -178,10 +188,16 @@ matrix! {
             enc(&json!({"alg": "none", "typ": "at+jwt", "kid": kid})),
             parts[1]
         );
-        let jwks = s
-            .call(Method::GET, &format!("/t/{}/.well-known/jwks.json", t.id), None, None)
-            .await;
-        let public_x = B64.decode(jwks.body["keys"][0]["x"].as_str().unwrap()).unwrap();
+        // The published key that signed this token (the JWKS also holds the next key).
+        let jwks = fetch_jwks(s, &t.id).await;
+        let signing_key = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .expect("the token's key is published")
+            .clone();
+        let public_x = B64.decode(signing_key["x"].as_str().unwrap()).unwrap();
         let mut hs_header = jsonwebtoken::Header::new(Algorithm::HS256);
         hs_header.kid = Some(kid.clone());
         let hs256 = jsonwebtoken::encode(&hs_header, &claims, &jsonwebtoken::EncodingKey::from_secret(&public_x)).unwrap();
@@ -193,7 +209,7 @@ matrix! {
         );
         let with_jwk = format!(
             "{}.{}.{}",
-            enc(&json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid, "jwk": jwks.body["keys"][0]})),
+            enc(&json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid, "jwk": signing_key})),
             parts[1],
             parts[2]
         );
@@ -231,7 +247,10 @@ matrix! {
 matrix! {
     async fn refresh_rotates_and_a_reused_token_revokes_the_session() {
         let s = shared();
-        let t = s.new_tenant().await;
+        // Strict reuse detection: no grace interval for a second tab (see `review.rs` for the default).
+        let t = s
+            .new_tenant_with(json!({"name": "strict refresh", "auth_config": {"refresh_reuse_interval": 0}}))
+            .await;
         let body = s.sign_up(&t, "refresh@example.com", "long enough password").await;
         let first = body["session"]["refresh_token"].as_str().unwrap().to_owned();
         let access = body["session"]["access_token"].as_str().unwrap().to_owned();
