@@ -42,6 +42,14 @@ pub fn email(raw: &str) -> Result<String, ApiError> {
     }
 }
 
+/// The address as versions before NFC normalisation stored it (trimmed, lower-cased),
+/// when that differs from the [`email`] form: accounts stored so still sign in.
+pub fn pre_nfc_email(raw: &str) -> Option<String> {
+    let legacy = raw.trim().to_lowercase();
+    let current = email(raw).ok()?;
+    (legacy != current).then_some(legacy)
+}
+
 /// Checks a new password against the tenant's minimum and the 256-byte maximum.
 pub fn new_password(password: &str, min_length: u32) -> Result<(), ApiError> {
     if password.len() > MAX_PASSWORD_BYTES {

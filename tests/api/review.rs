@@ -522,6 +522,32 @@ matrix! {
     }
 }
 
+// 8 (upgrade). An account stored before NFC normalisation, in the decomposed form it was
+// typed in, still signs in and still gets its reset mail when typed that way.
+matrix! {
+    async fn accounts_stored_before_nfc_still_sign_in() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        let decomposed = "rene\u{301}@example.com";
+        let legacy = hellojohn::store::User::new(
+            decomposed.to_owned(),
+            Some(bcrypt::hash(PASSWORD, 4).unwrap()),
+            time::OffsetDateTime::now_utc(),
+        );
+        let control = &s.state.as_ref().unwrap().control;
+        let record = control.tenant(&t.id).await.unwrap();
+        let store = control.backend().open_tenant(&record).await.unwrap();
+        let write = hellojohn::store::TenantWrite::InsertUser(legacy.clone());
+        store.apply(hellojohn::store::TenantBatch::default().write(write)).await.unwrap();
+        let reply = s.sign_in(&t, decomposed, PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.body["user"]["id"], legacy.id.as_str());
+        let sent = public(s, &t, "/v1/auth/password/forgot", json!({"email": decomposed})).await;
+        assert_eq!(sent.status, 202);
+        assert!(text(&s.last_mail(decomposed).await["token"]).starts_with("hjt_"));
+    }
+}
+
 // 9. The signature is checked before anything about the tenant is revealed.
 matrix! {
     async fn forged_tokens_of_a_suspended_tenant_are_just_invalid() {

@@ -127,7 +127,7 @@ pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: C
             }
         }
     };
-    let result = check_password_and_start(ctx, &account, password, client).await;
+    let result = check_password_and_start(ctx, &account, email, password, client).await;
     let event_result = if result.is_ok() { "success" } else { "failure" };
     metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => event_result).increment(1);
     TenantReply { result, rate_limit }
@@ -136,6 +136,7 @@ pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: C
 async fn check_password_and_start(
     ctx: &TenantContext,
     account: &str,
+    typed: &str,
     password: &str,
     client: ClientInfo,
 ) -> Result<TenantResponse, ApiError> {
@@ -145,7 +146,7 @@ async fn check_password_and_start(
     let user = if password.len() > validate::MAX_PASSWORD_BYTES || validate::email(account).is_err() {
         None
     } else {
-        ctx.store.find_user_by_email(account).await?
+        super::users::find_by_email(ctx, account, typed).await?
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matched = ctx

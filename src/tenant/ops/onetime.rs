@@ -232,7 +232,7 @@ pub async fn request(
     };
     tokio::spawn(async move {
         let sent = async {
-            match ctx.store.find_user_by_email(&account).await? {
+            match super::users::find_by_email(&ctx, &account, &email).await? {
                 Some(user) if user.status == UserStatus::Active => {
                     issue(&ctx, purpose, &user, redirect_url.as_deref()).await
                 }

@@ -89,6 +89,18 @@ pub async fn create(ctx: &TenantContext, input: NewUser) -> Result<TenantRespons
     Ok(TenantResponse::User(Box::new(user)))
 }
 
+/// The user with the address `typed` (normalised: `account`). Addresses stored before
+/// emails were NFC-normalised keep the form they were typed in, so that form is tried too.
+pub async fn find_by_email(ctx: &TenantContext, account: &str, typed: &str) -> Result<Option<User>, ApiError> {
+    if let Some(user) = ctx.store.find_user_by_email(account).await? {
+        return Ok(Some(user));
+    }
+    match validate::pre_nfc_email(typed) {
+        Some(legacy) => Ok(ctx.store.find_user_by_email(&legacy).await?),
+        None => Ok(None),
+    }
+}
+
 /// The writes that create `user`: the row (`Duplicate("email")` when taken) and `user.created`.
 pub fn creation(ctx: &TenantContext, user: &User) -> [TenantWrite; 2] {
     let event = sessions::event(
