@@ -72,7 +72,7 @@ impl ControlPlane {
 
     async fn check_admin_password(&self, account: &str, password: &str) -> Result<AdminSignIn, ApiError> {
         self.admin_limits.lock().check_lock(account, self.clock.unix())?;
-        let admin = if password.len() > validate::MAX_PASSWORD_BYTES {
+        let admin = if password.len() > validate::MAX_PASSWORD_BYTES || validate::email(account).is_err() {
             None
         } else {
             self.store.find_admin_by_email(account).await?

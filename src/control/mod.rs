@@ -23,10 +23,12 @@ pub use tenants::{CreateTenant, CreatedTenant, TenantPatch};
 use crate::auth::encryption::EncryptionKey;
 use crate::auth::password::PasswordHasher;
 use crate::auth::secrets;
+use crate::auth::signing::KeyRing;
 use crate::clock::Clock;
 use crate::config::IsolationMode;
 use crate::error::ApiError;
 use crate::store::{ApiKey, ApiKeyKind, Backend, ControlStore, Tenant, TenantStatus};
+use crate::tenant::context::key_ring;
 use crate::tenant::limits::Limiter;
 use crate::tenant::registry::TenantRegistry;
 
@@ -57,6 +59,9 @@ pub struct ControlPlane {
     rotation: tokio::sync::Mutex<()>,
     /// Rate limits and lockout of the control-plane sign-in.
     admin_limits: parking_lot::Mutex<Limiter>,
+    /// Parsed keys of suspended tenants (no actor runs for them), so forged tokens naming
+    /// one cost a signature check, not a key load.
+    suspended_keys: DashMap<String, Arc<KeyRing>>,
 }
 
 /// What a data-plane API key resolves to.
@@ -89,6 +94,7 @@ impl ControlPlane {
             epoch: AtomicU64::new(0),
             rotation: tokio::sync::Mutex::new(()),
             admin_limits: parking_lot::Mutex::new(Limiter::default()),
+            suspended_keys: DashMap::new(),
         }
     }
 
@@ -133,8 +139,17 @@ impl ControlPlane {
     /// where the tenant's actor can't be asked (a suspended tenant), so that only a genuine
     /// token learns the tenant's state (API.md §6).
     pub async fn signature_holds(&self, tenant: &Tenant, token: &str) -> Result<bool, ApiError> {
-        let ring =
-            crate::tenant::context::key_ring(self.store.as_ref(), tenant, &self.master_key, self.clock.now()).await?;
+        let ring = match self.suspended_keys.get(&tenant.id) {
+            Some(ring) => ring.clone(),
+            None => {
+                let epoch = self.epoch.load(Ordering::Acquire);
+                let ring = Arc::new(key_ring(self.store.as_ref(), tenant, &self.master_key, self.clock.now()).await?);
+                if self.epoch.load(Ordering::Acquire) == epoch {
+                    self.suspended_keys.insert(tenant.id.clone(), ring.clone());
+                }
+                ring
+            }
+        };
         Ok(ring.verify_signature(token).is_some())
     }
 
@@ -195,6 +210,7 @@ impl ControlPlane {
     fn forget_tenant(&self, id: &str) {
         self.invalidate();
         self.tenants.remove(id);
+        self.suspended_keys.remove(id);
         self.keys.retain(|_, k| k.tenant_id != id);
     }
 }

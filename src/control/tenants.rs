@@ -252,6 +252,7 @@ impl ControlPlane {
         self.store
             .change_signing_keys(&KeyChange::Rotate { next: next.clone() }, self.clock.now())
             .await?;
+        self.forget_tenant(id);
         self.registry.reload(id).await?;
         let keys = self.store.list_signing_keys(id).await?;
         let current = keys

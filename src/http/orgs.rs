@@ -349,16 +349,16 @@ pub async fn accept_invitation(
     match state.control.registry().call(&invitee.tenant.id, request).await? {
         TenantResponse::InvitationAccepted {
             membership,
-            signed_in: None,
+            created: None,
         } => Ok(Json(json!({ "membership": membership })).into_response()),
         TenantResponse::InvitationAccepted {
             membership,
-            signed_in: Some((user, tokens)),
+            created: Some((user, tokens)),
         } => Ok(no_store(
             StatusCode::OK,
             json!({
                 "user": views::user(&user, Audience::User),
-                "session": token_json(&tokens),
+                "session": tokens.as_ref().map(token_json),
                 "membership": membership,
             }),
         )

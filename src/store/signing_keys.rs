@@ -36,39 +36,42 @@ impl KeyChange {
 }
 
 /// The records to write (updated or new) for `change`, given the tenant's unretired keys.
+/// Only a next key of the algorithm the change brings counts as published ahead: one left
+/// from before a change of `signing_alg` is retired, never promoted.
 pub fn plan(unretired: &[SigningKeyRecord], change: &KeyChange, at: OffsetDateTime) -> Vec<SigningKeyRecord> {
     let retire = |key: &SigningKeyRecord| SigningKeyRecord {
         retired_at: Some(at),
         ..key.clone()
     };
-    let newest_next = unretired
+    let alg = match change {
+        KeyChange::PublishNext(next) | KeyChange::Rotate { next } | KeyChange::Replace { next, .. } => next.alg,
+    };
+    let ahead = unretired
         .iter()
-        .filter(|k| k.next)
+        .filter(|k| k.next && k.alg == alg)
         .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    let stale_next = unretired.iter().filter(|k| k.next && k.alg != alg).map(retire);
     match change {
-        KeyChange::PublishNext(next) => match newest_next {
+        KeyChange::PublishNext(next) => match ahead {
             Some(_) => Vec::new(),
-            None => vec![as_next(next)],
+            None => stale_next.chain([as_next(next)]).collect(),
         },
-        KeyChange::Rotate { next } => {
-            let Some(promoted) = newest_next else {
-                // Nothing was published ahead (cannot happen once PublishNext ran): the new
-                // key has to sign at once.
-                let mut writes: Vec<_> = unretired.iter().map(retire).collect();
-                writes.push(as_current(next));
-                return writes;
-            };
-            let mut writes: Vec<_> = unretired.iter().filter(|k| k.id != promoted.id).map(retire).collect();
-            writes.push(as_current(promoted));
-            writes.push(as_next(next));
-            writes
-        }
-        KeyChange::Replace { current, next } => {
-            let mut writes: Vec<_> = unretired.iter().map(retire).collect();
-            writes.push(as_current(current));
-            writes.push(as_next(next));
-            writes
-        }
+        KeyChange::Rotate { next } => match ahead {
+            Some(promoted) => unretired
+                .iter()
+                .filter(|k| k.id != promoted.id)
+                .map(retire)
+                .chain([as_current(promoted), as_next(next)])
+                .collect(),
+            // Nothing published ahead (a tenant not loaded since next keys exist): the new
+            // key has to sign at once; the next load publishes a next key beside it.
+            None => unretired.iter().map(retire).chain([as_current(next)]).collect(),
+        },
+        KeyChange::Replace { current, next } => unretired
+            .iter()
+            .map(retire)
+            .chain([as_current(current), as_next(next)])
+            .collect(),
     }
 }
 
@@ -144,6 +147,37 @@ mod tests {
         assert_eq!(state(&writes), vec![("b".into(), true, false)]);
         let done = [key("a", false, 1), key("b", true, 2)];
         assert!(plan(&done, &KeyChange::PublishNext(key("c", false, 3)), at).is_empty());
+    }
+
+    #[test]
+    fn a_next_key_of_another_algorithm_is_never_promoted() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let rs = |id: &str, next: bool, secs: i64| SigningKeyRecord {
+            alg: SigningAlg::RS256,
+            ..key(id, next, secs)
+        };
+        // Configured for RS256, with an EdDSA next key left from before the change.
+        let keys = [rs("a", false, 1), key("b", true, 2)];
+        let rotated = plan(
+            &keys,
+            &KeyChange::Rotate {
+                next: rs("c", false, 3),
+            },
+            at,
+        );
+        assert_eq!(
+            state(&rotated),
+            vec![
+                ("a".into(), false, true),
+                ("b".into(), true, true),
+                ("c".into(), false, false)
+            ]
+        );
+        let published = plan(&keys, &KeyChange::PublishNext(rs("d", false, 4)), at);
+        assert_eq!(
+            state(&published),
+            vec![("b".into(), true, true), ("d".into(), true, false)]
+        );
     }
 
     #[test]

@@ -96,8 +96,14 @@ impl TenantContext {
             return Ok(ring);
         }
         // Keys stored before next keys existed (or restored from such a backup): publish one.
-        Self::publish_next_key(tenant, deps).await?;
-        Self::read_keys(tenant, deps).await
+        // Best effort: the tenant serves with the keys it has meanwhile.
+        match Self::publish_next_key(tenant, deps).await {
+            Ok(()) => Self::read_keys(tenant, deps).await,
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.id, error = %e, "could not publish a next signing key; retried at the next load");
+                Ok(ring)
+            }
+        }
     }
 
     async fn read_keys(tenant: &Tenant, deps: &TenantDeps) -> Result<Arc<KeyRing>, ApiError> {

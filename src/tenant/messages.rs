@@ -351,8 +351,9 @@ pub enum TenantResponse {
     Objects(Page<Value>),
     InvitationAccepted {
         membership: Value,
-        /// The user created by the acceptance, signed in.
-        signed_in: Option<(Box<User>, TokenSet)>,
+        /// The user created by the acceptance, signed in unless the tenant requires
+        /// verification of an address nobody proved yet.
+        created: Option<(Box<User>, Option<TokenSet>)>,
     },
     Done,
 }

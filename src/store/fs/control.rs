@@ -21,12 +21,17 @@ const SIGNING_KEY: &str = "signing_key";
 /// Control-plane records in `DATA/control`.
 pub struct FsControlStore {
     engine: Arc<FsEngine>,
+    /// Serializes signing-key changes: each reads the keys, then writes what the plan says.
+    key_changes: tokio::sync::Mutex<()>,
 }
 
 impl FsControlStore {
     /// Wraps an opened engine.
     pub fn new(engine: Arc<FsEngine>) -> Self {
-        Self { engine }
+        Self {
+            engine,
+            key_changes: tokio::sync::Mutex::new(()),
+        }
     }
 
     fn all<T: serde::de::DeserializeOwned>(&self, table: &str) -> Vec<T> {
@@ -283,8 +288,9 @@ impl ControlStore for FsControlStore {
 
     async fn change_signing_keys(&self, change: &KeyChange, at: time::OffsetDateTime) -> Result<(), StoreError> {
         let tenant_id = change.tenant_id();
-        // One process owns the directory and the control plane serializes key changes, so
-        // reading before the batch is safe; the check still refuses a deleted tenant.
+        // One process owns the directory and this lock serializes key changes, so reading
+        // before the batch is safe; the check still refuses a deleted tenant.
+        let _serialized = self.key_changes.lock().await;
         let unretired: Vec<SigningKeyRecord> = self
             .list_signing_keys(tenant_id)
             .await?

@@ -33,9 +33,9 @@ pub(crate) fn my_error(e: mysql_async::Error, unique: &'static str) -> StoreErro
             1452 => StoreError::NotFound,
             // Deadlock / lock wait timeout: retryable, never a failed compare-and-set.
             1213 | 1205 => StoreError::Unavailable("transaction conflict, retry".to_owned()),
-            // Incorrect string value, illegal mix of collations, data too long, invalid
-            // character string: a value from the request, never a reason to answer 503.
-            code @ (1366 | 1267 | 1270 | 1271 | 1300 | 1406) => StoreError::InvalidInput(format!("MySQL error {code}")),
+            // Incorrect string value, illegal mix of collations, invalid character string:
+            // a text from the request, never a reason to answer 503.
+            code @ (1366 | 1267 | 1270 | 1271 | 1300) => StoreError::InvalidInput(format!("MySQL error {code}")),
             code => StoreError::Unavailable(format!("database error {code}")),
         },
         _ => StoreError::Unavailable("database connection failed".to_owned()),

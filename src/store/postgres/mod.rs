@@ -45,9 +45,15 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
             })
         }
         Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => StoreError::NotFound,
-        // Class 22, data exception: a value from the request the database can't take
-        // (NUL in text, invalid encoding, out of range). Never a reason to answer 503.
-        Some(code) if code.code().starts_with("22") => StoreError::InvalidInput(format!("SQLSTATE {}", code.code())),
+        // A text from the request the database can't take (a NUL byte, a character the
+        // encoding lacks, too long): the request is wrong, never a reason to answer 503.
+        Some(code)
+            if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                || *code == SqlState::UNTRANSLATABLE_CHARACTER
+                || *code == SqlState::STRING_DATA_RIGHT_TRUNCATION =>
+        {
+            StoreError::InvalidInput(format!("SQLSTATE {}", code.code()))
+        }
         // Transient contention: retryable, never mistaken for a failed compare-and-set.
         Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
             StoreError::Unavailable("transaction conflict, retry".to_owned())

@@ -250,9 +250,10 @@ pub async fn change_password(
         ..user.clone()
     };
     let (_, mut batch) = super::users::replacement(ctx, &user, updated, "user.password_changed");
+    let resets = [super::onetime::Purpose::PasswordReset];
     batch
         .writes
-        .extend(super::onetime::end_resets(ctx, user_id, None).await?);
+        .extend(super::onetime::end_tokens(ctx, user_id, &resets, None).await?);
     if sign_out_others {
         batch
             .writes

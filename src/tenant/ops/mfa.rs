@@ -358,25 +358,6 @@ pub async fn remove(
     Ok(TenantResponse::Done)
 }
 
-/// The writes removing every factor of a user (when whoever enrolled them is not the
-/// mailbox owner who just proved the address), one `mfa.removed` event each.
-pub async fn removal_of_all(ctx: &TenantContext, user_id: &str) -> Result<Vec<TenantWrite>, ApiError> {
-    let mut writes = Vec::new();
-    for factor in factors(ctx, user_id).await? {
-        writes.push(TenantWrite::DeleteRecord {
-            kind: RecordKind::MfaFactor,
-            id: factor.id.clone(),
-        });
-        let event = sessions::event(
-            "mfa.removed",
-            json!({ "user": { "id": user_id }, "factor": view(&factor) }),
-            ctx,
-        );
-        writes.push(TenantWrite::AppendEvent(event));
-    }
-    Ok(writes)
-}
-
 /// New backup codes (a current code required); every older code stops working.
 pub async fn regenerate_backup_codes(
     ctx: &TenantContext,

@@ -28,6 +28,11 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// Every purpose.
+    pub const ALL: [Purpose; 3] = [Purpose::PasswordReset, Purpose::EmailVerification, Purpose::MagicLink];
+}
+
+impl Purpose {
     fn ttl_secs(self) -> i64 {
         match self {
             Purpose::PasswordReset => 3600,
@@ -154,11 +159,13 @@ async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<Re
     Ok(Redeemed { guard, write, user })
 }
 
-/// The writes ending every outstanding password-reset token of a user but `except` (the
-/// one being used): a reset or a password change leaves no other way in (API.md §3).
-pub async fn end_resets(
+/// The writes ending every outstanding token of a user for one of `purposes`, except the
+/// one being used: a reset or a password change leaves no other reset token alive, and an
+/// email change no token at all (API.md §3).
+pub async fn end_tokens(
     ctx: &TenantContext,
     user_id: &str,
+    purposes: &[Purpose],
     except: Option<&str>,
 ) -> Result<Vec<TenantWrite>, ApiError> {
     let except = except.map(secrets::hash);
@@ -167,8 +174,7 @@ pub async fn end_resets(
         .into_iter()
         .filter(|r| Some(&r.id) != except.as_ref())
         .filter(|r| {
-            serde_json::from_value::<OneTime>(r.doc.clone())
-                .is_ok_and(|t| t.purpose == Purpose::PasswordReset && !t.used)
+            serde_json::from_value::<OneTime>(r.doc.clone()).is_ok_and(|t| purposes.contains(&t.purpose) && !t.used)
         })
         .map(|r| TenantWrite::DeleteRecord {
             kind: RecordKind::OneTimeToken,
@@ -178,18 +184,16 @@ pub async fn end_resets(
 }
 
 /// The writes for a user who just proved a mailbox that was not verified yet: whoever
-/// registered the address before keeps nothing, no password, session or second factor
-/// (API.md §3, pre-registration). `user` is edited to match.
+/// registered the address before keeps no password and no session (API.md §3,
+/// pre-registration). A second factor stays: a mailbox alone never removes MFA, so a
+/// factor someone else enrolled is for the tenant's admin to reset. `user` is edited to match.
 async fn claim_mailbox(ctx: &TenantContext, user: &mut User) -> Result<Vec<TenantWrite>, ApiError> {
     if user.email_verified {
         return Ok(Vec::new());
     }
     user.email_verified = true;
     user.password_hash = None;
-    user.mfa_enabled = false;
-    let mut writes = sessions::revoke_all_writes(ctx, &user.id, None).await?;
-    writes.extend(mfa::removal_of_all(ctx, &user.id).await?);
-    Ok(writes)
+    sessions::revoke_all_writes(ctx, &user.id, None).await
 }
 
 /// A lost race on a token means someone used it first.
@@ -274,7 +278,9 @@ pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str
     batch.guards.insert(0, redeemed.guard);
     batch.writes.push(redeemed.write);
     batch.writes.extend(ended);
-    batch.writes.extend(end_resets(ctx, &user.id, Some(token)).await?);
+    batch
+        .writes
+        .extend(end_tokens(ctx, &user.id, &[Purpose::PasswordReset], Some(token)).await?);
     if let Err(e) = ctx.store.apply(batch).await {
         return Err(lost_race(ctx, token, e).await);
     }

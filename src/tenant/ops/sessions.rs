@@ -20,6 +20,8 @@ use crate::views;
 
 /// Prefix of refresh-token values.
 const REFRESH_PREFIX: &str = "rt_";
+/// Rotations a replayed refresh token follows to reach the newest token of its session.
+const MAX_REPLAY_HOPS: usize = 8;
 /// Sessions revoked one by one (with an event each) in a revoke-all.
 const MAX_SESSIONS_PER_USER: usize = 1000;
 
@@ -262,19 +264,29 @@ async fn rotate(
 /// reuse, and the whole session is revoked.
 async fn replay(ctx: &TenantContext, presented: &str, session: &mut Session) -> Result<TenantResponse, ApiError> {
     let interval = ctx.tenant.auth_config.refresh_reuse_interval as i64;
-    let value = successor_value(ctx, presented);
+    let mut value = successor_value(ctx, presented);
     let successor = match interval {
         0 => None,
         _ => ctx.store.find_refresh_token(&secrets::hash(&value)).await?,
     };
     let now = ctx.deps.clock.now();
-    let in_grace = successor
-        .as_ref()
-        .filter(|s| s.session_id == session.id && s.created_at + Duration::seconds(interval) > now);
-    let Some(successor) = in_grace else {
+    let in_grace = successor.filter(|s| s.session_id == session.id && s.created_at + Duration::seconds(interval) > now);
+    let Some(mut successor) = in_grace else {
         revoke(ctx, session).await?;
         return Err(ApiError::SessionRevoked);
     };
+    // The successor may have been rotated in turn (the other tab refreshed again): hand out
+    // the newest token of the chain, never one that is already spent.
+    for _ in 0..MAX_REPLAY_HOPS {
+        if successor.status != RefreshTokenStatus::Rotated {
+            break;
+        }
+        let next_value = successor_value(ctx, &value);
+        match ctx.store.find_refresh_token(&secrets::hash(&next_value)).await? {
+            Some(next) if next.session_id == session.id => (value, successor) = (next_value, next),
+            _ => break,
+        }
+    }
     let current = ctx
         .store
         .get_session(&session.id)

@@ -165,7 +165,15 @@ pub async fn update(
     let current = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
     let mut user = current.clone();
     apply_patch(&mut user, patch, by_server)?;
-    let (user, batch) = replacement(ctx, &current, user, "user.updated");
+    let email_changed = user.email != current.email;
+    let (user, mut batch) = replacement(ctx, &current, user, "user.updated");
+    if email_changed {
+        // Links mailed to the old address stay dead, even if it comes back later.
+        let purposes = super::onetime::Purpose::ALL;
+        batch
+            .writes
+            .extend(super::onetime::end_tokens(ctx, user_id, &purposes, None).await?);
+    }
     ctx.store.apply(batch).await?;
     Ok(TenantResponse::User(Box::new(user)))
 }

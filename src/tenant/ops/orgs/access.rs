@@ -29,6 +29,16 @@ impl Access {
         }
     }
 
+    /// Whether the caller may give or take away `role`, which grants `permissions`: it must
+    /// hold all of them, and `owner` is given and taken by owners (and the secret key) only,
+    /// so no custom role, however wide, makes or unmakes an owner.
+    pub fn may_grant(&self, role: &str, permissions: &[String]) -> bool {
+        match role {
+            roles::OWNER => self.permissions.is_none() || self.owner,
+            _ => self.covers(permissions),
+        }
+    }
+
     /// Whether the caller holds every one of `wanted`: nobody hands out or takes away
     /// more than they hold themselves (an admin can't make an owner, nor demote one).
     pub fn covers(&self, wanted: &[String]) -> bool {

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::access::{self, authorize};
+use super::access::{self, authorize, Access};
 use super::members::{join_writes, role_permissions};
 use super::model::{from_record, Invitation, InvitationStatus};
 use super::roles::{self, permission};
@@ -42,7 +42,7 @@ pub async fn create(
     let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
     let email = validate::email(&input.email)?;
     let role = input.role.unwrap_or_else(|| roles::MEMBER.to_owned());
-    if !access.covers(&role_permissions(&access.org, &role)?) {
+    if !access.may_grant(&role, &role_permissions(&access.org, &role)?) {
         return Err(ApiError::InsufficientPermissions);
     }
     let ttl = input.expires_in.unwrap_or(DEFAULT_TTL);
@@ -159,7 +159,10 @@ pub async fn revoke(
     if invitation.organization_id != access.org.id {
         return Err(ApiError::NotFound);
     }
-    if !access.covers(&roles::permissions(&access.org, &invitation.role).unwrap_or_default()) {
+    if !access.may_grant(
+        &invitation.role,
+        &roles::permissions(&access.org, &invitation.role).unwrap_or_default(),
+    ) {
         return Err(ApiError::InsufficientPermissions);
     }
     match invitation.status {
@@ -245,18 +248,24 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
         };
         // A member's invitation dies with their right to send it.
         if let Some(inviter) = &invitation.invited_by {
-            let held = match access::membership(ctx, &org.id, inviter).await? {
-                Some(m) => roles::permissions(&org, &m.role).unwrap_or_default(),
-                None => Vec::new(),
+            let inviter = access::membership(ctx, &org.id, inviter).await?;
+            let held = inviter
+                .as_ref()
+                .and_then(|m| roles::permissions(&org, &m.role))
+                .unwrap_or_default();
+            let sender = Access {
+                owner: inviter.is_some_and(|m| m.role == roles::OWNER),
+                org: org.clone(),
+                permissions: Some(held),
             };
             let wanted = roles::permissions(&org, &role).unwrap_or_default();
-            let may_invite = held.iter().any(|p| p == permission::MEMBERS_MANAGE);
-            if !may_invite || !wanted.iter().all(|p| held.contains(p)) {
+            let may_invite = sender.covers(&[permission::MEMBERS_MANAGE.to_owned()]);
+            if !may_invite || !sender.may_grant(&role, &wanted) {
                 return Err(Race::Failed(ApiError::InvalidToken));
             }
         }
         let now = ctx.deps.clock.now();
-        let (user, signed_in) = match (&acceptance, &new_user) {
+        let (user, created) = match (&acceptance, &new_user) {
             (Acceptance::Existing { user_id }, _) => {
                 let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::InvalidToken)?;
                 if user.email != invitation.email {
@@ -269,7 +278,13 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
             }
             (Acceptance::NewUser { client, .. }, Some((name, hash))) => {
                 let user = invited_user(&invitation, name.clone(), hash.clone(), now);
-                let session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client.clone())?;
+                // Pre-registration (API.md §3): an address nobody proved gets no session
+                // where the tenant requires verification.
+                let verify_first = ctx.tenant.auth_config.email_verification_required && !user.email_verified;
+                let session = match verify_first {
+                    true => None,
+                    false => Some(sessions::start(ctx, &user, vec!["pwd".to_owned()], client.clone())?),
+                };
                 (user, Some(session))
             }
             (Acceptance::NewUser { .. }, None) => return Err(Race::Failed(ApiError::Internal)),
@@ -283,9 +298,11 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
             writes: Vec::new(),
         }
         .guard(pending(&invitation.id));
-        if let Some(session) = &signed_in {
+        if let Some(session) = &created {
             batch.writes.extend(users::creation(ctx, &user));
-            batch.writes.extend(session.writes.iter().cloned());
+            batch
+                .writes
+                .extend(session.iter().flat_map(|s| s.writes.iter().cloned()));
         } else {
             batch = batch.guard(Guard::UserExists {
                 user_id: user.id.clone(),
@@ -298,12 +315,14 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
             json!({ "invitation": accepted.view(now) }),
         ));
         ctx.store.apply(batch).await?;
-        if let Some(session) = &signed_in {
-            ctx.remember(&session.session);
+        match &created {
+            Some(Some(session)) => ctx.remember(&session.session),
+            Some(None) => onetime::issue(ctx, onetime::Purpose::EmailVerification, &user, None).await?,
+            None => {}
         }
         Ok(TenantResponse::InvitationAccepted {
             membership: shown,
-            signed_in: signed_in.map(|s| (Box::new(user), s.tokens)),
+            created: created.map(|session| (Box::new(user), session.map(|s| s.tokens))),
         })
     })
     .await

@@ -112,7 +112,7 @@ pub async fn add(
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
         let wanted = role_permissions(&access.org, &role)?;
-        if !access.covers(&wanted) {
+        if !access.may_grant(&role, &wanted) {
             return Err(Race::Failed(ApiError::InsufficientPermissions));
         }
         let user = ctx
@@ -139,7 +139,7 @@ async fn managed(ctx: &TenantContext, access: &Access, user_id: &str) -> Result<
         .await?
         .ok_or(ApiError::NotFound)?;
     let held = roles::permissions(&access.org, &membership.role).unwrap_or_default();
-    if !access.covers(&held) {
+    if !access.may_grant(&membership.role, &held) {
         return Err(Race::Failed(ApiError::InsufficientPermissions));
     }
     Ok(membership)
@@ -156,7 +156,7 @@ pub async fn update(
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
         let wanted = role_permissions(&access.org, role)?;
-        if !access.covers(&wanted) {
+        if !access.may_grant(role, &wanted) {
             return Err(Race::Failed(ApiError::InsufficientPermissions));
         }
         let current = managed(ctx, &access, user_id).await?;
