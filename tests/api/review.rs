@@ -263,6 +263,47 @@ matrix! {
     }
 }
 
+// 1b. A custom role as wide as the owner's still doesn't make or unmake owners; the owner
+//     names new permissions no role holds yet.
+matrix! {
+    async fn only_owners_make_owners_and_name_new_permissions() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        let owner = signed_up(s, &t, "first-owner@example.com", PASSWORD).await;
+        let deputy = signed_up(s, &t, "deputy@example.com", PASSWORD).await;
+        let org = s.call(Method::POST, "/v1/organizations", Some(&owner.access), Some(json!({"name": "Deputies"}))).await;
+        let org_path = format!("/v1/organizations/{}", text(&org.body["id"]));
+        let (roles, members) = (format!("{org_path}/roles"), format!("{org_path}/members"));
+        let everything = [
+            "org:read", "org:update", "org:delete", "org:members:read", "org:members:manage", "org:roles:manage",
+        ];
+        let created = s
+            .call(Method::POST, &roles, Some(&t.sk), Some(json!({"name": "Deputy", "key": "deputy", "permissions": everything})))
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let added = s.call(Method::POST, &members, Some(&t.sk), Some(json!({"user_id": deputy.id, "role": "deputy"}))).await;
+        assert_eq!(added.status, 201, "{}", added.body);
+        let me = format!("{members}/{}", deputy.id);
+        let refused = [
+            (Method::PATCH, me.clone(), Some(json!({"role": "owner"}))),
+            (Method::PATCH, format!("{members}/{}", owner.id), Some(json!({"role": "deputy"}))),
+            (Method::DELETE, format!("{members}/{}", owner.id), None),
+            (Method::POST, format!("{org_path}/invitations"), Some(json!({"email": "new-owner@example.com", "role": "owner"}))),
+        ];
+        for (method, path, body) in refused {
+            let reply = s.call(method.clone(), &path, Some(&deputy.access), body).await;
+            expect_error(&reply, 403, "insufficient_permissions", &format!("{method} {path}"));
+        }
+        // The owner holds every permission, even one no role names yet.
+        let named = s
+            .call(Method::POST, &roles, Some(&owner.access), Some(json!({"name": "Billing", "key": "billing", "permissions": ["org:billing:manage"]})))
+            .await;
+        assert_eq!(named.status, 201, "{}", named.body);
+        let promoted = s.call(Method::PATCH, &me, Some(&owner.access), Some(json!({"role": "owner"}))).await;
+        assert_eq!(promoted.status, 200, "{}", promoted.body);
+    }
+}
+
 // 2. One-time tokens are bound to the address they were mailed to.
 matrix! {
     async fn one_time_tokens_die_when_the_email_changes() {
