@@ -181,7 +181,7 @@ impl Config {
 
     fn validate(v: &Values) -> Result<Self, ConfigError> {
         let port: u16 = v.parse("PORT")?;
-        let host: IpAddr = v.parse("HOST")?;
+        let listen = listen_address(v.req("HOST")?, port)?;
         let public_url = v
             .opt("PUBLIC_URL")
             .map(|u| u.trim_end_matches('/').to_owned())
@@ -258,7 +258,7 @@ impl Config {
             return Err(invalid("REFRESH_TOKEN_TTL", "must be between 1s and 365 days"));
         }
         Ok(Self {
-            listen: SocketAddr::new(host, port),
+            listen,
             public_url,
             database_url,
             isolation_mode,
@@ -285,7 +285,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
-            log_filter: v.req("LOG")?.to_owned(),
+            log_filter: log_filter(v.req("LOG")?)?,
             log_format,
             rate_limits_enabled,
             trusted_proxies,
@@ -382,6 +382,37 @@ fn read_toml(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         out.insert(name, text);
     }
     Ok(out)
+}
+
+/// The listen address: `HOST` is an IP address or a host name (resolved now, IPv4 first,
+/// so `localhost` listens where clients on this machine look for it).
+fn listen_address(host: &str, port: u16) -> Result<SocketAddr, ConfigError> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let resolved: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(|e| invalid("HOST", &format!("cannot resolve host name {host:?}: {e}")))?
+        .collect();
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(resolved.first())
+        .copied()
+        .ok_or_else(|| invalid("HOST", &format!("host name {host:?} has no address")))
+}
+
+/// A `tracing` filter (`info`, `hellojohn=debug,tower_http=warn`, …), checked now: a
+/// typo must not silently log at another level.
+fn log_filter(text: &str) -> Result<String, ConfigError> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| {
+            invalid(
+                "LOG",
+                &format!("not a tracing filter ({e}); e.g. info or hellojohn=debug,warn"),
+            )
+        })
 }
 
 #[cfg(test)]

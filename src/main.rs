@@ -113,7 +113,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listen = config.listen;
     let node = hellojohn::server::build(config).await?;
     print_bootstrap(&node.bootstrap);
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e} (set HELLOJOHN_HOST/HELLOJOHN_PORT)"))?;
     tracing::info!(address = %listener.local_addr()?, version = hellojohn::VERSION, "hellojohn listening");
     hellojohn::server::serve(listener, node, hellojohn::server::shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -7,11 +7,15 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global tracing subscriber (a second call is a no-op).
+/// Installs the global tracing subscriber (a second call is a no-op). Text logs are
+/// coloured only on a terminal, and never with `NO_COLOR` set: files and pipes get plain text.
 pub fn init_tracing(filter: &str, format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

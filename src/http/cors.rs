@@ -95,6 +95,17 @@ impl CorsGrant {
     }
 }
 
+/// Whether `path` is a public key-discovery document (JWKS, OpenID configuration): they
+/// carry nothing private, so any origin may read them (browsers verifying tokens, SPAs).
+pub fn is_public_document(path: &str) -> bool {
+    let well_known = path.starts_with("/t/")
+        && (path.ends_with("/.well-known/jwks.json") || path.ends_with("/.well-known/openid-configuration"));
+    well_known || path.starts_with("/v1/jwks/")
+}
+
+/// `Access-Control-Allow-Origin: *`, for the public documents.
+pub const ANY_ORIGIN: (&str, &str) = ("access-control-allow-origin", "*");
+
 /// Answers a CORS preflight.
 pub fn preflight(state: &AppState, req: &Request) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -103,6 +114,12 @@ pub fn preflight(state: &AppState, req: &Request) -> Response {
     let Some(origin) = req.headers().get("origin") else {
         return response;
     };
+    if is_public_document(req.uri().path()) {
+        headers.insert(ANY_ORIGIN.0, HeaderValue::from_static(ANY_ORIGIN.1));
+        headers.insert("access-control-allow-methods", HeaderValue::from_static("GET, OPTIONS"));
+        headers.insert("access-control-max-age", HeaderValue::from_static("600"));
+        return response;
+    }
     if origin.to_str().is_ok_and(|o| state.cors.contains(o)) {
         headers.insert("access-control-allow-origin", origin.clone());
         headers.insert(

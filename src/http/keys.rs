@@ -5,10 +5,14 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::json;
 
+use super::cors::ANY_ORIGIN;
 use super::error::ApiError;
 use super::AppState;
 use crate::ids;
 use crate::tenant::messages::{TenantRequest, TenantResponse};
+
+/// Public documents may be cached by anyone for five minutes.
+const PUBLIC_CACHE: (&str, &str) = ("cache-control", "public, max-age=300");
 
 async fn known_tenant(state: &AppState, tenant_id: &str) -> Result<(), ApiError> {
     if !ids::is_valid(ids::prefix::TENANT, tenant_id) {
@@ -20,7 +24,7 @@ async fn known_tenant(state: &AppState, tenant_id: &str) -> Result<(), ApiError>
 pub async fn jwks(State(state): State<AppState>, Path(tenant_id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     known_tenant(&state, &tenant_id).await?;
     match state.control.registry().call(&tenant_id, TenantRequest::Jwks).await? {
-        TenantResponse::Jwks(keys) => Ok(([("cache-control", "public, max-age=300")], Json(keys))),
+        TenantResponse::Jwks(keys) => Ok(([PUBLIC_CACHE, ANY_ORIGIN], Json(keys))),
         _ => Err(ApiError::Internal),
     }
 }
@@ -31,14 +35,12 @@ pub async fn discovery(
 ) -> Result<impl IntoResponse, ApiError> {
     known_tenant(&state, &tenant_id).await?;
     let issuer = format!("{}/t/{tenant_id}", state.config.public_url);
+    // Only what is served: the issuer and its keys (no OAuth endpoints exist yet).
     Ok((
-        [("cache-control", "public, max-age=300")],
+        [PUBLIC_CACHE, ANY_ORIGIN],
         Json(json!({
             "issuer": issuer,
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-            "id_token_signing_alg_values_supported": ["EdDSA", "ES256", "RS256"],
-            "subject_types_supported": ["public"],
-            "response_types_supported": ["code"],
         })),
     ))
 }

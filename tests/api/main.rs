@@ -13,6 +13,7 @@ mod email_links;
 mod isolation;
 mod limits;
 mod mfa;
+mod operability;
 mod ops;
 mod orgs;
 mod proxy;
