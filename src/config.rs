@@ -85,6 +85,8 @@ pub struct Config {
     pub test_faults: bool,
     /// Connections of the main SQL pool (a separate_database tenant's pool gets a quarter).
     pub database_pool_size: usize,
+    /// `HELLOJOHN_METRICS_LISTEN`: where `/metrics` is served instead of the public port.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 const DEFAULTS: &[(&str, &str)] = &[
@@ -141,6 +143,7 @@ const KNOWN: &[&str] = &[
     "LOG_FORMAT",
     "RATE_LIMITS",
     "TRUSTED_PROXIES",
+    "METRICS_LISTEN",
     "TEST_FAULTS",
     "DATABASE_POOL_SIZE",
 ];
@@ -294,6 +297,7 @@ impl Config {
                 0 => return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1")),
                 n => n,
             },
+            metrics_listen: v.opt("METRICS_LISTEN").map(metrics_address).transpose()?,
         })
     }
 
@@ -399,6 +403,15 @@ fn listen_address(host: &str, port: u16) -> Result<SocketAddr, ConfigError> {
         .or(resolved.first())
         .copied()
         .ok_or_else(|| invalid("HOST", &format!("host name {host:?} has no address")))
+}
+
+/// `host:port` of the separate metrics listener.
+fn metrics_address(text: &str) -> Result<SocketAddr, ConfigError> {
+    let bad = || invalid("METRICS_LISTEN", "must be host:port, e.g. 127.0.0.1:9100");
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().map_err(|_| bad())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    listen_address(host, port).map_err(|_| bad())
 }
 
 /// A `tracing` filter (`info`, `hellojohn=debug,tower_http=warn`, …), checked now: a

@@ -135,6 +135,21 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let ready = node.state.ready.clone();
+    if let Some(address) = node.state.config.metrics_listen {
+        let metrics = TcpListener::bind(address).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {address} (HELLOJOHN_METRICS_LISTEN): {e}"),
+            )
+        })?;
+        tracing::info!(address = %address, "metrics listening");
+        let app = http::metrics_router(node.state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, app).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let app = node.router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

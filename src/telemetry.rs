@@ -72,6 +72,36 @@ fn describe() {
         "Requests already in flight when one is sent to a tenant actor"
     );
     metrics::describe_gauge!("hellojohn_cluster_nodes", "Nodes in the cluster as seen by this node");
+    metrics::describe_gauge!(
+        "hellojohn_db_pool_connections",
+        "Connections of the main database pool by state (idle, active, waiting)"
+    );
+    metrics::describe_counter!(
+        "hellojohn_emails_total",
+        "Emails handed to the mail transport, by result"
+    );
+    metrics::describe_counter!(
+        "hellojohn_password_hashes_refused_total",
+        "Password hashes refused because the hashing queue was full"
+    );
+    metrics::describe_counter!(
+        "hellojohn_tenant_actor_restarts_total",
+        "Tenant actors restarted by their supervisor after a failure"
+    );
+    metrics::describe_gauge!("hellojohn_build_info", "The running version (value 1)");
+    metrics::gauge!("hellojohn_build_info", "version" => crate::VERSION).set(1.0);
     metrics::gauge!("hellojohn_cluster_nodes").set(1.0);
     metrics::gauge!("hellojohn_tenant_actors").set(0.0);
+    process_collector().describe();
+}
+
+/// The standard `process_*` metrics (CPU, memory, file descriptors, start time).
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
+}
+
+/// Samples the process metrics; called before each scrape.
+pub fn collect_process_metrics() {
+    process_collector().collect();
 }

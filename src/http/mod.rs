@@ -59,6 +59,11 @@ impl AppState {
     }
 }
 
+/// `/metrics` alone, for `HELLOJOHN_METRICS_LISTEN`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(ops::metrics)).with_state(state)
+}
+
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
     let cp = Router::new()
@@ -146,10 +151,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/api-keys/{id}", delete(api_keys::delete))
         .route("/jwks/{tenant_id}", get(keys::jwks));
-    Router::new()
+    let mut public = Router::new()
         .route("/health", get(ops::health))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route("/readyz", get(ops::readyz));
+    // With a metrics listener, the public port does not expose `/metrics` (API.md §10).
+    if state.config.metrics_listen.is_none() {
+        public = public.route("/metrics", get(ops::metrics));
+    }
+    public
         .route("/t/{tenant_id}/.well-known/jwks.json", get(keys::jwks))
         .route("/t/{tenant_id}/.well-known/openid-configuration", get(keys::discovery))
         .nest("/cp/v1", cp)

@@ -29,6 +29,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Va
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     state.control.record_metrics();
+    crate::telemetry::collect_process_metrics();
     (
         StatusCode::OK,
         [("content-type", "text/plain; version=0.0.4")],

@@ -135,3 +135,96 @@ matrix! {
         assert!(private.headers().get("access-control-allow-origin").is_none());
     }
 }
+
+/// Checks Prometheus text exposition strictly: every family has HELP and TYPE before its
+/// samples, sample names belong to their family, values parse. Returns the family names.
+fn exposition_families(text: &str) -> Vec<String> {
+    let mut families: HashMap<String, (bool, bool)> = HashMap::new();
+    let mut current = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            assert!(!help.trim().is_empty(), "empty HELP: {line}");
+            families.entry(name.to_owned()).or_default().0 = true;
+            current = name.to_owned();
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE has a kind");
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{line}"
+            );
+            families.entry(name.to_owned()).or_default().1 = true;
+            current = name.to_owned();
+        } else {
+            assert!(!line.starts_with('#'), "unexpected comment: {line}");
+            let name_end = line.find(['{', ' ']).expect("a sample has a value");
+            let name = &line[..name_end];
+            let belongs = [
+                name,
+                name.trim_end_matches("_bucket"),
+                name.trim_end_matches("_sum"),
+                name.trim_end_matches("_count"),
+            ]
+            .contains(&current.as_str());
+            assert!(belongs, "sample {name} outside its family {current}");
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(
+                value.parse::<f64>().is_ok() || ["+Inf", "-Inf", "NaN"].contains(&value),
+                "{line}"
+            );
+        }
+    }
+    for (name, (help, kind)) in &families {
+        assert!(*help && *kind, "{name} lacks HELP or TYPE");
+    }
+    families.into_keys().collect()
+}
+
+/// `promtool check metrics` on `text`, when promtool is installed (`.ci/run` installs it).
+fn promtool_check(text: &str) -> Option<Output> {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    Some(child.wait_with_output().unwrap())
+}
+
+matrix! {
+    async fn metrics_pass_promtool_with_help_build_info_and_process_metrics() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        s.sign_up(&t, "scrape@example.com", "long enough password").await;
+        let text = client().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let families = exposition_families(&text);
+        for family in ["hellojohn_build_info", "process_resident_memory_bytes", "process_cpu_seconds_total", "hellojohn_http_requests_total"] {
+            assert!(families.iter().any(|f| f == family), "missing {family}");
+        }
+        assert!(text.contains(&format!("hellojohn_build_info{{version=\"{}\"}} 1", hellojohn::VERSION)), "{text}");
+        if !matches!(crate::backends::current(), crate::backends::Backend::Fs) {
+            assert!(families.iter().any(|f| f == "hellojohn_db_pool_connections"), "SQL pools report");
+        }
+        match promtool_check(&text) {
+            Some(out) => assert!(out.status.success(), "promtool: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+            None if std::env::var("HELLOJOHN_TEST_REQUIRE_DB").is_ok_and(|v| v == "1") => panic!("promtool is not installed"),
+            None => eprintln!("SKIPPED: promtool is not installed; checked with the strict parser only"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_metrics_listener_takes_metrics_off_the_public_port() {
+    let metrics_port = free_port();
+    let address = format!("127.0.0.1:{metrics_port}");
+    let s = start_server(&[("HELLOJOHN_METRICS_LISTEN", &address)]);
+    let public = client().get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let private = client().get(format!("http://{address}/metrics")).send().await.unwrap();
+    assert_eq!(private.status(), 200);
+    assert!(private.text().await.unwrap().contains("hellojohn_build_info"));
+    assert_eq!(client().get(s.url("/health")).send().await.unwrap().status(), 200);
+}

@@ -131,6 +131,18 @@ impl Backend for MySqlBackend {
         self.control.clone()
     }
 
+    /// Publishes the main pool's connection counts (`hellojohn_db_pool_connections{state}`).
+    fn record_metrics(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let pool = self.main.metrics();
+        let gauge = |state: &'static str, value: usize| {
+            metrics::gauge!("hellojohn_db_pool_connections", "state" => state).set(value as f64);
+        };
+        gauge("idle", pool.connections_in_pool.load(Relaxed));
+        gauge("active", pool.connections_in_use.load(Relaxed));
+        gauge("waiting", pool.active_wait_requests.load(Relaxed));
+    }
+
     fn supports_database_url(&self) -> bool {
         true
     }
