@@ -1,4 +1,5 @@
-//! The `hellojohn` binary: `serve` (default), `migrate`, `admin create`.
+//! The `hellojohn` binary: `serve` (default), `migrate`, `admin create`, `tenant
+//! export|import|keys`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,27 @@ enum TenantCommand {
         /// Isolation mode when the tenant is created by the restore.
         #[arg(long)]
         isolation_mode: Option<String>,
+    },
+    /// Manage a tenant's API keys (e.g. mint a secret key after one was lost).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Mint a key and print its value once.
+    Create {
+        /// The tenant id.
+        #[arg(long)]
+        id: String,
+        /// `secret` or `publishable`.
+        #[arg(long)]
+        kind: String,
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -174,6 +196,13 @@ async fn tenant_backup(mut config: Config, command: TenantCommand) -> Result<(),
     let node = hellojohn::server::build(config).await?;
     let control = &node.state.control;
     match command {
+        TenantCommand::Keys {
+            command: KeysCommand::Create { id, kind, name },
+        } => {
+            let (value, key) = control.create_api_key(&id, name, &kind).await?;
+            println!("{value}");
+            eprintln!("created {} key {} of tenant {id} (shown once)", kind, key.id);
+        }
         TenantCommand::Export { id, output } => {
             let lines = control.export_tenant(&id).await?;
             let mut out: Box<dyn Write> = match output {

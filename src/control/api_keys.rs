@@ -1,4 +1,5 @@
-//! A tenant's API keys (`/v1/api-keys`): values shown once, stored hashed.
+//! A tenant's API keys (`/v1/api-keys` by the tenant, `/cp/v1/tenants/{id}/api-keys` and
+//! `hellojohn tenant keys` by the operator): values shown once, stored hashed.
 
 use super::tenants::new_api_key;
 use super::ControlPlane;
@@ -18,6 +19,8 @@ impl ControlPlane {
             "secret" => ApiKeyKind::Secret,
             _ => return Err(ApiError::invalid("type", "type must be publishable or secret.")),
         };
+        // The operator's path names the tenant: an unknown one is a 404, not a dangling key.
+        self.store.get_tenant(tenant_id).await?.ok_or(ApiError::NotFound)?;
         let name = crate::validate::text("name", name, 100)?.unwrap_or_else(|| "Unnamed key".to_owned());
         let (value, key) = new_api_key(tenant_id, &name, kind, self.clock.now());
         self.store.insert_api_key(&key).await?;

@@ -78,6 +78,11 @@ pub fn router(state: AppState) -> Router {
                 .delete(control::delete_tenant),
         )
         .route("/tenants/{id}/signing-keys/rotate", post(control::rotate_signing_key))
+        .route(
+            "/tenants/{id}/api-keys",
+            get(api_keys::cp_list).post(api_keys::cp_create),
+        )
+        .route("/tenants/{id}/api-keys/{key_id}", delete(api_keys::cp_delete))
         .route("/tenants/{id}/export", get(control::export_tenant))
         .route(
             "/tenants/{id}/import",

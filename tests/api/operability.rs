@@ -228,3 +228,78 @@ async fn a_metrics_listener_takes_metrics_off_the_public_port() {
     assert!(private.text().await.unwrap().contains("hellojohn_build_info"));
     assert_eq!(client().get(s.url("/health")).send().await.unwrap().status(), 200);
 }
+
+matrix! {
+    async fn operators_mint_list_and_revoke_a_tenants_keys() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        let keys = format!("/cp/v1/tenants/{}/api-keys", t.id);
+        let minted = s.admin(Method::POST, &keys, Some(json!({"kind": "secret", "name": "recovered"}))).await;
+        assert_eq!(minted.status, 201, "{}", minted.body);
+        assert_eq!(minted.header("cache-control"), Some("no-store"));
+        let value = minted.body["key"].as_str().unwrap().to_owned();
+        assert!(value.starts_with("sk_"), "{value}");
+        assert_eq!(minted.body["type"], "secret");
+        assert_eq!(minted.body["last_four"], &value[value.len() - 4..]);
+        assert_eq!(s.call(Method::GET, "/v1/users", Some(&value), None).await.status, 200, "the minted key works");
+
+        let listed = s.admin(Method::GET, &keys, None).await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        let data = listed.body["data"].as_array().unwrap();
+        assert_eq!(data.len(), 3, "publishable, secret and the new one: {}", listed.body);
+        assert!(data.iter().all(|k| k.get("key").is_none() && k["last_four"].is_string()));
+
+        // The lost default secret key is revoked; the minted one stays the last and can't go.
+        let old_id = data.iter().find(|k| k["type"] == "secret" && k["id"] != minted.body["id"]).unwrap()["id"].as_str().unwrap().to_owned();
+        assert_eq!(s.admin(Method::DELETE, &format!("{keys}/{old_id}"), None).await.status, 204);
+        s.call(Method::GET, "/v1/users", Some(&t.sk), None).await.assert_error(401, "invalid_api_key");
+        let last = minted.body["id"].as_str().unwrap();
+        s.admin(Method::DELETE, &format!("{keys}/{last}"), None).await.assert_error(409, "conflict");
+
+        s.admin(Method::POST, &keys, Some(json!({"kind": "admin"}))).await.assert_error(400, "invalid_request");
+        s.admin(Method::POST, "/cp/v1/tenants/tnt_01ARZ3NDEKTSV4RRFFQ69G5FAV/api-keys", Some(json!({"kind": "secret"})))
+            .await
+            .assert_error(404, "not_found");
+        s.call(Method::GET, &keys, Some(&value), None).await.assert_error(403, "cp_admin_required");
+    }
+}
+
+#[tokio::test]
+async fn the_cli_mints_a_key_for_a_tenant_whose_secret_key_was_lost() {
+    let dir = data_dir();
+    let port = free_port();
+    let env = test_env(&dir, port);
+    let tenant = {
+        let process = spawn_binary(&env, &dir, port).await;
+        let server = attach(&process.base).await;
+        server.new_tenant().await
+    };
+    let output = run_binary(
+        &env,
+        &["tenant", "keys", "create", "--id", &tenant.id, "--kind", "secret"],
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let value = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(value.starts_with("sk_"), "{value}");
+    let process = spawn_binary(&env, &dir, port).await;
+    let users = client()
+        .get(format!("{}/v1/users", process.base))
+        .bearer_auth(&value)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200);
+    let unknown = run_binary(
+        &env,
+        &[
+            "tenant",
+            "keys",
+            "create",
+            "--id",
+            "tnt_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "--kind",
+            "secret",
+        ],
+    );
+    assert!(!unknown.status.success());
+}
