@@ -117,8 +117,10 @@ async fn first_run(control: &ControlPlane, config: &Config) -> Result<Bootstrap,
         None if config.bootstrap && !control.has_admin().await? => {
             let email = "admin@hellojohn.local".to_owned();
             let password = crate::auth::secrets::generate("");
-            control.create_admin(&email, &password).await?;
-            out.admin = Some((email, password));
+            // A node starting at the same moment may win the insert: then its admin stands.
+            if control.ensure_admin(&email, &password).await? {
+                out.admin = Some((email, password));
+            }
         }
         None => {}
     }

@@ -143,13 +143,17 @@ impl ControlPlane {
         Ok(admin)
     }
 
-    /// Creates the seed admin when there is none yet; `true` when it did.
+    /// Creates the seed admin when there is none yet; `true` when it did. Nodes starting
+    /// at once on an empty store race here: the one whose insert loses has nothing to do.
     pub async fn ensure_admin(&self, email: &str, password: &str) -> Result<bool, ApiError> {
         if self.store.count_admins().await? > 0 {
             return Ok(false);
         }
-        self.create_admin(email, password).await?;
-        Ok(true)
+        match self.create_admin(email, password).await {
+            Ok(_) => Ok(true),
+            Err(ApiError::EmailAlreadyExists) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether any CP admin exists.

@@ -279,8 +279,13 @@ impl ControlPlane {
                 slug: Some("default".into()),
                 ..Default::default()
             })
-            .await?;
-        Ok(Some(created))
+            .await;
+        match created {
+            Ok(created) => Ok(Some(created)),
+            // Another node starting at the same moment created it first.
+            Err(ApiError::SlugAlreadyExists) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

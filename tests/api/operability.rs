@@ -303,3 +303,29 @@ async fn the_cli_mints_a_key_for_a_tenant_whose_secret_key_was_lost() {
     );
     assert!(!unknown.status.success());
 }
+
+matrix! {
+    async fn nodes_starting_at_once_on_an_empty_database_all_come_up() {
+        if matches!(crate::backends::current(), crate::backends::Backend::Fs) {
+            return; // One process owns a file store: there is no second node to race.
+        }
+        let (first_port, second_port) = (free_port(), free_port());
+        let mut env = test_env(&data_dir(), first_port);
+        env.insert("HELLOJOHN_BOOTSTRAP".into(), "true".into());
+        let mut second_env = env.clone();
+        second_env.insert("HELLOJOHN_PORT".into(), second_port.to_string());
+        second_env.insert("HELLOJOHN_PUBLIC_URL".into(), format!("http://127.0.0.1:{second_port}"));
+        let (first_dir, second_dir) = (data_dir(), data_dir());
+        let (first, second) = tokio::join!(
+            spawn_binary(&env, &first_dir, first_port),
+            spawn_binary(&second_env, &second_dir, second_port)
+        );
+        for process in [&first, &second] {
+            let server = attach(&process.base).await;
+            let tenants = server.admin(Method::GET, "/cp/v1/tenants", None).await;
+            assert_eq!(tenants.status, 200, "{}", tenants.body);
+            let defaults = tenants.body["data"].as_array().unwrap().iter().filter(|t| t["slug"] == "default").count();
+            assert_eq!(defaults, 1, "one default tenant: {}", tenants.body);
+        }
+    }
+}
