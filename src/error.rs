@@ -71,6 +71,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("{0}")]
     PasswordTooWeak(String),
+    /// Well-formed input that can't be used as it is (e.g. a backup sealed with another key).
+    #[error("{message}")]
+    Unprocessable { field: String, message: String },
     #[error("The email address is invalid.")]
     InvalidEmail,
     #[error("Too many requests.")]
@@ -111,7 +114,7 @@ impl ApiError {
             EmailAlreadyExists | SlugAlreadyExists | AlreadyMember | Conflict(_) => 409,
             PayloadTooLarge => 413,
             UnsupportedMediaType => 415,
-            PasswordTooWeak(_) | InvalidEmail => 422,
+            PasswordTooWeak(_) | InvalidEmail | Unprocessable { .. } => 422,
             RateLimitExceeded { .. } => 429,
             ServiceUnavailable { .. } => 503,
             Internal => 500,
@@ -122,7 +125,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         use ApiError::*;
         match self {
-            InvalidRequest { .. } => "invalid_request",
+            InvalidRequest { .. } | Unprocessable { .. } => "invalid_request",
             MissingToken => "missing_token",
             InvalidToken => "invalid_token",
             TokenExpired => "token_expired",

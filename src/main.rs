@@ -126,18 +126,25 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            let configuration = e
+                .downcast_ref::<hellojohn::server::StartError>()
+                .is_some_and(|e| e.is_configuration());
+            match configuration {
+                true => ExitCode::from(2),
+                false => ExitCode::FAILURE,
+            }
         }
     }
 }
 
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listen = config.listen;
-    let node = hellojohn::server::build(config).await?;
-    print_bootstrap(&node.bootstrap);
+    // Bound first: a taken port stops start-up before anything is created or printed.
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e} (set HELLOJOHN_HOST/HELLOJOHN_PORT)"))?;
+    let node = hellojohn::server::build(config).await?;
+    print_bootstrap(&node.bootstrap);
     tracing::info!(address = %listener.local_addr()?, version = hellojohn::VERSION, "hellojohn listening");
     hellojohn::server::serve(listener, node, hellojohn::server::shutdown_signal()).await?;
     tracing::info!("stopped");
@@ -191,6 +198,15 @@ async fn create_admin(mut config: Config, email: &str, password: &str) -> Result
 
 async fn tenant_backup(mut config: Config, command: TenantCommand) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::{Read, Write};
+    let fresh_file_store = config
+        .file_store_dir()
+        .is_some_and(|dir| !dir.join("encryption.key").exists());
+    if matches!(command, TenantCommand::Import { .. }) && config.encryption_key.is_none() && fresh_file_store {
+        // A key generated now could never open the backup's sealed keys and secrets.
+        return Err(Box::new(hellojohn::server::StartError::Encryption(
+            hellojohn::auth::encryption::EncryptionError::Missing,
+        )));
+    }
     config.bootstrap = false;
     config.admin_seed = None;
     let node = hellojohn::server::build(config).await?;

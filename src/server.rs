@@ -37,6 +37,23 @@ pub enum StartError {
     Mail(#[from] crate::mail::MailError),
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    KeyCheck(#[from] crate::control::KeyCheckError),
+}
+
+impl StartError {
+    /// Whether the configuration is at fault (exit code 2), not the environment.
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            StartError::Encryption(_)
+                | StartError::Mail(_)
+                | StartError::KeyCheck(crate::control::KeyCheckError::WrongKey(_))
+                | StartError::Bootstrap(
+                    ApiError::PasswordTooWeak(_) | ApiError::InvalidEmail | ApiError::InvalidRequest { .. }
+                )
+        )
+    }
 }
 
 /// What the first start created; printed once by the binary, never logged.
@@ -63,6 +80,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         (None, Some(dir)) => EncryptionKey::load_or_create(&dir.join("encryption.key"))?,
         (None, None) => return Err(StartError::Encryption(EncryptionError::BadKey)),
     };
+    crate::control::verify_instance_key(backend.control().as_ref(), &master_key).await?;
     let hasher = PasswordHasher::new(config.argon2)?;
     let clock = Clock::default();
     let mailbox = config.dev_mailbox.clone().unwrap_or_else(|| {

@@ -18,6 +18,8 @@ pub enum EncryptionError {
     Open,
     #[error("cannot read or write the key file: {0}")]
     Io(#[from] std::io::Error),
+    #[error("set it to the key of the instance the backup came from (a new key can't open the backup's sealed keys)")]
+    Missing,
 }
 
 /// The instance's master key.

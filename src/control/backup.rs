@@ -172,6 +172,7 @@ impl ControlPlane {
         if end != Some(records) {
             return Err(bad("the backup is truncated or its record count does not match"));
         }
+        super::key_check::check_backup_opens(&self.master_key, &signing_keys, &snapshot.records)?;
         let mut from_backup = tenant.ok_or_else(|| bad("the backup has no tenant record"))?;
         if signing_keys.iter().any(|k| k.tenant_id != id) || api_keys.iter().any(|k| k.tenant_id != id) {
             return Err(bad("the backup holds keys of another tenant"));

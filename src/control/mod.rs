@@ -7,6 +7,7 @@ pub use admins::is_admin_token;
 mod api_keys;
 mod auth_config;
 mod backup;
+mod key_check;
 mod tenants;
 
 pub use auth_config::parse_rate;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 
 pub use backup::{backup_tenant_id, RestoreReport};
+pub use key_check::{verify_instance_key, KeyCheckError};
 pub use tenants::{CreateTenant, CreatedTenant, TenantPatch};
 
 use crate::auth::encryption::EncryptionKey;

@@ -43,6 +43,7 @@ pub fn render(error: &ApiError, request_id: &str) -> Response {
     });
     match error {
         ApiError::InvalidRequest { field, .. } => body["field"] = json!(field),
+        ApiError::Unprocessable { field, .. } => body["field"] = json!(field),
         ApiError::MfaRequired {
             challenge_id,
             available_factors,

@@ -122,6 +122,12 @@ pub trait ControlStore: Send + Sync {
     async fn insert_admin_token(&self, token: &AdminToken) -> Result<(), StoreError>;
     async fn find_admin_token(&self, token_hash: &str) -> Result<Option<AdminToken>, StoreError>;
 
+    /// An instance-wide setting of the control plane (e.g. the encryption key check).
+    async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Stores `value` under `name` unless a value is there already; returns the one that
+    /// stands, so nodes starting at once agree.
+    async fn init_setting(&self, name: &str, value: &str) -> Result<String, StoreError>;
+
     async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError>;
     /// Applies a change of a tenant's signing keys atomically, under the tenant's lock, as
     /// [`signing_keys::plan`] decides from the unretired keys; `NotFound` without the tenant.

@@ -329,3 +329,78 @@ matrix! {
         }
     }
 }
+
+/// Another valid instance key than the one the harness uses.
+const OTHER_KEY: &str = "b3RoZXItZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMhISE=";
+
+matrix! {
+    async fn a_wrong_encryption_key_stops_start_up() {
+        let dir = data_dir();
+        let port = free_port();
+        let env = test_env(&dir, port);
+        {
+            let process = spawn_binary(&env, &dir, port).await;
+            let server = attach(&process.base).await;
+            server.new_tenant().await;
+        }
+        let mut wrong = env.clone();
+        wrong.insert("HELLOJOHN_ENCRYPTION_KEY".into(), OTHER_KEY.into());
+        let output = run_binary(&wrong, &[]);
+        assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+        assert!(stderr_of(&output).contains("HELLOJOHN_ENCRYPTION_KEY"), "{}", stderr_of(&output));
+        // The right key still starts.
+        let process = spawn_binary(&env, &dir, port).await;
+        assert_eq!(client().get(format!("{}/readyz", process.base)).send().await.unwrap().status(), 200);
+    }
+}
+
+matrix! {
+    async fn a_backup_sealed_with_another_key_is_refused_and_creates_nothing() {
+        let source = shared();
+        let t = source.new_tenant().await;
+        source.sign_up(&t, "sealed@example.com", "long enough password").await;
+        let backup = client()
+            .get(source.url(&format!("/cp/v1/tenants/{}/export", t.id)))
+            .bearer_auth(&source.admin_token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let target = start_server(&[("HELLOJOHN_ENCRYPTION_KEY", OTHER_KEY)]);
+        let refused = client()
+            .post(target.url(&format!("/cp/v1/tenants/{}/import", t.id)))
+            .bearer_auth(&target.admin_token)
+            .header("content-type", "application/x-ndjson")
+            .body(backup)
+            .send()
+            .await
+            .unwrap();
+        let refused = Reply::from(refused).await;
+        refused.assert_error(422, "invalid_request");
+        assert_eq!(refused.body["error"]["field"], "encryption_key");
+        target
+            .admin(Method::GET, &format!("/cp/v1/tenants/{}", t.id), None)
+            .await
+            .assert_error(404, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn a_cli_import_into_a_fresh_directory_needs_the_key() {
+    let dir = data_dir();
+    let backup = dir.join("backup.jsonl");
+    std::fs::write(&backup, "{}\n").unwrap();
+    let target = data_dir();
+    let mut env = test_env(&target, free_port());
+    env.remove("HELLOJOHN_ENCRYPTION_KEY");
+    let output = run_binary(&env, &["tenant", "import", "--input", backup.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("HELLOJOHN_ENCRYPTION_KEY"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(!target.join("encryption.key").exists(), "no key generated");
+}

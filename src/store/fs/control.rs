@@ -11,6 +11,8 @@ use crate::store::*;
 
 const TENANT: &str = "tenant";
 const TENANT_SLUG: &str = "tenant_slug";
+/// Instance-wide settings by name.
+const SETTING: &str = "setting";
 const API_KEY: &str = "api_key";
 const API_KEY_ID: &str = "api_key_id";
 const ADMIN: &str = "admin";
@@ -276,6 +278,23 @@ impl ControlStore for FsControlStore {
 
     async fn find_admin_token(&self, token_hash: &str) -> Result<Option<AdminToken>, StoreError> {
         get(&self.engine, ADMIN_TOKEN, token_hash)
+    }
+
+    async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        get(&self.engine, SETTING, name)
+    }
+
+    async fn init_setting(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        let batch = Batch::new()
+            .check(Check::Absent {
+                table: SETTING.into(),
+                key: name.to_owned(),
+            })
+            .put(SETTING, name, serde_json::Value::String(value.to_owned()));
+        match commit(&self.engine, batch, vec![Some("setting")]).await {
+            Ok(()) | Err(StoreError::Duplicate(_)) => self.get_setting(name).await?.ok_or(StoreError::NotFound),
+            Err(e) => Err(e),
+        }
     }
 
     async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {

@@ -288,6 +288,23 @@ impl ControlStore for MySqlControlStore {
         .await
     }
 
+    async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        conn.exec_first(self.sql("SELECT value FROM {d}.cp_setting WHERE name = ?"), (name,))
+            .await
+            .map_err(err)
+    }
+
+    async fn init_setting(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        self.execute(
+            "INSERT IGNORE INTO {d}.cp_setting (name, value) VALUES (?, ?)",
+            vec![name.into(), value.into()],
+            "key",
+        )
+        .await?;
+        self.get_setting(name).await?.ok_or(StoreError::NotFound)
+    }
+
     async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
         self.docs(
             "SELECT doc FROM {d}.cp_signing_key WHERE tenant_id = ? ORDER BY id",

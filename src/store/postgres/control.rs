@@ -268,6 +268,24 @@ impl ControlStore for PgControlStore {
         .await
     }
 
+    async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await.map_err(pool_error)?;
+        let row = client
+            .query_opt(&self.sql("SELECT value FROM {s}.cp_setting WHERE name = $1"), &[&name])
+            .await
+            .map_err(pg_error)?;
+        Ok(row.map(|r| r.get::<_, String>(0)))
+    }
+
+    async fn init_setting(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        self.execute(
+            "INSERT INTO {s}.cp_setting (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &value],
+        )
+        .await?;
+        self.get_setting(name).await?.ok_or(StoreError::NotFound)
+    }
+
     async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
         self.docs(
             "SELECT doc FROM {s}.cp_signing_key WHERE tenant_id = $1 ORDER BY id",

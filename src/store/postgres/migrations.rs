@@ -9,11 +9,18 @@ use crate::store::StoreError;
 pub use crate::store::sql::Migration;
 
 /// The control-plane migrations.
-pub const CONTROL: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../../migrations/postgres/control/0001_init.sql"),
-}];
+pub const CONTROL: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../../migrations/postgres/control/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "settings",
+        sql: include_str!("../../../migrations/postgres/control/0002_settings.sql"),
+    },
+];
 
 /// The migrations of one tenant's schema.
 pub const TENANT: &[Migration] = &[

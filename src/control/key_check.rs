@@ -1,0 +1,85 @@
+//! Proof that `HELLOJOHN_ENCRYPTION_KEY` is the key this store was written with: a canary
+//! sealed with it in the control store. A node holding another key refuses to start
+//! instead of reporting ready and answering 503 for every tenant, and a backup whose
+//! sealed material the key can't open is refused before anything is written.
+
+use serde_json::Value;
+
+use crate::auth::encryption::EncryptionKey;
+use crate::error::ApiError;
+use crate::store::{ControlStore, PageRequest, Record, RecordKind, SigningKeyRecord, StoreError};
+
+/// The control-plane setting holding the sealed canary.
+const SETTING: &str = "encryption_key_check";
+/// What the canary seals (its value is irrelevant: only whether it opens).
+const CANARY: &[u8] = b"hellojohn encryption key check v1";
+
+/// Why the instance key can't be used with this store.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyCheckError {
+    #[error(
+        "HELLOJOHN_ENCRYPTION_KEY is not the key this store was written with (it can't open {0}). \
+         Start with the instance's original key; a new key can't read the signing keys and secrets already stored"
+    )]
+    WrongKey(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks the instance key against the store, writing the canary on first use. A store
+/// from before the canary existed is checked against one of its signing keys first.
+pub async fn verify_instance_key(store: &dyn ControlStore, key: &EncryptionKey) -> Result<(), KeyCheckError> {
+    if let Some(sealed) = store.get_setting(SETTING).await? {
+        return opens(key, &sealed, SETTING).ok_or(KeyCheckError::WrongKey("the stored key check"));
+    }
+    let first = store.list_tenants(&PageRequest { limit: 1, after: None }).await?;
+    if let Some(tenant) = first.items.first() {
+        let keys = store.list_signing_keys(&tenant.id).await?;
+        if keys
+            .first()
+            .is_some_and(|k| opens(key, &k.private_key_enc, &k.id).is_none())
+        {
+            return Err(KeyCheckError::WrongKey("the stored signing keys"));
+        }
+    }
+    let sealed = key
+        .seal(CANARY, SETTING)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // Nodes starting at once agree on one canary; one started with another key loses here.
+    let standing = store.init_setting(SETTING, &sealed).await?;
+    opens(key, &standing, SETTING).ok_or(KeyCheckError::WrongKey("the stored key check"))
+}
+
+fn opens(key: &EncryptionKey, sealed: &str, context: &str) -> Option<()> {
+    key.open(sealed, context).ok().map(|_| ())
+}
+
+/// Refuses a backup whose sealed material (signing keys, TOTP secrets) this instance's key
+/// can't open: restored, it would leave a tenant that only answers 503.
+pub fn check_backup_opens(
+    key: &EncryptionKey,
+    signing_keys: &[SigningKeyRecord],
+    records: &[Record],
+) -> Result<(), ApiError> {
+    let sealed_keys = signing_keys.iter().map(|k| (k.private_key_enc.as_str(), k.id.as_str()));
+    let sealed_secrets = records
+        .iter()
+        .filter(|r| r.kind == RecordKind::MfaFactor)
+        .filter_map(|r| {
+            r.doc
+                .get("secret_enc")
+                .and_then(Value::as_str)
+                .map(|s| (s, r.id.as_str()))
+        });
+    for (sealed, context) in sealed_keys.chain(sealed_secrets) {
+        if opens(key, sealed, context).is_none() {
+            return Err(ApiError::Unprocessable {
+                field: "encryption_key".into(),
+                message: "The backup's keys and secrets are sealed with another HELLOJOHN_ENCRYPTION_KEY; \
+                          restore it on an instance that uses the key of the instance it came from."
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
