@@ -87,6 +87,8 @@ pub struct Config {
     pub database_pool_size: usize,
     /// `HELLOJOHN_METRICS_LISTEN`: where `/metrics` is served instead of the public port.
     pub metrics_listen: Option<SocketAddr>,
+    /// How long start-up keeps retrying an unreachable database.
+    pub database_connect_timeout: Duration,
 }
 
 const DEFAULTS: &[(&str, &str)] = &[
@@ -108,6 +110,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("RATE_LIMITS", "on"),
     ("TEST_FAULTS", "false"),
     ("DATABASE_POOL_SIZE", "16"),
+    ("DATABASE_CONNECT_TIMEOUT", "30s"),
 ];
 
 /// Every variable name (without the `HELLOJOHN_` prefix) the server reads.
@@ -144,6 +147,7 @@ const KNOWN: &[&str] = &[
     "RATE_LIMITS",
     "TRUSTED_PROXIES",
     "METRICS_LISTEN",
+    "DATABASE_CONNECT_TIMEOUT",
     "TEST_FAULTS",
     "DATABASE_POOL_SIZE",
 ];
@@ -298,6 +302,7 @@ impl Config {
                 n => n,
             },
             metrics_listen: v.opt("METRICS_LISTEN").map(metrics_address).transpose()?,
+            database_connect_timeout: v.duration("DATABASE_CONNECT_TIMEOUT")?,
         })
     }
 

@@ -7,6 +7,7 @@
 //! conditions) plus writes, applied atomically. That one shape covers
 //! "change + outbox event" in one transaction and refresh-token rotation.
 
+pub mod connect;
 pub mod fs;
 pub mod model;
 pub mod mysql;
@@ -428,11 +429,11 @@ pub async fn open_backend(config: &crate::config::Config) -> Result<Arc<dyn Back
         Ok(Arc::new(fs::FsBackend::open(&dir)?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(
-            postgres::PgBackend::open(url, config.database_pool_size).await?,
+            postgres::PgBackend::open(url, config.database_pool_size, config.database_connect_timeout).await?,
         ))
     } else {
         Ok(Arc::new(
-            mysql::MySqlBackend::open(url, config.database_pool_size).await?,
+            mysql::MySqlBackend::open(url, config.database_pool_size, config.database_connect_timeout).await?,
         ))
     }
 }

@@ -404,3 +404,126 @@ async fn a_cli_import_into_a_fresh_directory_needs_the_key() {
     );
     assert!(!target.join("encryption.key").exists(), "no key generated");
 }
+
+/// `url` with its host and port replaced by `address` (e.g. a proxy's).
+fn via(url: &str, address: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let user = authority
+        .rsplit_once('@')
+        .map(|(u, _)| format!("{u}@"))
+        .unwrap_or_default();
+    format!("{scheme}://{user}{address}/{path}")
+}
+
+/// The SQL server of the running backend, `host:port`.
+fn sql_server() -> Option<String> {
+    let url = match crate::backends::current() {
+        crate::backends::Backend::Fs => return None,
+        crate::backends::Backend::Postgres(_) => crate::backends::postgres_url(),
+        crate::backends::Backend::MySql(_) => crate::backends::mysql_url(),
+    };
+    let rest = url.split_once("://").unwrap().1;
+    let authority = rest.split('/').next().unwrap();
+    Some(authority.rsplit_once('@').map_or(authority, |(_, a)| a).to_owned())
+}
+
+#[tokio::test]
+async fn a_missing_postgres_database_is_named_with_the_fix() {
+    let mut env = test_env(&data_dir(), free_port());
+    let base = crate::backends::postgres_url();
+    let authority = base.split_once("://").unwrap().1.split('/').next().unwrap();
+    let server = authority.rsplit_once('@').map_or(authority, |(_, a)| a).to_owned();
+    env.insert("HELLOJOHN_DATABASE_CONNECT_TIMEOUT".into(), "2s".into());
+    env.insert(
+        "HELLOJOHN_DATABASE_URL".into(),
+        format!("postgres://postgres:s3cret-pw@{server}/hj_never_created"),
+    );
+    env.insert("HELLOJOHN_ENCRYPTION_KEY".into(), TEST_ENCRYPTION_KEY.into());
+    let started = std::time::Instant::now();
+    let output = run_binary(&env, &[]);
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success(), "{stderr}");
+    if stderr.contains("unreachable") {
+        assert!(
+            std::env::var("HELLOJOHN_TEST_REQUIRE_DB").is_err(),
+            "PostgreSQL is required: {stderr}"
+        );
+        eprintln!("SKIPPED: PostgreSQL is unreachable");
+        return;
+    }
+    assert!(started.elapsed() < Duration::from_secs(20), "a refusal is not retried");
+    for part in [
+        "hj_never_created",
+        "does not exist",
+        "createdb",
+        &server,
+        "user \"postgres\"",
+    ] {
+        assert!(stderr.contains(part), "missing {part:?} in {stderr}");
+    }
+    assert!(!stderr.contains("s3cret-pw"), "the password never shows: {stderr}");
+}
+
+matrix! {
+    async fn a_refused_database_user_is_named_at_once() {
+        let Some(server) = sql_server() else { return };
+        let mut env = test_env(&data_dir(), free_port());
+        let scheme = if matches!(crate::backends::current(), crate::backends::Backend::MySql(_)) { "mysql" } else { "postgres" };
+        env.insert("HELLOJOHN_DATABASE_URL".into(), format!("{scheme}://hj_no_such_user:wrong-pw-123@{server}/hj_control"));
+        let output = run_binary(&env, &[]);
+        let stderr = stderr_of(&output);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(stderr.contains("hj_no_such_user") && stderr.contains(&server), "{stderr}");
+        assert!(stderr.contains("refused user") || stderr.contains("does not exist"), "{stderr}");
+        assert!(!stderr.contains("wrong-pw-123"), "the password never shows: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_retried_then_named() {
+    let closed = free_port();
+    let mut env = test_env(&data_dir(), free_port());
+    env.insert(
+        "HELLOJOHN_DATABASE_URL".into(),
+        format!("postgres://postgres@127.0.0.1:{closed}/hj"),
+    );
+    env.insert("HELLOJOHN_ENCRYPTION_KEY".into(), TEST_ENCRYPTION_KEY.into());
+    env.insert("HELLOJOHN_DATABASE_CONNECT_TIMEOUT".into(), "2s".into());
+    let started = std::time::Instant::now();
+    let output = run_binary(&env, &[]);
+    let stderr = stderr_of(&output);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "it retried before giving up"
+    );
+    assert!(
+        stderr.matches("database unreachable, retrying").count() >= 2,
+        "each attempt is logged: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{closed}")) && stderr.contains("HELLOJOHN_DATABASE_CONNECT_TIMEOUT"),
+        "{stderr}"
+    );
+}
+
+matrix! {
+    async fn a_database_that_starts_after_the_app_is_waited_for() {
+        let Some(server) = sql_server() else { return };
+        let port = free_port();
+        let dir = data_dir();
+        let mut env = test_env(&dir, port);
+        let proxy = crate::proxy::TcpProxy::start(&server).await;
+        proxy.cut().await;
+        let url = env["HELLOJOHN_DATABASE_URL"].clone();
+        env.insert("HELLOJOHN_DATABASE_URL".into(), via(&url, &proxy.address()));
+        let restore = async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            proxy.restore().await;
+        };
+        let (process, ()) = tokio::join!(spawn_binary(&env, &dir, port), restore);
+        let ready = client().get(format!("{}/readyz", process.base)).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+    }
+}

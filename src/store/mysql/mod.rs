@@ -18,6 +18,7 @@ use dashmap::DashMap;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
 
+use super::connect::{Attempt, DatabaseTarget};
 use super::{Backend, ControlStore, StoreError, Tenant, TenantStore};
 use crate::config::IsolationMode;
 
@@ -42,16 +43,70 @@ pub(crate) fn my_error(e: mysql_async::Error, unique: &'static str) -> StoreErro
     }
 }
 
-fn pool_for(url: &str, database: Option<&str>, size: usize) -> Result<Pool, StoreError> {
+/// The server's options from `url`, without a default database: every statement names
+/// its database, and the control database is created when missing.
+fn server_opts(url: &str) -> Result<OptsBuilder, StoreError> {
     let opts = Opts::from_url(url).map_err(|_| StoreError::Unavailable("invalid MySQL URL".into()))?;
+    Ok(OptsBuilder::from_opts(opts).db_name(None::<String>))
+}
+
+fn pool_for(url: &str, size: usize) -> Result<Pool, StoreError> {
     let constraints = PoolConstraints::new(0, size).ok_or_else(|| StoreError::Unavailable("pool size".into()))?;
-    let mut builder = OptsBuilder::from_opts(opts)
+    let builder = server_opts(url)?
         .pool_opts(PoolOpts::default().with_constraints(constraints))
         .stmt_cache_size(256);
-    if let Some(db) = database {
-        builder = builder.db_name(Some(db));
-    }
     Ok(Pool::new(builder))
+}
+
+/// Where `url` points, for messages (never the password).
+fn target_of(url: &str, database: &str) -> Result<DatabaseTarget, StoreError> {
+    let opts = Opts::from_url(url).map_err(|_| StoreError::Unavailable("invalid MySQL URL".into()))?;
+    Ok(DatabaseTarget {
+        engine: "MySQL",
+        host: opts.ip_or_hostname().to_owned(),
+        port: opts.tcp_port(),
+        database: database.to_owned(),
+        user: opts.user().unwrap_or_default().to_owned(),
+    })
+}
+
+/// One connection attempt that also makes sure the control database exists, its
+/// failure said in words.
+async fn probe(url: &str, target: &DatabaseTarget) -> Result<(), Attempt> {
+    let opts = server_opts(url).map_err(|e| Attempt::Refused(e.to_string()))?;
+    let mut conn = match mysql_async::Conn::new(opts).await {
+        Ok(conn) => conn,
+        Err(mysql_async::Error::Server(e)) => return Err(refusal(target, &e)),
+        Err(e) => return Err(Attempt::Unreachable(super::connect::causes(&e))),
+    };
+    let created = conn
+        .query_drop(format!(
+            "CREATE DATABASE IF NOT EXISTS `{}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            target.database
+        ))
+        .await;
+    let _ = conn.disconnect().await;
+    match created {
+        Ok(()) => Ok(()),
+        Err(mysql_async::Error::Server(e)) => Err(refusal(target, &e)),
+        Err(e) => Err(Attempt::Unreachable(super::connect::causes(&e))),
+    }
+}
+
+fn refusal(target: &DatabaseTarget, e: &mysql_async::ServerError) -> Attempt {
+    Attempt::Refused(match e.code {
+        1045 | 1698 => format!(
+            "the server refused user \"{}\" ({}). Check the user and password in HELLOJOHN_DATABASE_URL",
+            target.user, e.message
+        ),
+        1044 | 1142 | 1227 => format!(
+            "user \"{}\" may not create or use database \"{db}\" ({}). Create it (CREATE DATABASE {db}) and GRANT ALL ON {db}.* to the user, or grant CREATE",
+            target.user,
+            e.message,
+            db = target.database,
+        ),
+        code => format!("MySQL error {code}: {}", e.message),
+    })
 }
 
 /// The database named by the URL's path, if any.
@@ -93,11 +148,22 @@ pub struct MySqlBackend {
 }
 
 impl MySqlBackend {
-    /// Connects, creates the control database and applies its migrations.
-    pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
-        let control_db = url_database(url).unwrap_or_else(|| CONTROL_DATABASE.to_owned());
-        let main = pool_for(url, None, pool_size)?;
-        create_database(&main, &control_db).await?;
+    /// Connects (retrying an unreachable server for `connect_timeout`), creates the control
+    /// database and applies its migrations.
+    pub async fn open(url: &str, pool_size: usize, connect_timeout: std::time::Duration) -> Result<Self, StoreError> {
+        let control_db = match url_database(url) {
+            Some(db) => db,
+            None => {
+                tracing::info!(
+                    database = CONTROL_DATABASE,
+                    "HELLOJOHN_DATABASE_URL names no database: using the default"
+                );
+                CONTROL_DATABASE.to_owned()
+            }
+        };
+        let target = target_of(url, &control_db)?;
+        super::connect::reach(&target, connect_timeout, || probe(url, &target)).await?;
+        let main = pool_for(url, pool_size)?;
         migrations::apply(&main, &control_db, migrations::CONTROL).await?;
         let tag = super::instance_tag(&control_db);
         let control = Arc::new(control::MySqlControlStore::new(main.clone(), control_db));
@@ -116,10 +182,10 @@ impl MySqlBackend {
             return Ok(pool);
         }
         let url = tenant.database_url.as_deref().unwrap_or(&self.url);
-        let server = pool_for(url, None, 1)?;
+        let server = pool_for(url, 1)?;
         create_database(&server, database).await?;
         let _ = server.disconnect().await;
-        let pool = Arc::new(pool_for(url, None, self.tenant_pool_size)?);
+        let pool = Arc::new(pool_for(url, self.tenant_pool_size)?);
         self.databases.insert(tenant.id.clone(), Arc::downgrade(&pool));
         Ok(pool)
     }
@@ -179,7 +245,7 @@ impl Backend for MySqlBackend {
                 }
                 let url = t.database_url.as_deref().unwrap_or(&self.url);
                 let server = if t.isolation_mode == IsolationMode::SeparateDatabase {
-                    pool_for(url, None, 1)?
+                    pool_for(url, 1)?
                 } else {
                     self.main.clone()
                 };

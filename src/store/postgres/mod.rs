@@ -20,6 +20,7 @@ use dashmap::DashMap;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+use super::connect::{self, Attempt, DatabaseTarget};
 use super::{Backend, ControlStore, StoreError, Tenant, TenantStore};
 use crate::config::IsolationMode;
 
@@ -88,6 +89,54 @@ fn make_pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreE
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }
 
+/// Where `config` points, for messages (never the password).
+fn target_of(config: &tokio_postgres::Config) -> DatabaseTarget {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_owned(),
+    };
+    let user = config.get_user().unwrap_or_default().to_owned();
+    DatabaseTarget {
+        engine: "PostgreSQL",
+        host,
+        port: config.get_ports().first().copied().unwrap_or(5432),
+        database: config.get_dbname().map(str::to_owned).unwrap_or_else(|| user.clone()),
+        user,
+    }
+}
+
+/// One connection attempt, its failure said in words.
+async fn probe(config: &tokio_postgres::Config, target: &DatabaseTarget) -> Result<(), Attempt> {
+    use tokio_postgres::error::SqlState;
+    match config.connect(NoTls).await {
+        Ok((client, connection)) => {
+            drop(client);
+            let _ = connection.await;
+            Ok(())
+        }
+        Err(e) => Err(match e.code() {
+            None => Attempt::Unreachable(connect::causes(&e)),
+            Some(code) if *code == SqlState::INVALID_CATALOG_NAME => Attempt::Refused(format!(
+                "database \"{db}\" does not exist. Create it: createdb -h {host} -p {port} -U {user} {db}",
+                db = target.database,
+                host = target.host,
+                port = target.port,
+                user = target.user,
+            )),
+            Some(code) if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => {
+                Attempt::Refused(format!(
+                    "the server refused user \"{}\" ({}). Check the user and password in HELLOJOHN_DATABASE_URL, that the role may log in, and the server's pg_hba.conf",
+                    target.user,
+                    e.as_db_error().map(|d| d.message()).unwrap_or_default()
+                ))
+            }
+            Some(_) => Attempt::Refused(connect::causes(&e)),
+        }),
+    }
+}
+
 fn parse_url(url: &str) -> Result<tokio_postgres::Config, StoreError> {
     let mut config =
         tokio_postgres::Config::from_str(url).map_err(|_| StoreError::Unavailable("invalid PostgreSQL URL".into()))?;
@@ -118,9 +167,16 @@ pub struct PgBackend {
 }
 
 impl PgBackend {
-    /// Connects, creates the control schema and applies its migrations.
-    pub async fn open(url: &str, pool_size: usize) -> Result<Self, StoreError> {
-        let main = make_pool(parse_url(url)?, pool_size)?;
+    /// Connects (retrying an unreachable server for `connect_timeout`), creates the
+    /// control schema and applies its migrations.
+    pub async fn open(url: &str, pool_size: usize, connect_timeout: Duration) -> Result<Self, StoreError> {
+        let config = parse_url(url)?;
+        let target = target_of(&config);
+        if config.get_dbname().is_none() {
+            tracing::info!(database = %target.database, "HELLOJOHN_DATABASE_URL names no database: using the user's");
+        }
+        connect::reach(&target, connect_timeout, || probe(&config, &target)).await?;
+        let main = make_pool(config, pool_size)?;
         let mut client = main.get().await.map_err(pool_error)?;
         let applied = migrations::apply(&mut client, CONTROL_SCHEMA, migrations::CONTROL).await?;
         if applied > 0 {
