@@ -89,6 +89,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// How long start-up keeps retrying an unreachable database.
     pub database_connect_timeout: Duration,
+    /// How long a password hash may wait for a worker before it is shed (503).
+    pub password_queue_timeout: Duration,
 }
 
 const DEFAULTS: &[(&str, &str)] = &[
@@ -111,6 +113,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("TEST_FAULTS", "false"),
     ("DATABASE_POOL_SIZE", "16"),
     ("DATABASE_CONNECT_TIMEOUT", "30s"),
+    ("PASSWORD_QUEUE_TIMEOUT", "2s"),
 ];
 
 /// Every variable name (without the `HELLOJOHN_` prefix) the server reads.
@@ -148,6 +151,7 @@ const KNOWN: &[&str] = &[
     "TRUSTED_PROXIES",
     "METRICS_LISTEN",
     "DATABASE_CONNECT_TIMEOUT",
+    "PASSWORD_QUEUE_TIMEOUT",
     "TEST_FAULTS",
     "DATABASE_POOL_SIZE",
 ];
@@ -303,6 +307,7 @@ impl Config {
             },
             metrics_listen: v.opt("METRICS_LISTEN").map(metrics_address).transpose()?,
             database_connect_timeout: v.duration("DATABASE_CONNECT_TIMEOUT")?,
+            password_queue_timeout: v.duration("PASSWORD_QUEUE_TIMEOUT")?,
         })
     }
 

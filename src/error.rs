@@ -175,6 +175,21 @@ impl ApiError {
     }
 }
 
+impl From<crate::auth::password::PasswordError> for ApiError {
+    /// Overload gets the queue's `Retry-After`; anything else is logged and a longer one.
+    fn from(e: crate::auth::password::PasswordError) -> Self {
+        match e {
+            crate::auth::password::PasswordError::Overloaded { retry_after } => {
+                ApiError::ServiceUnavailable { retry_after }
+            }
+            other => {
+                tracing::error!(error = %other, "password hashing failed");
+                ApiError::unavailable()
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -81,7 +81,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         (None, None) => return Err(StartError::Encryption(EncryptionError::BadKey)),
     };
     crate::control::verify_instance_key(backend.control().as_ref(), &master_key).await?;
-    let hasher = PasswordHasher::new(config.argon2)?;
+    let hasher = PasswordHasher::new(config.argon2, config.password_queue_timeout)?;
     let clock = Clock::default();
     let mailbox = config.dev_mailbox.clone().unwrap_or_else(|| {
         config

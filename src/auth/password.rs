@@ -1,12 +1,15 @@
 //! Password hashing with argon2id on a fixed pool of worker threads: one per
-//! core, each reusing its own memory buffer, fed by a short queue. When the
-//! queue is full the caller gets [`PasswordError::Overloaded`] (503 +
-//! `Retry-After`) instead of unbounded latency. Imported bcrypt and argon2
-//! hashes verify too, and [`PasswordHasher::needs_rehash`] tells when a hash
-//! should be upgraded to the current parameters.
+//! core, each reusing its own memory buffer, fed by a queue. A burst queues; a hash
+//! that could not start within the queue timeout (`HELLOJOHN_PASSWORD_QUEUE_TIMEOUT`)
+//! is shed with [`PasswordError::Overloaded`] (503 + a `Retry-After` estimated from
+//! the queue) instead of running after its client gave up. Imported bcrypt and argon2
+//! hashes verify too, and [`PasswordHasher::needs_rehash`] tells when a hash should be
+//! upgraded to the current parameters.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::PasswordHash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -18,8 +21,10 @@ use tokio::sync::oneshot;
 
 use crate::config::Argon2Params;
 
-/// Jobs allowed to wait per worker before new ones are refused.
-const QUEUE_PER_WORKER: usize = 16;
+/// Jobs allowed to wait per worker: a bound on memory only; waiting is bounded by time.
+const QUEUE_PER_WORKER: usize = 1024;
+/// The longest `Retry-After` a shed request is told.
+const MAX_RETRY_AFTER_SECS: u64 = 30;
 /// Largest argon2 memory cost accepted from an imported hash (KiB).
 pub const MAX_IMPORTED_MEMORY_KIB: u32 = 262_144;
 
@@ -28,8 +33,8 @@ pub const MAX_IMPORTED_MEMORY_KIB: u32 = 262_144;
 pub enum PasswordError {
     #[error("argon2: {0}")]
     Hash(String),
-    #[error("too many password hashes queued")]
-    Overloaded,
+    #[error("password hashing is overloaded; retry in {retry_after} s")]
+    Overloaded { retry_after: u64 },
     #[error("password worker stopped")]
     Stopped,
 }
@@ -41,7 +46,34 @@ enum Work {
 
 struct Job {
     work: Work,
+    /// After this instant the job is shed instead of started.
+    start_by: Instant,
     reply: oneshot::Sender<Result<Outcome, PasswordError>>,
+}
+
+/// What the workers and callers share about the queue, to estimate waits.
+struct Load {
+    workers: usize,
+    queued: AtomicUsize,
+    /// Moving average of one hash's duration, in microseconds.
+    average_micros: AtomicU64,
+}
+
+impl Load {
+    /// Seconds until a job queued now would start, at least 1.
+    fn retry_after(&self) -> u64 {
+        let queued = self.queued.load(Ordering::Relaxed) as u64;
+        let micros = self.average_micros.load(Ordering::Relaxed).max(1);
+        let wait = queued * micros / self.workers.max(1) as u64 / 1_000_000;
+        wait.clamp(1, MAX_RETRY_AFTER_SECS)
+    }
+
+    fn record(&self, took: Duration) {
+        let took = took.as_micros().min(u128::from(u64::MAX)) as u64;
+        let old = self.average_micros.load(Ordering::Relaxed);
+        let new = if old == 0 { took } else { (old * 7 + took) / 8 };
+        self.average_micros.store(new, Ordering::Relaxed);
+    }
 }
 
 enum Outcome {
@@ -54,42 +86,66 @@ enum Outcome {
 pub struct PasswordHasher {
     params: Argon2Params,
     jobs: SyncSender<Job>,
+    queue_timeout: Duration,
+    load: Arc<Load>,
     /// A hash of a random password: verified against when the user is unknown, so timing matches.
     dummy_hash: Arc<String>,
 }
 
 impl PasswordHasher {
-    /// Starts one worker thread per core and computes the dummy hash.
-    pub fn new(params: Argon2Params) -> Result<Self, PasswordError> {
+    /// Starts one worker thread per core and computes the dummy hash; a job that can't
+    /// start within `queue_timeout` is shed.
+    pub fn new(params: Argon2Params, queue_timeout: Duration) -> Result<Self, PasswordError> {
         argon2_for(params)?;
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let (jobs, queue) = sync_channel::<Job>(workers * QUEUE_PER_WORKER);
         let queue = Arc::new(Mutex::new(queue));
+        let load = Arc::new(Load {
+            workers,
+            queued: AtomicUsize::new(0),
+            average_micros: AtomicU64::new(0),
+        });
         for i in 0..workers {
-            let queue = queue.clone();
+            let (queue, load) = (queue.clone(), load.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
-                .spawn(move || worker(params, &queue))
+                .spawn(move || worker(params, &queue, &load))
                 .map_err(|e| PasswordError::Hash(e.to_string()))?;
         }
         let mut buffer = vec![Block::default(); block_count(params)];
+        let started = Instant::now();
         let dummy = hash_with(params, &crate::auth::secrets::generate(""), &mut buffer)?;
+        load.record(started.elapsed());
         Ok(Self {
             params,
             jobs,
+            queue_timeout,
+            load,
             dummy_hash: Arc::new(dummy),
         })
     }
 
     async fn run(&self, work: Work) -> Result<Outcome, PasswordError> {
         let (reply, answer) = oneshot::channel();
-        match self.jobs.try_send(Job { work, reply }) {
+        let job = Job {
+            work,
+            start_by: Instant::now() + self.queue_timeout,
+            reply,
+        };
+        self.load.queued.fetch_add(1, Ordering::Relaxed);
+        match self.jobs.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
+                self.load.queued.fetch_sub(1, Ordering::Relaxed);
                 metrics::counter!("hellojohn_password_hashes_refused_total").increment(1);
-                return Err(PasswordError::Overloaded);
+                return Err(PasswordError::Overloaded {
+                    retry_after: self.load.retry_after(),
+                });
             }
-            Err(TrySendError::Disconnected(_)) => return Err(PasswordError::Stopped),
+            Err(TrySendError::Disconnected(_)) => {
+                self.load.queued.fetch_sub(1, Ordering::Relaxed);
+                return Err(PasswordError::Stopped);
+            }
         }
         answer.await.map_err(|_| PasswordError::Stopped)?
     }
@@ -172,7 +228,7 @@ fn is_bcrypt(stored: &str) -> bool {
     ["$2a$", "$2b$", "$2y$", "$2x$"].iter().any(|p| stored.starts_with(p))
 }
 
-fn worker(params: Argon2Params, queue: &Mutex<Receiver<Job>>) {
+fn worker(params: Argon2Params, queue: &Mutex<Receiver<Job>>, load: &Load) {
     // The buffer lives as long as the worker: no 19 MiB allocation per hash.
     let mut buffer = vec![Block::default(); block_count(params)];
     loop {
@@ -181,10 +237,21 @@ fn worker(params: Argon2Params, queue: &Mutex<Receiver<Job>>) {
             Err(_) => return,
         };
         let Ok(job) = job else { return };
+        load.queued.fetch_sub(1, Ordering::Relaxed);
+        if Instant::now() > job.start_by || job.reply.is_closed() {
+            // Waited too long (or its caller is gone): shed it rather than hash for nobody.
+            metrics::counter!("hellojohn_password_hashes_refused_total").increment(1);
+            let _ = job.reply.send(Err(PasswordError::Overloaded {
+                retry_after: load.retry_after(),
+            }));
+            continue;
+        }
+        let started = Instant::now();
         let outcome = match job.work {
             Work::Hash(password) => hash_with(params, &password, &mut buffer).map(Outcome::Hashed),
             Work::Verify { password, stored } => Ok(Outcome::Verified(verify_with(&password, &stored, &mut buffer))),
         };
+        load.record(started.elapsed());
         let _ = job.reply.send(outcome);
     }
 }
@@ -286,7 +353,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_unknown_users_never_match() {
-        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let hasher = PasswordHasher::new(cheap(), Duration::from_secs(2)).unwrap();
         let phc = hasher.hash("correct horse").await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(hasher.verify("correct horse", Some(&phc)).await.unwrap());
@@ -297,7 +364,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_from_other_libraries_verify_and_ask_for_an_upgrade() {
-        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let hasher = PasswordHasher::new(cheap(), Duration::from_secs(2)).unwrap();
         // Made by the reference implementation's Rust port with other parameters.
         use argon2::password_hash::{PasswordHasher as _, SaltString};
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -327,19 +394,40 @@ mod tests {
         assert!(!is_supported_hash("plaintext"));
     }
 
-    #[tokio::test]
-    async fn a_full_queue_refuses_instead_of_waiting() {
-        let hasher = PasswordHasher::new(Argon2Params {
+    fn costly() -> Argon2Params {
+        Argon2Params {
             memory_kib: 8192,
             iterations: 3,
             parallelism: 1,
-        })
-        .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_below_the_queue_timeout_waits_its_turn() {
+        let hasher = PasswordHasher::new(costly(), Duration::from_secs(60)).unwrap();
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let burst = (workers * (QUEUE_PER_WORKER + 1)) * 2;
-        let results = futures_join(burst, &hasher).await;
-        assert!(results.iter().any(|r| matches!(r, Err(PasswordError::Overloaded))));
-        assert!(results.iter().any(|r| r.is_ok()));
+        let results = futures_join(workers * 8, &hasher).await;
+        assert!(
+            results.iter().all(Result::is_ok),
+            "nothing is shed while hashes start in time"
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_that_cannot_start_in_time_are_shed_with_a_retry_hint() {
+        let hasher = PasswordHasher::new(costly(), Duration::from_millis(1)).unwrap();
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let results = futures_join(workers * 16, &hasher).await;
+        let shed: Vec<u64> = results
+            .iter()
+            .filter_map(|r| match r {
+                Err(PasswordError::Overloaded { retry_after }) => Some(*retry_after),
+                _ => None,
+            })
+            .collect();
+        assert!(!shed.is_empty(), "the late ones are shed");
+        assert!(shed.iter().all(|s| (1..=MAX_RETRY_AFTER_SECS).contains(s)), "{shed:?}");
+        assert!(results.iter().any(|r| r.is_ok()), "the first ones run");
     }
 
     async fn futures_join(n: usize, hasher: &PasswordHasher) -> Vec<Result<String, PasswordError>> {

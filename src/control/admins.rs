@@ -81,7 +81,7 @@ impl ControlPlane {
             .hasher
             .verify(password, admin.as_ref().map(|a| a.password_hash.as_str()))
             .await
-            .map_err(|_| ApiError::unavailable())?;
+            .map_err(ApiError::from)?;
         let Some(admin) = admin.filter(|_| matched) else {
             self.admin_limits
                 .lock()
@@ -132,7 +132,7 @@ impl ControlPlane {
     pub async fn create_admin(&self, email: &str, password: &str) -> Result<CpAdmin, ApiError> {
         let email = validate::email(email)?;
         validate::new_password(password, 12)?;
-        let password_hash = self.hasher.hash(password).await.map_err(|_| ApiError::unavailable())?;
+        let password_hash = self.hasher.hash(password).await.map_err(ApiError::from)?;
         let admin = CpAdmin {
             id: new_id(prefix::ADMIN),
             email,

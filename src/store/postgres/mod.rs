@@ -71,6 +71,24 @@ pub(crate) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
+/// How long a pool keeps a connection nobody uses: hellojohn shares the server's
+/// connection slots with everyone else on it, so idle ones go back.
+const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(30);
+
+/// Closes the pool's connections idle for longer than [`IDLE_CONNECTION_TTL`], until the
+/// pool itself is dropped (MySQL pools do the same through `inactive_connection_ttl`).
+fn release_idle_connections(pool: &Pool) {
+    let weak = pool.weak();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(IDLE_CONNECTION_TTL / 2);
+        loop {
+            tick.tick().await;
+            let Some(pool) = weak.upgrade() else { return };
+            pool.retain(|_, metrics| metrics.last_used() < IDLE_CONNECTION_TTL);
+        }
+    });
+}
+
 fn make_pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
         config,
@@ -79,14 +97,16 @@ fn make_pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreE
             recycling_method: RecyclingMethod::Fast,
         },
     );
-    Pool::builder(manager)
+    let pool = Pool::builder(manager)
         .max_size(size)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(Duration::from_secs(5)))
         .create_timeout(Some(Duration::from_secs(3)))
         .recycle_timeout(Some(Duration::from_secs(3)))
         .build()
-        .map_err(|e| StoreError::Unavailable(e.to_string()))
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    release_idle_connections(&pool);
+    Ok(pool)
 }
 
 /// Where `config` points, for messages (never the password).

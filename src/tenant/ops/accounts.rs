@@ -20,15 +20,9 @@ pub struct SignUp {
     pub unsafe_metadata: Option<Value>,
 }
 
-/// Hashing trouble: overload gets a short `Retry-After`, anything else a longer one.
+/// Hashing trouble as the client sees it (see the `From` conversion in `crate::error`).
 pub fn password_error(e: PasswordError) -> ApiError {
-    match e {
-        PasswordError::Overloaded => ApiError::ServiceUnavailable { retry_after: 1 },
-        other => {
-            tracing::error!(error = %other, "password hashing failed");
-            ApiError::unavailable()
-        }
-    }
+    e.into()
 }
 
 /// Applies several limits in order, keeping the tightest report.
