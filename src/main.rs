@@ -188,6 +188,10 @@ fn read_password(password: Option<String>, file: Option<PathBuf>) -> Result<Stri
 }
 
 async fn create_admin(mut config: Config, email: &str, password: &str) -> Result<(), Box<dyn std::error::Error>> {
+    // Input first: a short password is worth saying before the store is even opened.
+    hellojohn::validate::email(email).map_err(|_| "--email is not an email address")?;
+    hellojohn::validate::new_password(password, hellojohn::control::ADMIN_PASSWORD_MIN_LENGTH)
+        .map_err(|e| format!("--password: {e}"))?;
     config.bootstrap = false;
     config.admin_seed = None;
     let node = hellojohn::server::build(config).await?;

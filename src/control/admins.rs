@@ -31,6 +31,9 @@ const ADMIN_LOCKOUT: Lockout = Lockout {
     duration: 900,
 };
 
+/// The shortest CP admin password: these credentials rule every tenant.
+pub const ADMIN_PASSWORD_MIN_LENGTH: u32 = 12;
+
 /// Whether a bearer value is a CP admin token (other credentials are refused as such).
 pub fn is_admin_token(token: &str) -> bool {
     token.starts_with(ADMIN_TOKEN_PREFIX)
@@ -131,7 +134,7 @@ impl ControlPlane {
     /// Creates a CP admin.
     pub async fn create_admin(&self, email: &str, password: &str) -> Result<CpAdmin, ApiError> {
         let email = validate::email(email)?;
-        validate::new_password(password, 12)?;
+        validate::new_password(password, ADMIN_PASSWORD_MIN_LENGTH)?;
         let password_hash = self.hasher.hash(password).await.map_err(ApiError::from)?;
         let admin = CpAdmin {
             id: new_id(prefix::ADMIN),

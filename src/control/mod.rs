@@ -3,7 +3,7 @@
 //! tenant always comes from the credential and never from a client header.
 
 mod admins;
-pub use admins::is_admin_token;
+pub use admins::{is_admin_token, ADMIN_PASSWORD_MIN_LENGTH};
 mod api_keys;
 mod auth_config;
 mod backup;

@@ -87,7 +87,8 @@ impl Actor for TenantActor {
                         }
                     });
                 }
-                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout {
+                let holding = state.ctx.limits.lock().is_holding(state.ctx.deps.clock.unix());
+                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout && !holding {
                     tracing::debug!(tenant = %state.ctx.tenant.id, "stopping idle tenant actor");
                     myself.stop(Some("idle".to_owned()));
                 }

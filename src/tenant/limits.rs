@@ -159,6 +159,12 @@ impl Limiter {
         self.locks.remove(account);
     }
 
+    /// Whether a lockout or a rate window is still running: the tenant's actor stays up
+    /// while one is, so stopping an idle tenant never lifts a lock or resets a limit early.
+    pub fn is_holding(&self, now: i64) -> bool {
+        self.locks.values().any(|l| l.locked_until > now) || self.windows.values().any(|w| w.start + w.length > now)
+    }
+
     /// Forgets windows that have ended and accounts with no lock and no failure for a day.
     /// Called on the tenant actor's periodic tick and when the maps grow large.
     pub fn sweep(&mut self, now: i64) {
@@ -257,5 +263,25 @@ mod sweep_tests {
         assert_eq!(limiter.locks.len(), 1, "a recent failure still counts toward lockout");
         limiter.sweep(MAX_LOCK_SECS + 1);
         assert!(limiter.locks.is_empty());
+    }
+
+    #[test]
+    fn a_running_lock_or_window_holds_the_limiter() {
+        let mut limiter = Limiter::default();
+        assert!(!limiter.is_holding(0));
+        let policy = Lockout {
+            threshold: 1,
+            duration: 100,
+        };
+        limiter.record_failure("a@x.io", &policy, 0);
+        assert!(limiter.is_holding(50));
+        assert!(!limiter.is_holding(100));
+        let rules = RateLimits {
+            sign_in_ip: Some("3/1m".into()),
+            ..RateLimits::default()
+        };
+        limiter.hit(Limit::SignInIp, "ip", &rules, 200).unwrap();
+        assert!(limiter.is_holding(259));
+        assert!(!limiter.is_holding(260));
     }
 }

@@ -118,3 +118,21 @@ matrix! {
         assert_eq!(ids.len(), 8);
     }
 }
+
+matrix! {
+    async fn an_idle_tenant_keeps_its_lockouts() {
+        let s = start_server(&[("HELLOJOHN_TENANT_IDLE_TIMEOUT", "1s"), ("HELLOJOHN_RATE_LIMITS", "on")]);
+        let limits = serde_json::json!({"sign_in_ip": null, "sign_in_account": null, "sign_up_ip": null});
+        let t = s
+            .new_tenant_with(serde_json::json!({"name": "idle lockout", "auth_config": {"lockout": {"threshold": 2, "duration": 600}, "rate_limits": limits}}))
+            .await;
+        s.sign_up(&t, "locked@example.com", "long enough password").await;
+        for _ in 0..2 {
+            s.sign_in(&t, "locked@example.com", "not the password").await.assert_error(401, "invalid_credentials");
+        }
+        s.sign_in(&t, "locked@example.com", "long enough password").await.assert_error(403, "account_locked");
+        // Well past the idle timeout: the actor must not stop and forget the lock.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        s.sign_in(&t, "locked@example.com", "long enough password").await.assert_error(403, "account_locked");
+    }
+}

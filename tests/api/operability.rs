@@ -527,3 +527,44 @@ matrix! {
         assert_eq!(ready.status(), 200);
     }
 }
+
+#[tokio::test]
+async fn cli_commands_beside_a_running_file_store_server_say_what_to_do() {
+    let dir = data_dir();
+    let port = free_port();
+    let env = test_env(&dir, port);
+    let _server = spawn_binary(&env, &dir, port).await;
+    let short = run_binary(
+        &env,
+        &["admin", "create", "--email", "ops@example.com", "--password", "short"],
+    );
+    assert!(!short.status.success());
+    assert!(
+        stderr_of(&short).contains("--password"),
+        "input is checked first: {}",
+        stderr_of(&short)
+    );
+    let busy = run_binary(
+        &env,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--password",
+            "long enough password",
+        ],
+    );
+    assert!(!busy.status.success());
+    assert!(
+        stderr_of(&busy).contains("Stop the server first"),
+        "{}",
+        stderr_of(&busy)
+    );
+    let export = run_binary(&env, &["tenant", "export", "--id", "tnt_01ARZ3NDEKTSV4RRFFQ69G5FAV"]);
+    assert!(
+        stderr_of(&export).contains("use the HTTP endpoints"),
+        "{}",
+        stderr_of(&export)
+    );
+}

@@ -75,7 +75,15 @@ impl Backend for FsBackend {
 }
 
 fn open_engine(dir: &Path) -> Result<Arc<FsEngine>, StoreError> {
-    let engine = FsEngine::open(dir, engine::EngineOptions::default()).map_err(engine_error)?;
+    let engine = FsEngine::open(dir, engine::EngineOptions::default()).map_err(|e| match e {
+        EngineError::Locked => StoreError::Unavailable(format!(
+            "the data directory {} is in use by another hellojohn process (a running server?). \
+             Stop the server first, or use the HTTP endpoints instead (POST /cp/v1/admins, \
+             GET /cp/v1/tenants/{{id}}/export, POST /cp/v1/tenants/{{id}}/import, POST /cp/v1/tenants/{{id}}/api-keys)",
+            dir.parent().unwrap_or(dir).display()
+        )),
+        other => engine_error(other),
+    })?;
     if engine.recovered_bytes() > 0 {
         tracing::warn!(dir = %dir.display(), bytes = engine.recovered_bytes(), "dropped a torn journal tail");
     }
