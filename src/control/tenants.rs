@@ -122,17 +122,17 @@ impl ControlPlane {
             })?,
             None => self.defaults.isolation_mode,
         };
-        if input.database_url.is_some() && !self.backend.supports_database_url() {
-            return Err(ApiError::invalid(
-                "database_url",
-                "database_url needs a SQL backend (HELLOJOHN_DATABASE_URL postgres:// or mysql://).",
-            ));
-        }
         if let Some(url) = &input.database_url {
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("mysql://")) {
+            if !self.backend.accepts_database_url(url) {
                 return Err(ApiError::invalid(
                     "database_url",
-                    "database_url must be a postgres:// or mysql:// URL.",
+                    "database_url must be a URL of the instance's own engine (postgres:// or mysql://, as HELLOJOHN_DATABASE_URL); the file store has none.",
+                ));
+            }
+            if isolation_mode != IsolationMode::SeparateDatabase {
+                return Err(ApiError::invalid(
+                    "database_url",
+                    "database_url places a tenant's own database: it needs isolation_mode separate_database.",
                 ));
             }
         }
@@ -165,8 +165,15 @@ impl ControlPlane {
             ..self.new_signing_key(&tenant).await?
         };
         self.store.insert_tenant(&tenant, &[pk, sk], &[current, next]).await?;
-        // Open the tenant's store now, so storage problems show at creation, not at first sign-in.
-        self.backend.open_tenant(&tenant).await?;
+        // Open the tenant's store now, so storage problems show at creation, not at first
+        // sign-in; a tenant whose store can't be opened is not left behind.
+        if let Err(e) = self.backend.open_tenant(&tenant).await {
+            if let Err(cleanup) = self.store.delete_tenant(&tenant.id).await {
+                tracing::warn!(tenant = %tenant.id, error = %cleanup, "could not remove a tenant whose store failed to open");
+            }
+            self.forget_tenant(&tenant.id);
+            return Err(e.into());
+        }
         Ok(CreatedTenant {
             tenant,
             publishable_key,

@@ -410,8 +410,9 @@ pub trait TenantStore: Send + Sync {
 #[async_trait]
 pub trait Backend: Send + Sync {
     fn control(&self) -> Arc<dyn ControlStore>;
-    /// Whether a tenant may live on its own database server (`database_url`, data residency).
-    fn supports_database_url(&self) -> bool {
+    /// Whether a tenant may live on the database server `url` names (`database_url`, data
+    /// residency): only SQL backends, and only a server of their own engine.
+    fn accepts_database_url(&self, _url: &str) -> bool {
         false
     }
     /// Publishes connection-pool gauges, when the backend has pools.

@@ -568,3 +568,33 @@ async fn cli_commands_beside_a_running_file_store_server_say_what_to_do() {
         stderr_of(&export)
     );
 }
+
+matrix! {
+    async fn a_tenants_own_database_url_is_checked_and_a_failed_one_leaves_nothing() {
+        let s = shared();
+        let create = |body: serde_json::Value| s.admin(Method::POST, "/cp/v1/tenants", Some(body));
+        let Some(server) = sql_server() else {
+            let reply = create(json!({"name": "residency fs", "database_url": "postgres://x@127.0.0.1/hj"})).await;
+            expect_field(&reply, 400, "database_url");
+            return;
+        };
+        let mysql = matches!(crate::backends::current(), crate::backends::Backend::MySql(_));
+        let (own, other) = if mysql { ("mysql", "postgres") } else { ("postgres", "mysql") };
+        let wrong_engine = create(json!({"name": "residency engine", "isolation_mode": "separate_database", "database_url": format!("{other}://u@{server}/hj")})).await;
+        expect_field(&wrong_engine, 400, "database_url");
+        let wrong_mode = create(json!({"name": "residency mode", "isolation_mode": "shared_schema", "database_url": format!("{own}://u@{server}/hj")})).await;
+        expect_field(&wrong_mode, 400, "database_url");
+        let name = format!("residency down {}", ulid::Ulid::new());
+        let closed = free_port();
+        let down = create(json!({"name": name, "isolation_mode": "separate_database", "database_url": format!("{own}://root@127.0.0.1:{closed}/hj")})).await;
+        down.assert_error(503, "service_unavailable");
+        let listed = s.admin(Method::GET, "/cp/v1/tenants?limit=100", None).await;
+        let names: Vec<&str> = listed.body["data"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+        assert!(!names.contains(&name.as_str()), "a tenant whose database can't be reached is not left behind");
+    }
+}
+
+fn expect_field(reply: &Reply, status: u16, field: &str) {
+    reply.assert_error(status, "invalid_request");
+    assert_eq!(reply.body["error"]["field"], field, "{}", reply.body);
+}

@@ -209,8 +209,8 @@ impl Backend for MySqlBackend {
         gauge("waiting", pool.active_wait_requests.load(Relaxed));
     }
 
-    fn supports_database_url(&self) -> bool {
-        true
+    fn accepts_database_url(&self, url: &str) -> bool {
+        url.starts_with("mysql://")
     }
 
     async fn open_tenant(&self, t: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError> {

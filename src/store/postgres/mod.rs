@@ -256,8 +256,8 @@ impl Backend for PgBackend {
         self.control.clone()
     }
 
-    fn supports_database_url(&self) -> bool {
-        true
+    fn accepts_database_url(&self, url: &str) -> bool {
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
     }
 
     fn record_metrics(&self) {
