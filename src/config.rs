@@ -307,7 +307,12 @@ impl Config {
             },
             metrics_listen: v.opt("METRICS_LISTEN").map(metrics_address).transpose()?,
             database_connect_timeout: v.duration("DATABASE_CONNECT_TIMEOUT")?,
-            password_queue_timeout: v.duration("PASSWORD_QUEUE_TIMEOUT")?,
+            password_queue_timeout: match v.duration("PASSWORD_QUEUE_TIMEOUT")? {
+                t if t < Duration::from_millis(10) || t > Duration::from_secs(300) => {
+                    return Err(invalid("PASSWORD_QUEUE_TIMEOUT", "must be between 10ms and 5m"))
+                }
+                t => t,
+            },
         })
     }
 

@@ -143,10 +143,11 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e} (set HELLOJOHN_HOST/HELLOJOHN_PORT)"))?;
+    let metrics = hellojohn::server::bind_metrics(&config).await?;
     let node = hellojohn::server::build(config).await?;
     print_bootstrap(&node.bootstrap);
     tracing::info!(address = %listener.local_addr()?, version = hellojohn::VERSION, "hellojohn listening");
-    hellojohn::server::serve(listener, node, hellojohn::server::shutdown_signal()).await?;
+    hellojohn::server::serve_bound(listener, metrics, node, hellojohn::server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -219,7 +220,7 @@ async fn tenant_backup(mut config: Config, command: TenantCommand) -> Result<(),
         TenantCommand::Keys {
             command: KeysCommand::Create { id, kind, name },
         } => {
-            let (value, key) = control.create_api_key(&id, name, &kind).await?;
+            let (value, key) = control.create_api_key(&id, name, &kind, "--kind").await?;
             println!("{value}");
             eprintln!("created {} key {} of tenant {id} (shown once)", kind, key.id);
         }

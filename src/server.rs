@@ -77,7 +77,14 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
     let backend = store::open_backend(&config).await?;
     let master_key = match (&config.encryption_key, config.file_store_dir()) {
         (Some(key), _) => EncryptionKey::from_base64(key)?,
-        (None, Some(dir)) => EncryptionKey::load_or_create(&dir.join("encryption.key"))?,
+        (None, Some(dir)) => {
+            let file = dir.join("encryption.key");
+            // A store written with a key whose file is gone needs that key back, not a new one.
+            if !file.exists() && crate::control::holds_key_check(backend.control().as_ref()).await? {
+                return Err(StartError::Encryption(EncryptionError::KeyFileMissing(file)));
+            }
+            EncryptionKey::load_or_create(&file)?
+        }
         (None, None) => return Err(StartError::Encryption(EncryptionError::BadKey)),
     };
     crate::control::verify_instance_key(backend.control().as_ref(), &master_key).await?;
@@ -100,6 +107,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         rate_limits_enabled: config.rate_limits_enabled,
         test_faults: config.test_faults,
         mailer,
+        limiters: Default::default(),
     });
     let registry = TenantRegistry::start(deps)
         .await
@@ -148,21 +156,40 @@ async fn first_run(control: &ControlPlane, config: &Config) -> Result<Bootstrap,
     Ok(out)
 }
 
+/// Binds `HELLOJOHN_METRICS_LISTEN`, when set (before anything else starts, like the main port).
+pub async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartError> {
+    let Some(address) = config.metrics_listen else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(address).await.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot listen on {address} (HELLOJOHN_METRICS_LISTEN): {e}"),
+        )
+    })?;
+    Ok(Some(listener))
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, fails readiness and drains in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     node: Node,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let metrics = bind_metrics(&node.state.config).await?;
+    serve_bound(listener, metrics, node, shutdown).await
+}
+
+/// [`serve`] with the metrics listener already bound.
+pub async fn serve_bound(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    node: Node,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     let ready = node.state.ready.clone();
-    if let Some(address) = node.state.config.metrics_listen {
-        let metrics = TcpListener::bind(address).await.map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot listen on {address} (HELLOJOHN_METRICS_LISTEN): {e}"),
-            )
-        })?;
-        tracing::info!(address = %address, "metrics listening");
+    if let Some(metrics) = metrics {
+        tracing::info!(address = %metrics.local_addr()?, "metrics listening");
         let app = http::metrics_router(node.state.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(metrics, app).await {

@@ -82,7 +82,7 @@ fn describe() {
     );
     metrics::describe_counter!(
         "hellojohn_password_hashes_refused_total",
-        "Password hashes refused because the hashing queue was full"
+        "Password hashes shed because they could not start within the queue timeout"
     );
     metrics::describe_counter!(
         "hellojohn_tenant_actor_restarts_total",

@@ -20,6 +20,10 @@ pub enum EncryptionError {
     Io(#[from] std::io::Error),
     #[error("set it to the key of the instance the backup came from (a new key can't open the backup's sealed keys)")]
     Missing,
+    #[error(
+        "the key file {0} is missing, but this store was written with a key: restore the file or set the variable"
+    )]
+    KeyFileMissing(std::path::PathBuf),
 }
 
 /// The instance's master key.

@@ -129,7 +129,9 @@ impl PasswordHasher {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             work,
-            start_by: Instant::now() + self.queue_timeout,
+            start_by: Instant::now()
+                .checked_add(self.queue_timeout)
+                .unwrap_or_else(Instant::now),
             reply,
         };
         self.load.queued.fetch_add(1, Ordering::Relaxed);

@@ -7,17 +7,24 @@ use crate::error::ApiError;
 use crate::store::*;
 
 impl ControlPlane {
-    /// Creates a key; returns its value (shown once) and record.
+    /// Creates a key; returns its value (shown once) and record. `field` names the kind in
+    /// errors (`type` on `/v1/api-keys`, `kind` on the control plane and the CLI).
     pub async fn create_api_key(
         &self,
         tenant_id: &str,
         name: Option<String>,
         kind: &str,
+        field: &str,
     ) -> Result<(String, ApiKey), ApiError> {
         let kind = match kind {
             "publishable" => ApiKeyKind::Publishable,
             "secret" => ApiKeyKind::Secret,
-            _ => return Err(ApiError::invalid("type", "type must be publishable or secret.")),
+            _ => {
+                return Err(ApiError::invalid(
+                    field,
+                    format!("{field} must be publishable or secret."),
+                ))
+            }
         };
         // The operator's path names the tenant: an unknown one is a 404, not a dangling key.
         self.store.get_tenant(tenant_id).await?.ok_or(ApiError::NotFound)?;

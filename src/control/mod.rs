@@ -19,7 +19,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 
 pub use backup::{backup_tenant_id, RestoreReport};
-pub use key_check::{verify_instance_key, KeyCheckError};
+pub use key_check::{holds_key_check, verify_instance_key, KeyCheckError};
 pub use tenants::{CreateTenant, CreatedTenant, TenantPatch};
 
 use crate::auth::encryption::EncryptionKey;

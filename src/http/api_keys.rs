@@ -29,7 +29,7 @@ pub struct CreateBody {
 
 async fn create_for(state: &AppState, tenant_id: &str, body: CreateBody, field: &str) -> Result<Response, ApiError> {
     let kind = required(field, body.cp_kind.or(body.kind))?;
-    let (value, record) = state.control.create_api_key(tenant_id, body.name, &kind).await?;
+    let (value, record) = state.control.create_api_key(tenant_id, body.name, &kind, field).await?;
     let mut out = views::api_key(&record);
     out["key"] = serde_json::Value::String(value);
     Ok(no_store(StatusCode::CREATED, out).into_response())

@@ -51,7 +51,14 @@ where
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        match connect().await {
+        // One attempt never outlasts what is left of the timeout (a silently dropped SYN
+        // would otherwise hang for minutes).
+        let left = timeout.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
+        let outcome = match tokio::time::timeout(left, connect()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Attempt::Unreachable(format!("no answer within {}s", left.as_secs()))),
+        };
+        match outcome {
             Ok(value) => return Ok(value),
             Err(Attempt::Refused(why)) => return Err(StoreError::Unavailable(format!("{target}: {why}"))),
             Err(Attempt::Unreachable(why)) if started.elapsed() + delay > timeout => {

@@ -21,6 +21,10 @@ use async_trait::async_trait;
 
 pub use model::*;
 
+/// How long a SQL pool keeps a connection nobody uses: hellojohn shares the server's
+/// connection slots with everyone else on it, so idle ones go back.
+pub(crate) const IDLE_CONNECTION_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why a store call failed; mapped to HTTP once, in `http::error`.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

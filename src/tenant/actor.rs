@@ -87,8 +87,12 @@ impl Actor for TenantActor {
                         }
                     });
                 }
-                let holding = state.ctx.limits.lock().is_holding(state.ctx.deps.clock.unix());
-                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout && !holding {
+                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout {
+                    // The limiter outlives the actor (it lives in the deps) unless nothing is in it.
+                    let empty = state.ctx.limits.lock().is_empty();
+                    if empty {
+                        state.ctx.deps.limiters.remove(&state.ctx.tenant.id);
+                    }
                     tracing::debug!(tenant = %state.ctx.tenant.id, "stopping idle tenant actor");
                     myself.stop(Some("idle".to_owned()));
                 }

@@ -79,13 +79,14 @@ impl TenantContext {
         let tenant = control.get_tenant(tenant_id).await?.ok_or(ApiError::NotFound)?;
         let store = deps.backend.open_tenant(&tenant).await?;
         let keys = Self::load_keys(&tenant, &deps).await?;
+        let limits = deps.limiters.entry(tenant.id.clone()).or_default().clone();
         Ok(Self {
             issuer: deps.issuer(&tenant.id),
             tenant,
             store,
             keys,
             sessions: Arc::default(),
-            limits: Arc::default(),
+            limits,
             deps,
         })
     }

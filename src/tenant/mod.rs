@@ -34,6 +34,9 @@ pub struct TenantDeps {
     pub test_faults: bool,
     /// Sends email off the request path.
     pub mailer: crate::mail::Mailer,
+    /// Each tenant's rate windows and lockouts, kept here rather than in its actor so that
+    /// stopping an idle actor never lifts a lock or forgets failures and escalation.
+    pub limiters: dashmap::DashMap<String, Arc<parking_lot::Mutex<limits::Limiter>>>,
 }
 
 impl TenantDeps {

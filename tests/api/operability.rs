@@ -598,3 +598,17 @@ fn expect_field(reply: &Reply, status: u16, field: &str) {
     reply.assert_error(status, "invalid_request");
     assert_eq!(reply.body["error"]["field"], field, "{}", reply.body);
 }
+
+#[tokio::test]
+async fn a_lost_key_file_is_not_silently_replaced() {
+    let dir = data_dir();
+    let port = free_port();
+    let env = test_env(&dir, port);
+    drop(spawn_binary(&env, &dir, port).await);
+    let key_file = dir.join("encryption.key");
+    std::fs::remove_file(&key_file).unwrap();
+    let output = run_binary(&env, &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("encryption.key"), "{}", stderr_of(&output));
+    assert!(!key_file.exists(), "no new key was generated");
+}

@@ -52,9 +52,10 @@ fn server_opts(url: &str) -> Result<OptsBuilder, StoreError> {
 
 fn pool_for(url: &str, size: usize) -> Result<Pool, StoreError> {
     let constraints = PoolConstraints::new(0, size).ok_or_else(|| StoreError::Unavailable("pool size".into()))?;
-    let builder = server_opts(url)?
-        .pool_opts(PoolOpts::default().with_constraints(constraints))
-        .stmt_cache_size(256);
+    let pool_opts = PoolOpts::default()
+        .with_constraints(constraints)
+        .with_inactive_connection_ttl(super::IDLE_CONNECTION_TTL);
+    let builder = server_opts(url)?.pool_opts(pool_opts).stmt_cache_size(256);
     Ok(Pool::new(builder))
 }
 
@@ -76,6 +77,10 @@ async fn probe(url: &str, target: &DatabaseTarget) -> Result<(), Attempt> {
     let opts = server_opts(url).map_err(|e| Attempt::Refused(e.to_string()))?;
     let mut conn = match mysql_async::Conn::new(opts).await {
         Ok(conn) => conn,
+        // Too many connections, or shutting down: it will answer, so wait for it.
+        Err(mysql_async::Error::Server(e)) if matches!(e.code, 1040 | 1053) => {
+            return Err(Attempt::Unreachable(format!("MySQL error {}: {}", e.code, e.message)))
+        }
         Err(mysql_async::Error::Server(e)) => return Err(refusal(target, &e)),
         Err(e) => return Err(Attempt::Unreachable(super::connect::causes(&e))),
     };
@@ -100,7 +105,7 @@ fn refusal(target: &DatabaseTarget, e: &mysql_async::ServerError) -> Attempt {
             target.user, e.message
         ),
         1044 | 1142 | 1227 => format!(
-            "user \"{}\" may not create or use database \"{db}\" ({}). Create it (CREATE DATABASE {db}) and GRANT ALL ON {db}.* to the user, or grant CREATE",
+            "user \"{}\" may not create or use database \"{db}\" ({}). Grant it ALL on `{db}`.* and on the per-tenant databases `hj\\_%`.* (or CREATE on *.*)",
             target.user,
             e.message,
             db = target.database,

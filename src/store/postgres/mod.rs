@@ -21,6 +21,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
 use super::connect::{self, Attempt, DatabaseTarget};
+use super::IDLE_CONNECTION_TTL;
 use super::{Backend, ControlStore, StoreError, Tenant, TenantStore};
 use crate::config::IsolationMode;
 
@@ -46,6 +47,11 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
             })
         }
         Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => StoreError::NotFound,
+        Some(code) if *code == SqlState::INSUFFICIENT_PRIVILEGE => StoreError::Unavailable(format!(
+            "permission denied ({}): the database user may not create or use hellojohn's schemas and tables; \
+             make it the database's owner or GRANT CREATE ON DATABASE to it (see docs/operations.md)",
+            e.as_db_error().map(|d| d.message()).unwrap_or_default()
+        )),
         // A text from the request the database can't take (a NUL byte, a character the
         // encoding lacks, too long): the request is wrong, never a reason to answer 503.
         Some(code)
@@ -71,12 +77,9 @@ pub(crate) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     }
 }
 
-/// How long a pool keeps a connection nobody uses: hellojohn shares the server's
-/// connection slots with everyone else on it, so idle ones go back.
-const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(30);
-
 /// Closes the pool's connections idle for longer than [`IDLE_CONNECTION_TTL`], until the
-/// pool itself is dropped (MySQL pools do the same through `inactive_connection_ttl`).
+/// pool itself is dropped (MySQL pools do the same through `inactive_connection_ttl`,
+/// set to the same time).
 fn release_idle_connections(pool: &Pool) {
     let weak = pool.weak();
     tokio::spawn(async move {
@@ -138,6 +141,18 @@ async fn probe(config: &tokio_postgres::Config, target: &DatabaseTarget) -> Resu
         }
         Err(e) => Err(match e.code() {
             None => Attempt::Unreachable(connect::causes(&e)),
+            // Starting up, shutting down, recovering or full: it will answer, so wait for it.
+            Some(code)
+                if [
+                    SqlState::CANNOT_CONNECT_NOW,
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::TOO_MANY_CONNECTIONS,
+                ]
+                .contains(code) =>
+            {
+                Attempt::Unreachable(connect::causes(&e))
+            }
             Some(code) if *code == SqlState::INVALID_CATALOG_NAME => Attempt::Refused(format!(
                 "database \"{db}\" does not exist. Create it: createdb -h {host} -p {port} -U {user} {db}",
                 db = target.database,
