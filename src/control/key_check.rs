@@ -98,3 +98,56 @@ pub fn check_backup_opens(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::IsolationMode;
+    use crate::store::{Backend, SigningAlg, Tenant, TenantStatus};
+
+    fn key(byte: u8) -> EncryptionKey {
+        use base64::Engine;
+        EncryptionKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([byte; 32])).unwrap()
+    }
+
+    /// A file store as a version before the key check wrote it: one tenant, keys sealed with `sealed_by`.
+    async fn store_from_before_the_check(
+        sealed_by: &EncryptionKey,
+    ) -> (tempfile::TempDir, std::sync::Arc<dyn ControlStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let control = crate::store::fs::FsBackend::open(dir.path()).unwrap().control();
+        let now = time::OffsetDateTime::now_utc();
+        let tenant = Tenant {
+            id: crate::ids::new_id(crate::ids::prefix::TENANT),
+            name: "Before".into(),
+            slug: "before".into(),
+            status: TenantStatus::Active,
+            isolation_mode: IsolationMode::SeparateSchema,
+            region: None,
+            database_url: None,
+            auth_config: Default::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        let signing = crate::auth::signing::generate_key(SigningAlg::EdDSA, &tenant.id, sealed_by, now).unwrap();
+        control.insert_tenant(&tenant, &[], &[signing]).await.unwrap();
+        (dir, control)
+    }
+
+    #[tokio::test]
+    async fn a_store_from_before_the_check_accepts_only_its_own_key() {
+        let (own, other) = (key(1), key(2));
+        let (_dir, control) = store_from_before_the_check(&own).await;
+        let refused = verify_instance_key(control.as_ref(), &other).await;
+        assert!(matches!(refused, Err(KeyCheckError::WrongKey(_))), "{refused:?}");
+        assert!(
+            !holds_key_check(control.as_ref()).await.unwrap(),
+            "a refused key writes no check"
+        );
+        verify_instance_key(control.as_ref(), &own).await.unwrap();
+        assert!(holds_key_check(control.as_ref()).await.unwrap());
+        let again = verify_instance_key(control.as_ref(), &other).await;
+        assert!(matches!(again, Err(KeyCheckError::WrongKey(_))), "{again:?}");
+        verify_instance_key(control.as_ref(), &own).await.unwrap();
+    }
+}
