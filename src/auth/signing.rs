@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::encryption::{EncryptionError, EncryptionKey};
-use crate::store::{SigningAlg, SigningKeyRecord};
+use crate::store::{signing_keys, SigningAlg, SigningKeyRecord};
 
 /// Why a key could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +177,19 @@ pub fn generate_key(
     })
 }
 
+/// [`generate_key`] for `tenant`'s algorithm on the blocking pool: RSA generation takes long
+/// enough to keep it off the async workers.
+pub async fn generate_tenant_key(
+    tenant: &crate::store::Tenant,
+    master: &EncryptionKey,
+    now: OffsetDateTime,
+) -> Result<SigningKeyRecord, KeyError> {
+    let (alg, id, master) = (tenant.auth_config.signing_alg, tenant.id.clone(), master.clone());
+    tokio::task::spawn_blocking(move || generate_key(alg, &id, &master, now))
+        .await
+        .map_err(|e| KeyError::Encoding(format!("key generation task: {e}")))?
+}
+
 /// One tenant's keys, parsed once: the active signer plus every published verifier.
 pub struct KeyRing {
     signer_kid: String,
@@ -197,14 +210,10 @@ impl KeyRing {
         now: OffsetDateTime,
         publish_retired_for: i64,
     ) -> Result<Self, KeyError> {
-        let newest = |next: bool| {
-            records
-                .iter()
-                .filter(|r| r.retired_at.is_none() && r.next == next)
-                .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
-        };
         // Only a next key left (never written so, but harmless): it has to sign.
-        let active = newest(false).or_else(|| newest(true)).ok_or(KeyError::NoActiveKey)?;
+        let active = signing_keys::current(records)
+            .or_else(|| signing_keys::newest(records.iter().filter(|r| r.retired_at.is_none())))
+            .ok_or(KeyError::NoActiveKey)?;
         let signer = PrivateKey::from_pkcs8(active.alg, &master.open(&active.private_key_enc, &active.id)?)?;
         let mut verifiers = HashMap::new();
         let mut published = Vec::new();

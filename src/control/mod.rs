@@ -117,15 +117,8 @@ impl ControlPlane {
 
     /// A tenant by id, from the cache or the store.
     pub async fn tenant(&self, id: &str) -> Result<Tenant, ApiError> {
-        if let Some(t) = self.tenants.get(id) {
-            return Ok(t.clone());
-        }
-        let epoch = self.epoch.load(Ordering::Acquire);
-        let tenant = self.store.get_tenant(id).await?.ok_or(ApiError::NotFound)?;
-        if self.epoch.load(Ordering::Acquire) == epoch {
-            self.tenants.insert(tenant.id.clone(), tenant.clone());
-        }
-        Ok(tenant)
+        let read = async { self.store.get_tenant(id).await?.ok_or(ApiError::NotFound) };
+        self.cached(&self.tenants, id, read).await
     }
 
     /// An active tenant: suspended tenants answer `tenant_suspended` on the data plane.
@@ -141,17 +134,11 @@ impl ControlPlane {
     /// where the tenant's actor can't be asked (a suspended tenant), so that only a genuine
     /// token learns the tenant's state (API.md §6).
     pub async fn signature_holds(&self, tenant: &Tenant, token: &str) -> Result<bool, ApiError> {
-        let ring = match self.suspended_keys.get(&tenant.id) {
-            Some(ring) => ring.clone(),
-            None => {
-                let epoch = self.epoch.load(Ordering::Acquire);
-                let ring = Arc::new(key_ring(self.store.as_ref(), tenant, &self.master_key, self.clock.now()).await?);
-                if self.epoch.load(Ordering::Acquire) == epoch {
-                    self.suspended_keys.insert(tenant.id.clone(), ring.clone());
-                }
-                ring
-            }
+        let read = async {
+            let ring = key_ring(self.store.as_ref(), tenant, &self.master_key, self.clock.now()).await?;
+            Ok(Arc::new(ring))
         };
+        let ring = self.cached(&self.suspended_keys, &tenant.id, read).await?;
         Ok(ring.verify_signature(token).is_some())
     }
 
@@ -166,17 +153,8 @@ impl ControlPlane {
             return Err(unknown);
         }
         let hash = secrets::hash(raw);
-        let key = match self.keys.get(&hash) {
-            Some(k) => k.clone(),
-            None => {
-                let epoch = self.epoch.load(Ordering::Acquire);
-                let key = self.store.find_api_key(&hash).await?.ok_or(unknown.clone())?;
-                if self.epoch.load(Ordering::Acquire) == epoch {
-                    self.keys.insert(hash.clone(), key.clone());
-                }
-                key
-            }
-        };
+        let read = async { self.store.find_api_key(&hash).await?.ok_or(unknown.clone()) };
+        let key = self.cached(&self.keys, &hash, read).await?;
         if !secrets::verify_hash(raw, &key.key_hash) {
             return Err(unknown);
         }
@@ -203,6 +181,25 @@ impl ControlPlane {
     /// The clock every tenant shares (tests move it forward).
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// `cache[key]`, or what `read` finds, kept unless an invalidation ran meanwhile (a fill
+    /// that started before a change never brings the old value back).
+    async fn cached<V: Clone>(
+        &self,
+        cache: &DashMap<String, V>,
+        key: &str,
+        read: impl std::future::Future<Output = Result<V, ApiError>>,
+    ) -> Result<V, ApiError> {
+        if let Some(hit) = cache.get(key) {
+            return Ok(hit.clone());
+        }
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let value = read.await?;
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            cache.insert(key.to_owned(), value.clone());
+        }
+        Ok(value)
     }
 
     fn invalidate(&self) {

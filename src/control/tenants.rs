@@ -7,7 +7,7 @@ use crate::auth::{secrets, signing};
 use crate::config::IsolationMode;
 use crate::error::ApiError;
 use crate::ids::{new_id, prefix};
-use crate::store::signing_keys::KeyChange;
+use crate::store::signing_keys::{self, KeyChange};
 use crate::store::*;
 
 /// The fields of `POST /cp/v1/tenants`.
@@ -182,16 +182,8 @@ impl ControlPlane {
     }
 
     async fn new_signing_key(&self, tenant: &Tenant) -> Result<SigningKeyRecord, ApiError> {
-        let (alg, id, master, now) = (
-            tenant.auth_config.signing_alg,
-            tenant.id.clone(),
-            self.master_key.clone(),
-            self.clock.now(),
-        );
-        // RSA generation takes long enough to keep it off the async workers.
-        tokio::task::spawn_blocking(move || signing::generate_key(alg, &id, &master, now))
+        signing::generate_tenant_key(tenant, &self.master_key, self.clock.now())
             .await
-            .map_err(|_| ApiError::Internal)?
             .map_err(|e| {
                 tracing::error!(error = %e, "signing key generation failed");
                 ApiError::Internal
@@ -262,11 +254,7 @@ impl ControlPlane {
         self.forget_tenant(id);
         self.registry.reload(id).await?;
         let keys = self.store.list_signing_keys(id).await?;
-        let current = keys
-            .iter()
-            .filter(|k| k.retired_at.is_none() && !k.next)
-            .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
-            .ok_or(ApiError::Internal)?;
+        let current = signing_keys::current(&keys).ok_or(ApiError::Internal)?;
         Ok(serde_json::json!({
             "id": current.id,
             "alg": signing::alg_name(current.alg),

@@ -48,10 +48,7 @@ pub async fn list_users(
         Some("disabled") => Some(UserStatus::Disabled),
         Some(_) => return Err(ApiError::invalid("status", "status must be active or disabled.")),
     };
-    let organization_id = q
-        .organization_id
-        .map(|id| field_id("organization_id", prefix::ORGANIZATION, id))
-        .transpose()?;
+    let organization_id = q.organization_id.map(super::orgs::organization_id).transpose()?;
     let email = q
         .email
         .map(|e| crate::validate::email(&e).map_err(|_| ApiError::invalid("email", "email is not an email address.")))

@@ -35,6 +35,17 @@ impl KeyChange {
     }
 }
 
+/// The newest of `keys`, by creation and then id.
+pub fn newest<'a>(keys: impl IntoIterator<Item = &'a SigningKeyRecord>) -> Option<&'a SigningKeyRecord> {
+    keys.into_iter()
+        .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
+}
+
+/// The key that signs new tokens: the newest unretired key that is not published ahead.
+pub fn current(keys: &[SigningKeyRecord]) -> Option<&SigningKeyRecord> {
+    newest(keys.iter().filter(|k| k.retired_at.is_none() && !k.next))
+}
+
 /// The records to write (updated or new) for `change`, given the tenant's unretired keys.
 /// Only a next key of the algorithm the change brings counts as published ahead: one left
 /// from before a change of `signing_alg` is retired, never promoted.
@@ -46,10 +57,7 @@ pub fn plan(unretired: &[SigningKeyRecord], change: &KeyChange, at: OffsetDateTi
     let alg = match change {
         KeyChange::PublishNext(next) | KeyChange::Rotate { next } | KeyChange::Replace { next, .. } => next.alg,
     };
-    let ahead = unretired
-        .iter()
-        .filter(|k| k.next && k.alg == alg)
-        .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    let ahead = newest(unretired.iter().filter(|k| k.next && k.alg == alg));
     let stale_next = unretired.iter().filter(|k| k.next && k.alg != alg).map(retire);
     match change {
         KeyChange::PublishNext(next) => match ahead {

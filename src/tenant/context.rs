@@ -119,16 +119,9 @@ impl TenantContext {
     }
 
     async fn publish_next_key(tenant: &Tenant, deps: &TenantDeps) -> Result<(), ApiError> {
-        let (alg, id, master, now) = (
-            tenant.auth_config.signing_alg,
-            tenant.id.clone(),
-            deps.master_key.clone(),
-            deps.clock.now(),
-        );
-        // RSA generation takes long enough to keep it off the async workers.
-        let next = tokio::task::spawn_blocking(move || signing::generate_key(alg, &id, &master, now))
+        let now = deps.clock.now();
+        let next = signing::generate_tenant_key(tenant, &deps.master_key, now)
             .await
-            .map_err(|_| ApiError::Internal)?
             .map_err(key_trouble(&tenant.id))?;
         deps.backend
             .control()
@@ -221,5 +214,35 @@ impl TenantContext {
         self.limits
             .lock()
             .hit(limit, key, &self.tenant.auth_config.rate_limits, self.deps.clock.unix())
+    }
+
+    /// `Err(account_locked)` while `account` is locked out (never when limits are off).
+    pub fn check_lock(&self, account: &str) -> Result<(), ApiError> {
+        if !self.deps.rate_limits_enabled {
+            return Ok(());
+        }
+        self.limits.lock().check_lock(account, self.deps.clock.unix())
+    }
+
+    /// Counts a failed sign-in of `account` toward its lockout.
+    pub fn record_failure(&self, account: &str) {
+        if self.deps.rate_limits_enabled {
+            let lockout = &self.tenant.auth_config.lockout;
+            self.limits
+                .lock()
+                .record_failure(account, lockout, self.deps.clock.unix());
+        }
+    }
+
+    /// A successful sign-in of `account`, unless failures that ran alongside it locked the
+    /// account meanwhile: then `Err(account_locked)`.
+    pub fn record_success(&self, account: &str) -> Result<(), ApiError> {
+        if !self.deps.rate_limits_enabled {
+            return Ok(());
+        }
+        let mut limits = self.limits.lock();
+        limits.check_lock(account, self.deps.clock.unix())?;
+        limits.record_success(account);
+        Ok(())
     }
 }

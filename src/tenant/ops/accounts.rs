@@ -6,7 +6,6 @@ use super::super::context::TenantContext;
 use super::super::limits::{Limit, RateLimitInfo};
 use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
 use super::sessions;
-use crate::auth::password::PasswordError;
 use crate::error::ApiError;
 use crate::store::*;
 use crate::validate;
@@ -18,11 +17,6 @@ pub struct SignUp {
     pub name: Option<String>,
     pub username: Option<String>,
     pub unsafe_metadata: Option<Value>,
-}
-
-/// Hashing trouble as the client sees it (see the `From` conversion in `crate::error`).
-pub fn password_error(e: PasswordError) -> ApiError {
-    e.into()
 }
 
 /// Applies several limits in order, keeping the tightest report.
@@ -71,7 +65,7 @@ async fn create_and_sign_in(
         Some(value) => validate::metadata("unsafe_metadata", value)?,
     };
     // Hash before looking at the email, so "taken" costs the same time as success.
-    let password_hash = ctx.deps.hasher.hash(&input.password).await.map_err(password_error)?;
+    let password_hash = ctx.deps.hasher.hash(&input.password).await.map_err(ApiError::from)?;
     let now = ctx.deps.clock.now();
     // Pre-registration (API.md §3): until the address is proven, no session.
     let verify_first = ctx.tenant.auth_config.email_verification_required;
@@ -134,9 +128,7 @@ async fn check_password_and_start(
     password: &str,
     client: ClientInfo,
 ) -> Result<TenantResponse, ApiError> {
-    if ctx.deps.rate_limits_enabled {
-        ctx.limits.lock().check_lock(account, ctx.deps.clock.unix())?;
-    }
+    ctx.check_lock(account)?;
     let user = if password.len() > validate::MAX_PASSWORD_BYTES || validate::email(account).is_err() {
         None
     } else {
@@ -148,21 +140,12 @@ async fn check_password_and_start(
         .hasher
         .verify(password, stored.as_deref())
         .await
-        .map_err(password_error)?;
+        .map_err(ApiError::from)?;
     let Some(mut user) = user.filter(|_| matched) else {
-        if ctx.deps.rate_limits_enabled {
-            ctx.limits
-                .lock()
-                .record_failure(account, &ctx.tenant.auth_config.lockout, ctx.deps.clock.unix());
-        }
+        ctx.record_failure(account);
         return Err(ApiError::InvalidCredentials);
     };
-    if ctx.deps.rate_limits_enabled {
-        let mut limits = ctx.limits.lock();
-        // Failures that ran alongside this attempt may have locked the account meanwhile.
-        limits.check_lock(account, ctx.deps.clock.unix())?;
-        limits.record_success(account);
-    }
+    ctx.record_success(account)?;
     if user.status == UserStatus::Disabled {
         return Err(ApiError::AccountDisabled);
     }
@@ -173,7 +156,7 @@ async fn check_password_and_start(
     super::mfa::challenge_if_enrolled(ctx, &user, &["pwd".to_owned()]).await?;
     let upgraded = match stored.as_deref() {
         Some(hash) if ctx.deps.hasher.needs_rehash(hash) => {
-            Some(ctx.deps.hasher.hash(password).await.map_err(password_error)?)
+            Some(ctx.deps.hasher.hash(password).await.map_err(ApiError::from)?)
         }
         _ => None,
     };
@@ -219,26 +202,20 @@ pub async fn change_password(
     // The current password is a sign-in of the account: same limit, same lockout (API.md §1.4).
     ctx.limit(Limit::SignInAccount, &user.email)
         .map_err(|(error, _)| error)?;
-    if ctx.deps.rate_limits_enabled {
-        ctx.limits.lock().check_lock(&user.email, ctx.deps.clock.unix())?;
-    }
+    ctx.check_lock(&user.email)?;
     let matched = current.len() <= validate::MAX_PASSWORD_BYTES
         && ctx
             .deps
             .hasher
             .verify(current, user.password_hash.as_deref())
             .await
-            .map_err(password_error)?;
+            .map_err(ApiError::from)?;
     if !matched {
-        if ctx.deps.rate_limits_enabled {
-            ctx.limits
-                .lock()
-                .record_failure(&user.email, &ctx.tenant.auth_config.lockout, ctx.deps.clock.unix());
-        }
+        ctx.record_failure(&user.email);
         return Err(ApiError::InvalidCredentials);
     }
     validate::new_password(new, ctx.tenant.auth_config.password_min_length)?;
-    let hash = ctx.deps.hasher.hash(new).await.map_err(password_error)?;
+    let hash = ctx.deps.hasher.hash(new).await.map_err(ApiError::from)?;
     let updated = User {
         password_hash: Some(hash),
         ..user.clone()

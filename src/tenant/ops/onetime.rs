@@ -30,9 +30,7 @@ pub enum Purpose {
 impl Purpose {
     /// Every purpose.
     pub const ALL: [Purpose; 3] = [Purpose::PasswordReset, Purpose::EmailVerification, Purpose::MagicLink];
-}
 
-impl Purpose {
     fn ttl_secs(self) -> i64 {
         match self {
             Purpose::PasswordReset => 3600,
@@ -259,12 +257,7 @@ pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str
     validate::new_password(new_password, ctx.tenant.auth_config.password_min_length)?;
     let redeemed = redeem(ctx, Purpose::PasswordReset, token).await?;
     let current = redeemed.user;
-    let hash = ctx
-        .deps
-        .hasher
-        .hash(new_password)
-        .await
-        .map_err(super::accounts::password_error)?;
+    let hash = ctx.deps.hasher.hash(new_password).await.map_err(ApiError::from)?;
     let mut changed = current.clone();
     let ended = if current.email_verified {
         sessions::revoke_all_writes(ctx, &current.id, None).await?

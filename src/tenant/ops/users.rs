@@ -4,7 +4,6 @@ use serde_json::{json, Map, Value};
 
 use super::super::context::TenantContext;
 use super::super::messages::{NewUser, TenantResponse};
-use super::accounts::password_error;
 use super::sessions;
 use crate::auth::password;
 use crate::error::ApiError;
@@ -59,7 +58,7 @@ pub async fn create(ctx: &TenantContext, input: NewUser) -> Result<TenantRespons
         }
         (Some(password), None) => {
             validate::new_password(&password, ctx.tenant.auth_config.password_min_length)?;
-            Some(ctx.deps.hasher.hash(&password).await.map_err(password_error)?)
+            Some(ctx.deps.hasher.hash(&password).await.map_err(ApiError::from)?)
         }
         (None, Some(hash)) if password::is_supported_hash(&hash) => Some(hash),
         (None, Some(_)) => {

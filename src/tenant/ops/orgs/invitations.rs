@@ -17,7 +17,7 @@ use crate::store::*;
 use crate::tenant::context::TenantContext;
 use crate::tenant::limits::Limit;
 use crate::tenant::messages::{Acceptance, OrgCaller, TenantResponse};
-use crate::tenant::ops::{accounts, emails, onetime, sessions, users};
+use crate::tenant::ops::{emails, onetime, sessions, users};
 use crate::validate;
 
 /// Default lifetime of an invitation (7 days) and the longest allowed (90 days).
@@ -230,7 +230,7 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
             }
             validate::new_password(password, ctx.tenant.auth_config.password_min_length)?;
             let name = validate::text("name", name.clone(), 256)?;
-            let hash = ctx.deps.hasher.hash(password).await.map_err(accounts::password_error)?;
+            let hash = ctx.deps.hasher.hash(password).await.map_err(ApiError::from)?;
             Some((name, hash))
         }
         Acceptance::Existing { .. } => None,
