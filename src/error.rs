@@ -67,6 +67,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("The request body is larger than 64 KiB.")]
     PayloadTooLarge,
+    /// A backup beyond [`crate::http::body::MAX_IMPORT_BYTES`].
+    #[error("A backup is at most 16 GiB.")]
+    BackupTooLarge,
     #[error("The request body must be application/json.")]
     UnsupportedMediaType,
     #[error("{0}")]
@@ -112,7 +115,7 @@ impl ApiError {
             NotFound => 404,
             MethodNotAllowed => 405,
             EmailAlreadyExists | SlugAlreadyExists | AlreadyMember | Conflict(_) => 409,
-            PayloadTooLarge => 413,
+            PayloadTooLarge | BackupTooLarge => 413,
             UnsupportedMediaType => 415,
             PasswordTooWeak(_) | InvalidEmail | Unprocessable { .. } => 422,
             RateLimitExceeded { .. } => 429,
@@ -151,7 +154,7 @@ impl ApiError {
             SlugAlreadyExists => "slug_already_exists",
             AlreadyMember => "already_member",
             Conflict(_) => "conflict",
-            PayloadTooLarge => "payload_too_large",
+            PayloadTooLarge | BackupTooLarge => "payload_too_large",
             UnsupportedMediaType => "unsupported_media_type",
             PasswordTooWeak(_) => "password_too_weak",
             InvalidEmail => "invalid_email",

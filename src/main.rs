@@ -202,7 +202,7 @@ async fn create_admin(mut config: Config, email: &str, password: &str) -> Result
 }
 
 async fn tenant_backup(mut config: Config, command: TenantCommand) -> Result<(), Box<dyn std::error::Error>> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let fresh_file_store = config
         .file_store_dir()
         .is_some_and(|dir| !dir.join("encryption.key").exists());
@@ -225,33 +225,38 @@ async fn tenant_backup(mut config: Config, command: TenantCommand) -> Result<(),
             eprintln!("created {} key {} of tenant {id} (shown once)", kind, key.id);
         }
         TenantCommand::Export { id, output } => {
-            let lines = control.export_tenant(&id).await?;
+            let mut export = control.export_tenant(&id).await?;
             let mut out: Box<dyn Write> = match output {
-                Some(path) => Box::new(std::fs::File::create(path)?),
-                None => Box::new(std::io::stdout().lock()),
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            for line in &lines {
-                out.write_all(line.as_bytes())?;
+            let mut progress = Progress::new("exported");
+            let mut lines = 0usize;
+            while let Some(line) = export.lines.recv().await {
+                out.write_all(line?.as_bytes())?;
+                lines += 1;
+                // Header and tenant lines are not records.
+                progress.show(lines.saturating_sub(2).min(export.records), Some(export.records));
             }
             out.flush()?;
-            eprintln!("exported {} lines of tenant {id}", lines.len());
+            eprintln!("exported {lines} lines of tenant {id}");
         }
         TenantCommand::Import {
             input,
             id,
             isolation_mode,
         } => {
-            let mut body = String::new();
-            match input {
-                Some(path) => body = std::fs::read_to_string(path)?,
-                None => {
-                    std::io::stdin().read_to_string(&mut body)?;
-                }
-            }
-            let id = id
-                .or_else(|| hellojohn::control::backup_tenant_id(&body))
-                .ok_or("the backup names no tenant")?;
-            let report = control.import_tenant(&id, &body, isolation_mode.as_deref()).await?;
+            let reader: Box<dyn tokio::io::AsyncRead + Send + Unpin> = match input {
+                Some(path) => Box::new(tokio::fs::File::open(path).await?),
+                None => Box::new(tokio::io::stdin()),
+            };
+            let mut progress = Progress::new("imported");
+            let lines = hellojohn::control::backup_lines(reader);
+            let report = control
+                .import_tenant(id.as_deref(), lines, isolation_mode.as_deref(), |p| {
+                    progress.show(p.records, p.total)
+                })
+                .await?;
             println!(
                 "restored tenant {}: {} users, {} sessions",
                 report.tenant_id, report.users, report.sessions
@@ -259,6 +264,37 @@ async fn tenant_backup(mut config: Config, command: TenantCommand) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Progress lines of a long CLI transfer on stderr, at most one a second.
+struct Progress {
+    verb: &'static str,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    fn new(verb: &'static str) -> Self {
+        Self {
+            verb,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// Prints `records` (of `total`) when a second has passed since the start or the last line.
+    fn show(&mut self, records: usize, total: Option<usize>) {
+        if self.last.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        self.last = std::time::Instant::now();
+        match total.filter(|t| *t > 0) {
+            Some(total) => eprintln!(
+                "{} {records} of {total} records ({}%)",
+                self.verb,
+                (records * 100 / total).min(100)
+            ),
+            None => eprintln!("{} {records} records", self.verb),
+        }
+    }
 }
 
 /// Secrets of the first run go to stdout once, never to the logs.

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
-pub use backup::{backup_tenant_id, RestoreReport};
+pub use backup::{backup_lines, RestoreProgress, RestoreReport, TenantExport, MAX_LINE_BYTES};
 pub use key_check::{holds_key_check, verify_instance_key, KeyCheckError};
 pub use tenants::{CreateTenant, CreatedTenant, TenantPatch};
 
@@ -64,6 +64,8 @@ pub struct ControlPlane {
     /// Parsed keys of suspended tenants (no actor runs for them), so forged tokens naming
     /// one cost a signature check, not a key load.
     suspended_keys: DashMap<String, Arc<KeyRing>>,
+    /// Tenants a restore is writing into: their data plane waits (503) until it is done.
+    restoring: dashmap::DashSet<String>,
 }
 
 /// What a data-plane API key resolves to.
@@ -97,6 +99,7 @@ impl ControlPlane {
             rotation: tokio::sync::Mutex::new(()),
             admin_limits: parking_lot::Mutex::new(Limiter::default()),
             suspended_keys: DashMap::new(),
+            restoring: dashmap::DashSet::new(),
         }
     }
 
@@ -126,6 +129,9 @@ impl ControlPlane {
         let tenant = self.tenant(id).await?;
         if tenant.status == TenantStatus::Suspended {
             return Err(ApiError::TenantSuspended);
+        }
+        if self.restoring.contains(id) {
+            return Err(ApiError::ServiceUnavailable { retry_after: 5 });
         }
         Ok(tenant)
     }

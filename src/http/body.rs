@@ -10,8 +10,9 @@ use super::error::ApiError;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Largest accepted backup (`POST /cp/v1/tenants/{id}/import`).
-pub const MAX_IMPORT_BYTES: usize = 1024 * 1024 * 1024;
+/// Largest accepted backup (`POST /cp/v1/tenants/{id}/import`): restores stream, so this
+/// bounds the time one takes, not memory.
+pub const MAX_IMPORT_BYTES: u64 = 16 * 1024 * 1024 * 1024;
 
 /// A JSON request body of type `T`; unknown fields are ignored.
 pub struct JsonBody<T>(pub T);

@@ -4,16 +4,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::body::{required, JsonBody};
+use super::body::{required, JsonBody, MAX_IMPORT_BYTES};
 use super::error::ApiError;
 use super::extract::{Admin, Client};
 use super::pagination::{list, ListQuery};
 use super::params::path_id;
 use super::AppState;
-use crate::control::{CreateTenant, TenantPatch};
+use crate::control::{backup_lines, CreateTenant, TenantPatch};
 use crate::ids::prefix;
 use crate::tenant::messages::TenantRequest;
 use crate::views;
@@ -159,16 +160,18 @@ pub async fn rotate_signing_key(
     Ok(Json(state.control.rotate_signing_key(&id).await?))
 }
 
-/// Streams a tenant's backup as JSON lines.
+/// Streams a tenant's backup as JSON lines, as the store reads it.
 pub async fn export_tenant(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = path_id(prefix::TENANT, id)?;
-    let lines = state.control.export_tenant(&id).await?;
-    tracing::info!(admin = %admin.id(), tenant = %id, lines = lines.len(), "tenant exported");
-    let stream = futures_util::stream::iter(lines.into_iter().map(Ok::<_, std::convert::Infallible>));
+    let mut export = state.control.export_tenant(&id).await?;
+    tracing::info!(admin = %admin.id(), tenant = %id, records = export.records, "tenant export started");
+    // An error ends the body before its trailer line, so the client sees a broken transfer.
+    let stream = futures_util::stream::poll_fn(move |cx| export.lines.poll_recv(cx))
+        .map(|line| line.map_err(std::io::Error::other));
     Ok((
         [("content-type", "application/x-ndjson"), ("cache-control", "no-store")],
         axum::body::Body::from_stream(stream),
@@ -181,14 +184,15 @@ pub struct ImportQuery {
     isolation_mode: Option<String>,
 }
 
-/// Restores a JSON-lines backup (`application/x-ndjson`), up to the import size limit.
+/// Restores a JSON-lines backup (`application/x-ndjson`) as it arrives, up to
+/// [`MAX_IMPORT_BYTES`].
 pub async fn import_tenant(
     admin: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<ImportQuery>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::TENANT, id)?;
     let ndjson = headers
@@ -199,12 +203,37 @@ pub async fn import_tenant(
     if !ndjson {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let text =
-        std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "The backup must be UTF-8 JSON lines."))?;
-    let report = state
-        .control
-        .import_tenant(&id, text, q.isolation_mode.as_deref())
-        .await?;
+    let (lines_in, mut lines_out) = tokio::sync::mpsc::channel(64);
+    let control = state.control.clone();
+    let tenant = id.clone();
+    // The restore runs on its own task: when the client goes away mid-upload this handler is
+    // dropped, the line channel closes, and the restore, seeing a backup without its end
+    // line, removes what it wrote.
+    let restore = tokio::spawn(async move {
+        let lines = futures_util::stream::poll_fn(move |cx| lines_out.poll_recv(cx));
+        control
+            .import_tenant(Some(&tenant), lines, q.isolation_mode.as_deref(), |_| {})
+            .await
+    });
+    let mut received = 0u64;
+    let bytes = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        received += chunk.len() as u64;
+        if received > MAX_IMPORT_BYTES {
+            return Err(std::io::Error::other(ApiError::BackupTooLarge));
+        }
+        Ok(chunk)
+    });
+    let mut lines = backup_lines(tokio_util::io::StreamReader::new(bytes));
+    while let Some(line) = lines.next().await {
+        let failed = line.is_err();
+        // A closed channel: the restore refused the backup already and says why below.
+        if lines_in.send(line).await.is_err() || failed {
+            break;
+        }
+    }
+    drop(lines_in);
+    let report = restore.await.map_err(|_| ApiError::Internal)??;
     tracing::info!(admin = %admin.id(), tenant = %id, users = report.users, "tenant restored");
     Ok(Json(serde_json::to_value(&report).unwrap_or(Value::Null)))
 }

@@ -86,7 +86,8 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{id}/export", get(control::export_tenant))
         .route(
             "/tenants/{id}/import",
-            post(control::import_tenant).layer(DefaultBodyLimit::max(body::MAX_IMPORT_BYTES)),
+            // Streamed: the handler counts the body against `body::MAX_IMPORT_BYTES` itself.
+            post(control::import_tenant),
         )
         .route("/tenants/{id}/faults/panic", post(control::inject_panic));
     let v1 = Router::new()

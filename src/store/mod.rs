@@ -358,6 +358,63 @@ pub struct TenantSnapshot {
     pub records: Vec<Record>,
 }
 
+/// One item of a streamed export ([`TenantStore::export_to`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum ExportItem {
+    /// Sent first: how many records follow, counted in the same consistent view, so a
+    /// reader can show progress and check that nothing went missing.
+    Total(usize),
+    User(Box<User>),
+    Session(Box<Session>),
+    RefreshToken(RefreshToken),
+    Event(OutboxEvent),
+    Record(Record),
+}
+
+/// Where a streamed export goes: bounded, so a slow reader holds the export back instead
+/// of letting it pile up in memory.
+pub type ExportSink = tokio::sync::mpsc::Sender<ExportItem>;
+
+/// Sends `item`; `false` when the reader has gone (the export should stop).
+pub(crate) async fn send_item(sink: &ExportSink, item: ExportItem) -> bool {
+    sink.send(item).await.is_ok()
+}
+
+/// The SQL tables of whole documents, in export order, each with the key it is read by.
+pub(crate) const DOC_TABLES: [(&str, &str); 4] = [
+    ("hj_user", "id"),
+    ("hj_session", "id"),
+    ("hj_refresh_token", "token_hash"),
+    ("hj_outbox", "id"),
+];
+
+/// The export item of a document of the `index`th of [`DOC_TABLES`] (the file store keeps
+/// the same four tables under its own names, in the same order).
+pub(crate) fn doc_item(index: usize, doc: serde_json::Value) -> Result<ExportItem, StoreError> {
+    fn parse<T: serde::de::DeserializeOwned>(doc: serde_json::Value) -> Result<T, StoreError> {
+        serde_json::from_value(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+    Ok(match index {
+        0 => ExportItem::User(Box::new(parse(doc)?)),
+        1 => ExportItem::Session(Box::new(parse(doc)?)),
+        2 => ExportItem::RefreshToken(parse(doc)?),
+        _ => ExportItem::Event(parse(doc)?),
+    })
+}
+
+/// One query counting every row of a tenant in all exported tables (`{t}` stands for the
+/// bound tenant id, `{d}` for a database prefix where the backend needs one).
+pub(crate) fn export_count_sql(placeholder: &str, database_prefix: &str) -> String {
+    let tables = DOC_TABLES
+        .iter()
+        .map(|(table, _)| *table)
+        .chain(RecordKind::ALL.iter().map(|kind| kind.table()));
+    let counts: Vec<String> = tables
+        .map(|table| format!("(SELECT COUNT(*) FROM {database_prefix}{table} WHERE tenant_id = {placeholder})"))
+        .collect();
+    format!("SELECT CAST({} AS CHAR(20))", counts.join(" + "))
+}
+
 impl TenantSnapshot {
     /// The writes that recreate this snapshot in an empty store.
     pub fn into_writes(self) -> Vec<TenantWrite> {
@@ -393,8 +450,31 @@ pub trait TenantStore: Send + Sync {
     /// session that is no longer active. Rotated tokens of live sessions stay, because
     /// presenting one must still revoke its session. Returns how many went.
     async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError>;
-    /// Every record, from one consistent view (a backup).
-    async fn export(&self) -> Result<TenantSnapshot, StoreError>;
+    /// Streams every record to `sink`, from one consistent view (a backup): first
+    /// [`ExportItem::Total`], then users, sessions, refresh tokens, outbox events and the
+    /// record kinds. Memory stays bounded whatever the tenant's size; a closed sink ends
+    /// the export early without an error.
+    async fn export_to(&self, sink: ExportSink) -> Result<(), StoreError>;
+    /// Every record, from one consistent view, in memory (tests and small tenants).
+    async fn export(&self) -> Result<TenantSnapshot, StoreError> {
+        let (sink, mut items) = tokio::sync::mpsc::channel(256);
+        let collect = async {
+            let mut snapshot = TenantSnapshot::default();
+            while let Some(item) = items.recv().await {
+                match item {
+                    ExportItem::Total(_) => {}
+                    ExportItem::User(u) => snapshot.users.push(*u),
+                    ExportItem::Session(s) => snapshot.sessions.push(*s),
+                    ExportItem::RefreshToken(r) => snapshot.refresh_tokens.push(r),
+                    ExportItem::Event(e) => snapshot.events.push(e),
+                    ExportItem::Record(r) => snapshot.records.push(r),
+                }
+            }
+            snapshot
+        };
+        let (exported, snapshot) = tokio::join!(self.export_to(sink), collect);
+        exported.map(|()| snapshot)
+    }
     async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError>;
     /// Several records by kind and id, read together (one transaction in SQL), in order.
     async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError>;

@@ -51,6 +51,52 @@ fn row_record(kind: RecordKind, id: &str, mut row: serde_json::Value) -> Record 
     }
 }
 
+/// The file-store tables of whole documents, in the order of [`DOC_TABLES`].
+const DOC_TABLES_HERE: [&str; 4] = [USER, SESSION, REFRESH_TOKEN, OUTBOX];
+
+/// The tables live in memory behind one lock, so an export first copies them to an
+/// anonymous spool file (at disk speed, under one read lock: a consistent view) and then
+/// streams the spool: memory stays bounded and a slow reader never holds writes back.
+/// A spool line is `[slot, id, row]`: slots 0–3 are [`DOC_TABLES_HERE`], then record kinds.
+fn export_spooled(engine: &FsEngine, sink: &ExportSink) -> Result<(), StoreError> {
+    use std::io::{BufRead, BufReader, BufWriter, Seek, Write};
+    let io = |e: std::io::Error| StoreError::Unavailable(format!("export spool: {e}"));
+    let json = |e: serde_json::Error| StoreError::Corrupt(format!("export spool: {e}"));
+    let mut spool = BufWriter::new(tempfile::tempfile_in(engine.dir()).map_err(io)?);
+    let tables = DOC_TABLES_HERE
+        .iter()
+        .copied()
+        .chain(RecordKind::ALL.iter().map(|kind| kind.table()));
+    let total = engine.read(|t| -> Result<usize, StoreError> {
+        let mut total = 0;
+        for (slot, table) in tables.enumerate() {
+            for (id, row) in t.table(table).into_iter().flatten() {
+                serde_json::to_writer(&mut spool, &(slot, id, row)).map_err(json)?;
+                spool.write_all(b"\n").map_err(io)?;
+                total += 1;
+            }
+        }
+        Ok(total)
+    })?;
+    let mut file = spool.into_inner().map_err(|e| io(e.into_error()))?;
+    file.rewind().map_err(io)?;
+    if sink.blocking_send(ExportItem::Total(total)).is_err() {
+        return Ok(());
+    }
+    for line in BufReader::new(file).lines() {
+        let (slot, id, row): (usize, String, serde_json::Value) =
+            serde_json::from_str(&line.map_err(io)?).map_err(json)?;
+        let item = match RecordKind::ALL.get(slot.wrapping_sub(DOC_TABLES_HERE.len())) {
+            Some(kind) => ExportItem::Record(row_record(*kind, &id, row)),
+            None => doc_item(slot, row)?,
+        };
+        if sink.blocking_send(item).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// One tenant's data in `DATA/tenants/<tenant_id>`.
 pub struct FsTenantStore {
     engine: Arc<FsEngine>,
@@ -388,36 +434,11 @@ impl TenantStore for FsTenantStore {
         get(&self.engine, REFRESH_TOKEN, token_hash)
     }
 
-    async fn export(&self) -> Result<TenantSnapshot, StoreError> {
-        // One read guard over every table: a consistent view.
-        self.engine.read(|t| {
-            fn all<T: serde::de::DeserializeOwned>(
-                t: &super::engine::Tables,
-                table: &str,
-            ) -> Result<Vec<T>, StoreError> {
-                t.table(table)
-                    .map(|rows| rows.values().map(from_value).collect())
-                    .unwrap_or_else(|| Ok(Vec::new()))
-            }
-            Ok(TenantSnapshot {
-                users: all(t, USER)?,
-                sessions: all(t, SESSION)?,
-                refresh_tokens: all(t, REFRESH_TOKEN)?,
-                events: all(t, OUTBOX)?,
-                records: RecordKind::ALL
-                    .iter()
-                    .flat_map(|kind| {
-                        t.table(kind.table())
-                            .map(|rows| {
-                                rows.iter()
-                                    .map(|(id, row)| row_record(*kind, id, row.clone()))
-                                    .collect::<Vec<_>>()
-                            })
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-            })
-        })
+    async fn export_to(&self, sink: ExportSink) -> Result<(), StoreError> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || export_spooled(&engine, &sink))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 
     async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError> {

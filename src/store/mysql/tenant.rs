@@ -37,6 +37,25 @@ fn record_of(kind: RecordKind, (id, owner_id, text): (String, String, String)) -
     })
 }
 
+/// Sends every row `sql` selects as it arrives from the server (never the whole result in
+/// memory); `false` when the reader has gone.
+async fn export_rows<R: mysql_async::prelude::FromRow + Send + 'static>(
+    tx: &mut Transaction<'_>,
+    sql: String,
+    tenant: &str,
+    sink: &ExportSink,
+    item: impl Fn(R) -> Result<ExportItem, StoreError>,
+) -> Result<bool, StoreError> {
+    let mut rows = tx.exec_iter(sql, (tenant,)).await.map_err(err)?;
+    while let Some(row) = rows.next().await.map_err(err)? {
+        let row = mysql_async::from_row_opt::<R>(row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if !send_item(sink, item(row)?).await {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 impl MySqlTenantStore {
     /// A store in `database` on `pool` (the name comes from a validated tenant id).
     pub fn new(pool: Arc<Pool>, database: String, tenant_id: String) -> Self {
@@ -358,7 +377,7 @@ impl TenantStore for MySqlTenantStore {
         .await
     }
 
-    async fn export(&self) -> Result<TenantSnapshot, StoreError> {
+    async fn export_to(&self, sink: ExportSink) -> Result<(), StoreError> {
         // One consistent snapshot for every table.
         let options = {
             let mut o = TxOpts::default();
@@ -369,35 +388,36 @@ impl TenantStore for MySqlTenantStore {
         };
         let mut tx = self.pool.start_transaction(options).await.map_err(err)?;
         let tenant = self.tenant_id.as_str();
-        let mut read = async |sql: &str| -> Result<Vec<String>, StoreError> {
-            tx.exec(self.sql(sql), (tenant,)).await.map_err(err)
-        };
-        let users = read("SELECT doc FROM {d}.hj_user WHERE tenant_id = ? ORDER BY id").await?;
-        let sessions = read("SELECT doc FROM {d}.hj_session WHERE tenant_id = ? ORDER BY id").await?;
-        let tokens = read("SELECT doc FROM {d}.hj_refresh_token WHERE tenant_id = ? ORDER BY token_hash").await?;
-        let events = read("SELECT doc FROM {d}.hj_outbox WHERE tenant_id = ? ORDER BY id").await?;
-        fn parse<T: DeserializeOwned>(rows: Vec<String>) -> Result<Vec<T>, StoreError> {
-            rows.iter().map(|t| from_doc(t)).collect()
+        let count_sql = export_count_sql("?", &format!("{}.", self.database));
+        let tenants = vec![Param::from(tenant); count_sql.matches('?').count()];
+        let total: Option<String> = tx.exec_first(count_sql, tenants).await.map_err(err)?;
+        let total = total
+            .and_then(|t| t.trim().parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("row count".into()))?;
+        if !send_item(&sink, ExportItem::Total(total)).await {
+            return Ok(());
         }
-        let mut snapshot = TenantSnapshot {
-            users: parse(users)?,
-            sessions: parse(sessions)?,
-            refresh_tokens: parse(tokens)?,
-            events: parse(events)?,
-            records: Vec::new(),
-        };
+        for (index, (table, key)) in DOC_TABLES.iter().enumerate() {
+            let sql = self.sql(&format!(
+                "SELECT doc FROM {{d}}.{table} WHERE tenant_id = ? ORDER BY {key}"
+            ));
+            let item = |(text,): (String,)| doc_item(index, from_doc(&text)?);
+            if !export_rows(&mut tx, sql, tenant, &sink, item).await? {
+                return Ok(());
+            }
+        }
         for kind in RecordKind::ALL {
-            let sql = format!(
+            let sql = self.sql(&format!(
                 "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? ORDER BY id",
                 kind.table()
-            );
-            let rows: Vec<(String, String, String)> = tx.exec(self.sql(&sql), (tenant,)).await.map_err(err)?;
-            for row in rows {
-                snapshot.records.push(record_of(kind, row)?);
+            ));
+            let item = |row| Ok(ExportItem::Record(record_of(kind, row)?));
+            if !export_rows(&mut tx, sql, tenant, &sink, item).await? {
+                return Ok(());
             }
         }
         tx.commit().await.map_err(err)?;
-        Ok(snapshot)
+        Ok(())
     }
 
     async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError> {

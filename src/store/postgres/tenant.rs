@@ -24,6 +24,9 @@ pub struct PgTenantStore {
     tenant_id: String,
 }
 
+/// Rows an export reads per round trip.
+const EXPORT_PAGE: i32 = 500;
+
 type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
 impl PgTenantStore {
@@ -125,6 +128,29 @@ fn record_of(kind: RecordKind, row: &tokio_postgres::Row) -> Record {
         id: row.get(0),
         owner_id: row.get(1),
         doc: row.get(2),
+    }
+}
+
+/// Sends every row `sql` selects through a portal, a bounded page at a time however large
+/// the table; `false` when the reader has gone.
+async fn export_rows(
+    tx: &Transaction<'_>,
+    sql: &str,
+    tenant: &str,
+    sink: &ExportSink,
+    item: impl Fn(&tokio_postgres::Row) -> Result<ExportItem, StoreError>,
+) -> Result<bool, StoreError> {
+    let portal = tx.bind(sql, &[&tenant]).await.map_err(pg_error)?;
+    loop {
+        let rows = tx.query_portal(&portal, EXPORT_PAGE).await.map_err(pg_error)?;
+        for row in &rows {
+            if !send_item(sink, item(row)?).await {
+                return Ok(false);
+            }
+        }
+        if rows.len() < EXPORT_PAGE as usize {
+            return Ok(true);
+        }
     }
 }
 
@@ -559,7 +585,7 @@ impl TenantStore for PgTenantStore {
         Ok(Page::from_fetched(records, page.limit))
     }
 
-    async fn export(&self) -> Result<TenantSnapshot, StoreError> {
+    async fn export_to(&self, sink: ExportSink) -> Result<(), StoreError> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         // One repeatable-read snapshot for every table: a consistent backup.
         let tx = client
@@ -570,43 +596,39 @@ impl TenantStore for PgTenantStore {
             .await
             .map_err(pg_error)?;
         tx.batch_execute(&self.preamble).await.map_err(pg_error)?;
-        async fn all<T: DeserializeOwned>(tx: &Transaction<'_>, sql: &str, tenant: &str) -> Result<Vec<T>, StoreError> {
-            let rows = tx.query(sql, &[&tenant]).await.map_err(pg_error)?;
-            rows.into_iter().map(|row| from_doc(row.get::<_, Value>(0))).collect()
-        }
         let tenant = self.tenant_id.as_str();
-        let mut snapshot = TenantSnapshot {
-            users: all(&tx, "SELECT doc FROM hj_user WHERE tenant_id = $1 ORDER BY id", tenant).await?,
-            sessions: all(
-                &tx,
-                "SELECT doc FROM hj_session WHERE tenant_id = $1 ORDER BY id",
-                tenant,
-            )
-            .await?,
-            refresh_tokens: all(
-                &tx,
-                "SELECT doc FROM hj_refresh_token WHERE tenant_id = $1 ORDER BY token_hash",
-                tenant,
-            )
-            .await?,
-            events: all(
-                &tx,
-                "SELECT doc FROM hj_outbox WHERE tenant_id = $1 ORDER BY id",
-                tenant,
-            )
-            .await?,
-            records: Vec::new(),
-        };
+        let total: String = tx
+            .query_one(&export_count_sql("$1", ""), &[&tenant])
+            .await
+            .map_err(pg_error)?
+            .get(0);
+        let total = total
+            .trim()
+            .parse()
+            .map_err(|_| StoreError::Corrupt("row count".into()))?;
+        if !send_item(&sink, ExportItem::Total(total)).await {
+            return Ok(());
+        }
+        for (index, (table, key)) in DOC_TABLES.iter().enumerate() {
+            let sql = format!("SELECT doc FROM {table} WHERE tenant_id = $1 ORDER BY {key}");
+            if !export_rows(&tx, &sql, tenant, &sink, |row| doc_item(index, row.get(0))).await? {
+                return Ok(());
+            }
+        }
         for kind in RecordKind::ALL {
             let sql = format!(
                 "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 ORDER BY id",
                 kind.table()
             );
-            for row in tx.query(&sql, &[&tenant]).await.map_err(pg_error)? {
-                snapshot.records.push(record_of(kind, &row));
+            if !export_rows(&tx, &sql, tenant, &sink, |row| {
+                Ok(ExportItem::Record(record_of(kind, row)))
+            })
+            .await?
+            {
+                return Ok(());
             }
         }
         tx.commit().await.map_err(pg_error)?;
-        Ok(snapshot)
+        Ok(())
     }
 }
