@@ -11,14 +11,14 @@ use crate::harness::*;
 /// Restores must land where tokens say they were issued: one public URL for source and target.
 const PUBLIC_URL: &str = "https://auth.restore.example";
 
-fn settings() -> [(&'static str, &'static str); 2] {
+pub(crate) fn settings() -> [(&'static str, &'static str); 2] {
     [
         ("HELLOJOHN_PUBLIC_URL", PUBLIC_URL),
         ("HELLOJOHN_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY),
     ]
 }
 
-async fn export(s: &Server, tenant_id: &str) -> String {
+pub(crate) async fn export(s: &Server, tenant_id: &str) -> String {
     let res = client()
         .get(s.url(&format!("/cp/v1/tenants/{tenant_id}/export")))
         .bearer_auth(&s.admin_token)
@@ -30,7 +30,7 @@ async fn export(s: &Server, tenant_id: &str) -> String {
     res.text().await.unwrap()
 }
 
-async fn import(s: &Server, tenant_id: &str, body: String, query: &str) -> Reply {
+pub(crate) async fn import(s: &Server, tenant_id: &str, body: String, query: &str) -> Reply {
     let req = client()
         .post(s.url(&format!("/cp/v1/tenants/{tenant_id}/import{query}")))
         .bearer_auth(&s.admin_token)

@@ -7,6 +7,7 @@ mod harness;
 mod actors;
 mod backup;
 mod bad_input;
+mod big_backups;
 mod control_plane;
 mod durability;
 mod email_links;

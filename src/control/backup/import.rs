@@ -55,6 +55,16 @@ impl<S: Stream<Item = Result<String, ApiError>> + Unpin> Reader<S> {
     }
 }
 
+/// Marks a tenant as being restored while it lives: its data plane waits, and a second
+/// restore of it is refused, however the first one ends.
+struct Restoring<'a>(&'a dashmap::DashSet<String>, &'a str);
+
+impl Drop for Restoring<'_> {
+    fn drop(&mut self) {
+        self.0.remove(self.1);
+    }
+}
+
 /// The control-plane part of a backup, read before any data.
 struct Head {
     tenant: Tenant,
@@ -83,9 +93,14 @@ impl ControlPlane {
         let head = read_head(&mut reader, id).await?;
         check_backup_opens(&self.master_key, &head.signing_keys, &[])?;
         let id = head.tenant.id.clone();
+        if !self.restoring.insert(id.clone()) {
+            return Err(ApiError::Conflict(
+                "A restore of this tenant is already running.".into(),
+            ));
+        }
+        let _restoring = Restoring(&self.restoring, &id);
         let (tenant, created) = self.restore_target(&head, isolation_mode).await?;
         self.registry.stop(&id).await;
-        self.restoring.insert(id.clone());
         let restored = self.restore_data(&tenant, head, &mut reader, &mut progress).await;
         let outcome = match restored {
             Ok((users, sessions, api_keys, signing_keys)) => self
@@ -105,7 +120,6 @@ impl ControlPlane {
             self.undo_restore(&tenant, created).await;
         }
         self.forget_tenant(&id);
-        self.restoring.remove(&id);
         outcome
     }
 
