@@ -85,6 +85,10 @@ pub struct Config {
     pub test_faults: bool,
     /// Connections of the main SQL pool (a separate_database tenant's pool gets a quarter).
     pub database_pool_size: usize,
+    /// `HELLOJOHN_DATABASE_MAX_CONNECTIONS`: connections this node may hold on its database
+    /// server, across the main pool and every tenant's pool; `None`: a quarter of the
+    /// server's `max_connections`, read at start-up.
+    pub database_max_connections: Option<usize>,
     /// `HELLOJOHN_METRICS_LISTEN`: where `/metrics` is served instead of the public port.
     pub metrics_listen: Option<SocketAddr>,
     /// How long start-up keeps retrying an unreachable database.
@@ -154,6 +158,7 @@ const KNOWN: &[&str] = &[
     "PASSWORD_QUEUE_TIMEOUT",
     "TEST_FAULTS",
     "DATABASE_POOL_SIZE",
+    "DATABASE_MAX_CONNECTIONS",
 ];
 
 impl Config {
@@ -304,6 +309,16 @@ impl Config {
             database_pool_size: match v.parse::<usize>("DATABASE_POOL_SIZE")? {
                 0 => return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1")),
                 n => n,
+            },
+            database_max_connections: match v.opt("DATABASE_MAX_CONNECTIONS").map(str::parse::<usize>) {
+                None => None,
+                Some(Ok(n)) if n >= 2 => Some(n),
+                Some(_) => {
+                    return Err(invalid(
+                        "DATABASE_MAX_CONNECTIONS",
+                        "must be a whole number, at least 2",
+                    ))
+                }
             },
             metrics_listen: v.opt("METRICS_LISTEN").map(metrics_address).transpose()?,
             database_connect_timeout: v.duration("DATABASE_CONNECT_TIMEOUT")?,

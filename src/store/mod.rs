@@ -7,6 +7,7 @@
 //! conditions) plus writes, applied atomically. That one shape covers
 //! "change + outbox event" in one transaction and refresh-token rotation.
 
+pub mod budget;
 pub mod connect;
 pub mod fs;
 pub mod model;
@@ -24,6 +25,9 @@ pub use model::*;
 /// How long a SQL pool keeps a connection nobody uses: hellojohn shares the server's
 /// connection slots with everyone else on it, so idle ones go back.
 pub(crate) const IDLE_CONNECTION_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// The same for a separate_database tenant's own pool: with hundreds of tenants, idle
+/// connections go back to the node's budget quickly.
+pub(crate) const TENANT_IDLE_CONNECTION_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why a store call failed; mapped to HTTP once, in `http::error`.
 #[derive(Debug, thiserror::Error)]
@@ -514,11 +518,23 @@ pub async fn open_backend(config: &crate::config::Config) -> Result<Arc<dyn Back
         Ok(Arc::new(fs::FsBackend::open(&dir)?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(
-            postgres::PgBackend::open(url, config.database_pool_size, config.database_connect_timeout).await?,
+            postgres::PgBackend::open(
+                url,
+                config.database_pool_size,
+                config.database_max_connections,
+                config.database_connect_timeout,
+            )
+            .await?,
         ))
     } else {
         Ok(Arc::new(
-            mysql::MySqlBackend::open(url, config.database_pool_size, config.database_connect_timeout).await?,
+            mysql::MySqlBackend::open(
+                url,
+                config.database_pool_size,
+                config.database_max_connections,
+                config.database_connect_timeout,
+            )
+            .await?,
         ))
     }
 }

@@ -8,6 +8,7 @@ mod actors;
 mod backup;
 mod bad_input;
 mod big_backups;
+mod connection_budget;
 mod control_plane;
 mod durability;
 mod email_links;

@@ -73,7 +73,9 @@ fn target_of(url: &str, database: &str) -> Result<DatabaseTarget, StoreError> {
 
 /// One connection attempt that also makes sure the control database exists, its
 /// failure said in words.
-async fn probe(url: &str, target: &DatabaseTarget) -> Result<(), Attempt> {
+/// One connection attempt that also creates the control database; on success, the
+/// server's `max_connections`.
+async fn probe(url: &str, target: &DatabaseTarget) -> Result<usize, Attempt> {
     let opts = server_opts(url).map_err(|e| Attempt::Refused(e.to_string()))?;
     let mut conn = match mysql_async::Conn::new(opts).await {
         Ok(conn) => conn,
@@ -90,9 +92,10 @@ async fn probe(url: &str, target: &DatabaseTarget) -> Result<(), Attempt> {
             target.database
         ))
         .await;
+    let slots: Option<u64> = conn.query_first("SELECT @@max_connections").await.ok().flatten();
     let _ = conn.disconnect().await;
     match created {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(slots.unwrap_or(100).max(2) as usize),
         Err(mysql_async::Error::Server(e)) => Err(refusal(target, &e)),
         Err(e) => Err(Attempt::Unreachable(super::connect::causes(&e))),
     }
@@ -155,7 +158,17 @@ pub struct MySqlBackend {
 impl MySqlBackend {
     /// Connects (retrying an unreachable server for `connect_timeout`), creates the control
     /// database and applies its migrations.
-    pub async fn open(url: &str, pool_size: usize, connect_timeout: std::time::Duration) -> Result<Self, StoreError> {
+    /// Connects (retrying an unreachable server for `connect_timeout`) and applies the
+    /// control migrations. Every tenant on this server, separate_database ones included,
+    /// is reached through the main pool (statements name their database), so the node's
+    /// connections on it never exceed the main pool: `pool_size`, within the connection
+    /// budget (`max_connections`, or a share of the server's).
+    pub async fn open(
+        url: &str,
+        pool_size: usize,
+        max_connections: Option<usize>,
+        connect_timeout: std::time::Duration,
+    ) -> Result<Self, StoreError> {
         let control_db = match url_database(url) {
             Some(db) => db,
             None => {
@@ -167,8 +180,14 @@ impl MySqlBackend {
             }
         };
         let target = target_of(url, &control_db)?;
-        super::connect::reach(&target, connect_timeout, || probe(url, &target)).await?;
-        let main = pool_for(url, pool_size)?;
+        let server_slots = super::connect::reach(&target, connect_timeout, || probe(url, &target)).await?;
+        let budget = max_connections.unwrap_or_else(|| super::budget::default_budget(server_slots));
+        tracing::info!(
+            budget,
+            server_slots,
+            "database connection budget (HELLOJOHN_DATABASE_MAX_CONNECTIONS)"
+        );
+        let main = pool_for(url, pool_size.min(budget))?;
         migrations::apply(&main, &control_db, migrations::CONTROL).await?;
         let tag = super::instance_tag(&control_db);
         let control = Arc::new(control::MySqlControlStore::new(main.clone(), control_db));
@@ -182,6 +201,7 @@ impl MySqlBackend {
         })
     }
 
+    /// The pool of a tenant placed on another server (`database_url`).
     async fn own_pool(&self, tenant: &Tenant, database: &str) -> Result<Arc<Pool>, StoreError> {
         if let Some(pool) = self.databases.get(&tenant.id).and_then(|w| w.upgrade()) {
             return Ok(pool);
@@ -226,6 +246,12 @@ impl Backend for MySqlBackend {
                 (Arc::new(self.main.clone()), shared)
             }
             IsolationMode::SeparateSchema => {
+                let database = tenant_database(&self.tag, &t.id)?;
+                create_database(&self.main, &database).await?;
+                (Arc::new(self.main.clone()), database)
+            }
+            // A database of its own; on this node's server reached through the main pool.
+            IsolationMode::SeparateDatabase if t.database_url.is_none() => {
                 let database = tenant_database(&self.tag, &t.id)?;
                 create_database(&self.main, &database).await?;
                 (Arc::new(self.main.clone()), database)

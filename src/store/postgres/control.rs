@@ -1,8 +1,8 @@
 //! [`ControlStore`] on PostgreSQL: tables `cp_tenant`, `cp_client`, `cp_admin`,
 //! `cp_admin_token`, `cp_signing_key` in schema `hellojohn`.
 
+use super::pool::PgPool as Pool;
 use async_trait::async_trait;
-use deadpool_postgres::Pool;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;

@@ -9,6 +9,7 @@
 
 mod control;
 pub mod migrations;
+mod pool;
 mod tenant;
 
 use std::str::FromStr;
@@ -17,12 +18,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+use self::pool::{budgeted_pool, ConnectError, PgPool};
+use super::budget::{default_budget, ConnectionBudget};
 use super::connect::{self, Attempt, DatabaseTarget};
-use super::IDLE_CONNECTION_TTL;
 use super::{Backend, ControlStore, StoreError, Tenant, TenantStore};
+use super::{IDLE_CONNECTION_TTL, TENANT_IDLE_CONNECTION_TTL};
 use crate::config::IsolationMode;
 
 /// Schema of the control-plane tables.
@@ -70,46 +72,13 @@ pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
     }
 }
 
-pub(crate) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+pub(crate) fn pool_error(e: deadpool::managed::PoolError<ConnectError>) -> StoreError {
+    use deadpool::managed::PoolError;
     match e {
-        deadpool_postgres::PoolError::Backend(e) => pg_error(e),
+        PoolError::Backend(ConnectError::Postgres(e)) => pg_error(e),
+        PoolError::Backend(ConnectError::Budget(spent)) => StoreError::Unavailable(spent.to_string()),
         other => StoreError::Unavailable(format!("database pool: {other}")),
     }
-}
-
-/// Closes the pool's connections idle for longer than [`IDLE_CONNECTION_TTL`], until the
-/// pool itself is dropped (MySQL pools do the same through `inactive_connection_ttl`,
-/// set to the same time).
-fn release_idle_connections(pool: &Pool) {
-    let weak = pool.weak();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(IDLE_CONNECTION_TTL / 2);
-        loop {
-            tick.tick().await;
-            let Some(pool) = weak.upgrade() else { return };
-            pool.retain(|_, metrics| metrics.last_used() < IDLE_CONNECTION_TTL);
-        }
-    });
-}
-
-fn make_pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, StoreError> {
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
-    let pool = Pool::builder(manager)
-        .max_size(size)
-        .runtime(Runtime::Tokio1)
-        .wait_timeout(Some(Duration::from_secs(5)))
-        .create_timeout(Some(Duration::from_secs(3)))
-        .recycle_timeout(Some(Duration::from_secs(3)))
-        .build()
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    release_idle_connections(&pool);
-    Ok(pool)
 }
 
 /// Where `config` points, for messages (never the password).
@@ -130,14 +99,23 @@ fn target_of(config: &tokio_postgres::Config) -> DatabaseTarget {
     }
 }
 
-/// One connection attempt, its failure said in words.
-async fn probe(config: &tokio_postgres::Config, target: &DatabaseTarget) -> Result<(), Attempt> {
+/// One connection attempt, its failure said in words; on success, how many connections
+/// the server allows ordinary users (`max_connections` less the superuser reserve).
+async fn probe(config: &tokio_postgres::Config, target: &DatabaseTarget) -> Result<usize, Attempt> {
     use tokio_postgres::error::SqlState;
     match config.connect(NoTls).await {
         Ok((client, connection)) => {
+            let connection = tokio::spawn(connection);
+            let slots = client
+                .query_one(
+                    "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int",
+                    &[],
+                )
+                .await
+                .map_err(|e| Attempt::Refused(connect::causes(&e)))?;
             drop(client);
             let _ = connection.await;
-            Ok(())
+            Ok(slots.get::<_, i32>(0).max(2) as usize)
         }
         Err(e) => Err(match e.code() {
             None => Attempt::Unreachable(connect::causes(&e)),
@@ -191,10 +169,15 @@ fn tenant_object_name(tenant_id: &str) -> Result<String, StoreError> {
 /// The PostgreSQL backend.
 pub struct PgBackend {
     url: String,
-    main: Pool,
+    main: PgPool,
     control: Arc<control::PgControlStore>,
+    /// This node's connections on its database server: the main pool and every
+    /// separate_database tenant's pool draw on it.
+    budget: Arc<ConnectionBudget>,
+    /// Budgets of other servers tenants were placed on (`database_url`), by URL.
+    other_budgets: DashMap<String, Arc<ConnectionBudget>>,
     /// Open separate_database pools, shared while some store handle holds them.
-    databases: DashMap<String, Weak<Pool>>,
+    databases: DashMap<String, Weak<PgPool>>,
     /// Connections of a separate_database tenant's own pool.
     tenant_pool_size: usize,
     /// Prefix of this instance's per-tenant databases (`hj_<tag>_tnt_…`).
@@ -202,16 +185,28 @@ pub struct PgBackend {
 }
 
 impl PgBackend {
-    /// Connects (retrying an unreachable server for `connect_timeout`), creates the
-    /// control schema and applies its migrations.
-    pub async fn open(url: &str, pool_size: usize, connect_timeout: Duration) -> Result<Self, StoreError> {
+    /// Connects (retrying an unreachable server for `connect_timeout`), sizes this node's
+    /// connection budget (`max_connections`, or a share of what the server allows), creates
+    /// the control schema and applies its migrations.
+    pub async fn open(
+        url: &str,
+        pool_size: usize,
+        max_connections: Option<usize>,
+        connect_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let config = parse_url(url)?;
         let target = target_of(&config);
         if config.get_dbname().is_none() {
             tracing::info!(database = %target.database, "HELLOJOHN_DATABASE_URL names no database: using the user's");
         }
-        connect::reach(&target, connect_timeout, || probe(&config, &target)).await?;
-        let main = make_pool(config, pool_size)?;
+        let server_slots = connect::reach(&target, connect_timeout, || probe(&config, &target)).await?;
+        let budget = ConnectionBudget::new(max_connections.unwrap_or_else(|| default_budget(server_slots)));
+        tracing::info!(
+            budget = budget.size(),
+            server_slots,
+            "database connection budget (HELLOJOHN_DATABASE_MAX_CONNECTIONS)"
+        );
+        let main = budgeted_pool(config, pool_size.min(budget.size()), &budget, IDLE_CONNECTION_TTL)?;
         let mut client = main.get().await.map_err(pool_error)?;
         let applied = migrations::apply(&mut client, CONTROL_SCHEMA, migrations::CONTROL).await?;
         if applied > 0 {
@@ -223,19 +218,48 @@ impl PgBackend {
             url: url.to_owned(),
             main,
             control,
+            tenant_pool_size: pool_size.div_ceil(4).min(budget.size()),
+            budget,
+            other_budgets: DashMap::new(),
             databases: DashMap::new(),
-            tenant_pool_size: pool_size.div_ceil(4),
             tag: super::instance_tag(parse_url(url)?.get_dbname().unwrap_or("postgres")),
         })
     }
 
-    async fn database_pool(&self, tenant: &Tenant, name: &str) -> Result<Arc<Pool>, StoreError> {
+    /// The budget of the server at `server_url`.
+    fn budget_of(&self, server_url: &str) -> Arc<ConnectionBudget> {
+        if server_url == self.url {
+            return self.budget.clone();
+        }
+        let size = self.budget.size();
+        self.other_budgets
+            .entry(server_url.to_owned())
+            .or_insert_with(|| ConnectionBudget::new(size))
+            .clone()
+    }
+
+    /// A one-off connection to a tenant's server (creating or dropping its database),
+    /// counted against that server's budget while it is open.
+    async fn admin_client(
+        &self,
+        server_url: &str,
+    ) -> Result<(tokio_postgres::Client, tokio::sync::OwnedSemaphorePermit), StoreError> {
+        let permit = self
+            .budget_of(server_url)
+            .acquire()
+            .await
+            .map_err(|spent| StoreError::Unavailable(spent.to_string()))?;
+        let (client, connection) = parse_url(server_url)?.connect(NoTls).await.map_err(pg_error)?;
+        tokio::spawn(connection);
+        Ok((client, permit))
+    }
+
+    async fn database_pool(&self, tenant: &Tenant, name: &str) -> Result<Arc<PgPool>, StoreError> {
         if let Some(pool) = self.databases.get(&tenant.id).and_then(|w| w.upgrade()) {
             return Ok(pool);
         }
         let server_url = tenant.database_url.as_deref().unwrap_or(&self.url);
-        let server = make_pool(parse_url(server_url)?, 1)?;
-        let admin = server.get().await.map_err(pool_error)?;
+        let (admin, permit) = self.admin_client(server_url).await?;
         let exists = admin
             .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
             .await
@@ -248,20 +272,29 @@ impl PgBackend {
                 Err(e) => return Err(pg_error(e)),
             }
         }
+        drop((admin, permit));
         let mut config = parse_url(server_url)?;
         config.dbname(name);
-        let pool = Arc::new(make_pool(config, self.tenant_pool_size)?);
+        let pool = budgeted_pool(
+            config,
+            self.tenant_pool_size,
+            &self.budget_of(server_url),
+            TENANT_IDLE_CONNECTION_TTL,
+        )?;
+        let pool = Arc::new(pool);
         self.databases.insert(tenant.id.clone(), Arc::downgrade(&pool));
         Ok(pool)
     }
 
-    /// Publishes the main pool's connection counts (`hellojohn_db_pool_connections{state}`).
+    /// Publishes the main pool's connection counts (`hellojohn_db_pool_connections{state}`)
+    /// and the node's connection budget.
     fn record_pool(&self) {
         let status = self.main.status();
         metrics::gauge!("hellojohn_db_pool_connections", "state" => "idle").set(status.available as f64);
         metrics::gauge!("hellojohn_db_pool_connections", "state" => "active")
             .set(status.size.saturating_sub(status.available) as f64);
         metrics::gauge!("hellojohn_db_pool_connections", "state" => "waiting").set(status.waiting as f64);
+        self.budget.record_metrics();
     }
 }
 
@@ -319,8 +352,9 @@ impl Backend for PgBackend {
                         pool.close();
                     }
                 }
-                let server = make_pool(parse_url(t.database_url.as_deref().unwrap_or(&self.url))?, 1)?;
-                let admin = server.get().await.map_err(pool_error)?;
+                let (admin, _permit) = self
+                    .admin_client(t.database_url.as_deref().unwrap_or(&self.url))
+                    .await?;
                 admin
                     .batch_execute(&format!(
                         "DROP DATABASE IF EXISTS hj_{}_{} WITH (FORCE)",

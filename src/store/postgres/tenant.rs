@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::Transaction;
+
+use super::pool::PgPool as Pool;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
