@@ -76,6 +76,18 @@ fn describe() {
         "hellojohn_db_pool_connections",
         "Connections of the main database pool by state (idle, active, waiting)"
     );
+    metrics::describe_gauge!(
+        "hellojohn_db_connection_budget",
+        "Connections this node may hold on its PostgreSQL server (HELLOJOHN_DATABASE_MAX_CONNECTIONS)"
+    );
+    metrics::describe_gauge!(
+        "hellojohn_db_connections_open",
+        "Connections this node holds on its PostgreSQL server, across the main and every tenant pool"
+    );
+    metrics::describe_counter!(
+        "hellojohn_db_budget_exhausted_total",
+        "Requests answered 503 because no database connection came free within the wait (PostgreSQL: the budget stayed spent; MySQL: every pooled connection stayed busy)"
+    );
     metrics::describe_counter!(
         "hellojohn_emails_total",
         "Emails handed to the mail transport, by result"

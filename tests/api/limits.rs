@@ -168,6 +168,9 @@ async fn a_flood_of_hashes_is_refused_with_retry_after_instead_of_queueing() {
     let s = start_server(&[
         ("HELLOJOHN_ARGON2_MEMORY_KIB", "19456"),
         ("HELLOJOHN_ARGON2_ITERATIONS", "2"),
+        // Short, so that the flood outlasts it on any machine (2 s of 250 hashes is
+        // within what two fast cores finish).
+        ("HELLOJOHN_PASSWORD_QUEUE_TIMEOUT", "250ms"),
     ]);
     let t = s.new_tenant().await;
     let mut handles = Vec::new();

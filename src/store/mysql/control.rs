@@ -31,7 +31,7 @@ impl MySqlControlStore {
     }
 
     async fn docs<T: DeserializeOwned>(&self, sql: &str, params: Vec<Param>) -> Result<Vec<T>, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         let rows: Vec<String> = conn.exec(self.sql(sql), params).await.map_err(err)?;
         rows.iter().map(|t| from_doc(t)).collect()
     }
@@ -41,7 +41,7 @@ impl MySqlControlStore {
     }
 
     async fn execute(&self, sql: &str, params: Vec<Param>, unique: &'static str) -> Result<u64, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         conn.exec_drop(self.sql(sql), params)
             .await
             .map_err(|e| my_error(e, unique))?;
@@ -49,7 +49,7 @@ impl MySqlControlStore {
     }
 
     async fn count(&self, sql: &str) -> Result<usize, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         let n: Option<i64> = conn.query_first(self.sql(sql)).await.map_err(err)?;
         Ok(n.unwrap_or(0) as usize)
     }
@@ -71,7 +71,7 @@ impl MySqlControlStore {
 #[async_trait]
 impl ControlStore for MySqlControlStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         conn.ping().await.map_err(err)
     }
 
@@ -81,7 +81,7 @@ impl ControlStore for MySqlControlStore {
         keys: &[ApiKey],
         signing_keys: &[SigningKeyRecord],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        let mut tx = super::begin(&self.pool, TxOpts::default()).await?;
         tx.exec_drop(
             self.sql("INSERT INTO {d}.cp_tenant (id, slug, doc) VALUES (?, ?, ?)"),
             (&tenant.id, &tenant.slug, doc(tenant)?),
@@ -122,7 +122,7 @@ impl ControlStore for MySqlControlStore {
         api_keys: &[ApiKey],
         signing_keys: &[SigningKeyRecord],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        let mut tx = super::begin(&self.pool, TxOpts::default()).await?;
         tx.exec_drop(self.sql("DELETE FROM {d}.cp_client WHERE tenant_id = ?"), (tenant_id,))
             .await
             .map_err(err)?;
@@ -244,7 +244,7 @@ impl ControlStore for MySqlControlStore {
     }
 
     async fn delete_admin(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        let mut tx = super::begin(&self.pool, TxOpts::default()).await?;
         let ids: Vec<String> = tx
             .query(self.sql("SELECT id FROM {d}.cp_admin FOR UPDATE"))
             .await
@@ -289,7 +289,7 @@ impl ControlStore for MySqlControlStore {
     }
 
     async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         conn.exec_first(self.sql("SELECT value FROM {d}.cp_setting WHERE name = ?"), (name,))
             .await
             .map_err(err)
@@ -315,7 +315,7 @@ impl ControlStore for MySqlControlStore {
 
     async fn change_signing_keys(&self, change: &KeyChange, at: time::OffsetDateTime) -> Result<(), StoreError> {
         let tenant_id = change.tenant_id();
-        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        let mut tx = super::begin(&self.pool, TxOpts::default()).await?;
         // Locking the tenant row serializes key changes of one tenant across nodes.
         let found: Option<String> = tx
             .exec_first(

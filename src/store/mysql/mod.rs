@@ -16,7 +16,9 @@ use std::sync::{Arc, Weak};
 use async_trait::async_trait;
 use dashmap::DashMap;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, TxOpts};
+
+use super::budget::BUDGET_WAIT;
 
 use super::connect::{Attempt, DatabaseTarget};
 use super::{Backend, ControlStore, StoreError, Tenant, TenantStore};
@@ -134,8 +136,31 @@ fn tenant_database(tag: &str, tenant_id: &str) -> Result<String, StoreError> {
 }
 
 /// Creates a database if it does not exist (names are validated identifiers).
+/// A pooled connection, waited for at most [`BUDGET_WAIT`]: the pool is this node's whole
+/// budget on the server, so when every connection stays busy the request answers 503
+/// instead of queueing without end.
+pub(crate) async fn checkout(pool: &Pool) -> Result<mysql_async::Conn, StoreError> {
+    match tokio::time::timeout(BUDGET_WAIT, pool.get_conn()).await {
+        Ok(conn) => conn.map_err(|e| my_error(e, "key")),
+        Err(_) => Err(budget_spent()),
+    }
+}
+
+/// A transaction on a pooled connection, waited for like [`checkout`].
+pub(crate) async fn begin(pool: &Pool, options: TxOpts) -> Result<mysql_async::Transaction<'static>, StoreError> {
+    match tokio::time::timeout(BUDGET_WAIT, pool.start_transaction(options)).await {
+        Ok(tx) => tx.map_err(|e| my_error(e, "key")),
+        Err(_) => Err(budget_spent()),
+    }
+}
+
+fn budget_spent() -> StoreError {
+    metrics::counter!("hellojohn_db_budget_exhausted_total").increment(1);
+    StoreError::Unavailable("every connection of this node's budget stayed busy".into())
+}
+
 async fn create_database(pool: &Pool, name: &str) -> Result<(), StoreError> {
-    let mut conn = pool.get_conn().await.map_err(|e| my_error(e, "key"))?;
+    let mut conn = checkout(pool).await?;
     conn.query_drop(format!(
         "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
     ))

@@ -71,7 +71,7 @@ impl MySqlTenantStore {
     }
 
     async fn docs<T: DeserializeOwned>(&self, sql: &str, params: Vec<Param>) -> Result<Vec<T>, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         let mut all = vec![Param::from(self.tenant_id.as_str())];
         all.extend(params);
         let rows: Vec<String> = conn.exec(self.sql(sql), all).await.map_err(err)?;
@@ -84,7 +84,7 @@ impl MySqlTenantStore {
 
     /// Records of one kind whose `column` (`id` or `owner_id`) equals `value`, oldest first.
     async fn records(&self, kind: RecordKind, column: &'static str, value: &str) -> Result<Vec<Record>, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         let sql = format!(
             "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND {column} = ? ORDER BY id",
             kind.table()
@@ -262,12 +262,12 @@ impl MySqlTenantStore {
 #[async_trait]
 impl TenantStore for MySqlTenantStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         conn.ping().await.map_err(err)
     }
 
     async fn apply(&self, batch: TenantBatch) -> Result<(), StoreError> {
-        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        let mut tx = super::begin(&self.pool, TxOpts::default()).await?;
         for guard in &batch.guards {
             if !self.check(&mut tx, guard).await? {
                 return Err(StoreError::Conflict);
@@ -323,7 +323,7 @@ impl TenantStore for MySqlTenantStore {
     }
 
     async fn count_users(&self) -> Result<usize, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         let n: Option<i64> = conn
             .exec_first(
                 self.sql("SELECT count(*) FROM {d}.hj_user WHERE tenant_id = ?"),
@@ -386,7 +386,7 @@ impl TenantStore for MySqlTenantStore {
                 .with_isolation_level(Some(mysql_async::IsolationLevel::RepeatableRead));
             o
         };
-        let mut tx = self.pool.start_transaction(options).await.map_err(err)?;
+        let mut tx = super::begin(&self.pool, options).await?;
         let tenant = self.tenant_id.as_str();
         let count_sql = export_count_sql("?", &format!("{}.", self.database));
         let tenants = vec![Param::from(tenant); count_sql.matches('?').count()];
@@ -425,7 +425,7 @@ impl TenantStore for MySqlTenantStore {
     }
 
     async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         let mut found = Vec::with_capacity(keys.len());
         for (kind, id) in keys {
             let sql = format!(
@@ -451,7 +451,7 @@ impl TenantStore for MySqlTenantStore {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<Record>, StoreError> {
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         let sql = format!(
             "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id >= ? AND id < ?
                AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
@@ -477,7 +477,7 @@ impl TenantStore for MySqlTenantStore {
     async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError> {
         // Stored timestamps share one RFC 3339 UTC shape, so they compare as text.
         let now = timestamp(now)?;
-        let mut conn = self.pool.get_conn().await.map_err(err)?;
+        let mut conn = super::checkout(&self.pool).await?;
         let sql = "DELETE FROM {d}.hj_refresh_token WHERE tenant_id = ? AND (
                        JSON_UNQUOTE(JSON_EXTRACT(doc, '$.expires_at')) <= ?
                        OR session_id NOT IN (SELECT id FROM {d}.hj_session WHERE tenant_id = ? AND status = 'active'))";
@@ -488,7 +488,7 @@ impl TenantStore for MySqlTenantStore {
     }
 
     async fn purge(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.start_transaction(TxOpts::default()).await.map_err(err)?;
+        let mut tx = super::begin(&self.pool, TxOpts::default()).await?;
         let records = RecordKind::ALL.map(RecordKind::table);
         for table in ["hj_refresh_token", "hj_session", "hj_outbox", "hj_user"]
             .into_iter()
