@@ -21,6 +21,7 @@ pub mod telemetry;
 pub mod tenant;
 pub mod validate;
 pub mod views;
+pub mod webhooks;
 
 /// The version reported in `X-HelloJohn-Version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

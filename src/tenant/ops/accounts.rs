@@ -1,5 +1,6 @@
 //! Sign-up, sign-in and password change: the paths that hash passwords.
 
+use crate::webhooks::EventType;
 use serde_json::{json, Value};
 
 use super::super::context::TenantContext;
@@ -220,7 +221,7 @@ pub async fn change_password(
         password_hash: Some(hash),
         ..user.clone()
     };
-    let (_, mut batch) = super::users::replacement(ctx, &user, updated, "user.password_changed");
+    let (_, mut batch) = super::users::replacement(ctx, &user, updated, EventType::UserPasswordChanged);
     let resets = [super::onetime::Purpose::PasswordReset];
     batch
         .writes

@@ -3,6 +3,7 @@
 //! compare-and-set on the factor's version, so a code works once even across
 //! restarts and nodes (the last accepted TOTP step is stored with the factor).
 
+use crate::webhooks::EventType;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -294,7 +295,7 @@ pub async fn confirm_totp(
     )?));
     batch.writes.push(user_write);
     let event = sessions::event(
-        "mfa.enrolled",
+        EventType::MfaEnrolled,
         json!({ "user": views::user(&user, views::Audience::Server), "factor": view(&active) }),
         ctx,
     );
@@ -352,7 +353,11 @@ pub async fn remove(
         ctx.store.get_user(user_id).await?
     };
     let user_view = user.as_ref().map(|u| views::user(u, views::Audience::Server));
-    let event = sessions::event("mfa.removed", json!({ "user": user_view, "factor": view(target) }), ctx);
+    let event = sessions::event(
+        EventType::MfaRemoved,
+        json!({ "user": user_view, "factor": view(target) }),
+        ctx,
+    );
     batch.writes.push(TenantWrite::AppendEvent(event));
     ctx.store.apply(batch).await.map_err(code_race)?;
     Ok(TenantResponse::Done)

@@ -2,6 +2,7 @@
 //! links (15 min). 256 random bits, stored by hash in the tenant's store,
 //! single use (a second use is `410 token_already_used`), bound to the tenant.
 
+use crate::webhooks::EventType;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -266,7 +267,7 @@ pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str
         claim_mailbox(ctx, &mut changed).await?
     };
     changed.password_hash = Some(hash);
-    let (user, mut batch) = super::users::replacement(ctx, &current, changed, "user.password_changed");
+    let (user, mut batch) = super::users::replacement(ctx, &current, changed, EventType::UserPasswordChanged);
     // The token is locked first, as before the user.
     batch.guards.insert(0, redeemed.guard);
     batch.writes.push(redeemed.write);
@@ -299,7 +300,7 @@ pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<TenantResp
         email_verified: true,
         ..current.clone()
     };
-    let (user, mut batch) = super::users::replacement(ctx, &current, changed, "user.updated");
+    let (user, mut batch) = super::users::replacement(ctx, &current, changed, EventType::UserUpdated);
     // The token is locked first, as before the user.
     batch.guards.insert(0, redeemed.guard);
     batch.writes.push(redeemed.write);

@@ -1,6 +1,7 @@
 //! Sessions and tokens: starting a session, refresh rotation, checking an
 //! access token against its session, sign-out and session administration.
 
+use crate::webhooks::EventType;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::json;
@@ -51,7 +52,11 @@ pub fn start(ctx: &TenantContext, user: &User, amr: Vec<String>, client: ClientI
     };
     let (refresh, refresh_record) = new_refresh_token(ctx, &session);
     let tokens = token_set(ctx, user, &session, None, refresh, refresh_record.expires_at)?;
-    let event = event("session.created", json!({ "session": views::session(&session) }), ctx);
+    let event = event(
+        EventType::SessionCreated,
+        json!({ "session": views::session(&session) }),
+        ctx,
+    );
     let writes = vec![
         TenantWrite::PutSession(session.clone()),
         TenantWrite::PutRefreshToken(refresh_record),
@@ -64,14 +69,9 @@ pub fn start(ctx: &TenantContext, user: &User, amr: Vec<String>, client: ClientI
     })
 }
 
-/// An outbox event of this tenant.
-pub fn event(event_type: &str, data: serde_json::Value, ctx: &TenantContext) -> OutboxEvent {
-    OutboxEvent {
-        id: new_id(prefix::EVENT),
-        event_type: event_type.to_owned(),
-        data,
-        created_at: ctx.deps.clock.now(),
-    }
+/// An outbox event of this tenant, stamped with its clock.
+pub fn event(event_type: EventType, data: serde_json::Value, ctx: &TenantContext) -> OutboxEvent {
+    crate::webhooks::outbox_event(event_type, data, ctx.deps.clock.now())
 }
 
 fn new_refresh_token(ctx: &TenantContext, session: &Session) -> (String, RefreshToken) {
@@ -305,7 +305,11 @@ pub async fn revoke(ctx: &TenantContext, session: &mut Session) -> Result<(), Ap
         return Ok(());
     }
     session.status = SessionStatus::Revoked;
-    let event = event("session.revoked", json!({ "session": views::session(session) }), ctx);
+    let event = event(
+        EventType::SessionRevoked,
+        json!({ "session": views::session(session) }),
+        ctx,
+    );
     ctx.store
         .apply(
             TenantBatch::default()
@@ -346,7 +350,7 @@ pub async fn revoke_all_writes(
     for mut session in active.items.into_iter().filter(|s| Some(s.id.as_str()) != except) {
         session.status = SessionStatus::Revoked;
         writes.push(TenantWrite::AppendEvent(event(
-            "session.revoked",
+            EventType::SessionRevoked,
             json!({ "session": views::session(&session) }),
             ctx,
         )));

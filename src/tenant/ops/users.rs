@@ -1,5 +1,6 @@
 //! The users API (secret key) and the user's own profile edits.
 
+use crate::webhooks::EventType;
 use serde_json::{json, Map, Value};
 
 use super::super::context::TenantContext;
@@ -103,7 +104,7 @@ pub async fn find_by_email(ctx: &TenantContext, account: &str, typed: &str) -> R
 /// The writes that create `user`: the row (`Duplicate("email")` when taken) and `user.created`.
 pub fn creation(ctx: &TenantContext, user: &User) -> [TenantWrite; 2] {
     let event = sessions::event(
-        "user.created",
+        EventType::UserCreated,
         json!({ "user": views::user(user, Audience::Server) }),
         ctx,
     );
@@ -165,7 +166,7 @@ pub async fn update(
     let mut user = current.clone();
     apply_patch(&mut user, patch, by_server)?;
     let email_changed = user.email != current.email;
-    let (user, mut batch) = replacement(ctx, &current, user, "user.updated");
+    let (user, mut batch) = replacement(ctx, &current, user, EventType::UserUpdated);
     if email_changed {
         // Links mailed to the old address stay dead, even if it comes back later.
         let purposes = super::onetime::Purpose::ALL;
@@ -179,7 +180,12 @@ pub async fn update(
 
 /// `changed` (a copy of `current` with edits) as the user's next version, and the batch that
 /// stores it with its `event_type` event only if nobody changed the user since `current`.
-pub fn replacement(ctx: &TenantContext, current: &User, mut changed: User, event_type: &str) -> (User, TenantBatch) {
+pub fn replacement(
+    ctx: &TenantContext,
+    current: &User,
+    mut changed: User,
+    event_type: EventType,
+) -> (User, TenantBatch) {
     changed.updated_at = super::next_version(ctx, current);
     let event = sessions::event(
         event_type,
@@ -200,7 +206,7 @@ pub fn replacement(ctx: &TenantContext, current: &User, mut changed: User, event
 pub async fn delete(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
     let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
     let event = sessions::event(
-        "user.deleted",
+        EventType::UserDeleted,
         json!({ "user": { "id": user.id, "email": user.email } }),
         ctx,
     );
@@ -218,7 +224,11 @@ pub async fn set_disabled(ctx: &TenantContext, user_id: &str, disabled: bool) ->
     } else {
         UserStatus::Active
     };
-    let kind = if disabled { "user.disabled" } else { "user.enabled" };
+    let kind = if disabled {
+        EventType::UserDisabled
+    } else {
+        EventType::UserEnabled
+    };
     let (user, mut batch) = replacement(ctx, &current, user, kind);
     if disabled {
         batch

@@ -3,6 +3,7 @@
 //! switching the active organization, the user's own memberships, and what
 //! deleting a user does to the organizations they belong to.
 
+use crate::webhooks::EventType;
 use serde_json::json;
 
 use super::access;
@@ -125,7 +126,7 @@ pub async fn delete_user(ctx: &TenantContext, user: &User, writes: Vec<TenantWri
             members::recount(&mut next, Some(&membership.role), None);
             batch = batch.guard(org.unchanged()).write(next.put()?).write(event(
                 ctx,
-                "organization.member.removed",
+                EventType::MemberRemoved,
                 json!({ "membership": shown }),
             ));
         }

@@ -3,6 +3,7 @@
 //! by creating the invited user. Tokens are `<invitation id>.<256 random bits>`,
 //! stored only as a hash and compared in constant time.
 
+use crate::webhooks::EventType;
 use serde_json::json;
 
 use super::access::{self, authorize, Access};
@@ -90,7 +91,7 @@ pub async fn create(
         .write(TenantWrite::PutRecord(invitation.record()?))
         .write(event(
             ctx,
-            "organization.invitation.created",
+            EventType::InvitationCreated,
             json!({ "invitation": invitation.view(now) }),
         ));
     ctx.store.apply(batch).await.map_err(|e| match e {
@@ -311,7 +312,7 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
         batch.writes.extend(join.writes);
         batch = batch.write(TenantWrite::PutRecord(accepted.record()?)).write(event(
             ctx,
-            "organization.invitation.accepted",
+            EventType::InvitationAccepted,
             json!({ "invitation": accepted.view(now) }),
         ));
         ctx.store.apply(batch).await?;

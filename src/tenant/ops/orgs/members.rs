@@ -1,6 +1,7 @@
 //! Memberships: listing, adding, changing roles and removing members. Nobody
 //! grants or takes away more than they hold, and the last owner stays.
 
+use crate::webhooks::EventType;
 use futures_util::future::join_all;
 use serde_json::json;
 
@@ -96,7 +97,7 @@ pub fn join_writes(
         .guard(org.unchanged())
         .write(TenantWrite::InsertRecord(membership.record()?))
         .write(next.put()?)
-        .write(event(ctx, "organization.member.added", json!({ "membership": shown })));
+        .write(event(ctx, EventType::MemberAdded, json!({ "membership": shown })));
     Ok((batch, membership, shown))
 }
 
@@ -175,11 +176,7 @@ pub async fn update(
             .guard(access.org.unchanged())
             .write(TenantWrite::PutRecord(membership.record()?))
             .write(next.put()?)
-            .write(event(
-                ctx,
-                "organization.member.updated",
-                json!({ "membership": shown }),
-            ));
+            .write(event(ctx, EventType::MemberUpdated, json!({ "membership": shown })));
         ctx.store.apply(batch).await?;
         Ok(TenantResponse::Object(shown))
     })
@@ -221,11 +218,7 @@ pub async fn remove(
                 id: membership_id(&org.id, user_id),
             })
             .write(next.put()?)
-            .write(event(
-                ctx,
-                "organization.member.removed",
-                json!({ "membership": shown }),
-            ));
+            .write(event(ctx, EventType::MemberRemoved, json!({ "membership": shown })));
         ctx.store.apply(batch).await?;
         Ok(TenantResponse::Done)
     })

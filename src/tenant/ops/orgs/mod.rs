@@ -14,6 +14,7 @@ pub mod model;
 mod organizations;
 pub mod roles;
 
+use crate::webhooks::EventType;
 use std::future::Future;
 
 use serde_json::Value;
@@ -79,7 +80,7 @@ impl From<crate::store::StoreError> for Race {
 }
 
 /// An outbox event of this tenant.
-fn event(ctx: &TenantContext, event_type: &str, data: Value) -> crate::store::TenantWrite {
+fn event(ctx: &TenantContext, event_type: EventType, data: Value) -> crate::store::TenantWrite {
     crate::store::TenantWrite::AppendEvent(sessions::event(event_type, data, ctx))
 }
 

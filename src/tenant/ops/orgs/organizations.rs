@@ -1,5 +1,6 @@
 //! Creating, reading, changing and deleting organizations, and their custom roles.
 
+use crate::webhooks::EventType;
 use serde_json::{json, Map, Value};
 
 use super::access::{self, authorize};
@@ -134,7 +135,7 @@ pub async fn create(
             .write(TenantWrite::InsertRecord(org.record()?))
             .write(event(
                 ctx,
-                "organization.created",
+                EventType::OrganizationCreated,
                 json!({ "organization": org.view(Audience::Server) }),
             ));
         if let Some(user) = &creator {
@@ -152,7 +153,7 @@ pub async fn create(
                 .write(TenantWrite::InsertRecord(membership.record()?))
                 .write(event(
                     ctx,
-                    "organization.member.added",
+                    EventType::MemberAdded,
                     json!({ "membership": membership.view(&permissions, Some(user)) }),
                 ));
         }
@@ -302,7 +303,7 @@ pub async fn update(
         }
         batch = batch.write(event(
             ctx,
-            "organization.updated",
+            EventType::OrganizationUpdated,
             json!({ "organization": org.view(Audience::Server) }),
         ));
         ctx.store.apply(batch).await?;
@@ -337,7 +338,7 @@ pub async fn delete(ctx: &TenantContext, caller: &OrgCaller, reference: &str) ->
             })
             .write(event(
                 ctx,
-                "organization.deleted",
+                EventType::OrganizationDeleted,
                 json!({ "organization": org.view(Audience::Server) }),
             ));
         ctx.store.apply(batch).await?;
