@@ -13,6 +13,10 @@ pub mod prefix {
     pub const INVITATION: &str = "inv";
     pub const FACTOR: &str = "fac";
     pub const CHALLENGE: &str = "mfa";
+    pub const WEBHOOK: &str = "wh";
+    pub const DELIVERY: &str = "del";
+    /// A webhook signing secret (never shown: the id only seals it).
+    pub const WEBHOOK_SECRET: &str = "whs";
 }
 
 /// A new id with the given type prefix; ULIDs sort by creation time.

@@ -108,6 +108,10 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         test_faults: config.test_faults,
         mailer,
         limiters: Default::default(),
+        webhook_allow_private: config.webhook_allow_private,
+        webhook_schedule: config.webhook_retry_schedule.clone(),
+        webhook_sender: crate::webhooks::Sender::new(config.webhook_allow_private)
+            .map_err(|e| StartError::Supervisor(format!("webhook client: {e}")))?,
     });
     let registry = TenantRegistry::start(deps)
         .await
@@ -188,6 +192,7 @@ pub async fn serve_bound(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let ready = node.state.ready.clone();
+    crate::webhooks::sweeper::start(node.state.control.clone());
     if let Some(metrics) = metrics {
         tracing::info!(address = %metrics.local_addr()?, "metrics listening");
         let app = http::metrics_router(node.state.clone());

@@ -69,7 +69,7 @@ fn opens(key: &EncryptionKey, sealed: &str, context: &str) -> Option<()> {
     key.open(sealed, context).ok().map(|_| ())
 }
 
-/// Refuses a backup whose sealed material (signing keys, TOTP secrets) this instance's key
+/// Refuses a backup whose sealed material (signing keys, TOTP and webhook secrets) this instance's key
 /// can't open: restored, it would leave a tenant that only answers 503.
 pub fn check_backup_opens(
     key: &EncryptionKey,
@@ -86,7 +86,12 @@ pub fn check_backup_opens(
                 .and_then(Value::as_str)
                 .map(|s| (s, r.id.as_str()))
         });
-    for (sealed, context) in sealed_keys.chain(sealed_secrets) {
+    let webhook_secrets = records
+        .iter()
+        .filter(|r| r.kind == RecordKind::Webhook)
+        .flat_map(|r| r.doc.get("secrets").and_then(Value::as_array).into_iter().flatten())
+        .filter_map(|s| Some((s.get("sealed")?.as_str()?, s.get("id")?.as_str()?)));
+    for (sealed, context) in sealed_keys.chain(sealed_secrets).chain(webhook_secrets) {
         if opens(key, sealed, context).is_none() {
             return Err(ApiError::Unprocessable {
                 field: "encryption_key".into(),

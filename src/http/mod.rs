@@ -18,6 +18,7 @@ mod pagination;
 mod params;
 mod recovery;
 mod users;
+mod webhooks;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -126,6 +127,15 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions", get(users::list_sessions))
         .route("/sessions/{id}", get(users::get_session).delete(users::revoke_session))
         .route("/sessions/verify", post(auth::verify_session))
+        .route("/webhooks", get(webhooks::list_webhooks).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get).patch(webhooks::update).delete(webhooks::delete),
+        )
+        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/webhooks/{id}/test", post(webhooks::test))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}/deliveries/{del}/retry", post(webhooks::retry))
         .route("/organizations", get(orgs::list_orgs).post(orgs::create_org))
         .route(
             "/organizations/{id}",

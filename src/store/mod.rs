@@ -165,11 +165,17 @@ pub enum RecordKind {
     Membership,
     /// An invitation, owned by its organization (`hj_org_invitation`).
     Invitation,
+    /// A webhook endpoint, owned by itself (`hj_webhook`).
+    Webhook,
+    /// One event's delivery to one webhook, owned by the webhook (`hj_webhook_delivery`).
+    WebhookDelivery,
+    /// A delivery still to attempt, id = the delivery's, owner `due` (`hj_webhook_due`).
+    DueDelivery,
 }
 
 impl RecordKind {
     /// Every kind, for exports and user deletion.
-    pub const ALL: [RecordKind; 7] = [
+    pub const ALL: [RecordKind; 10] = [
         RecordKind::MfaFactor,
         RecordKind::MfaChallenge,
         RecordKind::OneTimeToken,
@@ -177,6 +183,9 @@ impl RecordKind {
         RecordKind::OrgSlug,
         RecordKind::Membership,
         RecordKind::Invitation,
+        RecordKind::Webhook,
+        RecordKind::WebhookDelivery,
+        RecordKind::DueDelivery,
     ];
 
     /// The table (or file-store table) of this kind.
@@ -189,6 +198,9 @@ impl RecordKind {
             RecordKind::OrgSlug => "hj_org_slug",
             RecordKind::Membership => "hj_org_membership",
             RecordKind::Invitation => "hj_org_invitation",
+            RecordKind::Webhook => "hj_webhook",
+            RecordKind::WebhookDelivery => "hj_webhook_delivery",
+            RecordKind::DueDelivery => "hj_webhook_due",
         }
     }
 
@@ -311,6 +323,10 @@ pub enum TenantWrite {
         except: Option<String>,
     },
     AppendEvent(OutboxEvent),
+    /// Takes an event out of the outbox once the dispatcher has turned it into deliveries.
+    RemoveEvent {
+        id: String,
+    },
     /// Inserts or replaces a record.
     PutRecord(Record),
     /// Inserts a record whose id must be new: `Duplicate(kind.unique_field())` when taken.

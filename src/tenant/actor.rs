@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::context::TenantContext;
 use super::messages::{TenantReply, TenantRequest, TenantResponse};
 use super::{ops, TenantDeps};
 use crate::error::ApiError;
+use crate::webhooks::dispatcher::{Backlog, Dispatcher, DispatcherArgs};
 
 /// Messages of a tenant actor.
 pub enum TenantMsg {
@@ -30,6 +31,23 @@ pub struct TenantState {
     ctx: Arc<TenantContext>,
     last_activity: Instant,
     last_housekeeping: Instant,
+    /// The webhook dispatcher (a linked child) and what it has left to deliver.
+    dispatcher: ActorRef<crate::webhooks::dispatcher::DispatcherMsg>,
+    backlog: Arc<Backlog>,
+}
+
+/// Starts the tenant's webhook dispatcher, linked to the tenant actor.
+async fn start_dispatcher(
+    myself: &ActorRef<TenantMsg>,
+    ctx: &Arc<TenantContext>,
+    backlog: &Arc<Backlog>,
+) -> Result<ActorRef<crate::webhooks::dispatcher::DispatcherMsg>, ActorProcessingErr> {
+    let args = DispatcherArgs {
+        ctx: ctx.clone(),
+        backlog: backlog.clone(),
+    };
+    let (dispatcher, _) = Actor::spawn_linked(None, Dispatcher, args, myself.get_cell()).await?;
+    Ok(dispatcher)
 }
 
 /// How often a running tenant deletes refresh tokens that can never be used again.
@@ -55,11 +73,38 @@ impl Actor for TenantActor {
             .map_err(Box::new)?;
         let tick = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
         myself.send_interval(tick, || TenantMsg::IdleCheck);
+        let ctx = Arc::new(ctx);
+        let backlog = Arc::new(Backlog::default());
+        let dispatcher = start_dispatcher(&myself, &ctx, &backlog).await?;
         Ok(TenantState {
-            ctx: Arc::new(ctx),
+            ctx,
             last_activity: Instant::now(),
             last_housekeeping: Instant::now(),
+            dispatcher,
+            backlog,
         })
+    }
+
+    async fn post_stop(&self, _: ActorRef<TenantMsg>, state: &mut TenantState) -> Result<(), ActorProcessingErr> {
+        state.dispatcher.stop(Some("tenant stopped".to_owned()));
+        Ok(())
+    }
+
+    /// A failed dispatcher is restarted; the tenant keeps serving meanwhile.
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<TenantMsg>,
+        event: SupervisionEvent,
+        state: &mut TenantState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let SupervisionEvent::ActorFailed(cell, error) = event {
+            if cell.get_id() == state.dispatcher.get_id() {
+                tracing::error!(tenant = %state.ctx.tenant.id, %error, "webhook dispatcher failed; restarting");
+                metrics::counter!("hellojohn_webhook_dispatcher_restarts_total").increment(1);
+                state.dispatcher = start_dispatcher(&myself, &state.ctx, &state.backlog).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn handle(
@@ -87,7 +132,8 @@ impl Actor for TenantActor {
                         }
                     });
                 }
-                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout {
+                // Pending deliveries keep an idle tenant up until they are done.
+                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout && !state.backlog.pending() {
                     // The limiter outlives the actor (it lives in the deps) unless nothing is in it.
                     let empty = state.ctx.limits.lock().is_empty();
                     if empty {

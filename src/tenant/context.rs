@@ -49,6 +49,8 @@ pub struct TenantContext {
     pub sessions: Arc<DashMap<String, CachedSession>>,
     /// Rate-limit windows and lockouts; carried over when the context is reloaded.
     pub limits: Arc<Mutex<Limiter>>,
+    /// Wakes the webhook dispatcher: new outbox events or deliveries due now.
+    pub webhooks_due: Arc<tokio::sync::Notify>,
     pub deps: Arc<TenantDeps>,
 }
 
@@ -77,7 +79,11 @@ impl TenantContext {
     pub async fn load(tenant_id: &str, deps: Arc<TenantDeps>) -> Result<Self, ApiError> {
         let control = deps.backend.control();
         let tenant = control.get_tenant(tenant_id).await?.ok_or(ApiError::NotFound)?;
-        let store = deps.backend.open_tenant(&tenant).await?;
+        let webhooks_due = Arc::new(tokio::sync::Notify::new());
+        let store = Arc::new(crate::webhooks::WakingStore {
+            inner: deps.backend.open_tenant(&tenant).await?,
+            wake: webhooks_due.clone(),
+        });
         let keys = Self::load_keys(&tenant, &deps).await?;
         let limits = deps.limiters.entry(tenant.id.clone()).or_default().clone();
         Ok(Self {
@@ -87,6 +93,7 @@ impl TenantContext {
             keys,
             sessions: Arc::default(),
             limits,
+            webhooks_due,
             deps,
         })
     }
@@ -143,6 +150,7 @@ impl TenantContext {
             keys,
             sessions: self.sessions.clone(),
             limits: self.limits.clone(),
+            webhooks_due: self.webhooks_due.clone(),
             deps: self.deps.clone(),
         })
     }

@@ -288,10 +288,53 @@ pub enum TenantRequest {
         token: String,
         acceptance: Acceptance,
     },
+    /// `/v1/webhooks…` (secret key).
+    Webhook(WebhookAction),
     /// Re-read the tenant record and signing keys (after a CP change).
     Reload,
     /// Test hook: panic inside the actor (only with `HELLOJOHN_TEST_FAULTS`).
     InjectPanic,
+}
+
+/// What the tenant's backend does to its webhooks (API.md §5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WebhookAction {
+    Create {
+        url: String,
+        events: Vec<String>,
+        description: Option<String>,
+    },
+    List {
+        page: PageRequest,
+    },
+    Get {
+        id: String,
+    },
+    Update {
+        id: String,
+        url: Option<String>,
+        events: Option<Vec<String>>,
+        description: Option<String>,
+        status: Option<String>,
+    },
+    Delete {
+        id: String,
+    },
+    RotateSecret {
+        id: String,
+    },
+    Test {
+        id: String,
+    },
+    ListDeliveries {
+        id: String,
+        status: Option<String>,
+        page: PageRequest,
+    },
+    RetryDelivery {
+        id: String,
+        delivery_id: String,
+    },
 }
 
 /// Tokens handed out at sign-in and refresh (API.md §2 "Token set").

@@ -37,6 +37,12 @@ pub struct TenantDeps {
     /// Each tenant's rate windows and lockouts, kept here rather than in its actor so that
     /// stopping an idle actor never lifts a lock or forgets failures and escalation.
     pub limiters: dashmap::DashMap<String, Arc<parking_lot::Mutex<limits::Limiter>>>,
+    /// `HELLOJOHN_WEBHOOK_ALLOW_PRIVATE`: webhooks may target internal addresses.
+    pub webhook_allow_private: bool,
+    /// `HELLOJOHN_WEBHOOK_RETRY_SCHEDULE`: the delay before each attempt of a delivery.
+    pub webhook_schedule: Vec<Duration>,
+    /// The node's one client for webhook deliveries.
+    pub webhook_sender: Arc<crate::webhooks::Sender>,
 }
 
 impl TenantDeps {

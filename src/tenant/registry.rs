@@ -101,4 +101,9 @@ impl TenantRegistry {
     pub fn running(&self) -> usize {
         self.actors.len()
     }
+
+    /// Whether this tenant's actor runs on this node.
+    pub fn is_running(&self, tenant_id: &str) -> bool {
+        self.actors.get(tenant_id).is_some()
+    }
 }

@@ -277,6 +277,7 @@ impl FsTenantStore {
                 }
             }
             TenantWrite::AppendEvent(event) => plan.put(OUTBOX, &event.id, to_value(&event)?),
+            TenantWrite::RemoveEvent { id } => plan.delete(OUTBOX, &id),
             TenantWrite::PutRecord(record) => plan.put(record.kind.table(), &record.id, record_row(&record)?),
             TenantWrite::InsertRecord(record) => {
                 let absent = Check::Absent {

@@ -41,6 +41,11 @@ pub const TENANT: &[Migration] = &[
         name: "organizations",
         sql: include_str!("../../../migrations/mysql/tenant/0003_organizations.sql"),
     },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("../../../migrations/mysql/tenant/0004_webhooks.sql"),
+    },
 ];
 
 fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {

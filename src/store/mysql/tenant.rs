@@ -254,6 +254,9 @@ impl MySqlTenantStore {
             TenantWrite::AppendEvent(e) => {
                 tx.exec_drop(self.sql("INSERT INTO {d}.hj_outbox (tenant_id, id, doc) VALUES (?, ?, ?)"), (tenant, &e.id, doc(e)?)).await
             }
+            TenantWrite::RemoveEvent { id } => {
+                tx.exec_drop(self.sql("DELETE FROM {d}.hj_outbox WHERE tenant_id = ? AND id = ?"), (tenant, id)).await
+            }
         }
         .map_err(err)
     }

@@ -44,6 +44,11 @@ pub const TENANT: &[Migration] = &[
         name: "organizations",
         sql: include_str!("../../../migrations/postgres/tenant/0004_organizations.sql"),
     },
+    Migration {
+        version: 5,
+        name: "webhooks",
+        sql: include_str!("../../../migrations/postgres/tenant/0005_webhooks.sql"),
+    },
 ];
 
 /// A stable advisory-lock key per schema (FNV-1a), so two nodes never migrate one schema at once.

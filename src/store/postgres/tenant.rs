@@ -339,6 +339,14 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
             )
             .await
         }
+        TenantWrite::RemoveEvent { id } => {
+            exec(
+                tx,
+                "DELETE FROM hj_outbox WHERE tenant_id = $1 AND id = $2",
+                &[&tenant, id],
+            )
+            .await
+        }
         TenantWrite::RevokeSession { session_id } => {
             exec(
                 tx,

@@ -147,6 +147,7 @@ pub async fn execute(ctx: &Arc<TenantContext>, request: TenantRequest) -> Tenant
         R::Organization { caller, action } => orgs::execute(ctx, caller, action).await,
         R::MyOrganizations { user_id } => orgs::claims::mine(ctx, &user_id).await,
         R::AcceptInvitation { token, acceptance } => orgs::accept(ctx, &token, acceptance).await,
+        R::Webhook(action) => crate::webhooks::manage::execute(ctx, action).await,
         // Handled on the actor itself.
         R::Reload | R::InjectPanic => Ok(TenantResponse::Done),
     };

@@ -1,0 +1,394 @@
+//! The webhook dispatcher: a child actor of each tenant actor (linked, so a crash restarts
+//! the dispatcher, not the tenant). It turns outbox events into one delivery per
+//! subscribed webhook (in the transaction that takes the event out of the outbox), and
+//! attempts due deliveries concurrently, at most [`IN_FLIGHT`] at a time per tenant, each
+//! on its own task: a receiver that hangs delays nobody else. Every attempt is recorded;
+//! failures follow the retry schedule (with jitter) and end in `permanently_failed`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashSet;
+use parking_lot::Mutex;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use rand::Rng;
+use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::manage::{live_secrets, new_delivery, save};
+use super::model::{Delivery, DeliveryStatus, Webhook, WebhookStatus, DUE};
+use super::sender::Outgoing;
+use super::signing::signature_header;
+use crate::error::ApiError;
+use crate::store::*;
+use crate::tenant::context::TenantContext;
+
+/// Deliveries of one tenant in flight at once.
+pub const IN_FLIGHT: usize = 16;
+/// Outbox events read per round.
+const EVENT_BATCH: usize = 100;
+/// How often the dispatcher checks whether a retry has come due.
+const TICK: Duration = Duration::from_millis(500);
+
+/// Messages of a dispatcher.
+pub enum DispatcherMsg {
+    /// New events or deliveries due now.
+    Wake,
+    /// Periodic: attempt what came due since.
+    Tick,
+}
+
+/// What the tenant actor sees of its dispatcher: whether work is left (an idle tenant with
+/// pending deliveries stays up until they are done).
+#[derive(Default)]
+pub struct Backlog {
+    /// When the earliest waiting delivery is due; `None`: nothing waits.
+    next_due: Mutex<Option<OffsetDateTime>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+}
+
+impl Backlog {
+    /// Whether deliveries are waiting or in flight.
+    pub fn pending(&self) -> bool {
+        self.next_due.lock().is_some() || self.in_flight.load(Ordering::Relaxed) > 0
+    }
+
+    fn due_by(&self, at: OffsetDateTime) {
+        let mut next = self.next_due.lock();
+        *next = Some(next.map_or(at, |n| n.min(at)));
+    }
+}
+
+/// Arguments of a dispatcher.
+pub struct DispatcherArgs {
+    pub ctx: Arc<TenantContext>,
+    pub backlog: Arc<Backlog>,
+}
+
+/// State of a running dispatcher.
+pub struct DispatcherState {
+    work: Arc<Work>,
+    waker: tokio::task::JoinHandle<()>,
+}
+
+/// What the dispatcher's rounds share.
+struct Work {
+    ctx: Arc<TenantContext>,
+    backlog: Arc<Backlog>,
+    permits: Arc<Semaphore>,
+    claimed: DashSet<String>,
+    running: AtomicBool,
+    again: AtomicBool,
+}
+
+/// One tenant's webhook dispatcher.
+pub struct Dispatcher;
+
+#[ractor::async_trait]
+impl Actor for Dispatcher {
+    type Msg = DispatcherMsg;
+    type State = DispatcherState;
+    type Arguments = DispatcherArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<DispatcherMsg>,
+        args: DispatcherArgs,
+    ) -> Result<DispatcherState, ActorProcessingErr> {
+        let notify = args.ctx.webhooks_due.clone();
+        let me = myself.clone();
+        let waker = tokio::spawn(async move {
+            loop {
+                notify.notified().await;
+                if me.cast(DispatcherMsg::Wake).is_err() {
+                    return;
+                }
+            }
+        });
+        myself.send_interval(TICK, || DispatcherMsg::Tick);
+        // Whatever an earlier run left (a restart, a crash): look at once.
+        let _ = myself.cast(DispatcherMsg::Wake);
+        Ok(DispatcherState {
+            work: Arc::new(Work {
+                ctx: args.ctx,
+                backlog: args.backlog,
+                permits: Arc::new(Semaphore::new(IN_FLIGHT)),
+                claimed: DashSet::new(),
+                running: AtomicBool::new(false),
+                again: AtomicBool::new(false),
+            }),
+            waker,
+        })
+    }
+
+    async fn post_stop(
+        &self,
+        _: ActorRef<DispatcherMsg>,
+        state: &mut DispatcherState,
+    ) -> Result<(), ActorProcessingErr> {
+        state.waker.abort();
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        _: ActorRef<DispatcherMsg>,
+        message: DispatcherMsg,
+        state: &mut DispatcherState,
+    ) -> Result<(), ActorProcessingErr> {
+        let due = match message {
+            DispatcherMsg::Wake => true,
+            DispatcherMsg::Tick => {
+                let now = state.work.ctx.deps.clock.now();
+                state.work.backlog.next_due.lock().is_some_and(|at| at <= now)
+            }
+        };
+        if due {
+            Work::start_round(&state.work);
+        }
+        Ok(())
+    }
+}
+
+impl Work {
+    /// Runs rounds off the actor until no wake-up came in meanwhile.
+    fn start_round(work: &Arc<Work>) {
+        if work.running.swap(true, Ordering::AcqRel) {
+            work.again.store(true, Ordering::Release);
+            return;
+        }
+        let work = work.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = work.round().await {
+                    tracing::warn!(tenant = %work.ctx.tenant.id, error = %e, "webhook dispatch round failed; retried");
+                    work.backlog
+                        .due_by(work.ctx.deps.clock.now() + time::Duration::seconds(1));
+                }
+                if !work.again.swap(false, Ordering::AcqRel) {
+                    break;
+                }
+            }
+            work.running.store(false, Ordering::Release);
+        });
+    }
+
+    async fn round(self: &Arc<Self>) -> Result<(), ApiError> {
+        self.fan_out().await?;
+        self.attempt_due().await
+    }
+
+    /// Turns outbox events into deliveries, one store transaction per event.
+    async fn fan_out(&self) -> Result<(), ApiError> {
+        let ctx = &self.ctx;
+        loop {
+            let events = ctx.store.list_events(EVENT_BATCH).await?;
+            if events.is_empty() {
+                return Ok(());
+            }
+            let webhooks = all_webhooks(ctx).await?;
+            for event in &events {
+                let mut batch = TenantBatch::default();
+                // A webhook hears of events from its registration on, never of older ones.
+                for webhook in webhooks
+                    .iter()
+                    .filter(|w| w.subscribes(&event.event_type) && w.created_at <= event.created_at)
+                {
+                    for write in new_delivery(ctx, &webhook.id, event)? {
+                        batch = batch.write(write);
+                    }
+                }
+                ctx.store
+                    .apply(batch.write(TenantWrite::RemoveEvent { id: event.id.clone() }))
+                    .await?;
+            }
+            if events.len() < EVENT_BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Starts an attempt of every delivery that is due, within the in-flight cap.
+    async fn attempt_due(self: &Arc<Self>) -> Result<(), ApiError> {
+        let ctx = &self.ctx;
+        let now = ctx.deps.clock.now();
+        *self.backlog.next_due.lock() = None;
+        for due in ctx.store.list_records(RecordKind::DueDelivery, DUE).await? {
+            if self.claimed.contains(&due.id) {
+                continue;
+            }
+            let Some(record) = ctx.store.get_record(RecordKind::WebhookDelivery, &due.id).await? else {
+                forget_due(ctx, &due.id).await?;
+                continue;
+            };
+            let delivery: Delivery = record.parse()?;
+            let waiting = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::Failed);
+            match delivery.next_attempt_at {
+                _ if !waiting => forget_due(ctx, &due.id).await?,
+                Some(at) if at > now => self.backlog.due_by(at),
+                _ => match self.permits.clone().try_acquire_owned() {
+                    Ok(permit) => self.spawn_attempt(delivery, permit),
+                    Err(_) => {
+                        // Full: the rest waits for the next tick.
+                        self.backlog.due_by(now);
+                        return Ok(());
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn_attempt(self: &Arc<Self>, delivery: Delivery, permit: OwnedSemaphorePermit) {
+        self.claimed.insert(delivery.id.clone());
+        self.backlog.in_flight.fetch_add(1, Ordering::Relaxed);
+        let work = self.clone();
+        tokio::spawn(async move {
+            let id = delivery.id.clone();
+            if let Err(e) = attempt(&work.ctx, delivery, &work.backlog).await {
+                tracing::warn!(tenant = %work.ctx.tenant.id, delivery = %id, error = %e, "webhook attempt not recorded; retried");
+                work.backlog
+                    .due_by(work.ctx.deps.clock.now() + time::Duration::seconds(1));
+            }
+            work.claimed.remove(&id);
+            work.backlog.in_flight.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+    }
+}
+
+/// Every webhook of the tenant.
+async fn all_webhooks(ctx: &TenantContext) -> Result<Vec<Webhook>, ApiError> {
+    let page = ctx
+        .store
+        .page_records(
+            RecordKind::Webhook,
+            "wh_",
+            &PageRequest {
+                limit: 1000,
+                after: None,
+            },
+        )
+        .await?;
+    page.items.into_iter().map(|r| Ok(r.parse()?)).collect()
+}
+
+async fn forget_due(ctx: &TenantContext, id: &str) -> Result<(), ApiError> {
+    let write = TenantWrite::DeleteRecord {
+        kind: RecordKind::DueDelivery,
+        id: id.to_owned(),
+    };
+    ctx.store.apply(TenantBatch::default().write(write)).await?;
+    Ok(())
+}
+
+/// `delay` give or take a tenth, so retries of many deliveries spread out.
+fn jittered(delay: Duration) -> time::Duration {
+    let tenth = delay.as_millis() as i64 / 10;
+    let jitter = if tenth > 0 {
+        rand::thread_rng().gen_range(-tenth..=tenth)
+    } else {
+        0
+    };
+    time::Duration::milliseconds(delay.as_millis() as i64 + jitter)
+}
+
+/// One attempt of one delivery, recorded whatever happens.
+async fn attempt(ctx: &TenantContext, delivery: Delivery, backlog: &Backlog) -> Result<(), ApiError> {
+    let now = ctx.deps.clock.now();
+    let webhook: Option<Webhook> = match ctx.store.get_record(RecordKind::Webhook, &delivery.webhook_id).await? {
+        Some(record) => Some(record.parse()?),
+        None => None,
+    };
+    let mut next = delivery.clone();
+    next.version += 1;
+    let webhook = match webhook {
+        Some(w) if w.status == WebhookStatus::Active => w,
+        _ => {
+            // Deleted or disabled meanwhile: nothing will take it.
+            next.status = DeliveryStatus::PermanentlyFailed;
+            next.next_attempt_at = None;
+            return record(ctx, &delivery, &next, "permanently_failed").await;
+        }
+    };
+    let secrets = live_secrets(ctx, &webhook, now)?;
+    let timestamp = now.unix_timestamp();
+    let outgoing = Outgoing {
+        url: &webhook.url,
+        body: &delivery.payload,
+        headers: vec![
+            ("webhook-id", delivery.event_id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            (
+                "webhook-signature",
+                signature_header(&secrets, &delivery.event_id, timestamp, &delivery.payload),
+            ),
+            ("x-hellojohn-event", delivery.event_type.clone()),
+            ("x-hellojohn-delivery-id", delivery.id.clone()),
+        ],
+    };
+    let result = ctx.deps.webhook_sender.send(outgoing, now).await;
+    metrics::histogram!("hellojohn_webhook_delivery_duration_seconds").record(result.latency_ms as f64 / 1000.0);
+    let status = result.http_status;
+    next.attempts.push(result);
+    let outcome = match status {
+        Some(200..=299) => {
+            next.status = DeliveryStatus::Succeeded;
+            next.next_attempt_at = None;
+            let mut touched = webhook.next();
+            touched.last_triggered_at = Some(now);
+            // Best effort: a concurrent change of the webhook wins over this timestamp.
+            let _ = save(ctx, &webhook, &touched).await;
+            "succeeded"
+        }
+        Some(410) => {
+            // The receiver says it is gone for good: stop sending to it.
+            next.status = DeliveryStatus::PermanentlyFailed;
+            next.next_attempt_at = None;
+            let mut disabled = webhook.next();
+            disabled.status = WebhookStatus::Disabled;
+            let _ = save(ctx, &webhook, &disabled).await;
+            "permanently_failed"
+        }
+        _ => match ctx.deps.webhook_schedule.get(next.attempts.len()) {
+            Some(delay) => {
+                let at = ctx.deps.clock.now() + jittered(*delay);
+                next.status = DeliveryStatus::Failed;
+                next.next_attempt_at = Some(at);
+                backlog.due_by(at);
+                "failed"
+            }
+            None => {
+                next.status = DeliveryStatus::PermanentlyFailed;
+                next.next_attempt_at = None;
+                "permanently_failed"
+            }
+        },
+    };
+    record(ctx, &delivery, &next, outcome).await
+}
+
+/// Stores an attempt's outcome (guarded: a manual retry meanwhile wins), taking finished
+/// deliveries off the dispatcher's list.
+async fn record(
+    ctx: &TenantContext,
+    current: &Delivery,
+    next: &Delivery,
+    outcome: &'static str,
+) -> Result<(), ApiError> {
+    metrics::counter!("hellojohn_webhook_deliveries_total", "result" => outcome).increment(1);
+    let mut batch = TenantBatch::default()
+        .guard(current.unchanged())
+        .write(TenantWrite::PutRecord(next.record()?));
+    if next.next_attempt_at.is_none() {
+        batch = batch.write(TenantWrite::DeleteRecord {
+            kind: RecordKind::DueDelivery,
+            id: next.id.clone(),
+        });
+    }
+    match ctx.store.apply(batch).await {
+        Ok(()) | Err(StoreError::Conflict) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,178 @@
+//! The stored shapes of webhooks and their deliveries (documents in the tenant's store),
+//! and how the API shows them (API.md §2).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::store::{Guard, Record, RecordKind, TenantWrite};
+use crate::views::timestamp;
+
+/// Owner id of every [`RecordKind::DueDelivery`] record: the dispatcher lists them all.
+pub const DUE: &str = "due";
+
+/// Whether a webhook receives events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookStatus {
+    Active,
+    Disabled,
+}
+
+/// A signing secret, sealed with the instance key (context: its id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SealedSecret {
+    pub id: String,
+    pub sealed: String,
+    /// Set on the previous secret at a rotation: it signs alongside until then.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub retires_at: Option<OffsetDateTime>,
+}
+
+/// A webhook endpoint of a tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub description: Option<String>,
+    /// Event type names, or `*` for all.
+    pub events: Vec<String>,
+    pub status: WebhookStatus,
+    /// Newest first: the first signs, older ones until their `retires_at`.
+    pub secrets: Vec<SealedSecret>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_triggered_at: Option<OffsetDateTime>,
+    /// Optimistic concurrency: every change writes `version + 1` guarded on `version`.
+    pub version: u64,
+}
+
+impl Webhook {
+    /// Whether an event of `event_type` goes to this webhook.
+    pub fn subscribes(&self, event_type: &str) -> bool {
+        self.status == WebhookStatus::Active && self.events.iter().any(|e| e == "*" || e == event_type)
+    }
+
+    /// The record holding this webhook.
+    pub fn record(&self) -> Result<Record, ApiError> {
+        Ok(Record::new(RecordKind::Webhook, &self.id, &self.id, self)?)
+    }
+
+    /// The write storing this version.
+    pub fn put(&self) -> Result<TenantWrite, ApiError> {
+        Ok(TenantWrite::PutRecord(self.record()?))
+    }
+
+    /// The guard that this is still the stored version.
+    pub fn unchanged(&self) -> Guard {
+        Guard::version(RecordKind::Webhook, &self.id, self.version)
+    }
+
+    /// The next version, to be written with [`Webhook::unchanged`].
+    pub fn next(&self) -> Webhook {
+        let mut next = self.clone();
+        next.version += 1;
+        next
+    }
+
+    /// The API shape (API.md §2); the secret only where the caller passes it in.
+    pub fn view(&self, signing_secret: Option<&str>) -> Value {
+        let mut v = json!({
+            "id": self.id, "url": self.url, "description": self.description, "events": self.events,
+            "status": self.status, "created_at": timestamp(self.created_at),
+            "last_triggered_at": self.last_triggered_at.map(timestamp),
+        });
+        if let Some(secret) = signing_secret {
+            v["signing_secret"] = Value::String(secret.to_owned());
+        }
+        v
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    Failed,
+    PermanentlyFailed,
+}
+
+impl DeliveryStatus {
+    /// The status a query parameter names.
+    pub fn parse(text: &str) -> Option<DeliveryStatus> {
+        serde_json::from_value(Value::String(text.to_owned())).ok()
+    }
+}
+
+/// One attempt of a delivery, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The receiver's HTTP status; `None` when no answer came (refused, timed out).
+    pub http_status: Option<u16>,
+    pub latency_ms: u64,
+    /// What went wrong, or the start of the receiver's answer (at most 1 KiB).
+    pub response: String,
+}
+
+/// One event's delivery to one webhook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    /// The event body as first sent: every retry sends the same bytes.
+    pub payload: String,
+    pub status: DeliveryStatus,
+    pub attempts: Vec<Attempt>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub version: u64,
+}
+
+impl Delivery {
+    /// The record holding this delivery (in its webhook's log).
+    pub fn record(&self) -> Result<Record, ApiError> {
+        Ok(Record::new(
+            RecordKind::WebhookDelivery,
+            &self.id,
+            &self.webhook_id,
+            self,
+        )?)
+    }
+
+    /// The record that puts this delivery on the dispatcher's list.
+    pub fn due_record(&self) -> Record {
+        Record {
+            kind: RecordKind::DueDelivery,
+            id: self.id.clone(),
+            owner_id: DUE.to_owned(),
+            doc: json!({ "webhook_id": self.webhook_id }),
+        }
+    }
+
+    /// The guard that this is still the stored version.
+    pub fn unchanged(&self) -> Guard {
+        Guard::version(RecordKind::WebhookDelivery, &self.id, self.version)
+    }
+
+    /// The API shape (API.md §2).
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id, "webhook_id": self.webhook_id, "event_id": self.event_id,
+            "event_type": self.event_type, "status": self.status, "attempts": self.attempts.len(),
+            "http_status": self.attempts.last().and_then(|a| a.http_status),
+            "next_attempt_at": self.next_attempt_at.map(timestamp),
+            "created_at": timestamp(self.created_at),
+            "last_response": self.attempts.last().map(|a| a.response.clone()),
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! The node-level sweeper: after a start (a crash, a deploy), tenants with events or
+//! deliveries left in their store have no running actor to deliver them. The sweeper looks
+//! at every tenant once at start-up and then every few minutes, and starts the actor of
+//! each one with work left; that actor stays up until its deliveries are done.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::model::DUE;
+use crate::control::ControlPlane;
+use crate::store::{PageRequest, RecordKind, TenantStatus};
+use crate::tenant::messages::TenantRequest;
+
+/// How often the sweeper looks again after the start-up pass.
+const EVERY: Duration = Duration::from_secs(600);
+
+/// Starts the sweeper on this node.
+pub fn start(control: Arc<ControlPlane>) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = sweep(&control).await {
+                tracing::warn!(error = %e, "webhook sweep failed; trying again later");
+            }
+            tokio::time::sleep(EVERY).await;
+        }
+    });
+}
+
+async fn sweep(control: &ControlPlane) -> Result<(), crate::store::StoreError> {
+    let mut page = PageRequest {
+        limit: 100,
+        after: None,
+    };
+    loop {
+        let tenants = control.store().list_tenants(&page).await?;
+        for tenant in tenants.items.iter().filter(|t| t.status == TenantStatus::Active) {
+            if control.registry().is_running(&tenant.id) {
+                continue;
+            }
+            let store = match control.backend().open_tenant(tenant).await {
+                Ok(store) => store,
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.id, error = %e, "webhook sweep could not open a tenant");
+                    continue;
+                }
+            };
+            let pending = !store.list_events(1).await?.is_empty()
+                || !store.list_records(RecordKind::DueDelivery, DUE).await?.is_empty();
+            if pending {
+                tracing::info!(tenant = %tenant.id, "starting a tenant with webhook deliveries left");
+                let _ = control.registry().call(&tenant.id, TenantRequest::Jwks).await;
+            }
+        }
+        match (tenants.has_more, tenants.items.last()) {
+            (true, Some(last)) => page.after = Some(last.id.clone()),
+            _ => return Ok(()),
+        }
+    }
+}

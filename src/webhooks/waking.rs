@@ -1,0 +1,81 @@
+//! A tenant store that wakes the tenant's webhook dispatcher whenever a batch appends an
+//! outbox event: every change reaches the dispatcher through this one place, without a
+//! poll per tenant.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use crate::store::*;
+
+/// Forwards every call to the tenant's store; a committed event notifies `wake`.
+pub struct WakingStore {
+    pub inner: Arc<dyn TenantStore>,
+    pub wake: Arc<Notify>,
+}
+
+#[async_trait]
+impl TenantStore for WakingStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+    async fn apply(&self, batch: TenantBatch) -> Result<(), StoreError> {
+        let emits = batch.writes.iter().any(|w| matches!(w, TenantWrite::AppendEvent(_)));
+        self.inner.apply(batch).await?;
+        if emits {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+    async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.inner.get_user(id).await
+    }
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.inner.find_user_by_email(email).await
+    }
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, StoreError> {
+        self.inner.list_users(filter, page).await
+    }
+    async fn count_users(&self) -> Result<usize, StoreError> {
+        self.inner.count_users().await
+    }
+    async fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.inner.get_session(id).await
+    }
+    async fn list_sessions(&self, filter: &SessionFilter, page: &PageRequest) -> Result<Page<Session>, StoreError> {
+        self.inner.list_sessions(filter, page).await
+    }
+    async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
+        self.inner.find_refresh_token(token_hash).await
+    }
+    async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
+        self.inner.list_events(limit).await
+    }
+    async fn purge(&self) -> Result<(), StoreError> {
+        self.inner.purge().await
+    }
+    async fn purge_dead_refresh_tokens(&self, now: time::OffsetDateTime) -> Result<usize, StoreError> {
+        self.inner.purge_dead_refresh_tokens(now).await
+    }
+    async fn export_to(&self, sink: ExportSink) -> Result<(), StoreError> {
+        self.inner.export_to(sink).await
+    }
+    async fn get_record(&self, kind: RecordKind, id: &str) -> Result<Option<Record>, StoreError> {
+        self.inner.get_record(kind, id).await
+    }
+    async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
+        self.inner.get_records(keys).await
+    }
+    async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {
+        self.inner.list_records(kind, owner_id).await
+    }
+    async fn page_records(
+        &self,
+        kind: RecordKind,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Record>, StoreError> {
+        self.inner.page_records(kind, prefix, page).await
+    }
+}
