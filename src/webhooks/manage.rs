@@ -132,9 +132,10 @@ async fn create(
     events: Vec<String>,
     text: Option<String>,
 ) -> Result<TenantResponse, ApiError> {
-    let url = check_url(&url, ctx.deps.webhook_allow_private).await?;
     let events = event_list(events)?;
     let description = description(text)?;
+    // Last: it may resolve the host name.
+    let url = check_url(&url, ctx.deps.webhook_allow_private).await?;
     let existing = ctx
         .store
         .page_records(
@@ -178,10 +179,6 @@ async fn update(
     text: Option<String>,
     status: Option<String>,
 ) -> Result<TenantResponse, ApiError> {
-    let url = match url {
-        Some(url) => Some(check_url(&url, ctx.deps.webhook_allow_private).await?),
-        None => None,
-    };
     let events = events.map(event_list).transpose()?;
     let text = description(text)?;
     let status = match status.as_deref() {
@@ -189,6 +186,10 @@ async fn update(
         Some("active") => Some(WebhookStatus::Active),
         Some("disabled") => Some(WebhookStatus::Disabled),
         Some(_) => return Err(ApiError::invalid("status", "status must be active or disabled.")),
+    };
+    let url = match url {
+        Some(url) => Some(check_url(&url, ctx.deps.webhook_allow_private).await?),
+        None => None,
     };
     let current = load(ctx, id).await?;
     let mut next = current.next();

@@ -25,3 +25,4 @@ mod sessions;
 mod sql;
 mod tokens;
 mod users;
+mod webhooks;
