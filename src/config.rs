@@ -73,6 +73,9 @@ pub struct Config {
     pub dev_mailbox: Option<PathBuf>,
     pub webhook_retry_schedule: Vec<Duration>,
     pub webhook_allow_private: bool,
+    /// `HELLOJOHN_WEBHOOK_RETENTION`: how long succeeded and permanently failed deliveries
+    /// stay in the delivery log before the tenant's housekeeping removes them.
+    pub webhook_retention: Duration,
     pub tenant_idle_timeout: Duration,
     pub node_name: Option<String>,
     pub cluster_listen: Option<String>,
@@ -110,6 +113,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("ARGON2_PARALLELISM", "1"),
     ("WEBHOOK_RETRY_SCHEDULE", "0s,5m,30m,2h,5h"),
     ("WEBHOOK_ALLOW_PRIVATE", "false"),
+    ("WEBHOOK_RETENTION", "30d"),
     ("TENANT_IDLE_TIMEOUT", "10m"),
     ("LOG", "info,tokio_postgres=warn"),
     ("LOG_FORMAT", "text"),
@@ -141,6 +145,7 @@ const KNOWN: &[&str] = &[
     "DEV_MAILBOX",
     "WEBHOOK_RETRY_SCHEDULE",
     "WEBHOOK_ALLOW_PRIVATE",
+    "WEBHOOK_RETENTION",
     "TENANT_IDLE_TIMEOUT",
     "NODE_NAME",
     "CLUSTER_LISTEN",
@@ -289,6 +294,7 @@ impl Config {
             dev_mailbox: v.opt("DEV_MAILBOX").map(PathBuf::from),
             webhook_retry_schedule,
             webhook_allow_private: v.bool("WEBHOOK_ALLOW_PRIVATE")?,
+            webhook_retention: v.duration("WEBHOOK_RETENTION")?,
             tenant_idle_timeout: v.duration("TENANT_IDLE_TIMEOUT")?,
             node_name: v.opt("NODE_NAME").map(str::to_owned),
             cluster_listen: v.opt("CLUSTER_LISTEN").map(str::to_owned),

@@ -112,6 +112,8 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         webhook_schedule: config.webhook_retry_schedule.clone(),
         webhook_sender: crate::webhooks::Sender::new(config.webhook_allow_private)
             .map_err(|e| StartError::Supervisor(format!("webhook client: {e}")))?,
+        webhook_backlog: Default::default(),
+        webhook_retention: config.webhook_retention,
     });
     let registry = TenantRegistry::start(deps)
         .await

@@ -39,6 +39,12 @@ pub fn metrics_handle() -> PrometheusHandle {
                         Matcher::Full("hellojohn_tenant_mailbox_depth".into()),
                         &[0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0],
                     )
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("hellojohn_webhook_delivery_duration_seconds".into()),
+                        &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
+                    )
                 });
             let recorder = match builder {
                 Ok(b) => b.build_recorder(),
@@ -75,6 +81,22 @@ fn describe() {
     metrics::describe_gauge!(
         "hellojohn_db_pool_connections",
         "Connections of the main database pool by state (idle, active, waiting)"
+    );
+    metrics::describe_counter!(
+        "hellojohn_webhook_deliveries_total",
+        "Webhook delivery attempts by result (succeeded, failed: retried later, permanently_failed)"
+    );
+    metrics::describe_histogram!(
+        "hellojohn_webhook_delivery_duration_seconds",
+        "Time from sending a webhook delivery to the receiver's answer (or the 10 s timeout)"
+    );
+    metrics::describe_counter!(
+        "hellojohn_webhook_dispatcher_restarts_total",
+        "Webhook dispatchers restarted after a failure (their tenant kept serving)"
+    );
+    metrics::describe_gauge!(
+        "hellojohn_webhook_outbox_depth",
+        "Webhook deliveries waiting on this node (due now or later), summed over its tenants"
     );
     metrics::describe_gauge!(
         "hellojohn_db_connection_budget",

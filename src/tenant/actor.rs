@@ -121,6 +121,15 @@ impl Actor for TenantActor {
                     let ctx = state.ctx.clone();
                     // Off the actor: a large purge must not hold up requests.
                     tokio::spawn(async move {
+                        match crate::webhooks::dispatcher::purge_finished(&ctx).await {
+                            Ok(n) if n > 0 => {
+                                tracing::debug!(tenant = %ctx.tenant.id, purged = n, "old webhook deliveries deleted")
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(tenant = %ctx.tenant.id, error = %e, "webhook delivery housekeeping failed")
+                            }
+                        }
                         match ctx.store.purge_dead_refresh_tokens(ctx.deps.clock.now()).await {
                             Ok(n) if n > 0 => {
                                 tracing::debug!(tenant = %ctx.tenant.id, purged = n, "dead refresh tokens deleted")

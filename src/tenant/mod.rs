@@ -43,6 +43,10 @@ pub struct TenantDeps {
     pub webhook_schedule: Vec<Duration>,
     /// The node's one client for webhook deliveries.
     pub webhook_sender: Arc<crate::webhooks::Sender>,
+    /// Deliveries waiting per running tenant, summed into `hellojohn_webhook_outbox_depth`.
+    pub webhook_backlog: dashmap::DashMap<String, usize>,
+    /// `HELLOJOHN_WEBHOOK_RETENTION`: how long finished deliveries stay in the log.
+    pub webhook_retention: Duration,
 }
 
 impl TenantDeps {

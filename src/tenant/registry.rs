@@ -102,6 +102,11 @@ impl TenantRegistry {
         self.actors.len()
     }
 
+    /// Webhook deliveries waiting on this node, over every running tenant.
+    pub fn webhook_backlog(&self) -> usize {
+        self.actors.deps().webhook_backlog.iter().map(|e| *e.value()).sum()
+    }
+
     /// Whether this tenant's actor runs on this node.
     pub fn is_running(&self, tenant_id: &str) -> bool {
         self.actors.get(tenant_id).is_some()

@@ -30,6 +30,11 @@ impl TenantActors {
         }
     }
 
+    /// What every tenant actor of this node shares.
+    pub fn deps(&self) -> &Arc<TenantDeps> {
+        &self.deps
+    }
+
     /// The running actor of a tenant, if any.
     pub fn get(&self, tenant_id: &str) -> Option<ActorRef<TenantMsg>> {
         self.running.get(tenant_id).map(|a| a.clone())

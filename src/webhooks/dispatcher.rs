@@ -128,6 +128,8 @@ impl Actor for Dispatcher {
         state: &mut DispatcherState,
     ) -> Result<(), ActorProcessingErr> {
         state.waker.abort();
+        let ctx = &state.work.ctx;
+        ctx.deps.webhook_backlog.remove(&ctx.tenant.id);
         Ok(())
     }
 
@@ -214,7 +216,9 @@ impl Work {
         let ctx = &self.ctx;
         let now = ctx.deps.clock.now();
         *self.backlog.next_due.lock() = None;
-        for due in ctx.store.list_records(RecordKind::DueDelivery, DUE).await? {
+        let waiting = ctx.store.list_records(RecordKind::DueDelivery, DUE).await?;
+        ctx.deps.webhook_backlog.insert(ctx.tenant.id.clone(), waiting.len());
+        for due in waiting {
             if self.claimed.contains(&due.id) {
                 continue;
             }
@@ -391,4 +395,33 @@ async fn record(
         Ok(()) | Err(StoreError::Conflict) => Ok(()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Removes finished deliveries (succeeded or permanently failed) older than the retention
+/// from the delivery log; returns how many went. Run by the tenant's housekeeping.
+pub async fn purge_finished(ctx: &TenantContext) -> Result<usize, ApiError> {
+    let retention = time::Duration::try_from(ctx.deps.webhook_retention).unwrap_or(time::Duration::days(30));
+    let cutoff = ctx.deps.clock.now() - retention;
+    let mut removed = 0;
+    for webhook in all_webhooks(ctx).await? {
+        let mut batch = TenantBatch::default();
+        for record in ctx.store.list_records(RecordKind::WebhookDelivery, &webhook.id).await? {
+            let delivery: Delivery = record.parse()?;
+            let finished = matches!(
+                delivery.status,
+                DeliveryStatus::Succeeded | DeliveryStatus::PermanentlyFailed
+            );
+            if finished && delivery.created_at < cutoff {
+                batch = batch.write(TenantWrite::DeleteRecord {
+                    kind: RecordKind::WebhookDelivery,
+                    id: delivery.id,
+                });
+                removed += 1;
+            }
+        }
+        if !batch.writes.is_empty() {
+            ctx.store.apply(batch).await?;
+        }
+    }
+    Ok(removed)
 }
