@@ -56,6 +56,8 @@ impl Sender {
     pub fn new(allow_private: bool) -> Result<Arc<Self>, reqwest::Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve names itself, past the guarded resolver.
+            .no_proxy()
             .timeout(DELIVERY_TIMEOUT)
             .connect_timeout(DELIVERY_TIMEOUT)
             .pool_max_idle_per_host(4)

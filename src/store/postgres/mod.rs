@@ -268,7 +268,10 @@ impl PgBackend {
         if !exists {
             match admin.batch_execute(&format!("CREATE DATABASE {name}")).await {
                 Ok(()) => {}
-                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+                // Two nodes creating it at once: the loser sees either code.
+                Err(e)
+                    if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE)
+                        || e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {}
                 Err(e) => return Err(pg_error(e)),
             }
         }
