@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::manage::{live_secrets, new_delivery, save};
-use super::model::{Delivery, DeliveryStatus, Webhook, WebhookStatus, DUE};
+use super::model::{claimed_until, Delivery, DeliveryStatus, Webhook, WebhookStatus, CLAIMED_UNTIL, DUE};
 use super::sender::Outgoing;
 use super::signing::signature_header;
 use crate::error::ApiError;
@@ -228,11 +228,20 @@ impl Work {
             };
             let delivery: Delivery = record.parse()?;
             let waiting = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::Failed);
+            let claim = claimed_until(&due);
             match delivery.next_attempt_at {
                 _ if !waiting => forget_due(ctx, &due.id).await?,
                 Some(at) if at > now => self.backlog.due_by(at),
+                // Another attempt (here or on another node) holds it until its claim runs out.
+                _ if claim > now.unix_timestamp() => self
+                    .backlog
+                    .due_by(OffsetDateTime::from_unix_timestamp(claim).unwrap_or(now)),
                 _ => match self.permits.clone().try_acquire_owned() {
-                    Ok(permit) => self.spawn_attempt(delivery, permit),
+                    Ok(permit) => {
+                        if claim_due(ctx, &due, &delivery, now).await? {
+                            self.spawn_attempt(delivery, permit);
+                        }
+                    }
                     Err(_) => {
                         // Full: the rest waits for the next tick.
                         self.backlog.due_by(now);
@@ -276,6 +285,40 @@ async fn all_webhooks(ctx: &TenantContext) -> Result<Vec<Webhook>, ApiError> {
         )
         .await?;
     page.items.into_iter().map(|r| Ok(r.parse()?)).collect()
+}
+
+/// How long an attempt holds its delivery: the receiver's 10 s timeout and a margin. After
+/// a crash, deliveries that were in flight wait this long before another attempt.
+const CLAIM: time::Duration = time::Duration::seconds(15);
+
+/// Claims a due delivery for one attempt (guarded on the claim read, so two dispatchers
+/// never both win); `false` when another one took it first.
+async fn claim_due(
+    ctx: &TenantContext,
+    due: &Record,
+    delivery: &Delivery,
+    now: OffsetDateTime,
+) -> Result<bool, ApiError> {
+    let guard = Guard::RecordField {
+        kind: RecordKind::DueDelivery,
+        id: due.id.clone(),
+        field: CLAIMED_UNTIL.to_owned(),
+        value: serde_json::Value::from(claimed_until(due)),
+    };
+    let claimed = delivery.claimed_due_record((now + CLAIM).unix_timestamp());
+    match ctx
+        .store
+        .apply(
+            TenantBatch::default()
+                .guard(guard)
+                .write(TenantWrite::PutRecord(claimed)),
+        )
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn forget_due(ctx: &TenantContext, id: &str) -> Result<(), ApiError> {
@@ -385,12 +428,14 @@ async fn record(
     let mut batch = TenantBatch::default()
         .guard(current.unchanged())
         .write(TenantWrite::PutRecord(next.record()?));
-    if next.next_attempt_at.is_none() {
-        batch = batch.write(TenantWrite::DeleteRecord {
+    batch = batch.write(match next.next_attempt_at {
+        None => TenantWrite::DeleteRecord {
             kind: RecordKind::DueDelivery,
             id: next.id.clone(),
-        });
-    }
+        },
+        // Waiting for its next attempt: the claim is released.
+        Some(_) => TenantWrite::PutRecord(next.due_record()),
+    });
     match ctx.store.apply(batch).await {
         Ok(()) | Err(StoreError::Conflict) => Ok(()),
         Err(e) => Err(e.into()),

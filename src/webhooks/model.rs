@@ -149,16 +149,32 @@ impl Delivery {
         )?)
     }
 
-    /// The record that puts this delivery on the dispatcher's list.
+    /// The record that puts this delivery on the dispatcher's list, unclaimed.
     pub fn due_record(&self) -> Record {
+        self.claimed_due_record(0)
+    }
+
+    /// The same, claimed by an attempt until `until` (Unix seconds): a dispatcher that
+    /// crashes or loses the tenant mid-attempt leaves a claim that simply runs out.
+    pub fn claimed_due_record(&self, until: i64) -> Record {
         Record {
             kind: RecordKind::DueDelivery,
             id: self.id.clone(),
             owner_id: DUE.to_owned(),
-            doc: json!({ "webhook_id": self.webhook_id }),
+            doc: json!({ "webhook_id": self.webhook_id, CLAIMED_UNTIL: until }),
         }
     }
+}
 
+/// Field of a due record: until when (Unix seconds) an attempt holds it; 0 when free.
+pub const CLAIMED_UNTIL: &str = "claimed_until";
+
+/// Until when a due record is claimed (0: free).
+pub fn claimed_until(due: &Record) -> i64 {
+    due.doc.get(CLAIMED_UNTIL).and_then(Value::as_i64).unwrap_or(0)
+}
+
+impl Delivery {
     /// The guard that this is still the stored version.
     pub fn unchanged(&self) -> Guard {
         Guard::version(RecordKind::WebhookDelivery, &self.id, self.version)

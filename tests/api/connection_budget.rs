@@ -86,18 +86,22 @@ impl PrivatePostgres {
         Some(server)
     }
 
-    fn run(&self, root: bool, tool: &str, args: &[&str]) {
+    /// A PostgreSQL tool of this installation, run as `postgres` when the tests run as root.
+    fn tool(&self, root: bool, tool: &str, args: &[&str]) -> Command {
         let program = self.bin.join(tool);
-        let output = if root {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
+        let mut command = if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
         } else {
-            Command::new(&program).args(args).output()
-        }
-        .unwrap();
+            Command::new(&program)
+        };
+        command.args(args);
+        command
+    }
+
+    fn run(&self, root: bool, tool: &str, args: &[&str]) {
+        let output = self.tool(root, tool, args).output().unwrap();
         assert!(
             output.status.success(),
             "{tool}: {}{}",
@@ -119,16 +123,7 @@ impl Drop for PrivatePostgres {
     fn drop(&mut self) {
         let data = self.data();
         let args = ["-D", data.to_str().unwrap_or_default(), "-m", "immediate", "stop"];
-        let program = self.bin.join("pg_ctl");
-        let _ = if unsafe_is_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&program).args(args).output()
-        };
+        let _ = self.tool(unsafe_is_root(), "pg_ctl", &args).output();
     }
 }
 

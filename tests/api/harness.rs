@@ -433,3 +433,52 @@ pub async fn attach(base: &str) -> Server {
         mailbox: None,
     }
 }
+
+/// A client we didn't write, in Python (`tests/clients/<script>`), speaking one line in,
+/// one line out; `None` when `import` fails (a failure when the suite requires it).
+pub struct PythonClient {
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    answers: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl PythonClient {
+    pub fn spawn(script: &str, import: &str, package: &str, args: &[&str]) -> Option<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let installed = Command::new("python3")
+            .args(["-c", &format!("import {import}")])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var("HELLOJOHN_TEST_REQUIRE_DB").is_err(),
+                "{package} is required (.ci/run installs it)"
+            );
+            eprintln!("SKIPPED: {package} is not installed (pip install '{package}')");
+            return None;
+        }
+        let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+        let mut child = tokio::process::Command::new("python3")
+            .arg(path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let answers = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        Some(Self {
+            _child: child,
+            stdin,
+            answers,
+        })
+    }
+
+    /// Sends one line and reads the answer.
+    pub async fn ask(&mut self, line: &str) -> String {
+        use tokio::io::AsyncWriteExt;
+        self.stdin.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+        self.answers.next_line().await.unwrap().expect("an answer")
+    }
+}

@@ -976,33 +976,16 @@ matrix! {
 // verifies a token signed after a rotation from the JWKS it fetched before it: no refetch.
 matrix! {
     async fn pyjwt_verifies_tokens_after_a_rotation_from_its_cached_jwks() {
-        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let s = shared();
         let t = s.new_tenant().await;
         let issuer = format!("{}/t/{}", s.base, t.id);
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/pyjwt_verifier.py");
-        let has_pyjwt = std::process::Command::new("python3")
-            .args(["-c", "import jwt, cryptography"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !has_pyjwt {
-            assert!(std::env::var("HELLOJOHN_TEST_REQUIRE_DB").is_err(), "PyJWT is required (.ci/run installs it)");
-            eprintln!("SKIPPED: PyJWT is not installed (pip install 'pyjwt[crypto]')");
+        let jwks = format!("{issuer}/.well-known/jwks.json");
+        let Some(mut verifier) =
+            PythonClient::spawn("pyjwt_verifier.py", "jwt, cryptography", "pyjwt[crypto]", &[&jwks, &issuer, &t.id])
+        else {
             return;
-        }
-        let mut verifier = tokio::process::Command::new("python3")
-            .args([script, &format!("{issuer}/.well-known/jwks.json"), &issuer, &t.id])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut stdin = verifier.stdin.take().unwrap();
-        let mut answers = BufReader::new(verifier.stdout.take().unwrap()).lines();
-        let mut verify = async |token: &str| {
-            stdin.write_all(format!("{token}\n").as_bytes()).await.unwrap();
-            answers.next_line().await.unwrap().expect("an answer")
         };
+        let mut verify = async |token: &str| verifier.ask(token).await;
         let first = signed_up(s, &t, "pyjwt@example.com", PASSWORD).await;
         assert_eq!(verify(&first.access).await, "ok 1", "PyJWT verifies and caches the JWKS");
         rotate_signing_keys(s, &t.id).await;

@@ -337,6 +337,15 @@ pub async fn magic_link_sign_in(
         .guard(user_guard)
         .write(redeemed.write)
         .write(TenantWrite::UpdateUser(user.clone()));
+    if discarded {
+        // The first proof of the mailbox verifies the email: a change webhooks hear of.
+        let shown = json!({ "user": crate::views::user(&user, crate::views::Audience::Server) });
+        consume = consume.write(TenantWrite::AppendEvent(sessions::event(
+            EventType::UserUpdated,
+            shown,
+            ctx,
+        )));
+    }
     consume.writes.extend(claimed);
     if let Err(e) = ctx.store.apply(consume).await {
         return Err(lost_race(ctx, token, e).await);
