@@ -50,6 +50,9 @@ fn validate(c: &AuthConfig) -> Result<(), ApiError> {
     if c.refresh_reuse_interval > MAX_REFRESH_REUSE_INTERVAL {
         return bad("refresh_reuse_interval", "must be between 0 and 3600 seconds.");
     }
+    if c.webhook_retention_days.is_some_and(|d| d == 0 || d > 3650) {
+        return bad("webhook_retention_days", "must be between 1 and 3650 days, or null.");
+    }
     if c.password_min_length == 0 || c.password_min_length > 256 {
         return bad("password_min_length", "must be between 1 and 256.");
     }

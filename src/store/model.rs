@@ -86,6 +86,9 @@ pub struct AuthConfig {
     /// Per-tenant overrides of the emails (`password_reset`, `email_verification`,
     /// `magic_link`, `invitation`); placeholders `{{link}}`, `{{token}}`, `{{email}}`, `{{tenant}}`.
     pub email_templates: std::collections::BTreeMap<String, EmailTemplate>,
+    /// Days finished webhook deliveries stay in the delivery log; `None`: the node's
+    /// `HELLOJOHN_WEBHOOK_RETENTION`.
+    pub webhook_retention_days: Option<u32>,
 }
 
 /// One email template: subject, plain text and HTML.
@@ -111,6 +114,7 @@ impl Default for AuthConfig {
             rate_limits: RateLimits::default(),
             lockout: Lockout::default(),
             email_templates: Default::default(),
+            webhook_retention_days: None,
         }
     }
 }

@@ -102,9 +102,14 @@ impl TenantRegistry {
         self.actors.len()
     }
 
+    /// What every tenant actor of this node shares (tests load a tenant's context with it).
+    pub fn deps(&self) -> &std::sync::Arc<super::TenantDeps> {
+        self.actors.deps()
+    }
+
     /// Webhook deliveries waiting on this node, over every running tenant.
     pub fn webhook_backlog(&self) -> usize {
-        self.actors.deps().webhook_backlog.iter().map(|e| *e.value()).sum()
+        self.deps().webhook_backlog.iter().map(|e| *e.value()).sum()
     }
 
     /// Whether this tenant's actor runs on this node.

@@ -443,9 +443,13 @@ async fn record(
 }
 
 /// Removes finished deliveries (succeeded or permanently failed) older than the retention
-/// from the delivery log; returns how many went. Run by the tenant's housekeeping.
+/// (the tenant's `webhook_retention_days`, else the node's) from the delivery log; returns
+/// how many went. Run by the tenant's housekeeping.
 pub async fn purge_finished(ctx: &TenantContext) -> Result<usize, ApiError> {
-    let retention = time::Duration::try_from(ctx.deps.webhook_retention).unwrap_or(time::Duration::days(30));
+    let retention = match ctx.tenant.auth_config.webhook_retention_days {
+        Some(days) => time::Duration::days(i64::from(days)),
+        None => time::Duration::try_from(ctx.deps.webhook_retention).unwrap_or(time::Duration::days(30)),
+    };
     let cutoff = ctx.deps.clock.now() - retention;
     let mut removed = 0;
     for webhook in all_webhooks(ctx).await? {

@@ -304,6 +304,49 @@ matrix! {
     }
 }
 
+/// Runs the tenant's webhook-log housekeeping now; how many deliveries it removed.
+async fn purge_log(s: &Server, t: &TestTenant) -> usize {
+    let control = &s.state.as_ref().expect("in-process server").control;
+    let ctx = hellojohn::tenant::context::TenantContext::load(&t.id, control.registry().deps().clone())
+        .await
+        .unwrap();
+    hellojohn::webhooks::dispatcher::purge_finished(&ctx).await.unwrap()
+}
+
+matrix! {
+    async fn finished_deliveries_leave_the_log_after_the_tenant_retention() {
+        let s = start_server(&webhook_settings());
+        let t = s.new_tenant().await;
+        let path = format!("/cp/v1/tenants/{}", t.id);
+        let refused = s.admin(Method::PATCH, &path, Some(json!({"auth_config": {"webhook_retention_days": 0}}))).await;
+        refused.assert_error(400, "invalid_request");
+        assert_eq!(refused.body["error"]["field"], "auth_config.webhook_retention_days");
+        let set = s.admin(Method::PATCH, &path, Some(json!({"auth_config": {"webhook_retention_days": 7}}))).await;
+        assert_eq!(set.status, 200, "{}", set.body);
+        assert_eq!(set.body["auth_config"]["webhook_retention_days"], 7);
+        let receiver = Receiver::start().await;
+        let (webhook, _) = register(&s, &t, &receiver.url("ok"), json!(["*"])).await;
+        s.call(Method::POST, &format!("/v1/webhooks/{webhook}/test"), Some(&t.sk), None).await;
+        receiver.wait(5, |got| !got.is_empty()).await;
+        let log = format!("/v1/webhooks/{webhook}/deliveries");
+        let mut listed = Value::Null;
+        for _ in 0..50 {
+            listed = s.call(Method::GET, &log, Some(&t.sk), None).await.body;
+            if listed["data"][0]["status"] == "succeeded" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(listed["data"][0]["status"], "succeeded", "{listed}");
+        s.advance_clock(6 * 86_400);
+        assert_eq!(purge_log(&s, &t).await, 0, "kept within the tenant's 7 days");
+        s.advance_clock(2 * 86_400);
+        assert_eq!(purge_log(&s, &t).await, 1, "removed after them");
+        let after = s.call(Method::GET, &log, Some(&t.sk), None).await;
+        assert_eq!(after.body["data"].as_array().unwrap().len(), 0, "{}", after.body);
+    }
+}
+
 #[tokio::test]
 async fn a_hanging_receiver_delays_no_other_tenant() {
     let s = start_server(&webhook_settings());
