@@ -304,6 +304,37 @@ matrix! {
     }
 }
 
+matrix! {
+    async fn only_committed_changes_are_delivered() {
+        let s = start_server(&webhook_settings());
+        let t = s.new_tenant().await;
+        let receiver = Receiver::start().await;
+        register(&s, &t, &receiver.url("ok"), json!(["user.updated"])).await;
+        let user = s.sign_up(&t, "racer@example.com", PASSWORD).await;
+        let path = format!("/v1/users/{}", user["user"]["id"].as_str().unwrap());
+        // Concurrent changes of one user: each commits with its event or, losing the
+        // version guard, commits nothing and sends nothing.
+        let replies = futures_util::future::join_all(
+            (0..12).map(|i| s.call(Method::PATCH, &path, Some(&t.sk), Some(json!({"name": format!("Name {i}")})))),
+        )
+        .await;
+        let committed = replies.iter().filter(|r| r.status == 200).count();
+        assert!(replies.iter().all(|r| r.status == 200 || r.status == 409), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+        assert!(committed >= 1);
+        let got = receiver.wait(10, |got| got.len() >= committed).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let delivered = receiver.requests().len();
+        assert_eq!(delivered, committed, "one delivery per committed change ({} seen before settling)", got.len());
+        // A refused sign-up (the email is taken) commits nothing either.
+        let refused = s
+            .call(Method::POST, "/v1/auth/sign-up", Some(&t.pk), Some(json!({"email": "racer@example.com", "password": PASSWORD})))
+            .await;
+        assert!(refused.status >= 400, "{}", refused.body);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert_eq!(receiver.requests().len(), delivered);
+    }
+}
+
 /// Runs the tenant's webhook-log housekeeping now; how many deliveries it removed.
 async fn purge_log(s: &Server, t: &TestTenant) -> usize {
     let control = &s.state.as_ref().expect("in-process server").control;
