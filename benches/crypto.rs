@@ -7,6 +7,9 @@
 //!
 //! Run with `cargo bench --bench crypto`; see `benches/README.md`.
 
+// A benchmark is a program run by hand: a failed setup step may stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

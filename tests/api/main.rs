@@ -1,5 +1,8 @@
 //! hellojohn's integration tests: one binary, real servers over real HTTP.
 
+// Tests may unwrap and panic: a failed step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[macro_use]
 mod backends;
 mod harness;
