@@ -287,8 +287,10 @@ async fn hundreds_of_separate_database_tenants_fit_a_100_connection_postgres() {
         "the server always had a slot for others"
     );
     assert!(watch.samples.load(Ordering::Relaxed) > 10);
-    // The default budget: a quarter of the 97 slots ordinary users get.
-    assert!(peak <= 24, "hellojohn held {peak} connections");
+    // The default budget: a quarter of the 97 slots ordinary users get. A connection's
+    // permit goes back when hellojohn drops it, and the server's backend process exits a
+    // moment later: a sample can catch one or two of those still closing.
+    assert!(peak <= 24 + 2, "hellojohn held {peak} connections");
 }
 
 #[tokio::test]
