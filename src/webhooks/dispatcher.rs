@@ -16,8 +16,8 @@ use rand::Rng;
 use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::manage::{live_secrets, new_delivery, save};
-use super::model::{claimed_until, Delivery, DeliveryStatus, Webhook, WebhookStatus, CLAIMED_UNTIL, DUE};
+use super::manage::{self, live_secrets, new_delivery, save};
+use super::model::{claimed_until, Delivery, DeliveryStatus, WebhookStatus, CLAIMED_UNTIL, DUE};
 use super::sender::Outgoing;
 use super::signing::signature_header;
 use crate::error::ApiError;
@@ -189,7 +189,7 @@ impl Work {
             if events.is_empty() {
                 return Ok(());
             }
-            let webhooks = all_webhooks(ctx).await?;
+            let webhooks = manage::all(ctx).await?;
             for event in &events {
                 let mut batch = TenantBatch::default();
                 // A webhook hears of events from its registration on, never of older ones.
@@ -197,7 +197,7 @@ impl Work {
                     .iter()
                     .filter(|w| w.subscribes(&event.event_type) && w.created_at <= event.created_at)
                 {
-                    for write in new_delivery(ctx, &webhook.id, event)? {
+                    for write in new_delivery(ctx, &webhook.id, event).queue()? {
                         batch = batch.write(write);
                     }
                 }
@@ -218,39 +218,57 @@ impl Work {
         *self.backlog.next_due.lock() = None;
         let waiting = ctx.store.list_records(RecordKind::DueDelivery, DUE).await?;
         ctx.deps.webhook_backlog.insert(ctx.tenant.id.clone(), waiting.len());
-        for due in waiting {
-            if self.claimed.contains(&due.id) {
-                continue;
-            }
-            let Some(record) = ctx.store.get_record(RecordKind::WebhookDelivery, &due.id).await? else {
-                forget_due(ctx, &due.id).await?;
-                continue;
-            };
-            let delivery: Delivery = record.parse()?;
-            let waiting = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::Failed);
-            let claim = claimed_until(&due);
-            match delivery.next_attempt_at {
-                _ if !waiting => forget_due(ctx, &due.id).await?,
-                Some(at) if at > now => self.backlog.due_by(at),
-                // Another attempt (here or on another node) holds it until its claim runs out.
-                _ if claim > now.unix_timestamp() => self
-                    .backlog
-                    .due_by(OffsetDateTime::from_unix_timestamp(claim).unwrap_or(now)),
-                _ => match self.permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        if claim_due(ctx, &due, &delivery, now).await? {
-                            self.spawn_attempt(delivery, permit);
-                        }
-                    }
-                    Err(_) => {
-                        // Full: the rest waits for the next tick.
-                        self.backlog.due_by(now);
-                        return Ok(());
-                    }
-                },
+        let unclaimed: Vec<Record> = waiting.into_iter().filter(|d| !self.claimed.contains(&d.id)).collect();
+        for chunk in unclaimed.chunks(EVENT_BATCH) {
+            // The deliveries of a chunk in one read (one transaction in SQL), not one each.
+            let keys: Vec<(RecordKind, String)> = chunk
+                .iter()
+                .map(|due| (RecordKind::WebhookDelivery, due.id.clone()))
+                .collect();
+            let deliveries = ctx.store.get_records(&keys).await?;
+            for (due, record) in chunk.iter().zip(deliveries) {
+                if !self.consider(due, record, now).await? {
+                    // Full: the rest waits for the next tick.
+                    self.backlog.due_by(now);
+                    return Ok(());
+                }
             }
         }
         Ok(())
+    }
+
+    /// Starts, schedules or drops one due delivery; `false` when the in-flight cap is reached.
+    async fn consider(
+        self: &Arc<Self>,
+        due: &Record,
+        record: Option<Record>,
+        now: OffsetDateTime,
+    ) -> Result<bool, ApiError> {
+        let ctx = &self.ctx;
+        let Some(record) = record else {
+            forget_due(ctx, &due.id).await?;
+            return Ok(true);
+        };
+        let delivery: Delivery = record.parse()?;
+        let waiting = matches!(delivery.status, DeliveryStatus::Pending | DeliveryStatus::Failed);
+        let claim = claimed_until(due);
+        match delivery.next_attempt_at {
+            _ if !waiting => forget_due(ctx, &due.id).await?,
+            Some(at) if at > now => self.backlog.due_by(at),
+            // Another attempt (here or on another node) holds it until its claim runs out.
+            _ if claim > now.unix_timestamp() => self
+                .backlog
+                .due_by(OffsetDateTime::from_unix_timestamp(claim).unwrap_or(now)),
+            _ => match self.permits.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    if claim_due(ctx, due, &delivery, now).await? {
+                        self.spawn_attempt(delivery, permit);
+                    }
+                }
+                Err(_) => return Ok(false),
+            },
+        }
+        Ok(true)
     }
 
     fn spawn_attempt(self: &Arc<Self>, delivery: Delivery, permit: OwnedSemaphorePermit) {
@@ -269,22 +287,6 @@ impl Work {
             drop(permit);
         });
     }
-}
-
-/// Every webhook of the tenant.
-async fn all_webhooks(ctx: &TenantContext) -> Result<Vec<Webhook>, ApiError> {
-    let page = ctx
-        .store
-        .page_records(
-            RecordKind::Webhook,
-            "wh_",
-            &PageRequest {
-                limit: 1000,
-                after: None,
-            },
-        )
-        .await?;
-    page.items.into_iter().map(|r| Ok(r.parse()?)).collect()
 }
 
 /// How long an attempt holds its delivery: the receiver's 10 s timeout and a margin. After
@@ -344,12 +346,8 @@ fn jittered(delay: Duration) -> time::Duration {
 /// One attempt of one delivery, recorded whatever happens.
 async fn attempt(ctx: &TenantContext, delivery: Delivery, backlog: &Backlog) -> Result<(), ApiError> {
     let now = ctx.deps.clock.now();
-    let webhook: Option<Webhook> = match ctx.store.get_record(RecordKind::Webhook, &delivery.webhook_id).await? {
-        Some(record) => Some(record.parse()?),
-        None => None,
-    };
-    let mut next = delivery.clone();
-    next.version += 1;
+    let webhook = manage::find(ctx, &delivery.webhook_id).await?;
+    let mut next = delivery.next();
     let webhook = match webhook {
         Some(w) if w.status == WebhookStatus::Active => w,
         _ => {
@@ -452,7 +450,7 @@ pub async fn purge_finished(ctx: &TenantContext) -> Result<usize, ApiError> {
     };
     let cutoff = ctx.deps.clock.now() - retention;
     let mut removed = 0;
-    for webhook in all_webhooks(ctx).await? {
+    for webhook in manage::all(ctx).await? {
         let mut batch = TenantBatch::default();
         for record in ctx.store.list_records(RecordKind::WebhookDelivery, &webhook.id).await? {
             let delivery: Delivery = record.parse()?;

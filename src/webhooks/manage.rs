@@ -75,12 +75,25 @@ pub async fn execute(ctx: &TenantContext, action: WebhookAction) -> Result<Tenan
 
 /// A webhook of this tenant, or 404.
 pub async fn load(ctx: &TenantContext, id: &str) -> Result<Webhook, ApiError> {
-    let record = ctx
-        .store
-        .get_record(RecordKind::Webhook, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(record.parse()?)
+    find(ctx, id).await?.ok_or(ApiError::NotFound)
+}
+
+/// A webhook of this tenant, if it exists.
+pub async fn find(ctx: &TenantContext, id: &str) -> Result<Option<Webhook>, ApiError> {
+    match ctx.store.get_record(RecordKind::Webhook, id).await? {
+        Some(record) => Ok(Some(record.parse()?)),
+        None => Ok(None),
+    }
+}
+
+/// Every webhook of this tenant (at most [`MAX_WEBHOOKS`] can be registered).
+pub async fn all(ctx: &TenantContext) -> Result<Vec<Webhook>, ApiError> {
+    let page = PageRequest {
+        limit: 1000,
+        after: None,
+    };
+    let found = ctx.store.page_records(RecordKind::Webhook, "wh_", &page).await?;
+    found.items.into_iter().map(|r| Ok(r.parse()?)).collect()
 }
 
 /// Subscribed event names: known types or `*`, at least one, duplicates dropped.
@@ -136,18 +149,7 @@ async fn create(
     let description = description(text)?;
     // Last: it may resolve the host name.
     let url = check_url(&url, ctx.deps.webhook_allow_private).await?;
-    let existing = ctx
-        .store
-        .page_records(
-            RecordKind::Webhook,
-            "wh_",
-            &PageRequest {
-                limit: MAX_WEBHOOKS,
-                after: None,
-            },
-        )
-        .await?;
-    if existing.has_more || existing.items.len() >= MAX_WEBHOOKS {
+    if all(ctx).await?.len() >= MAX_WEBHOOKS {
         return Err(ApiError::invalid(
             "url",
             format!("A tenant has at most {MAX_WEBHOOKS} webhooks."),
@@ -257,10 +259,11 @@ pub fn payload(ctx: &TenantContext, event: &OutboxEvent) -> String {
     .to_string()
 }
 
-/// A delivery of `event` to `webhook`, due now, with the writes that record and queue it.
-pub fn new_delivery(ctx: &TenantContext, webhook_id: &str, event: &OutboxEvent) -> Result<[TenantWrite; 2], ApiError> {
+/// A delivery of `event` to `webhook`, due after the schedule's first delay
+/// ([`Delivery::queue`] stores it).
+pub fn new_delivery(ctx: &TenantContext, webhook_id: &str, event: &OutboxEvent) -> Delivery {
     let now = ctx.deps.clock.now();
-    let delivery = Delivery {
+    Delivery {
         id: new_id(prefix::DELIVERY),
         webhook_id: webhook_id.to_owned(),
         event_id: event.id.clone(),
@@ -276,11 +279,7 @@ pub fn new_delivery(ctx: &TenantContext, webhook_id: &str, event: &OutboxEvent) 
         ),
         created_at: now,
         version: 1,
-    };
-    Ok([
-        TenantWrite::PutRecord(delivery.record()?),
-        TenantWrite::PutRecord(delivery.due_record()),
-    ])
+    }
 }
 
 async fn test(ctx: &TenantContext, id: &str) -> Result<TenantResponse, ApiError> {
@@ -290,11 +289,8 @@ async fn test(ctx: &TenantContext, id: &str) -> Result<TenantResponse, ApiError>
         json!({ "webhook": webhook.view(None) }),
         ctx.deps.clock.now(),
     );
-    let [record, due] = new_delivery(ctx, &webhook.id, &event)?;
-    let delivery: Delivery = match &record {
-        TenantWrite::PutRecord(r) => r.clone().parse()?,
-        _ => return Err(ApiError::Internal),
-    };
+    let delivery = new_delivery(ctx, &webhook.id, &event);
+    let [record, due] = delivery.queue()?;
     ctx.store.apply(TenantBatch::default().write(record).write(due)).await?;
     ctx.webhooks_due.notify_one();
     Ok(TenantResponse::Object(delivery.view()))
@@ -348,14 +344,14 @@ async fn retry(ctx: &TenantContext, id: &str, delivery_id: &str) -> Result<Tenan
     if current.webhook_id != id {
         return Err(ApiError::NotFound);
     }
-    let mut next = current.clone();
-    next.version += 1;
+    let mut next = current.next();
     next.status = DeliveryStatus::Pending;
     next.next_attempt_at = Some(ctx.deps.clock.now());
+    let [record, due] = next.queue()?;
     let batch = TenantBatch::default()
         .guard(current.unchanged())
-        .write(TenantWrite::PutRecord(next.record()?))
-        .write(TenantWrite::PutRecord(next.due_record()));
+        .write(record)
+        .write(due);
     ctx.store.apply(batch).await?;
     ctx.webhooks_due.notify_one();
     Ok(TenantResponse::Object(next.view()))

@@ -175,9 +175,24 @@ pub fn claimed_until(due: &Record) -> i64 {
 }
 
 impl Delivery {
+    /// The writes that store this delivery and put it on the dispatcher's list, unclaimed.
+    pub fn queue(&self) -> Result<[TenantWrite; 2], ApiError> {
+        Ok([
+            TenantWrite::PutRecord(self.record()?),
+            TenantWrite::PutRecord(self.due_record()),
+        ])
+    }
+
     /// The guard that this is still the stored version.
     pub fn unchanged(&self) -> Guard {
         Guard::version(RecordKind::WebhookDelivery, &self.id, self.version)
+    }
+
+    /// The next version, to be written with [`Delivery::unchanged`].
+    pub fn next(&self) -> Delivery {
+        let mut next = self.clone();
+        next.version += 1;
+        next
     }
 
     /// The API shape (API.md §2).

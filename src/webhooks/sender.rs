@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::model::Attempt;
-use super::ssrf::is_forbidden;
+use super::ssrf::{is_forbidden, literal};
 
 /// How long a receiver may take to answer one delivery (API.md §7).
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -80,12 +80,7 @@ impl Sender {
         // An address literal never reaches the resolver: checked here (it can't rebind).
         if !self.allow_private {
             if let Ok(url) = url::Url::parse(outgoing.url) {
-                let literal = match url.host() {
-                    Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-                    Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-                    _ => None,
-                };
-                if literal.is_some_and(is_forbidden) {
+                if url.host().as_ref().and_then(literal).is_some_and(is_forbidden) {
                     return attempt(None, "refused: the target is an internal address".into());
                 }
             }

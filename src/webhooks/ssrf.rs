@@ -78,10 +78,10 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<String, ApiErro
     let host = url.host().ok_or_else(|| refused("url must name a host."))?;
     if !allow_private {
         let port = url.port_or_known_default().unwrap_or(443);
-        let addresses: Vec<IpAddr> = match host {
-            url::Host::Ipv4(v4) => vec![IpAddr::V4(v4)],
-            url::Host::Ipv6(v6) => vec![IpAddr::V6(v6)],
-            url::Host::Domain(name) => resolve(name, port).await?.into_iter().map(|a| a.ip()).collect(),
+        let addresses: Vec<IpAddr> = match (literal(&host), host) {
+            (Some(ip), _) => vec![ip],
+            (None, url::Host::Domain(name)) => resolve(name, port).await?.into_iter().map(|a| a.ip()).collect(),
+            (None, _) => Vec::new(),
         };
         if addresses.iter().any(|ip| is_forbidden(*ip)) {
             return Err(refused(
@@ -90,6 +90,15 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<String, ApiErro
         }
     }
     Ok(url.to_string())
+}
+
+/// The address a URL's host spells out, when it is an address rather than a name.
+pub fn literal(host: &url::Host<&str>) -> Option<IpAddr> {
+    match host {
+        url::Host::Ipv4(v4) => Some(IpAddr::V4(*v4)),
+        url::Host::Ipv6(v6) => Some(IpAddr::V6(*v6)),
+        url::Host::Domain(_) => None,
+    }
 }
 
 /// Every address `name` resolves to.
