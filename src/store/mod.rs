@@ -448,6 +448,62 @@ impl TenantSnapshot {
     }
 }
 
+/// What a refresh reads: the presented token, its session and the session's user, plus how
+/// the rotation's writes are committed.
+pub struct RefreshRead {
+    pub token: RefreshToken,
+    pub session: Session,
+    pub user: Option<User>,
+    pub hold: RotationHold,
+}
+
+/// How a rotation's writes commit.
+pub enum RotationHold {
+    /// SQL: the transaction that read the token and session is still open and holds both
+    /// rows locked, so the rotation commits in it without guards.
+    Open(Box<dyn OpenRotation>),
+    /// The file store: the writes go through [`TenantStore::apply`], guarded by the token
+    /// still being current and the session still active.
+    Guarded,
+}
+
+/// The open transaction of a refresh ([`RotationHold::Open`]); dropped, it rolls back.
+#[async_trait]
+pub trait OpenRotation: Send {
+    /// Applies `writes` (each to a distinct row) and commits.
+    async fn commit(self: Box<Self>, writes: Vec<TenantWrite>) -> Result<(), StoreError>;
+}
+
+impl RefreshRead {
+    /// Commits a rotation's `writes` the way this read holds them; `Conflict` when, without
+    /// an open transaction, the token was rotated or the session ended meanwhile.
+    pub async fn commit(
+        hold: RotationHold,
+        store: &dyn TenantStore,
+        token_hash: &str,
+        session_id: &str,
+        writes: Vec<TenantWrite>,
+    ) -> Result<(), StoreError> {
+        match hold {
+            RotationHold::Open(open) => open.commit(writes).await,
+            RotationHold::Guarded => {
+                let batch = TenantBatch {
+                    guards: vec![
+                        Guard::RefreshTokenCurrent {
+                            token_hash: token_hash.to_owned(),
+                        },
+                        Guard::SessionActive {
+                            session_id: session_id.to_owned(),
+                        },
+                    ],
+                    writes,
+                };
+                store.apply(batch).await
+            }
+        }
+    }
+}
+
 /// One tenant's data, behind whichever isolation mode and backend it uses.
 #[async_trait]
 pub trait TenantStore: Send + Sync {
@@ -462,6 +518,24 @@ pub trait TenantStore: Send + Sync {
     async fn get_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
     async fn list_sessions(&self, filter: &SessionFilter, page: &PageRequest) -> Result<Page<Session>, StoreError>;
     async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// A refresh token with its session and user, for a rotation: on SQL read in the
+    /// transaction that will write it, with token and session locked, so a refresh is one
+    /// transaction. `None` when the token or its session is unknown.
+    async fn read_refresh(&self, token_hash: &str) -> Result<Option<RefreshRead>, StoreError> {
+        let Some(token) = self.find_refresh_token(token_hash).await? else {
+            return Ok(None);
+        };
+        let Some(session) = self.get_session(&token.session_id).await? else {
+            return Ok(None);
+        };
+        let user = self.get_user(&session.user_id).await?;
+        Ok(Some(RefreshRead {
+            token,
+            session,
+            user,
+            hold: RotationHold::Guarded,
+        }))
+    }
     /// Outbox events not yet handed to the webhook dispatcher, oldest first.
     async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError>;
     /// Deletes every record of this tenant (tenant deletion where its storage is shared).

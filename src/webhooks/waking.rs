@@ -49,6 +49,10 @@ impl TenantStore for WakingStore {
     async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshToken>, StoreError> {
         self.inner.find_refresh_token(token_hash).await
     }
+    async fn read_refresh(&self, token_hash: &str) -> Result<Option<RefreshRead>, StoreError> {
+        // A rotation appends no events: nothing to wake for when it commits.
+        self.inner.read_refresh(token_hash).await
+    }
     async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {
         self.inner.list_events(limit).await
     }

@@ -16,6 +16,7 @@ use crate::store::sql::{
 use crate::store::*;
 
 /// One tenant's data in MySQL.
+#[derive(Clone)]
 pub struct MySqlTenantStore {
     pool: Arc<Pool>,
     /// Quoted database name, validated at construction.
@@ -262,6 +263,22 @@ impl MySqlTenantStore {
     }
 }
 
+/// A refresh's transaction, open with its token and session locked.
+struct MySqlRotation {
+    store: MySqlTenantStore,
+    tx: Transaction<'static>,
+}
+
+#[async_trait]
+impl OpenRotation for MySqlRotation {
+    async fn commit(mut self: Box<Self>, writes: Vec<TenantWrite>) -> Result<(), StoreError> {
+        for write in &writes {
+            self.store.write(&mut self.tx, write).await?;
+        }
+        self.tx.commit().await.map_err(err)
+    }
+}
+
 #[async_trait]
 impl TenantStore for MySqlTenantStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -370,6 +387,44 @@ impl TenantStore for MySqlTenantStore {
             token_hash,
         )
         .await
+    }
+
+    async fn read_refresh(&self, token_hash: &str) -> Result<Option<RefreshRead>, StoreError> {
+        let mut tx = super::begin(&self.pool, TxOpts::default()).await?;
+        let tenant = self.tenant_id.as_str();
+        // Token and session locked; the user read plainly (MariaDB can't lock only some
+        // tables of a join, and a user's sessions must not queue behind each other).
+        let locked: Option<(String, String)> = tx
+            .exec_first(
+                self.sql(
+                    "SELECT t.doc, s.doc FROM {d}.hj_refresh_token t
+                     JOIN {d}.hj_session s ON s.tenant_id = t.tenant_id AND s.id = t.session_id
+                     WHERE t.tenant_id = ? AND t.token_hash = ? FOR UPDATE",
+                ),
+                (tenant, token_hash),
+            )
+            .await
+            .map_err(err)?;
+        let Some((token, session)) = locked else {
+            return Ok(None);
+        };
+        let session: Session = from_doc(&session)?;
+        let user: Option<String> = tx
+            .exec_first(
+                self.sql("SELECT doc FROM {d}.hj_user WHERE tenant_id = ? AND id = ?"),
+                (tenant, &session.user_id),
+            )
+            .await
+            .map_err(err)?;
+        Ok(Some(RefreshRead {
+            token: from_doc(&token)?,
+            session,
+            user: user.map(|u| from_doc(&u)).transpose()?,
+            hold: RotationHold::Open(Box::new(MySqlRotation {
+                store: self.clone(),
+                tx,
+            })),
+        }))
     }
 
     async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {

@@ -11,6 +11,7 @@ mod control;
 pub mod migrations;
 mod pool;
 mod tenant;
+mod unit;
 
 use std::str::FromStr;
 use std::sync::{Arc, Weak};

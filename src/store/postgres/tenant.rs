@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use deadpool_postgres::Transaction;
+use deadpool_postgres::{ClientWrapper, Transaction};
+use futures_util::future::BoxFuture;
 
 use super::pool::PgPool as Pool;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
+use super::unit::PgUnit;
 use super::{pg_error, pool_error};
 use crate::store::sql::{
     doc_value as doc, from_value as from_doc, status_text as status_str, timestamp_value as timestamp,
@@ -23,6 +25,8 @@ pub struct PgTenantStore {
     pool: Arc<Pool>,
     /// `SET LOCAL …` run at the start of every transaction.
     preamble: String,
+    /// `BEGIN` and the preamble, sent as one batch.
+    begin: String,
     tenant_id: String,
 }
 
@@ -43,22 +47,42 @@ impl PgTenantStore {
         }
         Self {
             pool,
+            begin: format!("BEGIN; {preamble}"),
             preamble,
             tenant_id,
         }
     }
 
-    /// Runs `work` in a transaction bound to this tenant.
+    /// Runs `work` in a transaction bound to this tenant, its first statement pipelined
+    /// behind the `BEGIN` and preamble.
     async fn with_tx<R, F>(&self, work: F) -> Result<R, StoreError>
     where
-        F: for<'t> FnOnce(&'t Transaction<'t>, &'t str) -> futures_util::future::BoxFuture<'t, Result<R, StoreError>>,
+        F: for<'t> FnOnce(&'t ClientWrapper, &'t str) -> BoxFuture<'t, Result<R, StoreError>>,
     {
-        let mut client = self.pool.get().await.map_err(pool_error)?;
-        let tx = client.transaction().await.map_err(pg_error)?;
-        tx.batch_execute(&self.preamble).await.map_err(pg_error)?;
-        let result = work(&tx, &self.tenant_id).await?;
-        tx.commit().await.map_err(pg_error)?;
+        let unit = PgUnit::open(&self.pool).await?;
+        let result = unit
+            .begin_with(&self.begin, work(unit.client(), &self.tenant_id))
+            .await?;
+        unit.commit().await?;
         Ok(result)
+    }
+
+    /// Runs one read statement in its own transaction: `BEGIN`, the query and `COMMIT` go
+    /// out together, one round trip once the statement is cached on the connection.
+    async fn read(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let unit = PgUnit::open(&self.pool).await?;
+        let client = unit.client();
+        let query = async {
+            // Prepared inside the transaction: the preamble's search_path names the tables.
+            let statement = client.prepare_cached(sql).await.map_err(pg_error)?;
+            let (rows, committed) = tokio::join!(client.query(&statement, params), client.batch_execute("COMMIT"));
+            let rows = rows.map_err(pg_error)?;
+            committed.map_err(pg_error)?;
+            Ok(rows)
+        };
+        let rows = unit.begin_with(&self.begin, query).await?;
+        unit.finished();
+        Ok(rows)
     }
 
     async fn docs<T: DeserializeOwned + Send + 'static>(
@@ -66,16 +90,11 @@ impl PgTenantStore {
         sql: &'static str,
         extra: Vec<Box<dyn ToSql + Sync + Send>>,
     ) -> Result<Vec<T>, StoreError> {
-        self.with_tx(move |tx, tenant| {
-            Box::pin(async move {
-                let statement = tx.prepare_cached(sql).await.map_err(pg_error)?;
-                let mut params: Params = vec![&tenant];
-                params.extend(extra.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)));
-                let rows = tx.query(&statement, &params).await.map_err(pg_error)?;
-                rows.into_iter().map(|row| from_doc(row.get::<_, Value>(0))).collect()
-            })
-        })
-        .await
+        let tenant = self.tenant_id.as_str();
+        let mut params: Params = vec![&tenant];
+        params.extend(extra.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)));
+        let rows = self.read(sql, &params).await?;
+        rows.into_iter().map(|row| from_doc(row.get::<_, Value>(0))).collect()
     }
 
     async fn doc_opt<T: DeserializeOwned + Send + 'static>(
@@ -88,19 +107,12 @@ impl PgTenantStore {
 
     /// Records of one kind whose `column` (`id` or `owner_id`) equals `value`, oldest first.
     async fn records(&self, kind: RecordKind, column: &'static str, value: &str) -> Result<Vec<Record>, StoreError> {
-        let value = value.to_owned();
-        self.with_tx(move |tx, tenant| {
-            Box::pin(async move {
-                let sql = format!(
-                    "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND {column} = $2 ORDER BY id",
-                    kind.table()
-                );
-                let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
-                let rows = tx.query(&statement, &[&tenant, &value]).await.map_err(pg_error)?;
-                Ok(rows.iter().map(|row| record_of(kind, row)).collect())
-            })
-        })
-        .await
+        let sql = format!(
+            "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND {column} = $2 ORDER BY id",
+            kind.table()
+        );
+        let rows = self.read(&sql, &[&self.tenant_id, &value]).await?;
+        Ok(rows.iter().map(|row| record_of(kind, row)).collect())
     }
 
     /// Deletes every row of this tenant (shared_schema tenant deletion).
@@ -157,22 +169,18 @@ async fn export_rows(
 }
 
 /// Runs a statement through the connection's prepared-statement cache.
-async fn exec(tx: &Transaction<'_>, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, tokio_postgres::Error> {
+async fn exec(tx: &ClientWrapper, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, tokio_postgres::Error> {
     let statement = tx.prepare_cached(sql).await?;
     tx.execute(&statement, params).await
 }
 
-async fn exists(
-    tx: &Transaction<'_>,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<bool, tokio_postgres::Error> {
+async fn exists(tx: &ClientWrapper, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<bool, tokio_postgres::Error> {
     let statement = tx.prepare_cached(sql).await?;
     Ok(tx.query_opt(&statement, params).await?.is_some())
 }
 
 /// Checks one guard inside the transaction, locking the rows it reads.
-async fn check(tx: &Transaction<'_>, tenant: &str, guard: &Guard) -> Result<bool, StoreError> {
+async fn check(tx: &ClientWrapper, tenant: &str, guard: &Guard) -> Result<bool, StoreError> {
     let found = match guard {
         Guard::RecordField { kind, id, field, value } => {
             let sql = format!(
@@ -230,8 +238,95 @@ async fn check(tx: &Transaction<'_>, tenant: &str, guard: &Guard) -> Result<bool
     found.map_err(pg_error)
 }
 
+const PUT_SESSION: &str = "INSERT INTO hj_session (tenant_id, id, user_id, status, doc) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (tenant_id, id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc";
+const PUT_REFRESH_TOKEN: &str = "INSERT INTO hj_refresh_token (tenant_id, token_hash, session_id, status, doc)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (tenant_id, token_hash) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc";
+const MARK_ROTATED: &str =
+    "UPDATE hj_refresh_token SET status = 'rotated', doc = jsonb_set(doc, '{status}', '\"rotated\"')
+     WHERE tenant_id = $1 AND token_hash = $2";
+/// A refresh token with its session and the session's user, token and session locked.
+const READ_REFRESH: &str = "SELECT t.doc, s.doc, u.doc FROM hj_refresh_token t
+     JOIN hj_session s ON s.tenant_id = t.tenant_id AND s.id = t.session_id
+     LEFT JOIN hj_user u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+     WHERE t.tenant_id = $1 AND t.token_hash = $2 FOR UPDATE OF t, s";
+
+type OwnedParams = Vec<Box<dyn ToSql + Sync + Send>>;
+
+/// The statement and parameters of a session or refresh-token write (the writes of a
+/// rotation, which it pipelines); `None` for any other write.
+fn session_write(tenant: &str, write: &TenantWrite) -> Result<Option<(&'static str, OwnedParams)>, StoreError> {
+    let tenant = Box::new(tenant.to_owned());
+    Ok(Some(match write {
+        TenantWrite::PutSession(s) => (
+            PUT_SESSION,
+            vec![
+                tenant,
+                Box::new(s.id.clone()),
+                Box::new(s.user_id.clone()),
+                Box::new(status_str(&s.status)?),
+                Box::new(doc(s)?),
+            ],
+        ),
+        TenantWrite::PutRefreshToken(r) => (
+            PUT_REFRESH_TOKEN,
+            vec![
+                tenant,
+                Box::new(r.token_hash.clone()),
+                Box::new(r.session_id.clone()),
+                Box::new(status_str(&r.status)?),
+                Box::new(doc(r)?),
+            ],
+        ),
+        TenantWrite::MarkRefreshTokenRotated { token_hash } => {
+            (MARK_ROTATED, vec![tenant, Box::new(token_hash.clone())])
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// A refresh's transaction, open with its token and session locked.
+struct PgRotation {
+    unit: PgUnit,
+    tenant_id: String,
+}
+
+#[async_trait]
+impl OpenRotation for PgRotation {
+    /// The writes and the `COMMIT` go out pipelined: one round trip.
+    async fn commit(self: Box<Self>, writes: Vec<TenantWrite>) -> Result<(), StoreError> {
+        let mut statements = Vec::with_capacity(writes.len());
+        for w in &writes {
+            match session_write(&self.tenant_id, w)? {
+                Some(statement) => statements.push(statement),
+                None => {
+                    return Err(StoreError::Corrupt(
+                        "a rotation writes sessions and refresh tokens only".into(),
+                    ))
+                }
+            }
+        }
+        let sqls: Vec<&'static str> = statements.iter().map(|(sql, _)| *sql).collect();
+        self.unit
+            .commit_pipelined(&sqls, |client, prepared| {
+                prepared
+                    .into_iter()
+                    .zip(statements)
+                    .map(|(statement, (_, params))| {
+                        Box::pin(async move {
+                            let params: Params = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+                            client.execute(&statement, &params).await.map(|_| ()).map_err(pg_error)
+                        }) as BoxFuture<'_, _>
+                    })
+                    .collect()
+            })
+            .await
+    }
+}
+
 /// Applies one write inside the transaction.
-async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Result<(), StoreError> {
+async fn write(tx: &ClientWrapper, tenant: &str, write: &TenantWrite) -> Result<(), StoreError> {
     let result = match write {
         TenantWrite::InsertUser(u) => {
             exec(
@@ -297,30 +392,12 @@ async fn write(tx: &Transaction<'_>, tenant: &str, write: &TenantWrite) -> Resul
             )
             .await
         }
-        TenantWrite::PutSession(s) => {
-            exec(
-                tx,
-                "INSERT INTO hj_session (tenant_id, id, user_id, status, doc) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc",
-                &[&tenant, &s.id, &s.user_id, &status_str(&s.status)?, &doc(s)?],
-            )
-            .await
-        }
-        TenantWrite::PutRefreshToken(r) => exec(
-            tx,
-            "INSERT INTO hj_refresh_token (tenant_id, token_hash, session_id, status, doc) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (tenant_id, token_hash) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc",
-            &[&tenant, &r.token_hash, &r.session_id, &status_str(&r.status)?, &doc(r)?],
-        )
-        .await,
-        TenantWrite::MarkRefreshTokenRotated { token_hash } => {
-            exec(
-                tx,
-                "UPDATE hj_refresh_token SET status = 'rotated', doc = jsonb_set(doc, '{status}', '\"rotated\"')
-                 WHERE tenant_id = $1 AND token_hash = $2",
-                &[&tenant, token_hash],
-            )
-            .await
+        TenantWrite::PutSession(_) | TenantWrite::PutRefreshToken(_) | TenantWrite::MarkRefreshTokenRotated { .. } => {
+            let Some((sql, params)) = session_write(tenant, write)? else {
+                return Ok(());
+            };
+            let params: Params = params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+            exec(tx, sql, &params).await
         }
         TenantWrite::RevokeUserSessions { user_id, except } => {
             exec(
@@ -504,6 +581,32 @@ impl TenantStore for PgTenantStore {
             token_hash,
         )
         .await
+    }
+
+    async fn read_refresh(&self, token_hash: &str) -> Result<Option<RefreshRead>, StoreError> {
+        let unit = PgUnit::open(&self.pool).await?;
+        let client = unit.client();
+        let read = async {
+            let statement = client.prepare_cached(READ_REFRESH).await.map_err(pg_error)?;
+            client
+                .query_opt(&statement, &[&self.tenant_id, &token_hash])
+                .await
+                .map_err(pg_error)
+        };
+        // Unknown token: the unit is dropped, which rolls back.
+        let Some(row) = unit.begin_with(&self.begin, read).await? else {
+            return Ok(None);
+        };
+        let user: Option<Value> = row.get(2);
+        Ok(Some(RefreshRead {
+            token: from_doc(row.get::<_, Value>(0))?,
+            session: from_doc(row.get::<_, Value>(1))?,
+            user: user.map(from_doc).transpose()?,
+            hold: RotationHold::Open(Box::new(PgRotation {
+                unit,
+                tenant_id: self.tenant_id.clone(),
+            })),
+        }))
     }
 
     async fn list_events(&self, limit: usize) -> Result<Vec<OutboxEvent>, StoreError> {

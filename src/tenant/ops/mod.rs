@@ -53,8 +53,8 @@ pub async fn execute(ctx: &Arc<TenantContext>, request: TenantRequest) -> Tenant
         R::Refresh {
             refresh_token,
             organization,
-            ..
-        } => return sessions::refresh(ctx, &refresh_token, organization).await,
+            client,
+        } => return sessions::refresh(ctx, &refresh_token, organization, client).await,
         R::Jwks => Ok(TenantResponse::Jwks(ctx.keys.jwks().clone())),
         R::Authenticate { token } => {
             sessions::authenticate(ctx, &token)

@@ -151,17 +151,23 @@ fn token_set(
 }
 
 /// Rotates a refresh token. Presenting an already-rotated token revokes its session,
-/// except inside the tenant's reuse interval (API.md §3).
-pub async fn refresh(ctx: &TenantContext, refresh_token: &str, organization: OrgSwitch) -> TenantReply {
+/// except inside the tenant's reuse interval (API.md §3). On SQL the token, session and user
+/// are read, and the rotation written, in one transaction.
+pub async fn refresh(
+    ctx: &TenantContext,
+    refresh_token: &str,
+    organization: OrgSwitch,
+    client: ClientInfo,
+) -> TenantReply {
     if !refresh_token.starts_with(REFRESH_PREFIX) || refresh_token.len() > 128 {
         return Err(ApiError::RefreshTokenInvalid).into();
     }
-    let hash = secrets::hash(refresh_token);
-    let (record, mut session) = match load_refresh(ctx, &hash).await {
-        Ok(found) => found,
-        Err(e) => return Err(e).into(),
+    let read = match ctx.store.read_refresh(&secrets::hash(refresh_token)).await {
+        Ok(Some(read)) => read,
+        Ok(None) => return Err(ApiError::RefreshTokenInvalid).into(),
+        Err(e) => return Err(e.into()).into(),
     };
-    let rate_limit = match ctx.limit(Limit::RefreshSession, &session.id) {
+    let rate_limit = match ctx.limit(Limit::RefreshSession, &read.session.id) {
         Ok(info) => info,
         Err((error, info)) => {
             return TenantReply {
@@ -170,49 +176,40 @@ pub async fn refresh(ctx: &TenantContext, refresh_token: &str, organization: Org
             }
         }
     };
-    let result = rotate(ctx, refresh_token, record, &mut session, organization).await;
+    let result = rotate(ctx, refresh_token, read, organization, client).await;
     TenantReply { result, rate_limit }
-}
-
-async fn load_refresh(ctx: &TenantContext, hash: &str) -> Result<(RefreshToken, Session), ApiError> {
-    let record = ctx
-        .store
-        .find_refresh_token(hash)
-        .await?
-        .ok_or(ApiError::RefreshTokenInvalid)?;
-    let session = ctx
-        .store
-        .get_session(&record.session_id)
-        .await?
-        .ok_or(ApiError::RefreshTokenInvalid)?;
-    Ok((record, session))
 }
 
 /// The session's user, if they may still hold a session.
 async fn session_user(ctx: &TenantContext, session: &Session) -> Result<User, ApiError> {
-    let user = ctx
-        .store
-        .get_user(&session.user_id)
-        .await?
-        .ok_or(ApiError::SessionRevoked)?;
-    if user.status != UserStatus::Active {
-        return Err(ApiError::SessionRevoked);
-    }
-    Ok(user)
+    active_user(ctx.store.get_user(&session.user_id).await?)
+}
+
+fn active_user(user: Option<User>) -> Result<User, ApiError> {
+    user.filter(|u| u.status == UserStatus::Active)
+        .ok_or(ApiError::SessionRevoked)
 }
 
 async fn rotate(
     ctx: &TenantContext,
     presented: &str,
-    record: RefreshToken,
-    session: &mut Session,
+    read: RefreshRead,
     organization: OrgSwitch,
+    client: ClientInfo,
 ) -> Result<TenantResponse, ApiError> {
+    let RefreshRead {
+        token: record,
+        mut session,
+        user,
+        hold,
+    } = read;
     if session.status != SessionStatus::Active {
         return Err(ApiError::SessionRevoked);
     }
     if record.status == RefreshTokenStatus::Rotated {
-        return replay(ctx, presented, session).await;
+        // Released first: the replay may revoke this very session.
+        drop(hold);
+        return replay(ctx, presented, &mut session).await;
     }
     let now = ctx.deps.clock.now();
     if record.expires_at <= now
@@ -220,7 +217,7 @@ async fn rotate(
     {
         return Err(ApiError::RefreshTokenExpired);
     }
-    let user = session_user(ctx, session).await?;
+    let user = active_user(user)?;
     // Checked before anything is written: a refused switch leaves the refresh token usable.
     match organization {
         OrgSwitch::Keep => {}
@@ -229,31 +226,33 @@ async fn rotate(
             session.active_organization_id = Some(orgs::claims::switch_target(ctx, &user.id, &reference).await?)
         }
     }
-    let org = orgs::claims::current(ctx, session).await?;
+    let org = orgs::claims::current(ctx, &session).await?;
     session.active_organization_id = org.as_ref().map(|o| o.org_id.clone());
     session.last_active_at = now;
-    let (value, successor) = refresh_record(ctx, session, successor_value(ctx, presented));
-    let tokens = token_set(ctx, &user, session, org, value, successor.expires_at)?;
-    let batch = TenantBatch::default()
-        .guard(Guard::RefreshTokenCurrent {
+    // Where the session is used from now (a refresh without client details keeps the old ones).
+    if let Some(ip) = client.ip {
+        session.ip_address = Some(ip);
+    }
+    if let Some(agent) = client.user_agent {
+        session.user_agent = Some(agent.chars().take(512).collect());
+    }
+    let (value, successor) = refresh_record(ctx, &session, successor_value(ctx, presented));
+    let tokens = token_set(ctx, &user, &session, org, value, successor.expires_at)?;
+    let writes = vec![
+        TenantWrite::MarkRefreshTokenRotated {
             token_hash: record.token_hash.clone(),
-        })
-        .guard(Guard::SessionActive {
-            session_id: session.id.clone(),
-        })
-        .write(TenantWrite::MarkRefreshTokenRotated {
-            token_hash: record.token_hash,
-        })
-        .write(TenantWrite::PutRefreshToken(successor))
-        .write(TenantWrite::PutSession(session.clone()));
-    match ctx.store.apply(batch).await {
+        },
+        TenantWrite::PutRefreshToken(successor),
+        TenantWrite::PutSession(session.clone()),
+    ];
+    match RefreshRead::commit(hold, ctx.store.as_ref(), &record.token_hash, &session.id, writes).await {
         Ok(()) => {
-            ctx.remember(session);
+            ctx.remember(&session);
             Ok(TenantResponse::Refreshed { tokens })
         }
         // Another refresh of the same token won the compare-and-set (two tabs, or a reuse),
         // or the session was revoked meanwhile: the replay rules decide which.
-        Err(StoreError::Conflict) => replay(ctx, presented, session).await,
+        Err(StoreError::Conflict) => replay(ctx, presented, &mut session).await,
         Err(e) => Err(e.into()),
     }
 }
