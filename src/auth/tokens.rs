@@ -43,12 +43,18 @@ const LEEWAY_SECS: i64 = 30;
 /// Reads the tenant a token claims to belong to, before any verification:
 /// only used to pick the keys that must then verify it.
 pub fn unverified_tenant(token: &str) -> Option<String> {
+    let tenant = unverified_claim(token, "tenant_id")?;
+    crate::ids::is_valid(crate::ids::prefix::TENANT, &tenant).then_some(tenant)
+}
+
+/// A string claim of a token, read without verifying anything: only for what a verification
+/// elsewhere vouches for, or to pick where to verify.
+pub fn unverified_claim(token: &str, name: &str) -> Option<String> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
-    let tenant = value.get("tenant_id")?.as_str()?;
-    crate::ids::is_valid(crate::ids::prefix::TENANT, tenant).then(|| tenant.to_owned())
+    Some(value.get(name)?.as_str()?.to_owned())
 }
 
 /// Verifies signature, issuer, audience and lifetime.

@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use super::body::{required, JsonBody, OptionalJsonBody};
 use super::control::no_store;
 use super::error::ApiError;
-use super::extract::{Client, Publishable, Secret, SignedIn};
+use super::extract::{Publishable, Secret, SignedIn};
 use super::AppState;
 use crate::tenant::limits::RateLimitInfo;
-use crate::tenant::messages::{OrgSwitch, TenantReply, TenantRequest, TenantResponse, TokenSet};
+use crate::tenant::messages::{OrgSwitch, TenantReply, TenantRequest, TenantResponse, TokenSet, UserRef};
 use crate::views::{self, Audience};
 
 pub(super) fn unexpected() -> ApiError {
@@ -67,7 +67,6 @@ pub struct SignUpBody {
 
 pub async fn sign_up(
     key: Publishable,
-    Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SignUpBody>,
 ) -> Result<Response, ApiError> {
@@ -77,9 +76,8 @@ pub async fn sign_up(
         name: body.name,
         username: body.username,
         unsafe_metadata: body.unsafe_metadata,
-        client,
     };
-    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    let reply = state.call_with_limits(&key, request).await;
     Ok(limited(reply, |r| match r {
         TenantResponse::SignedUp { user } => Ok(no_store(
             StatusCode::CREATED,
@@ -98,16 +96,14 @@ pub struct SignInBody {
 
 pub async fn sign_in(
     key: Publishable,
-    Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SignInBody>,
 ) -> Result<Response, ApiError> {
     let request = TenantRequest::SignIn {
         email: required("email", body.email)?,
         password: required("password", body.password)?,
-        client,
     };
-    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    let reply = state.call_with_limits(&key, request).await;
     Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
 }
 
@@ -126,7 +122,6 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
 
 pub async fn refresh(
     key: Publishable,
-    Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Response, ApiError> {
@@ -143,10 +138,9 @@ pub async fn refresh(
     };
     let request = TenantRequest::Refresh {
         refresh_token: required("refresh_token", body.refresh_token)?,
-        client,
         organization,
     };
-    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    let reply = state.call_with_limits(&key, request).await;
     Ok(limited(reply, |r| match r {
         TenantResponse::Refreshed { tokens } => {
             Ok(no_store(StatusCode::OK, json!({ "session": token_json(&tokens) })).into_response())
@@ -170,12 +164,8 @@ pub async fn sign_out(
         Some("global") => true,
         Some(_) => return Err(ApiError::invalid("scope", "scope must be local or global.")),
     };
-    let request = TenantRequest::SignOut {
-        user_id: user.claims.sub,
-        session_id: user.claims.sid,
-        global,
-    };
-    state.control.registry().call(&user.tenant.id, request).await?;
+    let request = TenantRequest::SignOut { global };
+    state.call(&user, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -185,11 +175,10 @@ pub async fn update_me(
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let request = TenantRequest::UpdateUser {
-        user_id: user.claims.sub,
+        user: UserRef::Me,
         patch,
-        by_server: false,
     };
-    match state.control.registry().call(&user.tenant.id, request).await? {
+    match state.call(&user, request).await? {
         TenantResponse::User(u) => Ok(Json(views::user(&u, Audience::User))),
         _ => Err(unexpected()),
     }
@@ -208,21 +197,17 @@ pub async fn change_password(
     JsonBody(body): JsonBody<PasswordChangeBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = TenantRequest::ChangePassword {
-        user_id: user.claims.sub,
-        session_id: user.claims.sid,
         current_password: required("current_password", body.current_password)?,
         new_password: required("new_password", body.new_password)?,
         sign_out_other_sessions: body.sign_out_other_sessions.unwrap_or(true),
     };
-    state.control.registry().call(&user.tenant.id, request).await?;
+    state.call(&user, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn me(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let request = TenantRequest::GetUser {
-        user_id: user.claims.sub,
-    };
-    match state.control.registry().call(&user.tenant.id, request).await {
+    let request = TenantRequest::GetUser { user: UserRef::Me };
+    match state.call(&user, request).await {
         Ok(TenantResponse::User(u)) => Ok(Json(views::user(&u, Audience::User))),
         // The user was deleted after the token was issued.
         Err(ApiError::NotFound) => Err(ApiError::SessionRevoked),
@@ -243,12 +228,7 @@ pub async fn verify_session(
 ) -> Result<Json<Value>, ApiError> {
     let token = required("token", body.token)?;
     // Another tenant's token is simply not valid here: it never verifies with this tenant's keys.
-    match state
-        .control
-        .registry()
-        .call(&key.tenant.id, TenantRequest::VerifyToken { token })
-        .await?
-    {
+    match state.call(&key, TenantRequest::VerifyToken { token }).await? {
         TenantResponse::Verified { valid, session, claims } => {
             let mut out = json!({ "valid": valid });
             if let Some(session) = session {

@@ -16,7 +16,7 @@ use super::params::path_id;
 use super::AppState;
 use crate::control::{backup_lines, CreateTenant, TenantPatch};
 use crate::ids::prefix;
-use crate::tenant::messages::TenantRequest;
+use crate::tenant::messages::{Caller, TenantRequest};
 use crate::views;
 
 /// Responses that carry a token or secret must not be cached.
@@ -249,6 +249,9 @@ pub async fn inject_panic(
         return Err(ApiError::NotFound);
     }
     state.control.tenant(&id).await?;
-    state.control.registry().call(&id, TenantRequest::InjectPanic).await?;
+    state
+        .tenants
+        .ask(&id, Caller::operator(), TenantRequest::InjectPanic)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,7 @@
 //! Credential extractors. Each resolves the tenant from the credential
-//! itself; `X-Tenant-ID`, when sent, must agree (`403 tenant_mismatch`).
+//! itself; `X-Tenant-ID`, when sent, must agree (`403 tenant_mismatch`). Each
+//! yields the [`Caller`] its handler's one tenant call carries: API keys are
+//! resolved here, an access token is verified by the tenant in that call.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -9,9 +11,32 @@ use axum::http::request::Parts;
 use super::cors::CorsGrant;
 use super::error::ApiError;
 use super::AppState;
-use crate::auth::tokens::{self, AccessClaims};
+use crate::auth::tokens;
 use crate::store::{ApiKeyKind, CpAdmin, Tenant, TenantStatus};
-use crate::tenant::messages::{ClientInfo, OrgCaller, TenantRequest, TenantResponse};
+use crate::tenant::messages::{Caller, ClientInfo, Credential, TenantRequest};
+
+/// A credential that names its tenant and the caller of a tenant call.
+pub trait Credentialed {
+    /// The tenant the credential belongs to.
+    fn tenant(&self) -> &Tenant;
+    /// Who the tenant call is from.
+    fn caller(&self) -> Caller;
+}
+
+macro_rules! credentialed {
+    ($($kind:ty),*) => {$(
+        impl Credentialed for $kind {
+            fn tenant(&self) -> &Tenant {
+                &self.tenant
+            }
+            fn caller(&self) -> Caller {
+                self.caller.clone()
+            }
+        }
+    )*};
+}
+
+credentialed!(Publishable, Secret, SignedIn, OrgActor, Invitee);
 
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get("authorization")?.to_str().ok()?;
@@ -38,6 +63,7 @@ fn bind_tenant(parts: &Parts, tenant: &Tenant) -> Result<(), ApiError> {
 /// A caller holding the tenant's publishable key (`X-Client-Id` or bearer `pk_…`).
 pub struct Publishable {
     pub tenant: Tenant,
+    pub caller: Caller,
 }
 
 impl FromRequestParts<AppState> for Publishable {
@@ -60,6 +86,7 @@ impl FromRequestParts<AppState> for Publishable {
         bind_tenant(parts, &resolved.tenant)?;
         Ok(Self {
             tenant: resolved.tenant,
+            caller: caller(parts, state, Credential::Publishable),
         })
     }
 }
@@ -67,6 +94,7 @@ impl FromRequestParts<AppState> for Publishable {
 /// A caller holding the tenant's secret key (bearer `sk_…`).
 pub struct Secret {
     pub tenant: Tenant,
+    pub caller: Caller,
 }
 
 impl FromRequestParts<AppState> for Secret {
@@ -84,14 +112,28 @@ impl FromRequestParts<AppState> for Secret {
         bind_tenant(parts, &resolved.tenant)?;
         Ok(Self {
             tenant: resolved.tenant,
+            caller: caller(parts, state, Credential::Secret),
         })
     }
 }
 
-/// A signed-in user: a verified access token whose session is still active.
+/// A caller presenting an access token. The token's unverified tenant only picks the
+/// tenant; that tenant verifies the token, and that its session is live, in the same call
+/// as the operation.
 pub struct SignedIn {
     pub tenant: Tenant,
-    pub claims: AccessClaims,
+    pub caller: Caller,
+}
+
+impl SignedIn {
+    /// The session id the token names. Trust it only once the tenant has accepted a call
+    /// made with this token (which verified it).
+    pub fn session_id(&self) -> Option<String> {
+        match &self.caller.credential {
+            Credential::AccessToken(token) => tokens::unverified_claim(token, "sid"),
+            _ => None,
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -116,23 +158,11 @@ impl FromRequestParts<AppState> for SignedIn {
             });
         }
         bind_tenant(parts, &tenant)?;
-        let reply = state
-            .control
-            .registry()
-            .call(
-                &tenant.id,
-                TenantRequest::Authenticate {
-                    token: token.to_owned(),
-                },
-            )
-            .await?;
-        match reply {
-            TenantResponse::Authenticated { claims } => Ok(Self {
-                tenant,
-                claims: *claims,
-            }),
-            _ => Err(ApiError::Internal),
-        }
+        let credential = Credential::AccessToken(token.to_owned());
+        Ok(Self {
+            caller: caller(parts, state, credential),
+            tenant,
+        })
     }
 }
 
@@ -140,7 +170,7 @@ impl FromRequestParts<AppState> for SignedIn {
 /// membership the tenant then checks (API.md §5).
 pub struct OrgActor {
     pub tenant: Tenant,
-    pub caller: OrgCaller,
+    pub caller: Caller,
 }
 
 impl FromRequestParts<AppState> for OrgActor {
@@ -151,24 +181,28 @@ impl FromRequestParts<AppState> for OrgActor {
             let key = Secret::from_request_parts(parts, state).await?;
             return Ok(Self {
                 tenant: key.tenant,
-                caller: OrgCaller::Server,
+                caller: key.caller,
             });
         }
         let user = SignedIn::from_request_parts(parts, state).await?;
         Ok(Self {
             tenant: user.tenant,
-            caller: OrgCaller::User {
-                user_id: user.claims.sub,
-            },
+            caller: user.caller,
         })
     }
 }
 
-/// Whoever accepts an invitation: a signed-in user (`user_id`), or a newcomer holding
-/// the publishable key (no `user_id`).
+/// Whoever accepts an invitation: a signed-in user, or a newcomer holding the publishable key.
 pub struct Invitee {
     pub tenant: Tenant,
-    pub user_id: Option<String>,
+    pub caller: Caller,
+}
+
+impl Invitee {
+    /// Whether the invitee is signed in (else they are a newcomer).
+    pub fn signed_in(&self) -> bool {
+        matches!(self.caller.credential, Credential::AccessToken(_))
+    }
 }
 
 impl FromRequestParts<AppState> for Invitee {
@@ -180,13 +214,13 @@ impl FromRequestParts<AppState> for Invitee {
             let user = SignedIn::from_request_parts(parts, state).await?;
             Ok(Self {
                 tenant: user.tenant,
-                user_id: Some(user.claims.sub),
+                caller: user.caller,
             })
         } else {
             let key = Publishable::from_request_parts(parts, state).await?;
             Ok(Self {
                 tenant: key.tenant,
-                user_id: None,
+                caller: key.caller,
             })
         }
     }
@@ -215,38 +249,51 @@ impl FromRequestParts<AppState> for Admin {
         if token.starts_with("pk_") || token.starts_with("sk_") {
             state.control.resolve_api_key(token).await?;
         } else {
-            SignedIn::from_request_parts(parts, state).await?;
+            let user = SignedIn::from_request_parts(parts, state).await?;
+            state.call(&user, TenantRequest::CheckToken).await?;
         }
         Err(ApiError::CpAdminRequired)
     }
 }
 
 /// The caller's IP (the socket peer, or `X-Forwarded-For` from a trusted proxy) and user agent.
+pub fn client_info(parts: &Parts, state: &AppState) -> ClientInfo {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let ip = match peer {
+        Some(peer) if state.config.trusted_proxies.iter().any(|net| net.contains(&peer)) => parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|list| list.split(',').next_back())
+            .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+            .or(Some(peer)),
+        other => other,
+    };
+    let user_agent = parts
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ClientInfo {
+        ip: ip.map(|ip| ip.to_string()),
+        user_agent,
+    }
+}
+
+/// The caller's address and user agent, for handlers that make no tenant call.
 pub struct Client(pub ClientInfo);
 
 impl FromRequestParts<AppState> for Client {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let ip = match peer {
-            Some(peer) if state.config.trusted_proxies.iter().any(|net| net.contains(&peer)) => parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|list| list.split(',').next_back())
-                .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
-                .or(Some(peer)),
-            other => other,
-        };
-        let user_agent = parts
-            .headers
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Ok(Self(ClientInfo {
-            ip: ip.map(|ip| ip.to_string()),
-            user_agent,
-        }))
+        Ok(Self(client_info(parts, state)))
+    }
+}
+
+fn caller(parts: &Parts, state: &AppState, credential: Credential) -> Caller {
+    Caller {
+        credential,
+        client: client_info(parts, state),
     }
 }

@@ -9,7 +9,7 @@ use super::cors::ANY_ORIGIN;
 use super::error::ApiError;
 use super::AppState;
 use crate::ids;
-use crate::tenant::messages::{TenantRequest, TenantResponse};
+use crate::tenant::messages::{Caller, ClientInfo, Credential, TenantRequest, TenantResponse};
 
 /// Public documents may be cached by anyone for five minutes.
 const PUBLIC_CACHE: (&str, &str) = ("cache-control", "public, max-age=300");
@@ -23,7 +23,11 @@ async fn known_tenant(state: &AppState, tenant_id: &str) -> Result<(), ApiError>
 
 pub async fn jwks(State(state): State<AppState>, Path(tenant_id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     known_tenant(&state, &tenant_id).await?;
-    match state.control.registry().call(&tenant_id, TenantRequest::Jwks).await? {
+    let anyone = Caller {
+        credential: Credential::Anonymous,
+        client: ClientInfo::default(),
+    };
+    match state.tenants.ask(&tenant_id, anyone, TenantRequest::Jwks).await? {
         TenantResponse::Jwks(keys) => Ok(([PUBLIC_CACHE, ANY_ORIGIN], Json(keys))),
         _ => Err(ApiError::Internal),
     }

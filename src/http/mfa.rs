@@ -12,11 +12,11 @@ use super::auth::{limited, signed_in, unexpected};
 use super::body::{required, JsonBody};
 use super::control::no_store;
 use super::error::ApiError;
-use super::extract::{Client, Publishable, Secret, SignedIn};
+use super::extract::{Publishable, Secret, SignedIn};
 use super::params::path_id;
 use super::AppState;
 use crate::ids::prefix;
-use crate::tenant::messages::{TenantRequest, TenantResponse};
+use crate::tenant::messages::{TenantRequest, TenantResponse, UserRef};
 
 fn factor_list(response: TenantResponse) -> Result<Json<Value>, ApiError> {
     match response {
@@ -29,10 +29,7 @@ fn factor_list(response: TenantResponse) -> Result<Json<Value>, ApiError> {
 }
 
 pub async fn start_totp(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let request = TenantRequest::StartTotp {
-        user_id: user.claims.sub,
-    };
-    match state.control.registry().call(&user.tenant.id, request).await? {
+    match state.call(&user, TenantRequest::StartTotp).await? {
         TenantResponse::TotpEnrollment {
             factor_id,
             secret,
@@ -59,11 +56,10 @@ pub async fn confirm_totp(
     JsonBody(body): JsonBody<ConfirmBody>,
 ) -> Result<Response, ApiError> {
     let request = TenantRequest::ConfirmTotp {
-        user_id: user.claims.sub,
         factor_id: required("factor_id", body.factor_id)?,
         code: required("code", body.code)?,
     };
-    match state.control.registry().call(&user.tenant.id, request).await? {
+    match state.call(&user, request).await? {
         TenantResponse::FactorConfirmed { factor, backup_codes } => Ok(no_store(
             StatusCode::OK,
             json!({ "factor": factor, "backup_codes": backup_codes }),
@@ -76,14 +72,7 @@ pub async fn confirm_totp(
 pub async fn my_factors(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     factor_list(
         state
-            .control
-            .registry()
-            .call(
-                &user.tenant.id,
-                TenantRequest::ListFactors {
-                    user_id: user.claims.sub,
-                },
-            )
+            .call(&user, TenantRequest::ListFactors { user: UserRef::Me })
             .await?,
     )
 }
@@ -100,11 +89,11 @@ pub async fn remove_my_factor(
     JsonBody(body): JsonBody<CodeBody>,
 ) -> Result<StatusCode, ApiError> {
     let request = TenantRequest::RemoveFactor {
-        user_id: user.claims.sub,
+        user: UserRef::Me,
         factor_id: path_id(prefix::FACTOR, id)?,
         code: Some(required("code", body.code)?),
     };
-    state.control.registry().call(&user.tenant.id, request).await?;
+    state.call(&user, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,10 +103,9 @@ pub async fn regenerate_backup_codes(
     JsonBody(body): JsonBody<CodeBody>,
 ) -> Result<Response, ApiError> {
     let request = TenantRequest::RegenerateBackupCodes {
-        user_id: user.claims.sub,
         code: required("code", body.code)?,
     };
-    match state.control.registry().call(&user.tenant.id, request).await? {
+    match state.call(&user, request).await? {
         TenantResponse::BackupCodes(codes) => {
             Ok(no_store(StatusCode::OK, json!({ "backup_codes": codes })).into_response())
         }
@@ -133,7 +121,6 @@ pub struct VerifyBody {
 
 pub async fn verify(
     key: Publishable,
-    Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<VerifyBody>,
 ) -> Result<Response, ApiError> {
@@ -142,12 +129,8 @@ pub async fn verify(
     if !crate::ids::is_valid(prefix::CHALLENGE, &challenge_id) || code.len() > 32 {
         return Err(ApiError::InvalidMfaCode);
     }
-    let request = TenantRequest::VerifyMfa {
-        challenge_id,
-        code,
-        client,
-    };
-    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    let request = TenantRequest::VerifyMfa { challenge_id, code };
+    let reply = state.call_with_limits(&key, request).await;
     Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
 }
 
@@ -157,16 +140,10 @@ pub async fn user_factors(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::USER, id)?;
-    state
-        .control
-        .registry()
-        .call(&key.tenant.id, TenantRequest::GetUser { user_id: id.clone() })
-        .await?;
+    // One call: listing the factors of an unknown user answers 404.
     factor_list(
         state
-            .control
-            .registry()
-            .call(&key.tenant.id, TenantRequest::ListFactors { user_id: id })
+            .call(&key, TenantRequest::ListFactors { user: UserRef::Id(id) })
             .await?,
     )
 }
@@ -177,10 +154,10 @@ pub async fn reset_user_factor(
     Path((id, factor)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let request = TenantRequest::RemoveFactor {
-        user_id: path_id(prefix::USER, id)?,
+        user: UserRef::Id(path_id(prefix::USER, id)?),
         factor_id: path_id(prefix::FACTOR, factor)?,
         code: None,
     };
-    state.control.registry().call(&key.tenant.id, request).await?;
+    state.call(&key, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }

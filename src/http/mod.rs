@@ -30,11 +30,17 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
 use crate::control::ControlPlane;
+use crate::error::ApiError;
+use crate::tenant::messages::{TenantCall, TenantReply, TenantRequest, TenantResponse};
+use crate::tenant::router::TenantRouter;
+use extract::Credentialed;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub control: Arc<ControlPlane>,
+    /// Where tenant calls go.
+    pub tenants: Arc<dyn TenantRouter>,
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     /// False once shutdown has begun: `/readyz` then answers 503.
@@ -43,6 +49,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The one tenant call of a request, made with the caller's credential.
+    pub async fn call(&self, who: &impl Credentialed, request: TenantRequest) -> Result<TenantResponse, ApiError> {
+        self.call_with_limits(who, request).await.result
+    }
+
+    /// Like [`AppState::call`], keeping the rate-limit report for the response headers.
+    pub async fn call_with_limits(&self, who: &impl Credentialed, request: TenantRequest) -> TenantReply {
+        let call = TenantCall {
+            caller: who.caller(),
+            request,
+        };
+        self.tenants.call(&who.tenant().id, call).await
+    }
+
     /// Builds the state; loads the CORS origin index from the control store.
     pub async fn new(
         control: Arc<ControlPlane>,
@@ -51,6 +71,7 @@ impl AppState {
     ) -> Result<Self, crate::error::ApiError> {
         let cors = Arc::new(cors::AllowedOrigins::load(&control).await?);
         Ok(Self {
+            tenants: Arc::new(control.registry().clone()),
             control,
             config,
             metrics,

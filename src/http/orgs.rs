@@ -12,7 +12,7 @@ use super::auth::{token_json, unexpected};
 use super::body::{required, JsonBody, OptionalJsonBody};
 use super::control::no_store;
 use super::error::ApiError;
-use super::extract::{Client, Invitee, OrgActor, SignedIn};
+use super::extract::{Invitee, OrgActor, SignedIn};
 use super::pagination::{list, ListQuery};
 use super::params::{field_id, path_id, search_text};
 use super::AppState;
@@ -47,11 +47,7 @@ async fn call(state: &AppState, actor: OrgActor, action: OrgAction, status: Stat
         | OrgAction::ListInvitations { page, .. } => page.limit,
         _ => 100,
     };
-    let request = TenantRequest::Organization {
-        caller: actor.caller,
-        action,
-    };
-    match state.control.registry().call(&actor.tenant.id, request).await? {
+    match state.call(&actor, TenantRequest::Organization(action)).await? {
         TenantResponse::Object(value) => Ok((status, Json(value)).into_response()),
         TenantResponse::Objects(page) => Ok(list(page, limit, object_id, Value::clone).into_response()),
         TenantResponse::Done => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -312,10 +308,7 @@ pub async fn delete_role(
 }
 
 pub async fn my_organizations(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let request = TenantRequest::MyOrganizations {
-        user_id: user.claims.sub,
-    };
-    match state.control.registry().call(&user.tenant.id, request).await? {
+    match state.call(&user, TenantRequest::MyOrganizations).await? {
         TenantResponse::Objects(page) => Ok(Json(json!({ "data": page.items })).into_response()),
         _ => Err(unexpected()),
     }
@@ -329,24 +322,22 @@ pub struct AcceptBody {
 
 pub async fn accept_invitation(
     invitee: Invitee,
-    Client(client): Client,
     State(state): State<AppState>,
     Path(token): Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<AcceptBody>,
 ) -> Result<Response, ApiError> {
-    let acceptance = match invitee.user_id {
-        Some(user_id) => Acceptance::Existing { user_id },
-        None => {
+    let acceptance = match invitee.signed_in() {
+        true => Acceptance::SignedIn,
+        false => {
             let body = body.unwrap_or_default();
             Acceptance::NewUser {
                 password: required("password", body.password)?,
                 name: body.name,
-                client,
             }
         }
     };
     let request = TenantRequest::AcceptInvitation { token, acceptance };
-    match state.control.registry().call(&invitee.tenant.id, request).await? {
+    match state.call(&invitee, request).await? {
         TenantResponse::InvitationAccepted {
             membership,
             created: None,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::auth::{limited, signed_in, unexpected};
 use super::body::{required, JsonBody};
 use super::error::ApiError;
-use super::extract::{Client, Publishable, SignedIn};
+use super::extract::{Publishable, SignedIn};
 use super::AppState;
 use crate::tenant::messages::{TenantRequest, TenantResponse};
 use crate::views::{self, Audience};
@@ -23,7 +23,7 @@ pub struct EmailBody {
 
 async fn request_link(
     state: AppState,
-    tenant_id: &str,
+    key: &Publishable,
     body: EmailBody,
     magic_link: bool,
 ) -> Result<Response, ApiError> {
@@ -36,7 +36,7 @@ async fn request_link(
         magic_link,
         redirect_url: body.redirect_url,
     };
-    let reply = state.control.registry().call_with_limits(tenant_id, request).await;
+    let reply = state.call_with_limits(key, request).await;
     // The same answer whether or not the email belongs to anyone.
     Ok(limited(reply, |_| Ok(StatusCode::ACCEPTED.into_response())))
 }
@@ -46,7 +46,7 @@ pub async fn forgot_password(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<EmailBody>,
 ) -> Result<Response, ApiError> {
-    request_link(state, &key.tenant.id, body, false).await
+    request_link(state, &key, body, false).await
 }
 
 pub async fn magic_link(
@@ -54,7 +54,7 @@ pub async fn magic_link(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<EmailBody>,
 ) -> Result<Response, ApiError> {
-    request_link(state, &key.tenant.id, body, true).await
+    request_link(state, &key, body, true).await
 }
 
 #[derive(Deserialize)]
@@ -72,21 +72,12 @@ pub async fn reset_password(
         token: required("token", body.token)?,
         new_password: required("new_password", body.new_password)?,
     };
-    state.control.registry().call(&key.tenant.id, request).await?;
+    state.call(&key, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn send_verification(user: SignedIn, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    state
-        .control
-        .registry()
-        .call(
-            &user.tenant.id,
-            TenantRequest::SendEmailVerification {
-                user_id: user.claims.sub,
-            },
-        )
-        .await?;
+    state.call(&user, TenantRequest::SendEmailVerification).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -103,7 +94,7 @@ pub async fn verify_email(
     let request = TenantRequest::VerifyEmail {
         token: required("token", body.token)?,
     };
-    match state.control.registry().call(&key.tenant.id, request).await? {
+    match state.call(&key, request).await? {
         TenantResponse::User(u) => Ok(Json(views::user(&u, Audience::User))),
         _ => Err(unexpected()),
     }
@@ -111,14 +102,12 @@ pub async fn verify_email(
 
 pub async fn magic_link_verify(
     key: Publishable,
-    Client(client): Client,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<Response, ApiError> {
     let request = TenantRequest::MagicLinkSignIn {
         token: required("token", body.token)?,
-        client,
     };
-    let reply = state.control.registry().call_with_limits(&key.tenant.id, request).await;
+    let reply = state.call_with_limits(&key, request).await;
     Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
 }

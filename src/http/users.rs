@@ -16,7 +16,7 @@ use super::params::{field_id, path_id, search_text};
 use super::AppState;
 use crate::ids::prefix;
 use crate::store::{SessionFilter, SessionStatus, UserFilter, UserStatus};
-use crate::tenant::messages::{NewUser, TenantRequest, TenantResponse};
+use crate::tenant::messages::{NewUser, TenantRequest, TenantResponse, UserRef};
 use crate::views::{self, Audience};
 
 #[derive(Deserialize, Default)]
@@ -60,10 +60,8 @@ pub async fn list_users(
         organization_id,
     };
     match state
-        .control
-        .registry()
         .call(
-            &key.tenant.id,
+            &key,
             TenantRequest::ListUsers {
                 filter,
                 page: page.clone(),
@@ -81,13 +79,7 @@ pub async fn create_user(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewUser>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = user_reply(
-        state
-            .control
-            .registry()
-            .call(&key.tenant.id, TenantRequest::CreateUser(body))
-            .await?,
-    )?;
+    let user = user_reply(state.call(&key, TenantRequest::CreateUser(body)).await?)?;
     Ok((StatusCode::CREATED, user))
 }
 
@@ -99,9 +91,7 @@ pub async fn get_user(
     let id = path_id(prefix::USER, id)?;
     user_reply(
         state
-            .control
-            .registry()
-            .call(&key.tenant.id, TenantRequest::GetUser { user_id: id })
+            .call(&key, TenantRequest::GetUser { user: UserRef::Id(id) })
             .await?,
     )
 }
@@ -114,11 +104,10 @@ pub async fn update_user(
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::USER, id)?;
     let request = TenantRequest::UpdateUser {
-        user_id: id,
+        user: UserRef::Id(id),
         patch,
-        by_server: true,
     };
-    user_reply(state.control.registry().call(&key.tenant.id, request).await?)
+    user_reply(state.call(&key, request).await?)
 }
 
 pub async fn delete_user(
@@ -127,11 +116,7 @@ pub async fn delete_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::USER, id)?;
-    state
-        .control
-        .registry()
-        .call(&key.tenant.id, TenantRequest::DeleteUser { user_id: id })
-        .await?;
+    state.call(&key, TenantRequest::DeleteUser { user_id: id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,7 +130,7 @@ pub async fn disable_user(
         user_id: id,
         disabled: true,
     };
-    user_reply(state.control.registry().call(&key.tenant.id, request).await?)
+    user_reply(state.call(&key, request).await?)
 }
 
 pub async fn enable_user(
@@ -158,7 +143,7 @@ pub async fn enable_user(
         user_id: id,
         disabled: false,
     };
-    user_reply(state.control.registry().call(&key.tenant.id, request).await?)
+    user_reply(state.call(&key, request).await?)
 }
 
 pub async fn revoke_user_sessions(
@@ -168,9 +153,7 @@ pub async fn revoke_user_sessions(
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::USER, id)?;
     state
-        .control
-        .registry()
-        .call(&key.tenant.id, TenantRequest::RevokeUserSessions { user_id: id })
+        .call(&key, TenantRequest::RevokeUserSessions { user_id: id })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -207,10 +190,8 @@ pub async fn list_sessions(
         status: session_status(q.status.as_deref())?,
     };
     match state
-        .control
-        .registry()
         .call(
-            &key.tenant.id,
+            &key,
             TenantRequest::ListSessions {
                 filter,
                 page: page.clone(),
@@ -229,18 +210,7 @@ pub async fn get_session(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::SESSION, id)?;
-    match state
-        .control
-        .registry()
-        .call(
-            &key.tenant.id,
-            TenantRequest::GetSession {
-                session_id: id,
-                owner: None,
-            },
-        )
-        .await?
-    {
+    match state.call(&key, TenantRequest::GetSession { session_id: id }).await? {
         TenantResponse::Session(s) => Ok(Json(views::session(&s))),
         _ => Err(unexpected()),
     }
@@ -253,15 +223,7 @@ pub async fn revoke_session(
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::SESSION, id)?;
     state
-        .control
-        .registry()
-        .call(
-            &key.tenant.id,
-            TenantRequest::RevokeSession {
-                session_id: id,
-                owner: None,
-            },
-        )
+        .call(&key, TenantRequest::RevokeSession { session_id: id })
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -272,15 +234,11 @@ pub async fn my_sessions(
     Query(q): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let page = q.page()?;
-    let filter = SessionFilter {
-        user_id: Some(user.claims.sub.clone()),
-        status: Some(SessionStatus::Active),
-    };
+    // The tenant narrows this to the caller's own active sessions.
+    let filter = SessionFilter::default();
     match state
-        .control
-        .registry()
         .call(
-            &user.tenant.id,
+            &user,
             TenantRequest::ListSessions {
                 filter,
                 page: page.clone(),
@@ -288,16 +246,20 @@ pub async fn my_sessions(
         )
         .await?
     {
-        TenantResponse::Sessions(sessions) => Ok(list(
-            sessions,
-            page.limit,
-            |s| &s.id,
-            |s| {
-                let mut v = views::session(s);
-                v["current"] = json!(s.id == user.claims.sid);
-                v
-            },
-        )),
+        TenantResponse::Sessions(sessions) => {
+            // The tenant verified the token in this call, so its `sid` can be trusted now.
+            let current = user.session_id();
+            Ok(list(
+                sessions,
+                page.limit,
+                |s| &s.id,
+                |s| {
+                    let mut v = views::session(s);
+                    v["current"] = json!(current.as_deref() == Some(s.id.as_str()));
+                    v
+                },
+            ))
+        }
         _ => Err(unexpected()),
     }
 }
@@ -308,10 +270,7 @@ pub async fn revoke_my_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::SESSION, id)?;
-    let request = TenantRequest::RevokeSession {
-        session_id: id,
-        owner: Some(user.claims.sub),
-    };
-    state.control.registry().call(&user.tenant.id, request).await?;
+    let request = TenantRequest::RevokeSession { session_id: id };
+    state.call(&user, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }

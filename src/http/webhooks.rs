@@ -28,12 +28,7 @@ async fn call(state: &AppState, key: &Secret, action: WebhookAction, status: Sta
         WebhookAction::List { page } | WebhookAction::ListDeliveries { page, .. } => page.limit,
         _ => 100,
     };
-    match state
-        .control
-        .registry()
-        .call(&key.tenant.id, TenantRequest::Webhook(action))
-        .await?
-    {
+    match state.call(key, TenantRequest::Webhook(action)).await? {
         TenantResponse::Object(value) => Ok((status, Json(value)).into_response()),
         TenantResponse::Objects(page) => Ok(list(page, limit, object_id, Value::clone).into_response()),
         TenantResponse::Done => Ok(StatusCode::NO_CONTENT.into_response()),

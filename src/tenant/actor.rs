@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::context::TenantContext;
-use super::messages::{TenantReply, TenantRequest, TenantResponse};
+use super::messages::{TenantCall, TenantReply, TenantRequest, TenantResponse};
 use super::{ops, TenantDeps};
 use crate::error::ApiError;
 use crate::webhooks::dispatcher::{Backlog, Dispatcher, DispatcherArgs};
 
 /// Messages of a tenant actor.
 pub enum TenantMsg {
-    /// A request with the port its answer goes to.
-    Call(Box<TenantRequest>, RpcReplyPort<TenantReply>),
+    /// A call with the port its answer goes to.
+    Call(Box<TenantCall>, RpcReplyPort<TenantReply>),
     /// Periodic tick: stop when idle for longer than the idle timeout.
     IdleCheck,
 }
@@ -152,9 +152,9 @@ impl Actor for TenantActor {
                     myself.stop(Some("idle".to_owned()));
                 }
             }
-            TenantMsg::Call(request, reply) => {
+            TenantMsg::Call(call, reply) => {
                 state.last_activity = Instant::now();
-                match *request {
+                match call.request {
                     TenantRequest::InjectPanic if state.ctx.deps.test_faults => {
                         // Deliberate: exercises supervision (restart, 503 to this caller only).
                         #[allow(clippy::panic)]
@@ -177,10 +177,14 @@ impl Actor for TenantActor {
                             }
                         }
                     }
-                    other => {
+                    request => {
                         let ctx = state.ctx.clone();
+                        let call = TenantCall {
+                            caller: call.caller,
+                            request,
+                        };
                         tokio::spawn(async move {
-                            let _ = reply.send(ops::execute(&ctx, other).await);
+                            let _ = reply.send(ops::execute(&ctx, call).await);
                         });
                     }
                 }

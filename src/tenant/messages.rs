@@ -9,11 +9,61 @@ use crate::auth::tokens::AccessClaims;
 use crate::error::ApiError;
 use crate::store::{Page, PageRequest, Session, SessionFilter, User, UserFilter};
 
-/// Who is calling, as the HTTP edge saw it (for session records and rate limits).
+/// Where a call comes from, as the HTTP edge saw it (for session records and rate limits).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClientInfo {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// The credential a call was made with. API keys were resolved by the edge (the tenant
+/// comes from the key); an access token is verified by the tenant itself, in the same call
+/// as the operation, so a signed-in request costs one trip to the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Credential {
+    /// The tenant's publishable key.
+    Publishable,
+    /// The tenant's secret key (the tenant's backend).
+    Secret,
+    /// A user's access token, not yet verified.
+    AccessToken(String),
+    /// The node itself or a control-plane admin (reload, fault injection, wake-ups).
+    Operator,
+    /// No credential: what anyone may read (the JWKS).
+    Anonymous,
+}
+
+/// Who calls a tenant, and from where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Caller {
+    pub credential: Credential,
+    pub client: ClientInfo,
+}
+
+impl Caller {
+    /// A call the node makes on its own behalf.
+    pub fn operator() -> Self {
+        Self {
+            credential: Credential::Operator,
+            client: ClientInfo::default(),
+        }
+    }
+}
+
+/// One call to a tenant: who calls and what they ask. Serializable, so a node can forward
+/// it to the node that owns the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantCall {
+    pub caller: Caller,
+    pub request: TenantRequest,
+}
+
+/// Whose account an operation is about: the signed-in caller's own (`/v1/me…`, needs an
+/// access token) or a user named by the tenant's backend (needs the secret key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserRef {
+    Me,
+    Id(String),
 }
 
 /// The fields of `POST /v1/users` (secret key); anything else is ignored.
@@ -30,8 +80,8 @@ pub struct NewUser {
     pub private_metadata: Option<Value>,
 }
 
-/// Who acts on an organization: the tenant's backend (secret key) or a signed-in user,
-/// whose membership decides what they may do.
+/// Who acts on an organization, derived from the call's verified credential: the tenant's
+/// backend (secret key) or a signed-in user, whose membership decides what they may do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OrgCaller {
     Server,
@@ -122,17 +172,11 @@ pub enum OrgAction {
     },
 }
 
-/// How an invitation is accepted: by a signed-in user, or by creating the invited user.
+/// How an invitation is accepted: by the signed-in caller, or by creating the invited user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Acceptance {
-    Existing {
-        user_id: String,
-    },
-    NewUser {
-        password: String,
-        name: Option<String>,
-        client: ClientInfo,
-    },
+    SignedIn,
+    NewUser { password: String, name: Option<String> },
 }
 
 /// What a refresh does to the session's active organization.
@@ -155,45 +199,37 @@ pub enum TenantRequest {
         name: Option<String>,
         username: Option<String>,
         unsafe_metadata: Option<Value>,
-        client: ClientInfo,
     },
     SignIn {
         email: String,
         password: String,
-        client: ClientInfo,
     },
     Refresh {
         refresh_token: String,
-        client: ClientInfo,
         #[serde(default)]
         organization: OrgSwitch,
     },
-    /// Verifies an access token and that its session is still active.
-    Authenticate {
-        token: String,
-    },
+    /// Nothing but the check of the call's access token (an admin-only endpoint tells a
+    /// valid user token, `403`, from an invalid one, `401`).
+    CheckToken,
     /// `/v1/sessions/verify`: never an error for a bad token, just `valid: false`.
     VerifyToken {
         token: String,
     },
     GetUser {
-        user_id: String,
+        user: UserRef,
     },
-    /// Revokes the caller's session, or all of the user's sessions when `global`.
+    /// Revokes the caller's session, or all of the caller's sessions when `global`.
     SignOut {
-        user_id: String,
-        session_id: String,
         global: bool,
     },
-    /// A profile PATCH; `by_server` (secret key) allows the server-only fields.
+    /// A profile PATCH; the secret key may also set the server-only fields.
     UpdateUser {
-        user_id: String,
+        user: UserRef,
         patch: Value,
-        by_server: bool,
     },
+    /// The caller's own password.
     ChangePassword {
-        user_id: String,
-        session_id: String,
         current_password: String,
         new_password: String,
         sign_out_other_sessions: bool,
@@ -210,50 +246,44 @@ pub enum TenantRequest {
         user_id: String,
         disabled: bool,
     },
+    /// Sessions; a signed-in caller sees only their own active ones.
     ListSessions {
         filter: SessionFilter,
         page: PageRequest,
     },
-    /// A session; with `owner`, only if it belongs to that user.
+    /// A session; a signed-in caller only one of their own.
     GetSession {
         session_id: String,
-        owner: Option<String>,
     },
-    /// Revokes a session; with `owner`, only if it belongs to that user.
+    /// Revokes a session; a signed-in caller only one of their own.
     RevokeSession {
         session_id: String,
-        owner: Option<String>,
     },
     RevokeUserSessions {
         user_id: String,
     },
-    /// Starts TOTP enrollment (a pending factor).
-    StartTotp {
-        user_id: String,
-    },
+    /// Starts TOTP enrollment of the caller (a pending factor).
+    StartTotp,
     ConfirmTotp {
-        user_id: String,
         factor_id: String,
         code: String,
     },
     ListFactors {
-        user_id: String,
+        user: UserRef,
     },
     /// Removes a factor; `code` is required from the user, absent for the secret key.
     RemoveFactor {
-        user_id: String,
+        user: UserRef,
         factor_id: String,
         code: Option<String>,
     },
     RegenerateBackupCodes {
-        user_id: String,
         code: String,
     },
     /// Finishes a sign-in that answered `mfa_required`.
     VerifyMfa {
         challenge_id: String,
         code: String,
-        client: ClientInfo,
     },
     /// `password/forgot` (`magic_link: false`) or `magic-link` (`true`): always `Done`.
     RequestEmailLink {
@@ -265,25 +295,18 @@ pub enum TenantRequest {
         token: String,
         new_password: String,
     },
-    SendEmailVerification {
-        user_id: String,
-    },
+    /// Sends the caller a link proving their address.
+    SendEmailVerification,
     VerifyEmail {
         token: String,
     },
     MagicLinkSignIn {
         token: String,
-        client: ClientInfo,
     },
     /// Any organization endpoint; authorization happens in one place, in the tenant.
-    Organization {
-        caller: OrgCaller,
-        action: OrgAction,
-    },
+    Organization(OrgAction),
     /// `/v1/me/organizations`.
-    MyOrganizations {
-        user_id: String,
-    },
+    MyOrganizations,
     AcceptInvitation {
         token: String,
         acceptance: Acceptance,
@@ -363,9 +386,6 @@ pub enum TenantResponse {
     },
     Refreshed {
         tokens: TokenSet,
-    },
-    Authenticated {
-        claims: Box<AccessClaims>,
     },
     Verified {
         valid: bool,

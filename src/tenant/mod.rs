@@ -1,7 +1,7 @@
 //! Tenant actors: one supervised `ractor` actor per active tenant owns that
 //! tenant's store handle, session cache and signing keys. Handlers reach it
-//! through the [`registry::TenantRegistry`] with a serializable
-//! [`messages::TenantRequest`]; the actor runs heavy work (argon2, store I/O)
+//! through a [`router::TenantRouter`] with one serializable
+//! [`messages::TenantCall`] per request; the actor runs heavy work (argon2, store I/O)
 //! in spawned tasks so one busy tenant still uses every core.
 
 pub mod actor;
@@ -10,6 +10,7 @@ pub mod limits;
 pub mod messages;
 pub mod ops;
 pub mod registry;
+pub mod router;
 pub mod supervisor;
 
 use std::sync::Arc;

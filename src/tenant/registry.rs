@@ -8,7 +8,8 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef, MessagingErr};
 
 use super::actor::TenantMsg;
-use super::messages::{TenantReply, TenantRequest, TenantResponse};
+use super::messages::{Caller, TenantCall, TenantReply, TenantRequest};
+use super::router::TenantRouter;
 use super::supervisor::{TenantActors, TenantSupervisor};
 use super::TenantDeps;
 use crate::error::ApiError;
@@ -46,25 +47,20 @@ impl TenantRegistry {
         })
     }
 
-    /// Sends a request to a tenant's actor and waits for its answer.
-    pub async fn call(&self, tenant_id: &str, request: TenantRequest) -> Result<TenantResponse, ApiError> {
-        self.call_with_limits(tenant_id, request).await.result
-    }
-
-    /// Like [`TenantRegistry::call`], keeping the rate-limit report for the response headers.
-    /// A stopped actor is restarted; a failure while serving answers 503.
-    pub async fn call_with_limits(&self, tenant_id: &str, request: TenantRequest) -> TenantReply {
+    /// Sends a call to a tenant's actor and waits for its answer, with the rate-limit report
+    /// of limited endpoints. A stopped actor is restarted; a failure while serving answers 503.
+    pub async fn dispatch(&self, tenant_id: &str, call: TenantCall) -> TenantReply {
         for _ in 0..3 {
             let actor = match self.actors.ensure(tenant_id, self.supervisor.get_cell()).await {
                 Ok(actor) => actor,
                 Err(e) => return Err(e).into(),
             };
-            let request = request.clone();
+            let call = call.clone();
             let depth = self.in_flight.fetch_add(1, Ordering::Relaxed);
             let _guard = InFlight(self.in_flight.clone());
             metrics::histogram!("hellojohn_tenant_mailbox_depth").record(depth as f64);
             match actor
-                .call(|port| TenantMsg::Call(Box::new(request), port), Some(CALL_TIMEOUT))
+                .call(|port| TenantMsg::Call(Box::new(call), port), Some(CALL_TIMEOUT))
                 .await
             {
                 Ok(CallResult::Success(reply)) => return reply,
@@ -92,7 +88,11 @@ impl TenantRegistry {
             self.actors.get(tenant_id)
         };
         if running.is_some() {
-            self.call(tenant_id, TenantRequest::Reload).await?;
+            let call = TenantCall {
+                caller: Caller::operator(),
+                request: TenantRequest::Reload,
+            };
+            self.dispatch(tenant_id, call).await.result?;
         }
         Ok(())
     }
@@ -115,5 +115,13 @@ impl TenantRegistry {
     /// Whether this tenant's actor runs on this node.
     pub fn is_running(&self, tenant_id: &str) -> bool {
         self.actors.get(tenant_id).is_some()
+    }
+}
+
+/// On one node every tenant is local: the router is the registry itself.
+#[async_trait::async_trait]
+impl TenantRouter for TenantRegistry {
+    async fn call(&self, tenant_id: &str, call: TenantCall) -> TenantReply {
+        self.dispatch(tenant_id, call).await
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::model::DUE;
 use crate::control::ControlPlane;
 use crate::store::{PageRequest, RecordKind, TenantStatus};
-use crate::tenant::messages::TenantRequest;
+use crate::tenant::messages::{Caller, TenantCall, TenantRequest};
 
 /// How often the sweeper looks again after the start-up pass.
 const EVERY: Duration = Duration::from_secs(600);
@@ -48,7 +48,11 @@ async fn sweep(control: &ControlPlane) -> Result<(), crate::store::StoreError> {
                 || !store.list_records(RecordKind::DueDelivery, DUE).await?.is_empty();
             if pending {
                 tracing::info!(tenant = %tenant.id, "starting a tenant with webhook deliveries left");
-                let _ = control.registry().call(&tenant.id, TenantRequest::Jwks).await;
+                let wake = TenantCall {
+                    caller: Caller::operator(),
+                    request: TenantRequest::Jwks,
+                };
+                let _ = control.registry().dispatch(&tenant.id, wake).await;
             }
         }
         match (tenants.has_more, tenants.items.last()) {

@@ -487,3 +487,30 @@ matrix! {
         assert!(store.export().await.unwrap().refresh_tokens.is_empty());
     }
 }
+
+matrix! {
+    async fn a_refresh_records_where_and_when_the_session_was_used() {
+        let s = start_server(&[]);
+        let t = s.new_tenant().await;
+        let a = signed(&s.sign_up(&t, "roaming@example.com", "long enough password").await);
+        let session_path = format!("/v1/sessions/{}", a.session_id);
+        let before = s.call(Method::GET, &session_path, Some(&t.sk), None).await;
+        assert_eq!(before.status, 200, "{}", before.body);
+        s.advance_clock(120);
+        let refreshed = client()
+            .post(s.url("/v1/auth/token/refresh"))
+            .bearer_auth(&t.pk)
+            .header("user-agent", "roaming-agent/2.0")
+            .json(&json!({"refresh_token": a.refresh}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refreshed.status(), 200);
+        let after = s.call(Method::GET, &session_path, Some(&t.sk), None).await;
+        assert_eq!(after.body["user_agent"], "roaming-agent/2.0", "{}", after.body);
+        assert_eq!(after.body["ip_address"], "127.0.0.1");
+        let at = |v: &Value| time::OffsetDateTime::parse(v["last_active_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+        assert_eq!((at(&after.body) - at(&before.body)).whole_seconds(), 120, "last_active_at moves with the refresh");
+        assert_ne!(before.body["user_agent"], after.body["user_agent"]);
+    }
+}

@@ -152,6 +152,14 @@ fn apply_patch(user: &mut User, patch: &Map<String, Value>, by_server: bool) -> 
     Ok(())
 }
 
+/// One user.
+pub async fn get(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+    match ctx.store.get_user(user_id).await? {
+        Some(user) => Ok(TenantResponse::User(Box::new(user))),
+        None => Err(ApiError::NotFound),
+    }
+}
+
 /// PATCHes a user (`by_server`: secret key; else the user on themselves), with optimistic concurrency.
 pub async fn update(
     ctx: &TenantContext,

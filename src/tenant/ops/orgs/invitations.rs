@@ -17,7 +17,7 @@ use crate::ids::{self, new_id, prefix};
 use crate::store::*;
 use crate::tenant::context::TenantContext;
 use crate::tenant::limits::Limit;
-use crate::tenant::messages::{Acceptance, OrgCaller, TenantResponse};
+use crate::tenant::messages::{ClientInfo, OrgCaller, TenantResponse};
 use crate::tenant::ops::{emails, onetime, sessions, users};
 use crate::validate;
 
@@ -218,11 +218,23 @@ async fn redeemable(ctx: &TenantContext, token: &str) -> Result<Invitation, ApiE
     }
 }
 
+/// Who joins through an invitation, as the tenant verified them.
+pub enum Joiner {
+    /// The signed-in invitee.
+    Existing { user_id: String },
+    /// A newcomer, created by the acceptance.
+    NewUser {
+        password: String,
+        name: Option<String>,
+        client: ClientInfo,
+    },
+}
+
 /// Accepts an invitation: joins the signed-in invitee, or creates the invited user and signs them in.
-pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) -> Result<TenantResponse, ApiError> {
+pub async fn accept(ctx: &TenantContext, token: &str, joiner: Joiner) -> Result<TenantResponse, ApiError> {
     // A new user's password is checked and hashed once, before any race is retried.
-    let new_user = match &acceptance {
-        Acceptance::NewUser { password, name, client } => {
+    let new_user = match &joiner {
+        Joiner::NewUser { password, name, client } => {
             let ip = client.ip.as_deref().unwrap_or("unknown");
             ctx.limit(Limit::SignUpIp, ip).map_err(|(error, _)| error)?;
             let invitation = redeemable(ctx, token).await?;
@@ -234,7 +246,7 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
             let hash = ctx.deps.hasher.hash(password).await.map_err(ApiError::from)?;
             Some((name, hash))
         }
-        Acceptance::Existing { .. } => None,
+        Joiner::Existing { .. } => None,
     };
     retrying(|| async {
         let invitation = redeemable(ctx, token).await?;
@@ -266,8 +278,8 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
             }
         }
         let now = ctx.deps.clock.now();
-        let (user, created) = match (&acceptance, &new_user) {
-            (Acceptance::Existing { user_id }, _) => {
+        let (user, created) = match (&joiner, &new_user) {
+            (Joiner::Existing { user_id }, _) => {
                 let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::InvalidToken)?;
                 if user.email != invitation.email {
                     return Err(Race::Failed(ApiError::InsufficientPermissions));
@@ -277,7 +289,7 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
                 }
                 (user, None)
             }
-            (Acceptance::NewUser { client, .. }, Some((name, hash))) => {
+            (Joiner::NewUser { client, .. }, Some((name, hash))) => {
                 let user = invited_user(&invitation, name.clone(), hash.clone(), now);
                 // Pre-registration (API.md §3): an address nobody proved gets no session
                 // where the tenant requires verification.
@@ -288,7 +300,7 @@ pub async fn accept(ctx: &TenantContext, token: &str, acceptance: Acceptance) ->
                 };
                 (user, Some(session))
             }
-            (Acceptance::NewUser { .. }, None) => return Err(Race::Failed(ApiError::Internal)),
+            (Joiner::NewUser { .. }, None) => return Err(Race::Failed(ApiError::Internal)),
         };
         let (join, _, shown) = join_writes(ctx, &org, &user, &role)?;
         let mut accepted = invitation.clone();

@@ -25,7 +25,7 @@ use super::sessions;
 use crate::error::ApiError;
 use crate::store::{Page, PageRequest, RecordKind};
 
-pub use invitations::accept;
+pub use invitations::{accept, Joiner};
 
 /// Attempts of an organization change that keeps losing compare-and-set races.
 const ATTEMPTS: u64 = 40;
