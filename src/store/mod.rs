@@ -470,8 +470,25 @@ pub enum RotationHold {
 /// The open transaction of a refresh ([`RotationHold::Open`]); dropped, it rolls back.
 #[async_trait]
 pub trait OpenRotation: Send {
+    /// Several records read inside the transaction (the organization claims), in order.
+    async fn get_records(&mut self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError>;
     /// Applies `writes` (each to a distinct row) and commits.
     async fn commit(self: Box<Self>, writes: Vec<TenantWrite>) -> Result<(), StoreError>;
+}
+
+impl RotationHold {
+    /// Reads records where the rotation will commit: in its transaction when one is open
+    /// (it holds a connection, and a second one from a small pool might never come).
+    pub async fn get_records(
+        &mut self,
+        store: &dyn TenantStore,
+        keys: &[(RecordKind, String)],
+    ) -> Result<Vec<Option<Record>>, StoreError> {
+        match self {
+            RotationHold::Open(open) => open.get_records(keys).await,
+            RotationHold::Guarded => store.get_records(keys).await,
+        }
+    }
 }
 
 impl RefreshRead {

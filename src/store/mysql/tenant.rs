@@ -95,6 +95,27 @@ impl MySqlTenantStore {
         rows.into_iter().map(|row| record_of(kind, row)).collect()
     }
 
+    /// Records by kind and id, in order, on `conn` (a pooled connection or a transaction).
+    async fn read_records(
+        &self,
+        conn: &mut impl Queryable,
+        keys: &[(RecordKind, String)],
+    ) -> Result<Vec<Option<Record>>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for (kind, id) in keys {
+            let sql = format!(
+                "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id = ?",
+                kind.table()
+            );
+            let row: Option<(String, String, String)> = conn
+                .exec_first(self.sql(&sql), (&self.tenant_id, id))
+                .await
+                .map_err(err)?;
+            found.push(row.map(|row| record_of(*kind, row)).transpose()?);
+        }
+        Ok(found)
+    }
+
     async fn check(&self, tx: &mut Transaction<'static>, guard: &Guard) -> Result<bool, StoreError> {
         let tenant = self.tenant_id.as_str();
         let found: Option<i64> = match guard {
@@ -271,6 +292,10 @@ struct MySqlRotation {
 
 #[async_trait]
 impl OpenRotation for MySqlRotation {
+    async fn get_records(&mut self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
+        self.store.read_records(&mut self.tx, keys).await
+    }
+
     async fn commit(mut self: Box<Self>, writes: Vec<TenantWrite>) -> Result<(), StoreError> {
         for write in &writes {
             self.store.write(&mut self.tx, write).await?;
@@ -484,19 +509,7 @@ impl TenantStore for MySqlTenantStore {
 
     async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
         let mut conn = super::checkout(&self.pool).await?;
-        let mut found = Vec::with_capacity(keys.len());
-        for (kind, id) in keys {
-            let sql = format!(
-                "SELECT id, owner_id, doc FROM {{d}}.{} WHERE tenant_id = ? AND id = ?",
-                kind.table()
-            );
-            let row: Option<(String, String, String)> = conn
-                .exec_first(self.sql(&sql), (&self.tenant_id, id))
-                .await
-                .map_err(err)?;
-            found.push(row.map(|row| record_of(*kind, row)).transpose()?);
-        }
-        Ok(found)
+        self.read_records(&mut conn, keys).await
     }
 
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {

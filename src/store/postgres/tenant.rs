@@ -286,6 +286,25 @@ fn session_write(tenant: &str, write: &TenantWrite) -> Result<Option<(&'static s
     }))
 }
 
+/// Records by kind and id, in order.
+async fn read_records(
+    tx: &ClientWrapper,
+    tenant: &str,
+    keys: &[(RecordKind, String)],
+) -> Result<Vec<Option<Record>>, StoreError> {
+    let mut found = Vec::with_capacity(keys.len());
+    for (kind, id) in keys {
+        let sql = format!(
+            "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND id = $2",
+            kind.table()
+        );
+        let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
+        let row = tx.query_opt(&statement, &[&tenant, id]).await.map_err(pg_error)?;
+        found.push(row.map(|row| record_of(*kind, &row)));
+    }
+    Ok(found)
+}
+
 /// A refresh's transaction, open with its token and session locked.
 struct PgRotation {
     unit: PgUnit,
@@ -294,6 +313,10 @@ struct PgRotation {
 
 #[async_trait]
 impl OpenRotation for PgRotation {
+    async fn get_records(&mut self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
+        read_records(self.unit.client(), &self.tenant_id, keys).await
+    }
+
     /// The writes and the `COMMIT` go out pipelined: one round trip.
     async fn commit(self: Box<Self>, writes: Vec<TenantWrite>) -> Result<(), StoreError> {
         let mut statements = Vec::with_capacity(writes.len());
@@ -647,22 +670,8 @@ impl TenantStore for PgTenantStore {
 
     async fn get_records(&self, keys: &[(RecordKind, String)]) -> Result<Vec<Option<Record>>, StoreError> {
         let keys = keys.to_vec();
-        self.with_tx(move |tx, tenant| {
-            Box::pin(async move {
-                let mut found = Vec::with_capacity(keys.len());
-                for (kind, id) in &keys {
-                    let sql = format!(
-                        "SELECT id, owner_id, doc FROM {} WHERE tenant_id = $1 AND id = $2",
-                        kind.table()
-                    );
-                    let statement = tx.prepare_cached(&sql).await.map_err(pg_error)?;
-                    let row = tx.query_opt(&statement, &[&tenant, id]).await.map_err(pg_error)?;
-                    found.push(row.map(|row| record_of(*kind, &row)));
-                }
-                Ok(found)
-            })
-        })
-        .await
+        self.with_tx(move |tx, tenant| Box::pin(async move { read_records(tx, tenant, &keys).await }))
+            .await
     }
 
     async fn list_records(&self, kind: RecordKind, owner_id: &str) -> Result<Vec<Record>, StoreError> {

@@ -201,7 +201,7 @@ async fn rotate(
         token: record,
         mut session,
         user,
-        hold,
+        mut hold,
     } = read;
     if session.status != SessionStatus::Active {
         return Err(ApiError::SessionRevoked);
@@ -223,10 +223,11 @@ async fn rotate(
         OrgSwitch::Keep => {}
         OrgSwitch::Clear => session.active_organization_id = None,
         OrgSwitch::To(reference) => {
-            session.active_organization_id = Some(orgs::claims::switch_target(ctx, &user.id, &reference).await?)
+            session.active_organization_id =
+                Some(orgs::claims::switch_target(ctx, &mut hold, &user.id, &reference).await?)
         }
     }
-    let org = orgs::claims::current(ctx, &session).await?;
+    let org = orgs::claims::current_in(ctx, &mut hold, &session).await?;
     session.active_organization_id = org.as_ref().map(|o| o.org_id.clone());
     session.last_active_at = now;
     // Where the session is used from now (a refresh without client details keeps the old ones).

@@ -6,7 +6,7 @@ use super::model::{from_record, membership_id, Membership, Organization};
 use super::roles;
 use crate::error::ApiError;
 use crate::ids::{self, prefix};
-use crate::store::RecordKind;
+use crate::store::{Record, RecordKind};
 use crate::tenant::context::TenantContext;
 use crate::tenant::messages::OrgCaller;
 use crate::views::Audience;
@@ -86,11 +86,23 @@ pub async fn with_membership(
     org_id: &str,
     user_id: &str,
 ) -> Result<Option<(Organization, Option<Membership>)>, ApiError> {
-    let keys = [
+    let found = ctx.store.get_records(&membership_keys(org_id, user_id)).await?;
+    parse_with_membership(found)
+}
+
+/// The keys [`with_membership`] reads, for callers that read them elsewhere.
+pub fn membership_keys(org_id: &str, user_id: &str) -> [(RecordKind, String); 2] {
+    [
         (RecordKind::Organization, org_id.to_owned()),
         (RecordKind::Membership, membership_id(org_id, user_id)),
-    ];
-    let mut found = ctx.store.get_records(&keys).await?.into_iter();
+    ]
+}
+
+/// What [`with_membership`] answers, from the records read at [`membership_keys`].
+pub fn parse_with_membership(
+    found: Vec<Option<Record>>,
+) -> Result<Option<(Organization, Option<Membership>)>, ApiError> {
+    let mut found = found.into_iter();
     let (Some(org), membership) = (found.next().flatten(), found.next().flatten()) else {
         return Ok(None);
     };

@@ -41,19 +41,46 @@ pub async fn current(ctx: &TenantContext, session: &Session) -> Result<Option<Or
     let Some(org_id) = &session.active_organization_id else {
         return Ok(None);
     };
-    let Some((org, Some(membership))) = access::with_membership(ctx, org_id, &session.user_id).await? else {
+    Ok(of(access::with_membership(ctx, org_id, &session.user_id).await?))
+}
+
+/// [`current`], read where a refresh will commit (inside its transaction on SQL).
+pub async fn current_in(
+    ctx: &TenantContext,
+    hold: &mut RotationHold,
+    session: &Session,
+) -> Result<Option<OrgClaims>, ApiError> {
+    let Some(org_id) = &session.active_organization_id else {
         return Ok(None);
     };
-    Ok(Some(OrgClaims {
+    let keys = access::membership_keys(org_id, &session.user_id);
+    let found = hold.get_records(ctx.store.as_ref(), &keys).await?;
+    Ok(of(access::parse_with_membership(found)?))
+}
+
+fn of(found: Option<(super::model::Organization, Option<Membership>)>) -> Option<OrgClaims> {
+    let (org, Some(membership)) = found? else {
+        return None;
+    };
+    Some(OrgClaims {
         org_id: org.id.clone(),
         permissions: roles::permissions(&org, &membership.role).unwrap_or_default(),
         role: membership.role,
-    }))
+    })
 }
 
 /// The organization a refresh switches to: it must exist and the user must belong to it.
-pub async fn switch_target(ctx: &TenantContext, user_id: &str, org_id: &str) -> Result<String, ApiError> {
-    match access::with_membership(ctx, org_id, user_id).await? {
+/// Read where the refresh will commit.
+pub async fn switch_target(
+    ctx: &TenantContext,
+    hold: &mut RotationHold,
+    user_id: &str,
+    org_id: &str,
+) -> Result<String, ApiError> {
+    let found = hold
+        .get_records(ctx.store.as_ref(), &access::membership_keys(org_id, user_id))
+        .await?;
+    match access::parse_with_membership(found)? {
         Some((org, Some(_))) => Ok(org.id),
         _ => Err(ApiError::InsufficientPermissions),
     }
