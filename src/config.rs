@@ -88,6 +88,9 @@ pub struct Config {
     pub test_faults: bool,
     /// Connections of the main SQL pool (a separate_database tenant's pool gets a quarter).
     pub database_pool_size: usize,
+    /// `HELLOJOHN_CACHE_MEMORY_MB`: what this node's cache of users and session states may
+    /// hold, over every tenant; beyond it the least useful entries are evicted.
+    pub cache_memory_bytes: u64,
     /// `HELLOJOHN_DATABASE_MAX_CONNECTIONS`: connections this node may hold on its database
     /// server, across the main pool and every tenant's pool; `None`: a quarter of the
     /// server's `max_connections`, read at start-up.
@@ -120,6 +123,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("RATE_LIMITS", "on"),
     ("TEST_FAULTS", "false"),
     ("DATABASE_POOL_SIZE", "16"),
+    ("CACHE_MEMORY_MB", "64"),
     ("DATABASE_CONNECT_TIMEOUT", "30s"),
     ("PASSWORD_QUEUE_TIMEOUT", "2s"),
 ];
@@ -163,6 +167,7 @@ const KNOWN: &[&str] = &[
     "PASSWORD_QUEUE_TIMEOUT",
     "TEST_FAULTS",
     "DATABASE_POOL_SIZE",
+    "CACHE_MEMORY_MB",
     "DATABASE_MAX_CONNECTIONS",
 ];
 
@@ -315,6 +320,10 @@ impl Config {
             database_pool_size: match v.parse::<usize>("DATABASE_POOL_SIZE")? {
                 0 => return Err(invalid("DATABASE_POOL_SIZE", "must be at least 1")),
                 n => n,
+            },
+            cache_memory_bytes: match v.parse::<u64>("CACHE_MEMORY_MB")? {
+                0 => return Err(invalid("CACHE_MEMORY_MB", "must be at least 1")),
+                n => n.saturating_mul(1024 * 1024),
             },
             database_max_connections: match v.opt("DATABASE_MAX_CONNECTIONS").map(str::parse::<usize>) {
                 None => None,

@@ -114,6 +114,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
             .map_err(|e| StartError::Supervisor(format!("webhook client: {e}")))?,
         webhook_backlog: Default::default(),
         webhook_retention: config.webhook_retention,
+        cache: Arc::new(crate::tenant::cache::NodeCache::new(config.cache_memory_bytes)),
     });
     let registry = TenantRegistry::start(deps)
         .await

@@ -122,6 +122,14 @@ fn describe() {
         "hellojohn_tenant_actor_restarts_total",
         "Tenant actors restarted by their supervisor after a failure"
     );
+    metrics::describe_counter!(
+        "hellojohn_cache_lookups_total",
+        "Lookups in the node cache of users and session states, by cache and hit or miss"
+    );
+    metrics::describe_gauge!(
+        "hellojohn_cache_bytes",
+        "Approximate bytes held by the node cache (bounded by HELLOJOHN_CACHE_MEMORY_MB)"
+    );
     metrics::describe_gauge!("hellojohn_build_info", "The running version (value 1)");
     metrics::gauge!("hellojohn_build_info", "version" => crate::VERSION).set(1.0);
     metrics::gauge!("hellojohn_cluster_nodes").set(1.0);

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use dashmap::DashMap;
 use parking_lot::Mutex;
 use time::OffsetDateTime;
 
 use super::limits::{Limit, Limiter, RateLimitInfo};
 
+use super::cache::{CachedSession, TenantCache};
+use super::owner_store::OwnerStore;
 use super::TenantDeps;
 use crate::auth::encryption::EncryptionKey;
 use crate::auth::signing::{self, KeyRing};
@@ -16,37 +17,14 @@ use crate::error::ApiError;
 use crate::store::signing_keys::KeyChange;
 use crate::store::{ControlStore, Session, SessionStatus, Tenant, TenantStore};
 
-/// Sessions remembered per tenant before the cache starts over.
-const SESSION_CACHE_CAPACITY: usize = 100_000;
-
-/// What the session cache remembers of a session: enough to answer "is it still active?".
-#[derive(Debug, Clone)]
-pub struct CachedSession {
-    pub user_id: String,
-    pub status: SessionStatus,
-    pub expires_at: OffsetDateTime,
-    pub last_active_at: OffsetDateTime,
-}
-
-impl From<&Session> for CachedSession {
-    fn from(s: &Session) -> Self {
-        Self {
-            user_id: s.user_id.clone(),
-            status: s.status,
-            expires_at: s.expires_at,
-            last_active_at: s.last_active_at,
-        }
-    }
-}
-
 /// One tenant's loaded state.
 pub struct TenantContext {
     pub tenant: Tenant,
     pub issuer: String,
     pub store: Arc<dyn TenantStore>,
     pub keys: Arc<KeyRing>,
-    /// Shared across reloads, so a revocation recorded by an in-flight task is never lost.
-    pub sessions: Arc<DashMap<String, CachedSession>>,
+    /// This tenant's view of the node cache (users, session states).
+    pub cache: TenantCache,
     /// Rate-limit windows and lockouts; carried over when the context is reloaded.
     pub limits: Arc<Mutex<Limiter>>,
     /// Wakes the webhook dispatcher: new outbox events or deliveries due now.
@@ -80,9 +58,11 @@ impl TenantContext {
         let control = deps.backend.control();
         let tenant = control.get_tenant(tenant_id).await?.ok_or(ApiError::NotFound)?;
         let webhooks_due = Arc::new(tokio::sync::Notify::new());
-        let store = Arc::new(crate::webhooks::WakingStore {
+        let cache = deps.cache.tenant(&tenant.id);
+        let store = Arc::new(OwnerStore {
             inner: deps.backend.open_tenant(&tenant).await?,
             wake: webhooks_due.clone(),
+            cache: cache.clone(),
         });
         let keys = Self::load_keys(&tenant, &deps).await?;
         let limits = deps.limiters.entry(tenant.id.clone()).or_default().clone();
@@ -91,7 +71,7 @@ impl TenantContext {
             tenant,
             store,
             keys,
-            sessions: Arc::default(),
+            cache,
             limits,
             webhooks_due,
             deps,
@@ -148,7 +128,7 @@ impl TenantContext {
             tenant,
             store: self.store.clone(),
             keys,
-            sessions: self.sessions.clone(),
+            cache: self.cache.clone(),
             limits: self.limits.clone(),
             webhooks_due: self.webhooks_due.clone(),
             deps: self.deps.clone(),
@@ -157,26 +137,13 @@ impl TenantContext {
 
     /// Records a session's current state in the cache (after every session write).
     pub fn remember(&self, session: &Session) {
-        if self.sessions.len() >= SESSION_CACHE_CAPACITY {
-            // Crude but bounded: the store stays the source of truth, misses reload from it.
-            self.sessions.clear();
-        }
-        let fresh = CachedSession::from(session);
-        self.sessions
-            .entry(session.id.clone())
-            .and_modify(|cached| {
-                // A revocation is final: a late write of an older "active" state never undoes it.
-                if cached.status == SessionStatus::Active {
-                    *cached = fresh.clone();
-                }
-            })
-            .or_insert(fresh);
+        self.cache.remember_session(&session.id, CachedSession::from(session));
     }
 
     /// The cached state of a session, loading it from the store on a miss.
     pub async fn session_state(&self, session_id: &str) -> Result<Option<CachedSession>, ApiError> {
-        if let Some(hit) = self.sessions.get(session_id) {
-            return Ok(Some(hit.clone()));
+        if let Some(hit) = self.cache.session(session_id) {
+            return Ok(Some(hit));
         }
         let Some(session) = self.store.get_session(session_id).await? else {
             return Ok(None);
@@ -185,13 +152,10 @@ impl TenantContext {
         Ok(Some(CachedSession::from(&session)))
     }
 
-    /// Marks every cached session of a user revoked (after a revoke-all, disable or delete).
+    /// Forgets the cached sessions of a user (after a revoke-all, disable or delete): their
+    /// next check reads the committed, revoked state.
     pub fn forget_user_sessions(&self, user_id: &str, except: Option<&str>) {
-        for mut entry in self.sessions.iter_mut() {
-            if entry.user_id == user_id && except != Some(entry.key().as_str()) {
-                entry.status = SessionStatus::Revoked;
-            }
-        }
+        self.cache.forget_user_sessions(user_id, except);
     }
 
     /// The effective status of a session now: active sessions past their absolute

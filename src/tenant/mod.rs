@@ -5,10 +5,12 @@
 //! in spawned tasks so one busy tenant still uses every core.
 
 pub mod actor;
+pub mod cache;
 pub mod context;
 pub mod limits;
 pub mod messages;
 pub mod ops;
+pub mod owner_store;
 pub mod registry;
 pub mod router;
 pub mod supervisor;
@@ -46,6 +48,8 @@ pub struct TenantDeps {
     pub webhook_sender: Arc<crate::webhooks::Sender>,
     /// Deliveries waiting per running tenant, summed into `hellojohn_webhook_outbox_depth`.
     pub webhook_backlog: dashmap::DashMap<String, usize>,
+    /// The node's memory-bounded cache of users and session states, over every tenant.
+    pub cache: Arc<cache::NodeCache>,
     /// `HELLOJOHN_WEBHOOK_RETENTION`: how long finished deliveries stay in the log.
     pub webhook_retention: Duration,
 }

@@ -10,8 +10,6 @@ pub mod sender;
 pub mod signing;
 pub mod ssrf;
 pub mod sweeper;
-mod waking;
 
 pub use events::{outbox_event, EventType};
 pub use sender::Sender;
-pub use waking::WakingStore;

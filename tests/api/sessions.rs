@@ -510,7 +510,9 @@ matrix! {
         assert_eq!(after.body["user_agent"], "roaming-agent/2.0", "{}", after.body);
         assert_eq!(after.body["ip_address"], "127.0.0.1");
         let at = |v: &Value| time::OffsetDateTime::parse(v["last_active_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
-        assert_eq!((at(&after.body) - at(&before.body)).whole_seconds(), 120, "last_active_at moves with the refresh");
+        // The clock moved 120 s, plus the real time the test itself took.
+        let moved = (at(&after.body) - at(&before.body)).whole_seconds();
+        assert!((120..130).contains(&moved), "last_active_at moves with the refresh ({moved} s)");
         assert_ne!(before.body["user_agent"], after.body["user_agent"]);
     }
 }

@@ -286,3 +286,41 @@ matrix! {
             .assert_error(404, "not_found");
     }
 }
+
+/// The sum of a counter's samples whose labels contain every one of `labels`.
+fn counter(metrics: &str, name: &str, labels: &[&str]) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|want| l.contains(want)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+matrix! {
+    async fn the_owner_cache_serves_repeat_reads_and_never_a_stale_user() {
+        let s = start_server(&[]);
+        let t = s.new_tenant().await;
+        let body = s.sign_up(&t, "cached@example.com", "long enough password").await;
+        let access = body["session"]["access_token"].as_str().unwrap().to_owned();
+        let user_id = body["user"]["id"].as_str().unwrap().to_owned();
+        let metrics = || async { client().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+        let hits_before = counter(&metrics().await, "hellojohn_cache_lookups_total", &["cache=\"user\"", "result=\"hit\""]);
+        for _ in 0..5 {
+            let me = s.call(Method::GET, "/v1/auth/me", Some(&access), None).await;
+            assert_eq!(me.status, 200);
+        }
+        let hits_after = counter(&metrics().await, "hellojohn_cache_lookups_total", &["cache=\"user\"", "result=\"hit\""]);
+        assert!(hits_after - hits_before >= 4.0, "repeat reads are served from the cache ({hits_before} → {hits_after})");
+        // A write through the tenant's backend is seen at once by the user's next read.
+        let patched = s
+            .call(Method::PATCH, &format!("/v1/users/{user_id}"), Some(&t.sk), Some(json!({"name": "Renamed"})))
+            .await;
+        assert_eq!(patched.status, 200, "{}", patched.body);
+        let me = s.call(Method::GET, "/v1/auth/me", Some(&access), None).await;
+        assert_eq!(me.body["name"], "Renamed");
+        // A disabled user's cached sessions and profile don't outlive the change.
+        let disabled = s.call(Method::POST, &format!("/v1/users/{user_id}/disable"), Some(&t.sk), None).await;
+        assert_eq!(disabled.status, 200, "{}", disabled.body);
+        s.call(Method::GET, "/v1/auth/me", Some(&access), None).await.assert_error(401, "session_revoked");
+    }
+}

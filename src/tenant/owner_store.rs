@@ -1,35 +1,67 @@
-//! A tenant store that wakes the tenant's webhook dispatcher whenever a batch appends an
-//! outbox event: every change reaches the dispatcher through this one place, without a
-//! poll per tenant.
+//! The store a tenant actor works through. Every write of the tenant passes here, which
+//! is what lets the owner (1) wake its webhook dispatcher when a batch appends an outbox
+//! event, without a poll per tenant, and (2) cache users and invalidate them on its own
+//! writes.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
+use super::cache::TenantCache;
 use crate::store::*;
 
-/// Forwards every call to the tenant's store; a committed event notifies `wake`.
-pub struct WakingStore {
+/// Forwards every call to the tenant's store; a committed event notifies `wake`, a
+/// committed user write invalidates that user in `cache`.
+pub struct OwnerStore {
     pub inner: Arc<dyn TenantStore>,
     pub wake: Arc<Notify>,
+    pub cache: TenantCache,
+}
+
+/// The users a write changes.
+fn written_user(write: &TenantWrite) -> Option<&str> {
+    match write {
+        TenantWrite::InsertUser(u) | TenantWrite::UpdateUser(u) => Some(&u.id),
+        TenantWrite::DeleteUser { user_id } | TenantWrite::TouchUser { user_id, .. } => Some(user_id),
+        _ => None,
+    }
 }
 
 #[async_trait]
-impl TenantStore for WakingStore {
+impl TenantStore for OwnerStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }
     async fn apply(&self, batch: TenantBatch) -> Result<(), StoreError> {
         let emits = batch.writes.iter().any(|w| matches!(w, TenantWrite::AppendEvent(_)));
-        self.inner.apply(batch).await?;
+        let users: Vec<String> = batch
+            .writes
+            .iter()
+            .filter_map(written_user)
+            .map(str::to_owned)
+            .collect();
+        let applied = self.inner.apply(batch).await;
+        // Even a failed batch may have committed (a lost connection at COMMIT): forget anyway.
+        if !users.is_empty() {
+            self.cache.users_written(users.iter().map(String::as_str));
+        }
+        applied?;
         if emits {
             self.wake.notify_one();
         }
         Ok(())
     }
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        self.inner.get_user(id).await
+        if let Some(user) = self.cache.user(id) {
+            return Ok(Some(User::clone(&user)));
+        }
+        let mark = self.cache.read_mark();
+        let found = self.inner.get_user(id).await?;
+        if let Some(user) = &found {
+            self.cache.keep_user(mark, user);
+        }
+        Ok(found)
     }
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         self.inner.find_user_by_email(email).await
