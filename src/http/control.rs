@@ -238,14 +238,15 @@ pub async fn import_tenant(
     Ok(Json(serde_json::to_value(&report).unwrap_or(Value::Null)))
 }
 
-/// Test hook (only with `HELLOJOHN_TEST_FAULTS=true`): makes the tenant's actor panic.
+/// Test hook (only in builds with the `test-faults` feature, and with
+/// `HELLOJOHN_TEST_FAULTS=true`): makes the tenant's actor panic.
 pub async fn inject_panic(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::TENANT, id)?;
-    if !state.config.test_faults {
+    if !cfg!(feature = "test-faults") || !state.config.test_faults {
         return Err(ApiError::NotFound);
     }
     state.control.tenant(&id).await?;

@@ -155,6 +155,7 @@ impl Actor for TenantActor {
             TenantMsg::Call(call, reply) => {
                 state.last_activity = Instant::now();
                 match call.request {
+                    #[cfg(feature = "test-faults")]
                     TenantRequest::InjectPanic if state.ctx.deps.test_faults => {
                         // Deliberate: exercises supervision (restart, 503 to this caller only).
                         #[allow(clippy::panic)]
