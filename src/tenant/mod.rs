@@ -14,6 +14,7 @@ pub mod owner_store;
 pub mod registry;
 pub mod router;
 pub mod supervisor;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;

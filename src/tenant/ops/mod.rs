@@ -8,6 +8,8 @@ mod onetime;
 pub mod orgs;
 mod principal;
 mod sessions;
+#[cfg(test)]
+mod tests;
 mod users;
 
 use std::sync::Arc;
