@@ -13,7 +13,7 @@
 // A benchmark is a program run by hand: a failed setup step may stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,10 +21,9 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+mod common;
 
-const ADMIN_EMAIL: &str = "bench-admin@hellojohn.test";
-const ADMIN_PASSWORD: &str = "bench-admin-password";
+use common::{env_or, post, ready_admin, spawn_server, BoxError};
 
 fn main() -> ExitCode {
     if !std::env::args().any(|a| a == "--bench") {
@@ -44,20 +43,6 @@ fn main() -> ExitCode {
             eprintln!("webhooks: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// The spawned server, killed when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -88,72 +73,17 @@ async fn start_receiver(arrivals: Arc<Arrivals>) -> Result<String, BoxError> {
     Ok(format!("{base}/hook"))
 }
 
-fn spawn_server(dir: &std::path::Path, port: u16) -> Result<Server, BoxError> {
-    let child = Command::new(env!("CARGO_BIN_EXE_hellojohn"))
-        .env_clear()
-        .env("HELLOJOHN_DATABASE_URL", format!("file://{}", dir.display()))
-        .env("HELLOJOHN_HOST", "127.0.0.1")
-        .env("HELLOJOHN_PORT", port.to_string())
-        .env("HELLOJOHN_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        .env("HELLOJOHN_ADMIN_SEED_EMAIL", ADMIN_EMAIL)
-        .env("HELLOJOHN_ADMIN_SEED_PASSWORD", ADMIN_PASSWORD)
-        .env("HELLOJOHN_BOOTSTRAP", "false")
-        .env("HELLOJOHN_RATE_LIMITS", "off")
-        .env("HELLOJOHN_LOG", "warn")
-        .env("HELLOJOHN_ARGON2_MEMORY_KIB", "256")
-        .env("HELLOJOHN_ARGON2_ITERATIONS", "1")
-        .env("HELLOJOHN_WEBHOOK_ALLOW_PRIVATE", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    Ok(Server(child))
-}
-
-async fn post(client: &reqwest::Client, url: String, bearer: &str, body: Value) -> Result<Value, BoxError> {
-    let res = client.post(url).bearer_auth(bearer).json(&body).send().await?;
-    let status = res.status();
-    let text = res.text().await?;
-    if !status.is_success() {
-        return Err(format!("{status}: {text}").into());
-    }
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 async fn run() -> Result<(), BoxError> {
     let tenants = env_or("BENCH_WEBHOOK_TENANTS", 100);
     let events = env_or("BENCH_WEBHOOK_EVENTS", 10_000);
     let signups = env_or("BENCH_SIGNUPS", 200);
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let _server = spawn_server(dir.path(), port)?;
+    let url = format!("file://{}", dir.path().display());
+    let _server = spawn_server(&url, port, &[("HELLOJOHN_WEBHOOK_ALLOW_PRIVATE", "true")])?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..300 {
-        if client
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if !ready {
-        return Err("the server did not start".into());
-    }
-    let admin = client
-        .post(format!("{base}/cp/v1/admin/sign-in"))
-        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await?
-        .json::<Value>()
-        .await?["token"]
-        .as_str()
-        .ok_or("admin sign-in")?
-        .to_owned();
+    let admin = ready_admin(&client, &base).await?;
     let arrivals = Arc::new(Arrivals::default());
     let hook = start_receiver(arrivals.clone()).await?;
     let new_tenant = |name: String| {

@@ -1,0 +1,103 @@
+//! What the benchmarks that spawn the real binary share: starting it, waiting for it,
+//! and signing into its control plane.
+
+// Each bench compiles its own copy and uses a different part of it.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub const ADMIN_EMAIL: &str = "bench-admin@hellojohn.test";
+pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+/// A numeric setting from the environment, or its default.
+pub fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The spawned server, killed when dropped.
+pub struct Server(pub Child);
+
+impl Server {
+    /// The server's resident memory, from `/proc` (Linux).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns the binary on `port` with the bench defaults (rate limits off, cheap argon2 so
+/// requests measure the request path) plus `extra` variables.
+pub fn spawn_server(database_url: &str, port: u16, extra: &[(&str, &str)]) -> Result<Server, BoxError> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hellojohn"));
+    command
+        .env_clear()
+        .env("HELLOJOHN_DATABASE_URL", database_url)
+        .env("HELLOJOHN_HOST", "127.0.0.1")
+        .env("HELLOJOHN_PORT", port.to_string())
+        .env("HELLOJOHN_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("HELLOJOHN_ADMIN_SEED_EMAIL", ADMIN_EMAIL)
+        .env("HELLOJOHN_ADMIN_SEED_PASSWORD", ADMIN_PASSWORD)
+        .env("HELLOJOHN_BOOTSTRAP", "false")
+        .env("HELLOJOHN_RATE_LIMITS", "off")
+        .env("HELLOJOHN_LOG", "warn")
+        .env("HELLOJOHN_ARGON2_MEMORY_KIB", "256")
+        .env("HELLOJOHN_ARGON2_ITERATIONS", "1");
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    Ok(Server(child))
+}
+
+/// Waits up to 30 s for `/health`, then signs into the control plane: the admin token.
+pub async fn ready_admin(client: &reqwest::Client, base: &str) -> Result<String, BoxError> {
+    let mut ready = false;
+    for _ in 0..300 {
+        let health = client.get(format!("{base}/health")).send().await;
+        if health.is_ok_and(|r| r.status().is_success()) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !ready {
+        return Err("the server did not start".into());
+    }
+    let signed = client
+        .post(format!("{base}/cp/v1/admin/sign-in"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await?
+        .json::<Value>()
+        .await?;
+    Ok(signed["token"].as_str().ok_or("admin sign-in")?.to_owned())
+}
+
+/// A POST with a bearer credential; a non-2xx answer is an error carrying the body.
+pub async fn post(client: &reqwest::Client, url: String, bearer: &str, body: Value) -> Result<Value, BoxError> {
+    let res = client.post(url).bearer_auth(bearer).json(&body).send().await?;
+    let status = res.status();
+    let text = res.text().await?;
+    if !status.is_success() {
+        return Err(format!("{status}: {text}").into());
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A free port on loopback.
+pub fn free_port() -> Result<u16, BoxError> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
