@@ -26,24 +26,7 @@ use common::{env_or, free_port, post, ready_admin, spawn_server, BoxError};
 use serde_json::{json, Value};
 
 fn main() -> ExitCode {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("soak: run it with `cargo bench --bench soak`; skipping");
-        return ExitCode::SUCCESS;
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("soak: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("soak: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::main("soak", run)
 }
 
 #[derive(Default)]
@@ -76,7 +59,10 @@ async fn run() -> Result<(), BoxError> {
         Err(_) => format!("file://{}", dir.path().display()),
     };
     let port = free_port()?;
-    let server = spawn_server(&database, port, &[("HELLOJOHN_CACHE_MEMORY_MB", &cache_mb)])?;
+    // SQL stores take their key from the environment (the file store keeps its own file).
+    let key = "c29hay1iZW5jaC1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=";
+    let settings = [("HELLOJOHN_CACHE_MEMORY_MB", cache_mb.as_str()), ("HELLOJOHN_ENCRYPTION_KEY", key)];
+    let server = spawn_server(&database, port, &settings)?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let admin = ready_admin(&client, &base).await?;

@@ -26,24 +26,7 @@ mod common;
 use common::{env_or, post, ready_admin, spawn_server, BoxError};
 
 fn main() -> ExitCode {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("webhooks: run it with `cargo bench --bench webhooks`; skipping");
-        return ExitCode::SUCCESS;
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("webhooks: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("webhooks: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::main("webhooks", run)
 }
 
 /// Counts deliveries and remembers when the first and the last arrived.

@@ -14,6 +14,34 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub const ADMIN_EMAIL: &str = "bench-admin@hellojohn.test";
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
 
+/// Runs a bench's `run` on a multi-thread runtime when invoked by `cargo bench` (with
+/// `--bench`); under `cargo test --benches` it only says it skipped.
+pub fn main<F, Fut>(name: &str, run: F) -> std::process::ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), BoxError>>,
+{
+    use std::process::ExitCode;
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("{name}: run it with `cargo bench --bench {name}`; skipping");
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// A numeric setting from the environment, or its default.
 pub fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
