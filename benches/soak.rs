@@ -61,7 +61,10 @@ async fn run() -> Result<(), BoxError> {
     let port = free_port()?;
     // SQL stores take their key from the environment (the file store keeps its own file).
     let key = "c29hay1iZW5jaC1lbmNyeXB0aW9uLWtleS0zMmJ5dGU=";
-    let settings = [("HELLOJOHN_CACHE_MEMORY_MB", cache_mb.as_str()), ("HELLOJOHN_ENCRYPTION_KEY", key)];
+    let settings = [
+        ("HELLOJOHN_CACHE_MEMORY_MB", cache_mb.as_str()),
+        ("HELLOJOHN_ENCRYPTION_KEY", key),
+    ];
     let server = spawn_server(&database, port, &settings)?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();

@@ -196,6 +196,7 @@ pub async fn serve_bound(
 ) -> Result<(), StartError> {
     let ready = node.state.ready.clone();
     crate::webhooks::sweeper::start(node.state.control.clone());
+    crate::telemetry::start_upkeep(node.state.metrics.clone());
     if let Some(metrics) = metrics {
         tracing::info!(address = %metrics.local_addr()?, "metrics listening");
         let app = http::metrics_router(node.state.clone());

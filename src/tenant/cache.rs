@@ -202,16 +202,28 @@ impl TenantCache {
             });
     }
 
-    /// Forgets a user's cached sessions (after a revoke-all, disable or delete): the next
-    /// lookup reads the committed state from the store.
-    pub fn forget_user_sessions(&self, user_id: &str, except: Option<&str>) {
-        let (tenant, user, except) = (self.tenant.clone(), user_id.to_owned(), except.map(str::to_owned));
-        let _ = self.node.entries.invalidate_entries_if(move |key, entry| {
-            key.tenant == tenant
+    /// Marks a user's cached sessions revoked (after a revoke-all, disable or delete),
+    /// so that a late write of an older "active" state can't bring one back. Scans the
+    /// node's entries: these are rare, administrative changes.
+    pub fn revoke_user_sessions(&self, user_id: &str, except: Option<&str>) {
+        let mine = self.node.entries.iter().filter_map(|(key, entry)| {
+            let owned = key.tenant == self.tenant
                 && key.kind == Kind::Session
-                && matches!(entry, Entry::Session(s) if s.user_id == user)
-                && except.as_deref() != Some(key.id.as_str())
+                && matches!(&entry, Entry::Session(s) if s.user_id == user_id)
+                && except != Some(key.id.as_str());
+            owned.then_some(key)
         });
+        for key in mine.collect::<Vec<_>>() {
+            self.node.entries.entry(Key::clone(&key)).and_compute_with(|current| {
+                match current.map(|e| e.into_value()) {
+                    Some(Entry::Session(mut session)) => {
+                        session.status = SessionStatus::Revoked;
+                        Op::Put(Entry::Session(session))
+                    }
+                    _ => Op::Nop,
+                }
+            });
+        }
     }
 }
 
@@ -271,14 +283,19 @@ mod tests {
     }
 
     #[test]
-    fn forgetting_a_users_sessions_spares_the_exception_and_other_users() {
+    fn revoking_a_users_sessions_spares_the_exception_and_other_users() {
         let cache = Arc::new(NodeCache::new(1 << 20)).tenant("tnt_a");
         for (id, owner) in [("ses_1", "usr_1"), ("ses_2", "usr_1"), ("ses_3", "usr_2")] {
             cache.remember_session(id, session(owner, SessionStatus::Active));
         }
-        cache.forget_user_sessions("usr_1", Some("ses_2"));
-        assert!(cache.session("ses_1").is_none());
-        assert!(cache.session("ses_2").is_some() && cache.session("ses_3").is_some());
+        cache.revoke_user_sessions("usr_1", Some("ses_2"));
+        let status = |id: &str| cache.session(id).map(|s| s.status);
+        assert_eq!(status("ses_1"), Some(SessionStatus::Revoked));
+        assert_eq!(status("ses_2"), Some(SessionStatus::Active));
+        assert_eq!(status("ses_3"), Some(SessionStatus::Active));
+        // A late write of the old active state can't undo the revocation.
+        cache.remember_session("ses_1", session("usr_1", SessionStatus::Active));
+        assert_eq!(status("ses_1"), Some(SessionStatus::Revoked));
     }
 
     #[test]

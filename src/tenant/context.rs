@@ -152,10 +152,9 @@ impl TenantContext {
         Ok(Some(CachedSession::from(&session)))
     }
 
-    /// Forgets the cached sessions of a user (after a revoke-all, disable or delete): their
-    /// next check reads the committed, revoked state.
+    /// Marks every cached session of a user revoked (after a revoke-all, disable or delete).
     pub fn forget_user_sessions(&self, user_id: &str, except: Option<&str>) {
-        self.cache.forget_user_sessions(user_id, except);
+        self.cache.revoke_user_sessions(user_id, except);
     }
 
     /// The effective status of a session now: active sessions past their absolute
