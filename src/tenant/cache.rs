@@ -113,10 +113,12 @@ impl NodeCache {
         self.entries.weighted_size()
     }
 
-    /// Forgets everything of a tenant (deleted, suspended or restored).
+    /// Forgets everything of a tenant whose data changes outside its owner (deleted,
+    /// suspended, restored). A read still in flight holds the old epoch, bumped here, so it
+    /// can't put an entry back.
     pub fn forget_tenant(&self, tenant_id: &str) {
         let tenant: Arc<str> = Arc::from(tenant_id);
-        if let Some(epoch) = self.epochs.get(&tenant) {
+        if let Some((_, epoch)) = self.epochs.remove(&tenant) {
             epoch.fetch_add(1, Ordering::SeqCst);
         }
         let gone = tenant.clone();
@@ -278,8 +280,12 @@ mod tests {
         a.keep_user(a.read_mark(), &user("usr_1", "a's"));
         a.remember_session("ses_1", session("usr_1", SessionStatus::Active));
         assert!(b.user("usr_1").is_none() && b.session("ses_1").is_none());
+        let in_flight = a.read_mark();
         node.forget_tenant("tnt_a");
         assert!(a.user("usr_1").is_none() && a.session("ses_1").is_none());
+        // A read that started before the tenant was forgotten can't put its user back.
+        a.keep_user(in_flight, &user("usr_1", "stale"));
+        assert!(node.tenant("tnt_a").user("usr_1").is_none());
     }
 
     #[test]

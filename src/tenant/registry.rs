@@ -75,9 +75,12 @@ impl TenantRegistry {
         Err(ApiError::unavailable()).into()
     }
 
-    /// Stops a tenant's actor if it runs (tenant deleted or suspended).
+    /// Stops a tenant's actor if it runs (tenant deleted, suspended or being restored)
+    /// and forgets what the node cache holds of it.
     pub async fn stop(&self, tenant_id: &str) {
         self.actors.stop(tenant_id).await;
+        // What follows (deletion, suspension, a restore) changes the tenant outside its owner.
+        self.deps().cache.forget_tenant(tenant_id);
     }
 
     /// Tells a tenant's actor to reload its record and keys. Waits for a start in
