@@ -54,6 +54,10 @@ pub enum ApiError {
     CpAdminRequired,
     #[error("Not found.")]
     NotFound,
+    /// No route has this path: the same `not_found`, with a message that tells a mistyped
+    /// URL from a missing object.
+    #[error("No such endpoint.")]
+    NoRoute,
     #[error("Method not allowed.")]
     MethodNotAllowed,
     #[error("An account with this email already exists.")]
@@ -112,7 +116,7 @@ impl ApiError {
             | AccountDisabled
             | AccountLocked { .. }
             | CpAdminRequired => 403,
-            NotFound => 404,
+            NotFound | NoRoute => 404,
             MethodNotAllowed => 405,
             EmailAlreadyExists | SlugAlreadyExists | AlreadyMember | Conflict(_) => 409,
             PayloadTooLarge | BackupTooLarge => 413,
@@ -148,7 +152,7 @@ impl ApiError {
             AccountDisabled => "account_disabled",
             AccountLocked { .. } => "account_locked",
             CpAdminRequired => "cp_admin_required",
-            NotFound => "not_found",
+            NotFound | NoRoute => "not_found",
             MethodNotAllowed => "method_not_allowed",
             EmailAlreadyExists => "email_already_exists",
             SlugAlreadyExists => "slug_already_exists",

@@ -1,5 +1,5 @@
 //! The `hellojohn` binary: `serve` (default), `migrate`, `admin create`, `tenant
-//! export|import|keys`.
+//! export|import|keys`, `openapi`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +27,12 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Print the OpenAPI 3.1 document of the HTTP API (what `GET /openapi.json` serves).
+    Openapi {
+        /// Print the Markdown reference instead (`docs/api-reference.md`).
+        #[arg(long)]
+        markdown: bool,
     },
     /// Back up and restore one tenant (JSON lines).
     Tenant {
@@ -98,6 +104,10 @@ enum AdminCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Needs no configuration: the document depends only on the build.
+    if let Some(Command::Openapi { markdown }) = cli.command {
+        return print_openapi(markdown);
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -110,6 +120,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Tenant { command } => tenant_backup(config, command).await,
+        Command::Openapi { markdown } => return print_openapi(markdown),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -133,6 +144,24 @@ async fn main() -> ExitCode {
                 true => ExitCode::from(2),
                 false => ExitCode::FAILURE,
             }
+        }
+    }
+}
+
+fn print_openapi(markdown: bool) -> ExitCode {
+    let document = hellojohn::http::openapi_document();
+    let text = match markdown {
+        true => serde_json::to_value(&document).map(|v| hellojohn::http::reference_markdown(&v)),
+        false => document.to_pretty_json(),
+    };
+    match text {
+        Ok(text) => {
+            println!("{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::body::{required, JsonBody};
 use super::control::no_store;
@@ -12,13 +13,14 @@ use super::error::ApiError;
 use super::extract::{Admin, Secret};
 use super::pagination::{list as list_page, ListQuery};
 use super::params::path_id;
+use super::schema;
 use super::AppState;
 use crate::ids::prefix;
 use crate::views;
 
 /// `POST` body: `type` on `/v1/api-keys`; the control plane names it `kind` (API.md §8)
 /// and takes either.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateBody {
     name: Option<String>,
     #[serde(rename = "type")]
@@ -41,6 +43,16 @@ async fn list_for(state: &AppState, tenant_id: &str, q: &ListQuery) -> Result<Re
     Ok(list_page(keys, page.limit, |k| &k.id, views::api_key).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    tag = "api-keys",
+    summary = "Create an API key",
+    operation_id = "create_api_key",
+    request_body = CreateBody,
+    responses((status = 201, description = "Created.", body = schema::ApiKey)),
+    security(("secret_key" = []))
+)]
 pub async fn create(
     key: Secret,
     State(state): State<AppState>,
@@ -49,6 +61,16 @@ pub async fn create(
     create_for(&state, &key.tenant.id, body, "type").await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    tag = "api-keys",
+    summary = "List API keys",
+    operation_id = "list_api_keys",
+    params(ListQuery),
+    responses((status = 200, description = "OK.", body = schema::List<schema::ApiKey>)),
+    security(("secret_key" = []))
+)]
 pub async fn list(
     key: Secret,
     State(state): State<AppState>,
@@ -57,6 +79,15 @@ pub async fn list(
     list_for(&state, &key.tenant.id, &q).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    tag = "api-keys",
+    summary = "Revoke an API key",
+    operation_id = "delete_api_key",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []))
+)]
 pub async fn delete(
     key: Secret,
     State(state): State<AppState>,
@@ -67,6 +98,16 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/tenants/{id}/api-keys",
+    tag = "control-plane",
+    summary = "Create a tenant's API key",
+    operation_id = "cp_create_api_key",
+    request_body = CreateBody,
+    responses((status = 201, description = "Created.", body = schema::ApiKey)),
+    security(("admin_token" = []))
+)]
 pub async fn cp_create(
     admin: Admin,
     State(state): State<AppState>,
@@ -79,6 +120,16 @@ pub async fn cp_create(
     Ok(created)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}/api-keys",
+    tag = "control-plane",
+    summary = "List a tenant's API keys",
+    operation_id = "cp_list_api_keys",
+    params(ListQuery),
+    responses((status = 200, description = "OK.", body = schema::List<schema::ApiKey>)),
+    security(("admin_token" = []))
+)]
 pub async fn cp_list(
     _: Admin,
     State(state): State<AppState>,
@@ -90,6 +141,15 @@ pub async fn cp_list(
     list_for(&state, &tenant, &q).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tenants/{id}/api-keys/{key_id}",
+    tag = "control-plane",
+    summary = "Revoke a tenant's API key",
+    operation_id = "cp_delete_api_key",
+    responses((status = 204, description = "Done, no content.")),
+    security(("admin_token" = []))
+)]
 pub async fn cp_delete(
     admin: Admin,
     State(state): State<AppState>,

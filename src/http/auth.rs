@@ -6,11 +6,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::body::{required, JsonBody, OptionalJsonBody};
 use super::control::no_store;
 use super::error::ApiError;
 use super::extract::{Publishable, Secret, SignedIn};
+use super::schema;
 use super::AppState;
 use crate::tenant::limits::RateLimitInfo;
 use crate::tenant::messages::{OrgSwitch, TenantReply, TenantRequest, TenantResponse, TokenSet, UserRef};
@@ -56,7 +58,7 @@ pub(super) fn signed_in(status: StatusCode, response: TenantResponse) -> Result<
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SignUpBody {
     email: Option<String>,
     password: Option<String>,
@@ -65,6 +67,15 @@ pub struct SignUpBody {
     unsafe_metadata: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/sign-up",
+    tag = "auth",
+    summary = "Sign a user up",
+    request_body = SignUpBody,
+    responses((status = 201, description = "Created.", body = schema::SignedIn)),
+    security(("publishable_key" = []))
+)]
 pub async fn sign_up(
     key: Publishable,
     State(state): State<AppState>,
@@ -88,12 +99,21 @@ pub async fn sign_up(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SignInBody {
     email: Option<String>,
     password: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/sign-in",
+    tag = "auth",
+    summary = "Sign in with email and password",
+    request_body = SignInBody,
+    responses((status = 200, description = "OK.", body = schema::SignedIn)),
+    security(("publishable_key" = []))
+)]
 pub async fn sign_in(
     key: Publishable,
     State(state): State<AppState>,
@@ -107,11 +127,12 @@ pub async fn sign_in(
     Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RefreshBody {
     refresh_token: Option<String>,
     /// Absent keeps the active organization, `null` clears it, an id switches to it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     organization_id: Option<Value>,
 }
 
@@ -120,6 +141,15 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<V
     Value::deserialize(deserializer).map(Some)
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/token/refresh",
+    tag = "auth",
+    summary = "Rotate a refresh token",
+    request_body = RefreshBody,
+    responses((status = 200, description = "OK.", body = schema::Refreshed)),
+    security(("publishable_key" = []))
+)]
 pub async fn refresh(
     key: Publishable,
     State(state): State<AppState>,
@@ -149,11 +179,20 @@ pub async fn refresh(
     }))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct SignOutBody {
     scope: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/sign-out",
+    tag = "auth",
+    summary = "Sign out this session (or all, `scope: global`)",
+    request_body = Option<SignOutBody>,
+    responses((status = 204, description = "Done, no content.")),
+    security(("access_token" = []))
+)]
 pub async fn sign_out(
     user: SignedIn,
     State(state): State<AppState>,
@@ -169,6 +208,15 @@ pub async fn sign_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/auth/me",
+    tag = "me",
+    summary = "Update the signed-in user",
+    request_body = schema::ProfilePatch,
+    responses((status = 200, description = "OK.", body = schema::User)),
+    security(("access_token" = []))
+)]
 pub async fn update_me(
     user: SignedIn,
     State(state): State<AppState>,
@@ -184,13 +232,22 @@ pub async fn update_me(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct PasswordChangeBody {
     current_password: Option<String>,
     new_password: Option<String>,
     sign_out_other_sessions: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/password/change",
+    tag = "me",
+    summary = "Change the password",
+    request_body = PasswordChangeBody,
+    responses((status = 204, description = "Done, no content.")),
+    security(("access_token" = []))
+)]
 pub async fn change_password(
     user: SignedIn,
     State(state): State<AppState>,
@@ -205,6 +262,14 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "me",
+    summary = "The signed-in user",
+    responses((status = 200, description = "OK.", body = schema::User)),
+    security(("access_token" = []))
+)]
 pub async fn me(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let request = TenantRequest::GetUser { user: UserRef::Me };
     match state.call(&user, request).await {
@@ -216,11 +281,20 @@ pub async fn me(user: SignedIn, State(state): State<AppState>) -> Result<Json<Va
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyBody {
     token: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/sessions/verify",
+    tag = "sessions",
+    summary = "Check an access token and its session",
+    request_body = VerifyBody,
+    responses((status = 200, description = "OK.", body = schema::Verification)),
+    security(("secret_key" = []))
+)]
 pub async fn verify_session(
     key: Secret,
     State(state): State<AppState>,

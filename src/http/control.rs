@@ -7,16 +7,17 @@ use axum::Json;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::body::{required, JsonBody, MAX_IMPORT_BYTES};
 use super::error::ApiError;
 use super::extract::{Admin, Client};
 use super::pagination::{list, ListQuery};
 use super::params::path_id;
+use super::schema;
 use super::AppState;
 use crate::control::{backup_lines, CreateTenant, TenantPatch};
 use crate::ids::prefix;
-use crate::tenant::messages::{Caller, TenantRequest};
 use crate::views;
 
 /// Responses that carry a token or secret must not be cached.
@@ -24,12 +25,21 @@ pub(super) fn no_store(status: StatusCode, body: Value) -> impl IntoResponse {
     (status, [("cache-control", "no-store")], Json(body))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Credentials {
     email: Option<String>,
     password: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/sign-in",
+    tag = "control-plane",
+    summary = "Sign a CP admin in",
+    request_body = Credentials,
+    responses((status = 200, description = "OK.", body = schema::AdminToken)),
+    security(())
+)]
 pub async fn admin_sign_in(
     Client(client): Client,
     State(state): State<AppState>,
@@ -51,6 +61,15 @@ pub async fn admin_sign_in(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/admins",
+    tag = "control-plane",
+    summary = "List CP admins",
+    params(ListQuery),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Admin>)),
+    security(("admin_token" = []))
+)]
 pub async fn list_admins(
     _: Admin,
     State(state): State<AppState>,
@@ -66,6 +85,15 @@ pub async fn list_admins(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admins",
+    tag = "control-plane",
+    summary = "Create a CP admin",
+    request_body = Credentials,
+    responses((status = 201, description = "Created.", body = schema::Admin)),
+    security(("admin_token" = []))
+)]
 pub async fn create_admin(
     _: Admin,
     State(state): State<AppState>,
@@ -80,6 +108,14 @@ pub async fn create_admin(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admins/{id}",
+    tag = "control-plane",
+    summary = "Delete a CP admin",
+    responses((status = 204, description = "Done, no content.")),
+    security(("admin_token" = []))
+)]
 pub async fn delete_admin(
     _: Admin,
     State(state): State<AppState>,
@@ -90,6 +126,15 @@ pub async fn delete_admin(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants",
+    tag = "control-plane",
+    summary = "List tenants",
+    params(ListQuery),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Tenant>)),
+    security(("admin_token" = []))
+)]
 pub async fn list_tenants(
     _: Admin,
     State(state): State<AppState>,
@@ -100,6 +145,15 @@ pub async fn list_tenants(
     Ok(list(tenants, page.limit, |t| &t.id, views::tenant))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tenants",
+    tag = "control-plane",
+    summary = "Create a tenant (its keys are shown once)",
+    request_body = schema::NewTenant,
+    responses((status = 201, description = "Created.", body = schema::CreatedTenant)),
+    security(("admin_token" = []))
+)]
 pub async fn create_tenant(
     admin: Admin,
     State(state): State<AppState>,
@@ -118,6 +172,14 @@ pub async fn create_tenant(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}",
+    tag = "control-plane",
+    summary = "A tenant",
+    responses((status = 200, description = "OK.", body = schema::Tenant)),
+    security(("admin_token" = []))
+)]
 pub async fn get_tenant(
     _: Admin,
     State(state): State<AppState>,
@@ -128,6 +190,15 @@ pub async fn get_tenant(
     Ok(Json(views::tenant(&tenant)))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/tenants/{id}",
+    tag = "control-plane",
+    summary = "Rename, suspend or resume a tenant, or change its settings",
+    request_body = schema::TenantPatch,
+    responses((status = 200, description = "OK.", body = schema::Tenant)),
+    security(("admin_token" = []))
+)]
 pub async fn update_tenant(
     _: Admin,
     State(state): State<AppState>,
@@ -140,6 +211,14 @@ pub async fn update_tenant(
     Ok(Json(views::tenant(&tenant)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tenants/{id}",
+    tag = "control-plane",
+    summary = "Delete a tenant and its data",
+    responses((status = 204, description = "Done, no content.")),
+    security(("admin_token" = []))
+)]
 pub async fn delete_tenant(
     admin: Admin,
     State(state): State<AppState>,
@@ -151,6 +230,14 @@ pub async fn delete_tenant(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/tenants/{id}/signing-keys/rotate",
+    tag = "control-plane",
+    summary = "Rotate the tenant's signing key",
+    responses((status = 200, description = "OK.", body = schema::RotatedKeys)),
+    security(("admin_token" = []))
+)]
 pub async fn rotate_signing_key(
     _: Admin,
     State(state): State<AppState>,
@@ -160,6 +247,14 @@ pub async fn rotate_signing_key(
     Ok(Json(state.control.rotate_signing_key(&id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}/export",
+    tag = "control-plane",
+    summary = "Export a backup (JSON lines, streamed)",
+    responses((status = 200, description = "The backup, one JSON record a line, ending with a trailer line.", content_type = "application/x-ndjson", body = String)),
+    security(("admin_token" = []))
+)]
 /// Streams a tenant's backup as JSON lines, as the store reads it.
 pub async fn export_tenant(
     admin: Admin,
@@ -184,6 +279,16 @@ pub struct ImportQuery {
     isolation_mode: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/tenants/{id}/import",
+    tag = "control-plane",
+    summary = "Restore a backup (JSON lines, up to 16 GiB, streamed)",
+    request_body(content = String, content_type = "application/x-ndjson", description = "A backup as `export` wrote it."),
+    params(("isolation_mode" = Option<String>, Query, description = "Mode of a tenant the import creates")),
+    responses((status = 200, description = "OK.", body = schema::Imported)),
+    security(("admin_token" = []))
+)]
 /// Restores a JSON-lines backup (`application/x-ndjson`) as it arrives, up to
 /// [`MAX_IMPORT_BYTES`].
 pub async fn import_tenant(
@@ -240,19 +345,24 @@ pub async fn import_tenant(
 
 /// Test hook (only in builds with the `test-faults` feature, and with
 /// `HELLOJOHN_TEST_FAULTS=true`): makes the tenant's actor panic.
+#[cfg(feature = "test-faults")]
 pub async fn inject_panic(
     _: Admin,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::TENANT, id)?;
-    if !cfg!(feature = "test-faults") || !state.config.test_faults {
+    if !state.config.test_faults {
         return Err(ApiError::NotFound);
     }
     state.control.tenant(&id).await?;
     state
         .tenants
-        .ask(&id, Caller::operator(), TenantRequest::InjectPanic)
+        .ask(
+            &id,
+            crate::tenant::messages::Caller::operator(),
+            crate::tenant::messages::TenantRequest::InjectPanic,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::cors::ANY_ORIGIN;
 use super::error::ApiError;
+use super::schema;
 use super::AppState;
 use crate::ids;
 use crate::tenant::messages::{Caller, ClientInfo, Credential, TenantRequest, TenantResponse};
@@ -21,6 +22,14 @@ async fn known_tenant(state: &AppState, tenant_id: &str) -> Result<(), ApiError>
     state.control.tenant(tenant_id).await.map(|_| ())
 }
 
+#[utoipa::path(
+    get,
+    path = "/t/{tenant_id}/.well-known/jwks.json",
+    tag = "keys",
+    summary = "The tenant's JWKS",
+    responses((status = 200, description = "OK.", body = schema::Jwks)),
+    security(())
+)]
 pub async fn jwks(State(state): State<AppState>, Path(tenant_id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     known_tenant(&state, &tenant_id).await?;
     let anyone = Caller {
@@ -33,6 +42,26 @@ pub async fn jwks(State(state): State<AppState>, Path(tenant_id): Path<String>) 
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/jwks/{tenant_id}",
+    tag = "keys",
+    summary = "The tenant's JWKS (the same document under `/v1`)",
+    responses((status = 200, description = "OK.", body = schema::Jwks)),
+    security(())
+)]
+pub async fn jwks_v1(state: State<AppState>, tenant_id: Path<String>) -> Result<impl IntoResponse, ApiError> {
+    jwks(state, tenant_id).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/t/{tenant_id}/.well-known/openid-configuration",
+    tag = "keys",
+    summary = "OpenID discovery",
+    responses((status = 200, description = "OK.", body = schema::Discovery)),
+    security(())
+)]
 pub async fn discovery(
     State(state): State<AppState>,
     Path(tenant_id): Path<String>,

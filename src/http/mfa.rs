@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::auth::{limited, signed_in, unexpected};
 use super::body::{required, JsonBody};
@@ -14,6 +15,7 @@ use super::control::no_store;
 use super::error::ApiError;
 use super::extract::{Publishable, Secret, SignedIn};
 use super::params::path_id;
+use super::schema;
 use super::AppState;
 use crate::ids::prefix;
 use crate::tenant::messages::{TenantRequest, TenantResponse, UserRef};
@@ -28,6 +30,14 @@ fn factor_list(response: TenantResponse) -> Result<Json<Value>, ApiError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/me/mfa/totp",
+    tag = "mfa",
+    summary = "Start TOTP enrollment",
+    responses((status = 201, description = "Created.", body = schema::TotpEnrollment)),
+    security(("access_token" = []))
+)]
 pub async fn start_totp(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
     match state.call(&user, TenantRequest::StartTotp).await? {
         TenantResponse::TotpEnrollment {
@@ -44,12 +54,21 @@ pub async fn start_totp(user: SignedIn, State(state): State<AppState>) -> Result
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ConfirmBody {
     factor_id: Option<String>,
     code: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/me/mfa/totp/confirm",
+    tag = "mfa",
+    summary = "Confirm TOTP enrollment with a first code",
+    request_body = ConfirmBody,
+    responses((status = 200, description = "OK.", body = schema::FactorConfirmed)),
+    security(("access_token" = []))
+)]
 pub async fn confirm_totp(
     user: SignedIn,
     State(state): State<AppState>,
@@ -69,6 +88,14 @@ pub async fn confirm_totp(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/me/mfa/factors",
+    tag = "mfa",
+    summary = "My MFA factors",
+    responses((status = 200, description = "OK.", body = schema::List<schema::Factor>)),
+    security(("access_token" = []))
+)]
 pub async fn my_factors(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     factor_list(
         state
@@ -77,11 +104,20 @@ pub async fn my_factors(user: SignedIn, State(state): State<AppState>) -> Result
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CodeBody {
     code: Option<String>,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/me/mfa/factors/{id}",
+    tag = "mfa",
+    summary = "Remove one of my factors (needs a current code)",
+    request_body = CodeBody,
+    responses((status = 204, description = "Done, no content.")),
+    security(("access_token" = []))
+)]
 pub async fn remove_my_factor(
     user: SignedIn,
     State(state): State<AppState>,
@@ -97,6 +133,15 @@ pub async fn remove_my_factor(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/me/mfa/backup-codes",
+    tag = "mfa",
+    summary = "Replace my backup codes",
+    request_body = CodeBody,
+    responses((status = 200, description = "OK.", body = schema::BackupCodes)),
+    security(("access_token" = []))
+)]
 pub async fn regenerate_backup_codes(
     user: SignedIn,
     State(state): State<AppState>,
@@ -113,16 +158,25 @@ pub async fn regenerate_backup_codes(
     }
 }
 
-#[derive(Deserialize)]
-pub struct VerifyBody {
+#[derive(Deserialize, ToSchema)]
+pub struct MfaVerifyBody {
     challenge_id: Option<String>,
     code: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/mfa/verify",
+    tag = "auth",
+    summary = "Finish a sign-in that answered `mfa_required`",
+    request_body = MfaVerifyBody,
+    responses((status = 200, description = "OK.", body = schema::SignedIn)),
+    security(("publishable_key" = []))
+)]
 pub async fn verify(
     key: Publishable,
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<VerifyBody>,
+    JsonBody(body): JsonBody<MfaVerifyBody>,
 ) -> Result<Response, ApiError> {
     let challenge_id = required("challenge_id", body.challenge_id)?;
     let code = required("code", body.code)?;
@@ -134,6 +188,14 @@ pub async fn verify(
     Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}/mfa/factors",
+    tag = "mfa",
+    summary = "A user's MFA factors",
+    responses((status = 200, description = "OK.", body = schema::List<schema::Factor>)),
+    security(("secret_key" = []))
+)]
 pub async fn user_factors(
     key: Secret,
     State(state): State<AppState>,
@@ -148,6 +210,14 @@ pub async fn user_factors(
     )
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/{id}/mfa/factors/{fid}",
+    tag = "mfa",
+    summary = "Remove a user's factor",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []))
+)]
 pub async fn reset_user_factor(
     key: Secret,
     State(state): State<AppState>,

@@ -12,11 +12,14 @@ pub mod error;
 mod extract;
 mod keys;
 mod mfa;
+mod openapi;
 mod ops;
 mod orgs;
 mod pagination;
 mod params;
 mod recovery;
+mod reference;
+mod schema;
 mod users;
 mod webhooks;
 
@@ -24,9 +27,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Config;
 use crate::control::ControlPlane;
@@ -86,121 +92,113 @@ pub fn metrics_router(state: AppState) -> Router {
     Router::new().route("/metrics", get(ops::metrics)).with_state(state)
 }
 
-/// The whole HTTP API.
-pub fn router(state: AppState) -> Router {
-    let cp = Router::new()
-        .route("/admin/sign-in", post(control::admin_sign_in))
-        .route("/admins", get(control::list_admins).post(control::create_admin))
-        .route("/admins/{id}", delete(control::delete_admin))
-        .route("/tenants", get(control::list_tenants).post(control::create_tenant))
-        .route(
-            "/tenants/{id}",
-            get(control::get_tenant)
-                .patch(control::update_tenant)
-                .delete(control::delete_tenant),
-        )
-        .route("/tenants/{id}/signing-keys/rotate", post(control::rotate_signing_key))
-        .route(
-            "/tenants/{id}/api-keys",
-            get(api_keys::cp_list).post(api_keys::cp_create),
-        )
-        .route("/tenants/{id}/api-keys/{key_id}", delete(api_keys::cp_delete))
-        .route("/tenants/{id}/export", get(control::export_tenant))
-        .route(
-            "/tenants/{id}/import",
-            // Streamed: the handler counts the body against `body::MAX_IMPORT_BYTES` itself.
-            post(control::import_tenant),
-        )
-        .route("/tenants/{id}/faults/panic", post(control::inject_panic));
-    let v1 = Router::new()
-        .route("/auth/sign-up", post(auth::sign_up))
-        .route("/auth/sign-in", post(auth::sign_in))
-        .route("/auth/token/refresh", post(auth::refresh))
-        .route("/auth/me", get(auth::me).patch(auth::update_me))
-        .route("/auth/sign-out", post(auth::sign_out))
-        .route("/auth/password/change", post(auth::change_password))
-        .route("/me/sessions", get(users::my_sessions))
-        .route("/me/mfa/totp", post(mfa::start_totp))
-        .route("/me/mfa/totp/confirm", post(mfa::confirm_totp))
-        .route("/me/mfa/factors", get(mfa::my_factors))
-        .route("/me/mfa/factors/{id}", delete(mfa::remove_my_factor))
-        .route("/me/mfa/backup-codes", post(mfa::regenerate_backup_codes))
-        .route("/auth/mfa/verify", post(mfa::verify))
-        .route("/auth/password/forgot", post(recovery::forgot_password))
-        .route("/auth/password/reset", post(recovery::reset_password))
-        .route("/auth/email/verify/send", post(recovery::send_verification))
-        .route("/auth/email/verify", post(recovery::verify_email))
-        .route("/auth/magic-link", post(recovery::magic_link))
-        .route("/auth/magic-link/verify", post(recovery::magic_link_verify))
-        .route("/users/{id}/mfa/factors", get(mfa::user_factors))
-        .route("/users/{id}/mfa/factors/{fid}", delete(mfa::reset_user_factor))
-        .route("/me/sessions/{id}", delete(users::revoke_my_session))
-        .route("/users", get(users::list_users).post(users::create_user))
-        .route(
-            "/users/{id}",
-            get(users::get_user)
-                .patch(users::update_user)
-                .delete(users::delete_user),
-        )
-        .route("/users/{id}/disable", post(users::disable_user))
-        .route("/users/{id}/enable", post(users::enable_user))
-        .route("/users/{id}/sessions", delete(users::revoke_user_sessions))
-        .route("/sessions", get(users::list_sessions))
-        .route("/sessions/{id}", get(users::get_session).delete(users::revoke_session))
-        .route("/sessions/verify", post(auth::verify_session))
-        .route("/webhooks", get(webhooks::list_webhooks).post(webhooks::create))
-        .route(
-            "/webhooks/{id}",
-            get(webhooks::get).patch(webhooks::update).delete(webhooks::delete),
-        )
-        .route("/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
-        .route("/webhooks/{id}/test", post(webhooks::test))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route("/webhooks/{id}/deliveries/{del}/retry", post(webhooks::retry))
-        .route("/organizations", get(orgs::list_orgs).post(orgs::create_org))
-        .route(
-            "/organizations/{id}",
-            get(orgs::get_org).patch(orgs::update_org).delete(orgs::delete_org),
-        )
-        .route(
-            "/organizations/{id}/members",
-            get(orgs::list_members).post(orgs::add_member),
-        )
-        .route(
-            "/organizations/{id}/members/{user_id}",
-            patch(orgs::update_member).delete(orgs::remove_member),
-        )
-        .route(
-            "/organizations/{id}/invitations",
-            get(orgs::list_invitations).post(orgs::invite),
-        )
-        .route("/organizations/{id}/invitations/{inv}", delete(orgs::revoke_invitation))
-        .route(
-            "/organizations/{id}/roles",
-            get(orgs::list_roles).post(orgs::create_role),
-        )
-        .route(
-            "/organizations/{id}/roles/{key}",
-            patch(orgs::update_role).delete(orgs::delete_role),
-        )
-        .route("/invitations/{token}/accept", post(orgs::accept_invitation))
-        .route("/me/organizations", get(orgs::my_organizations))
-        .route("/api-keys", get(api_keys::list).post(api_keys::create))
-        .route("/api-keys/{id}", delete(api_keys::delete))
-        .route("/jwks/{tenant_id}", get(keys::jwks));
-    let mut public = Router::new()
-        .route("/health", get(ops::health))
-        .route("/readyz", get(ops::readyz));
-    // With a metrics listener, the public port does not expose `/metrics` (API.md §10).
-    if state.config.metrics_listen.is_none() {
-        public = public.route("/metrics", get(ops::metrics));
+/// Every documented route. Routes are registered only through `routes!`, which takes each
+/// handler's path and method from its `#[utoipa::path]`: a route can't exist undocumented.
+/// `public_metrics` adds `/metrics` (absent when a metrics listener is configured).
+fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
+    let cp = OpenApiRouter::new()
+        .routes(routes!(control::admin_sign_in))
+        .routes(routes!(control::list_admins, control::create_admin))
+        .routes(routes!(control::delete_admin))
+        .routes(routes!(control::list_tenants, control::create_tenant))
+        .routes(routes!(
+            control::get_tenant,
+            control::update_tenant,
+            control::delete_tenant
+        ))
+        .routes(routes!(control::rotate_signing_key))
+        .routes(routes!(api_keys::cp_list, api_keys::cp_create))
+        .routes(routes!(api_keys::cp_delete))
+        .routes(routes!(control::export_tenant))
+        // Streamed: the handler counts the body against `body::MAX_IMPORT_BYTES` itself.
+        .routes(routes!(control::import_tenant));
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(auth::sign_up))
+        .routes(routes!(auth::sign_in))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::me, auth::update_me))
+        .routes(routes!(auth::sign_out))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(users::my_sessions))
+        .routes(routes!(mfa::start_totp))
+        .routes(routes!(mfa::confirm_totp))
+        .routes(routes!(mfa::my_factors))
+        .routes(routes!(mfa::remove_my_factor))
+        .routes(routes!(mfa::regenerate_backup_codes))
+        .routes(routes!(mfa::verify))
+        .routes(routes!(recovery::forgot_password))
+        .routes(routes!(recovery::reset_password))
+        .routes(routes!(recovery::send_verification))
+        .routes(routes!(recovery::verify_email))
+        .routes(routes!(recovery::magic_link))
+        .routes(routes!(recovery::magic_link_verify))
+        .routes(routes!(mfa::user_factors))
+        .routes(routes!(mfa::reset_user_factor))
+        .routes(routes!(users::revoke_my_session))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::update_user, users::delete_user))
+        .routes(routes!(users::disable_user))
+        .routes(routes!(users::enable_user))
+        .routes(routes!(users::revoke_user_sessions))
+        .routes(routes!(users::list_sessions))
+        .routes(routes!(users::get_session, users::revoke_session))
+        .routes(routes!(auth::verify_session))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::retry))
+        .routes(routes!(orgs::list_orgs, orgs::create_org))
+        .routes(routes!(orgs::get_org, orgs::update_org, orgs::delete_org))
+        .routes(routes!(orgs::list_members, orgs::add_member))
+        .routes(routes!(orgs::update_member, orgs::remove_member))
+        .routes(routes!(orgs::list_invitations, orgs::invite))
+        .routes(routes!(orgs::revoke_invitation))
+        .routes(routes!(orgs::list_roles, orgs::create_role))
+        .routes(routes!(orgs::update_role, orgs::delete_role))
+        .routes(routes!(orgs::accept_invitation))
+        .routes(routes!(orgs::my_organizations))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::delete))
+        .routes(routes!(keys::jwks_v1));
+    let mut public = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(ops::health))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(openapi::openapi));
+    if public_metrics {
+        public = public.routes(routes!(ops::metrics));
     }
     public
-        .route("/t/{tenant_id}/.well-known/jwks.json", get(keys::jwks))
-        .route("/t/{tenant_id}/.well-known/openid-configuration", get(keys::discovery))
+        .routes(routes!(keys::jwks))
+        .routes(routes!(keys::discovery))
         .nest("/cp/v1", cp)
         .nest("/v1", v1)
-        .fallback(|| async { error::ApiError::NotFound })
+}
+
+/// The OpenAPI document of every route this build serves (`hellojohn openapi`, the docs).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(documented_routes(true).split_for_parts().1)
+}
+
+/// The Markdown reference rendered from the document (`docs/api-reference.md`).
+pub fn reference_markdown(document: &serde_json::Value) -> String {
+    reference::markdown(document)
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    // With a metrics listener, the public port does not expose `/metrics` (API.md §10).
+    let (router, api) = documented_routes(state.config.metrics_listen.is_none()).split_for_parts();
+    let document = openapi::finish(api).to_json().unwrap_or_default();
+    #[cfg(feature = "test-faults")]
+    let router = router.route(
+        "/cp/v1/tenants/{id}/faults/panic",
+        axum::routing::post(control::inject_panic),
+    );
+    router
+        .fallback(|| async { error::ApiError::NoRoute })
+        .layer(axum::Extension(openapi::Document(Arc::new(document))))
         .layer(DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge::edge))
         .with_state(state)

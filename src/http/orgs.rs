@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use super::auth::{token_json, unexpected};
 use super::body::{required, JsonBody, OptionalJsonBody};
@@ -15,6 +16,7 @@ use super::error::ApiError;
 use super::extract::{Invitee, OrgActor, SignedIn};
 use super::pagination::{list, ListQuery};
 use super::params::{field_id, path_id, search_text};
+use super::schema;
 use super::AppState;
 use crate::ids::prefix;
 use crate::tenant::messages::{Acceptance, NewOrganization, OrgAction, TenantRequest, TenantResponse};
@@ -62,6 +64,15 @@ pub struct OrgListQuery {
     q: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations",
+    tag = "organizations",
+    summary = "List organizations (a user: their own)",
+    params(ListQuery, ("q" = Option<String>, Query, description = "Search in name and slug")),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Organization>)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn list_orgs(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -74,6 +85,15 @@ pub async fn list_orgs(
     call(&state, actor, action, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/organizations",
+    tag = "organizations",
+    summary = "Create an organization",
+    request_body = schema::NewOrganization,
+    responses((status = 201, description = "Created.", body = schema::Organization)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn create_org(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -82,6 +102,14 @@ pub async fn create_org(
     call(&state, actor, OrgAction::Create(body), StatusCode::CREATED).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations/{id}",
+    tag = "organizations",
+    summary = "An organization (by id or slug)",
+    responses((status = 200, description = "OK.", body = schema::Organization)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn get_org(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -91,6 +119,15 @@ pub async fn get_org(
     call(&state, actor, action, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/organizations/{id}",
+    tag = "organizations",
+    summary = "Update an organization",
+    request_body = schema::OrganizationPatch,
+    responses((status = 200, description = "OK.", body = schema::Organization)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn update_org(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -104,6 +141,14 @@ pub async fn update_org(
     call(&state, actor, action, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/organizations/{id}",
+    tag = "organizations",
+    summary = "Delete an organization",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn delete_org(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -113,6 +158,15 @@ pub async fn delete_org(
     call(&state, actor, action, StatusCode::NO_CONTENT).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations/{id}/members",
+    tag = "organizations",
+    summary = "List members",
+    params(ListQuery),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Membership>)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn list_members(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -126,7 +180,7 @@ pub async fn list_members(
     call(&state, actor, action, StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct MemberBody {
     user_id: Option<String>,
     role: Option<String>,
@@ -141,6 +195,15 @@ fn role_field(role: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/organizations/{id}/members",
+    tag = "organizations",
+    summary = "Add a member",
+    request_body = MemberBody,
+    responses((status = 201, description = "Created.", body = schema::Membership)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn add_member(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -160,6 +223,15 @@ fn member_id(user_id: String) -> Result<String, ApiError> {
     path_id(prefix::USER, user_id)
 }
 
+#[utoipa::path(
+    patch,
+    path = "/organizations/{id}/members/{user_id}",
+    tag = "organizations",
+    summary = "Change a member's role",
+    request_body = MemberBody,
+    responses((status = 200, description = "OK.", body = schema::Membership)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn update_member(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -175,6 +247,14 @@ pub async fn update_member(
     call(&state, actor, action, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/organizations/{id}/members/{user_id}",
+    tag = "organizations",
+    summary = "Remove a member",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn remove_member(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -194,6 +274,15 @@ pub struct InvitationQuery {
     status: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations/{id}/invitations",
+    tag = "organizations",
+    summary = "List invitations",
+    params(ListQuery, ("status" = Option<String>, Query, description = "`pending`, `accepted`, `revoked` or `expired`")),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Invitation>)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn list_invitations(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -208,7 +297,7 @@ pub async fn list_invitations(
     call(&state, actor, action, StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct InvitationBody {
     email: Option<String>,
     role: Option<String>,
@@ -216,6 +305,15 @@ pub struct InvitationBody {
     redirect_url: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/organizations/{id}/invitations",
+    tag = "organizations",
+    summary = "Invite someone by email",
+    request_body = InvitationBody,
+    responses((status = 201, description = "Created.", body = schema::Invitation)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn invite(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -237,6 +335,14 @@ pub async fn invite(
     Ok(response)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/organizations/{id}/invitations/{inv}",
+    tag = "organizations",
+    summary = "Revoke an invitation",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn revoke_invitation(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -249,6 +355,14 @@ pub async fn revoke_invitation(
     call(&state, actor, action, StatusCode::NO_CONTENT).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/organizations/{id}/roles",
+    tag = "organizations",
+    summary = "List roles",
+    responses((status = 200, description = "OK.", body = schema::List<schema::Role>)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn list_roles(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -258,13 +372,22 @@ pub async fn list_roles(
     call(&state, actor, action, StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RoleBody {
     name: Option<String>,
     key: Option<String>,
     permissions: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/organizations/{id}/roles",
+    tag = "organizations",
+    summary = "Create a custom role",
+    request_body = RoleBody,
+    responses((status = 201, description = "Created.", body = schema::Role)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn create_role(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -280,6 +403,15 @@ pub async fn create_role(
     call(&state, actor, action, StatusCode::CREATED).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/organizations/{id}/roles/{key}",
+    tag = "organizations",
+    summary = "Update a custom role",
+    request_body = RoleBody,
+    responses((status = 200, description = "OK.", body = schema::Role)),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn update_role(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -295,6 +427,14 @@ pub async fn update_role(
     call(&state, actor, action, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/organizations/{id}/roles/{key}",
+    tag = "organizations",
+    summary = "Delete a custom role",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []), ("access_token" = []))
+)]
 pub async fn delete_role(
     actor: OrgActor,
     State(state): State<AppState>,
@@ -307,6 +447,14 @@ pub async fn delete_role(
     call(&state, actor, action, StatusCode::NO_CONTENT).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/me/organizations",
+    tag = "me",
+    summary = "My organizations and my role in each",
+    responses((status = 200, description = "OK.", body = schema::MyOrganizations)),
+    security(("access_token" = []))
+)]
 pub async fn my_organizations(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
     match state.call(&user, TenantRequest::MyOrganizations).await? {
         TenantResponse::Objects(page) => Ok(Json(json!({ "data": page.items })).into_response()),
@@ -314,12 +462,21 @@ pub async fn my_organizations(user: SignedIn, State(state): State<AppState>) -> 
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct AcceptBody {
     password: Option<String>,
     name: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/invitations/{token}/accept",
+    tag = "organizations",
+    summary = "Accept an invitation (signed in, or creating the invited user)",
+    request_body = Option<AcceptBody>,
+    responses((status = 200, description = "OK.", body = schema::Accepted)),
+    security(("publishable_key" = []), ("access_token" = []))
+)]
 pub async fn accept_invitation(
     invitee: Invitee,
     State(state): State<AppState>,

@@ -10,9 +10,13 @@ use super::error::ApiError;
 use crate::store::{Page, PageRequest};
 
 /// The list query parameters every list endpoint accepts.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 

@@ -6,16 +6,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::{limited, signed_in, unexpected};
 use super::body::{required, JsonBody};
 use super::error::ApiError;
 use super::extract::{Publishable, SignedIn};
+use super::schema;
 use super::AppState;
 use crate::tenant::messages::{TenantRequest, TenantResponse};
 use crate::views::{self, Audience};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct EmailBody {
     email: Option<String>,
     redirect_url: Option<String>,
@@ -41,6 +43,15 @@ async fn request_link(
     Ok(limited(reply, |_| Ok(StatusCode::ACCEPTED.into_response())))
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/password/forgot",
+    tag = "auth",
+    summary = "Mail a password-reset link (always 202)",
+    request_body = EmailBody,
+    responses((status = 202, description = "Accepted.")),
+    security(("publishable_key" = []))
+)]
 pub async fn forgot_password(
     key: Publishable,
     State(state): State<AppState>,
@@ -49,6 +60,15 @@ pub async fn forgot_password(
     request_link(state, &key, body, false).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/magic-link",
+    tag = "auth",
+    summary = "Mail a sign-in link (always 202)",
+    request_body = EmailBody,
+    responses((status = 202, description = "Accepted.")),
+    security(("publishable_key" = []))
+)]
 pub async fn magic_link(
     key: Publishable,
     State(state): State<AppState>,
@@ -57,12 +77,21 @@ pub async fn magic_link(
     request_link(state, &key, body, true).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetBody {
     token: Option<String>,
     new_password: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/password/reset",
+    tag = "auth",
+    summary = "Set a new password with a reset token",
+    request_body = ResetBody,
+    responses((status = 204, description = "Done, no content.")),
+    security(("publishable_key" = []))
+)]
 pub async fn reset_password(
     key: Publishable,
     State(state): State<AppState>,
@@ -76,16 +105,33 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/email/verify/send",
+    tag = "me",
+    summary = "Mail me a link that verifies my address",
+    responses((status = 202, description = "Accepted.")),
+    security(("access_token" = []))
+)]
 pub async fn send_verification(user: SignedIn, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
     state.call(&user, TenantRequest::SendEmailVerification).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenBody {
     token: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/email/verify",
+    tag = "auth",
+    summary = "Verify an address with its token",
+    request_body = TokenBody,
+    responses((status = 200, description = "OK.", body = schema::User)),
+    security(("publishable_key" = []))
+)]
 pub async fn verify_email(
     key: Publishable,
     State(state): State<AppState>,
@@ -100,6 +146,15 @@ pub async fn verify_email(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/magic-link/verify",
+    tag = "auth",
+    summary = "Sign in with a magic-link token",
+    request_body = TokenBody,
+    responses((status = 200, description = "OK.", body = schema::SignedIn)),
+    security(("publishable_key" = []))
+)]
 pub async fn magic_link_verify(
     key: Publishable,
     State(state): State<AppState>,

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::extract::{Secret, SignedIn};
 use super::pagination::{list, ListQuery};
 use super::params::{field_id, path_id, search_text};
+use super::schema;
 use super::AppState;
 use crate::ids::prefix;
 use crate::store::{SessionFilter, SessionStatus, UserFilter, UserStatus};
@@ -36,6 +37,15 @@ fn user_reply(response: TenantResponse) -> Result<Json<Value>, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    summary = "List users",
+    params(ListQuery, ("email" = Option<String>, Query, description = "Exact address"), ("q" = Option<String>, Query, description = "Search in email, name and username"), ("status" = Option<String>, Query, description = "`active` or `disabled`"), ("organization_id" = Option<String>, Query, description = "Members of this organization")),
+    responses((status = 200, description = "OK.", body = schema::List<schema::User>)),
+    security(("secret_key" = []))
+)]
 pub async fn list_users(
     key: Secret,
     State(state): State<AppState>,
@@ -74,6 +84,15 @@ pub async fn list_users(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    summary = "Create a user",
+    request_body = schema::NewUser,
+    responses((status = 201, description = "Created.", body = schema::User)),
+    security(("secret_key" = []))
+)]
 pub async fn create_user(
     key: Secret,
     State(state): State<AppState>,
@@ -83,6 +102,14 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, user))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "A user",
+    responses((status = 200, description = "OK.", body = schema::User)),
+    security(("secret_key" = []))
+)]
 pub async fn get_user(
     key: Secret,
     State(state): State<AppState>,
@@ -96,6 +123,15 @@ pub async fn get_user(
     )
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "Update a user",
+    request_body = schema::UserPatch,
+    responses((status = 200, description = "OK.", body = schema::User)),
+    security(("secret_key" = []))
+)]
 pub async fn update_user(
     key: Secret,
     State(state): State<AppState>,
@@ -110,6 +146,14 @@ pub async fn update_user(
     user_reply(state.call(&key, request).await?)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    tag = "users",
+    summary = "Delete a user and everything of theirs",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []))
+)]
 pub async fn delete_user(
     key: Secret,
     State(state): State<AppState>,
@@ -120,6 +164,14 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/disable",
+    tag = "users",
+    summary = "Disable a user (ends their sessions)",
+    responses((status = 200, description = "OK.", body = schema::User)),
+    security(("secret_key" = []))
+)]
 pub async fn disable_user(
     key: Secret,
     State(state): State<AppState>,
@@ -133,6 +185,14 @@ pub async fn disable_user(
     user_reply(state.call(&key, request).await?)
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/enable",
+    tag = "users",
+    summary = "Enable a user",
+    responses((status = 200, description = "OK.", body = schema::User)),
+    security(("secret_key" = []))
+)]
 pub async fn enable_user(
     key: Secret,
     State(state): State<AppState>,
@@ -146,6 +206,14 @@ pub async fn enable_user(
     user_reply(state.call(&key, request).await?)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/{id}/sessions",
+    tag = "users",
+    summary = "Revoke all of a user's sessions",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []))
+)]
 pub async fn revoke_user_sessions(
     key: Secret,
     State(state): State<AppState>,
@@ -179,6 +247,15 @@ fn session_status(status: Option<&str>) -> Result<Option<SessionStatus>, ApiErro
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/sessions",
+    tag = "sessions",
+    summary = "List sessions",
+    params(ListQuery, ("user_id" = Option<String>, Query, description = "Sessions of this user"), ("status" = Option<String>, Query, description = "`active`, `revoked` or `expired`")),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Session>)),
+    security(("secret_key" = []))
+)]
 pub async fn list_sessions(
     key: Secret,
     State(state): State<AppState>,
@@ -204,6 +281,14 @@ pub async fn list_sessions(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/sessions/{id}",
+    tag = "sessions",
+    summary = "A session",
+    responses((status = 200, description = "OK.", body = schema::Session)),
+    security(("secret_key" = []))
+)]
 pub async fn get_session(
     key: Secret,
     State(state): State<AppState>,
@@ -216,6 +301,14 @@ pub async fn get_session(
     }
 }
 
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    tag = "sessions",
+    summary = "Revoke a session",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []))
+)]
 pub async fn revoke_session(
     key: Secret,
     State(state): State<AppState>,
@@ -228,6 +321,15 @@ pub async fn revoke_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/me/sessions",
+    tag = "me",
+    summary = "The signed-in user's active sessions",
+    params(ListQuery),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Session>)),
+    security(("access_token" = []))
+)]
 pub async fn my_sessions(
     user: SignedIn,
     State(state): State<AppState>,
@@ -264,6 +366,14 @@ pub async fn my_sessions(
     }
 }
 
+#[utoipa::path(
+    delete,
+    path = "/me/sessions/{id}",
+    tag = "me",
+    summary = "Revoke one of my sessions",
+    responses((status = 204, description = "Done, no content.")),
+    security(("access_token" = []))
+)]
 pub async fn revoke_my_session(
     user: SignedIn,
     State(state): State<AppState>,

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::unexpected;
 use super::body::{required, JsonBody, OptionalJsonBody};
@@ -14,6 +15,7 @@ use super::error::ApiError;
 use super::extract::Secret;
 use super::pagination::{list, ListQuery};
 use super::params::path_id;
+use super::schema;
 use super::AppState;
 use crate::ids::prefix;
 use crate::tenant::messages::{TenantRequest, TenantResponse, WebhookAction};
@@ -36,7 +38,7 @@ async fn call(state: &AppState, key: &Secret, action: WebhookAction, status: Sta
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct WebhookBody {
     url: Option<String>,
     events: Option<Vec<String>>,
@@ -44,6 +46,16 @@ pub struct WebhookBody {
     status: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks",
+    tag = "webhooks",
+    summary = "Create a webhook endpoint",
+    operation_id = "create_webhook",
+    request_body = WebhookBody,
+    responses((status = 201, description = "Created.", body = schema::Webhook)),
+    security(("secret_key" = []))
+)]
 pub async fn create(
     key: Secret,
     State(state): State<AppState>,
@@ -57,6 +69,15 @@ pub async fn create(
     call(&state, &key, action, StatusCode::CREATED).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhooks",
+    tag = "webhooks",
+    summary = "List webhook endpoints",
+    params(ListQuery),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Webhook>)),
+    security(("secret_key" = []))
+)]
 pub async fn list_webhooks(
     key: Secret,
     State(state): State<AppState>,
@@ -66,11 +87,30 @@ pub async fn list_webhooks(
     call(&state, &key, WebhookAction::List { page }, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    summary = "A webhook endpoint",
+    operation_id = "get_webhook",
+    responses((status = 200, description = "OK.", body = schema::Webhook)),
+    security(("secret_key" = []))
+)]
 pub async fn get(key: Secret, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = path_id(prefix::WEBHOOK, id)?;
     call(&state, &key, WebhookAction::Get { id }, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    summary = "Update a webhook endpoint",
+    operation_id = "update_webhook",
+    request_body = WebhookBody,
+    responses((status = 200, description = "OK.", body = schema::Webhook)),
+    security(("secret_key" = []))
+)]
 pub async fn update(
     key: Secret,
     State(state): State<AppState>,
@@ -87,11 +127,29 @@ pub async fn update(
     call(&state, &key, action, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    summary = "Delete a webhook endpoint",
+    operation_id = "delete_webhook",
+    responses((status = 204, description = "Done, no content.")),
+    security(("secret_key" = []))
+)]
 pub async fn delete(key: Secret, State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = path_id(prefix::WEBHOOK, id)?;
     call(&state, &key, WebhookAction::Delete { id }, StatusCode::NO_CONTENT).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/rotate-secret",
+    tag = "webhooks",
+    summary = "Rotate the signing secret (the old one signs too for 24 h)",
+    operation_id = "rotate_webhook_secret",
+    responses((status = 200, description = "OK.", body = schema::Webhook)),
+    security(("secret_key" = []))
+)]
 pub async fn rotate_secret(
     key: Secret,
     State(state): State<AppState>,
@@ -102,6 +160,15 @@ pub async fn rotate_secret(
     call(&state, &key, WebhookAction::RotateSecret { id }, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/test",
+    tag = "webhooks",
+    summary = "Send a test event",
+    operation_id = "test_webhook",
+    responses((status = 202, description = "Accepted.", body = schema::Delivery)),
+    security(("secret_key" = []))
+)]
 pub async fn test(
     key: Secret,
     State(state): State<AppState>,
@@ -119,6 +186,16 @@ pub struct DeliveryQuery {
     status: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    summary = "List deliveries",
+    operation_id = "list_deliveries",
+    params(ListQuery, ("status" = Option<String>, Query, description = "`pending`, `succeeded`, `failed` or `permanently_failed`")),
+    responses((status = 200, description = "OK.", body = schema::List<schema::Delivery>)),
+    security(("secret_key" = []))
+)]
 pub async fn deliveries(
     key: Secret,
     State(state): State<AppState>,
@@ -133,6 +210,15 @@ pub async fn deliveries(
     call(&state, &key, action, StatusCode::OK).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/deliveries/{del}/retry",
+    tag = "webhooks",
+    summary = "Deliver again",
+    operation_id = "retry_delivery",
+    responses((status = 202, description = "Accepted.", body = schema::Delivery)),
+    security(("secret_key" = []))
+)]
 pub async fn retry(
     key: Secret,
     State(state): State<AppState>,

@@ -18,6 +18,7 @@ mod email_links;
 mod isolation;
 mod limits;
 mod mfa;
+mod openapi;
 mod operability;
 mod ops;
 mod orgs;
