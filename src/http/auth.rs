@@ -15,22 +15,21 @@ use super::extract::{Publishable, Secret, SignedIn};
 use super::schema;
 use super::AppState;
 use crate::tenant::limits::RateLimitInfo;
-use crate::tenant::messages::{OrgSwitch, TenantReply, TenantRequest, TenantResponse, TokenSet, UserRef};
+use crate::tenant::messages::auth::{
+    self as ops, OrgSwitch, Refresh, SignIn, SignOut, SignUp, SignedUp, Verification, VerifyToken,
+};
+use crate::tenant::messages::users::{GetUser, UpdateUser};
+use crate::tenant::messages::{Limited, TokenSet, UserRef};
 use crate::views::{self, Audience};
-
-pub(super) fn unexpected() -> ApiError {
-    tracing::error!("tenant actor answered with an unexpected response");
-    ApiError::Internal
-}
 
 pub(super) fn token_json(tokens: &TokenSet) -> Value {
     serde_json::to_value(tokens).unwrap_or(Value::Null)
 }
 
 /// Renders a limited endpoint's answer with its `X-RateLimit-*` headers, success or error.
-pub(super) fn limited(reply: TenantReply, ok: impl FnOnce(TenantResponse) -> Result<Response, ApiError>) -> Response {
-    let mut response = match reply.result.and_then(ok) {
-        Ok(response) => response,
+pub(super) fn limited<T>(reply: Limited<T>, ok: impl FnOnce(T) -> Response) -> Response {
+    let mut response = match reply.result {
+        Ok(value) => ok(value),
         Err(error) => error.into_response(),
     };
     rate_limit_headers(&mut response, reply.rate_limit);
@@ -47,15 +46,17 @@ pub(super) fn rate_limit_headers(response: &mut Response, info: Option<RateLimit
     }
 }
 
-pub(super) fn signed_in(status: StatusCode, response: TenantResponse) -> Result<Response, ApiError> {
-    match response {
-        TenantResponse::SignedIn { user, tokens } => Ok(no_store(
-            status,
-            json!({ "user": views::user(&user, Audience::User), "session": token_json(&tokens) }),
-        )
-        .into_response()),
-        _ => Err(unexpected()),
-    }
+/// A user and their session's tokens (`null` when there is no session yet).
+fn signed_in_body(status: StatusCode, user: &crate::store::User, tokens: Option<&TokenSet>) -> Response {
+    no_store(
+        status,
+        json!({ "user": views::user(user, Audience::User), "session": tokens.map(token_json) }),
+    )
+    .into_response()
+}
+
+pub(super) fn signed_in(status: StatusCode, signed: ops::SignedIn) -> Response {
+    signed_in_body(status, &signed.user, Some(&signed.tokens))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -81,21 +82,16 @@ pub async fn sign_up(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SignUpBody>,
 ) -> Result<Response, ApiError> {
-    let request = TenantRequest::SignUp {
+    let op = SignUp {
         email: required("email", body.email)?,
         password: required("password", body.password)?,
         name: body.name,
         username: body.username,
         unsafe_metadata: body.unsafe_metadata,
     };
-    let reply = state.call_with_limits(&key, request).await;
-    Ok(limited(reply, |r| match r {
-        TenantResponse::SignedUp { user } => Ok(no_store(
-            StatusCode::CREATED,
-            json!({ "user": views::user(&user, Audience::User), "session": null }),
-        )
-        .into_response()),
-        other => signed_in(StatusCode::CREATED, other),
+    let reply = state.run_limited(&key, op).await;
+    Ok(limited(reply, |SignedUp { user, tokens }| {
+        signed_in_body(StatusCode::CREATED, &user, tokens.as_ref())
     }))
 }
 
@@ -119,12 +115,12 @@ pub async fn sign_in(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<SignInBody>,
 ) -> Result<Response, ApiError> {
-    let request = TenantRequest::SignIn {
+    let op = SignIn {
         email: required("email", body.email)?,
         password: required("password", body.password)?,
     };
-    let reply = state.call_with_limits(&key, request).await;
-    Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
+    let reply = state.run_limited(&key, op).await;
+    Ok(limited(reply, |signed| signed_in(StatusCode::OK, signed)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -166,16 +162,13 @@ pub async fn refresh(
             ))
         }
     };
-    let request = TenantRequest::Refresh {
+    let op = Refresh {
         refresh_token: required("refresh_token", body.refresh_token)?,
         organization,
     };
-    let reply = state.call_with_limits(&key, request).await;
-    Ok(limited(reply, |r| match r {
-        TenantResponse::Refreshed { tokens } => {
-            Ok(no_store(StatusCode::OK, json!({ "session": token_json(&tokens) })).into_response())
-        }
-        _ => Err(unexpected()),
+    let reply = state.run_limited(&key, op).await;
+    Ok(limited(reply, |tokens| {
+        no_store(StatusCode::OK, json!({ "session": token_json(&tokens) })).into_response()
     }))
 }
 
@@ -203,8 +196,7 @@ pub async fn sign_out(
         Some("global") => true,
         Some(_) => return Err(ApiError::invalid("scope", "scope must be local or global.")),
     };
-    let request = TenantRequest::SignOut { global };
-    state.call(&user, request).await?;
+    state.run(&user, SignOut { global }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -222,14 +214,12 @@ pub async fn update_me(
     State(state): State<AppState>,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = TenantRequest::UpdateUser {
+    let op = UpdateUser {
         user: UserRef::Me,
         patch,
     };
-    match state.call(&user, request).await? {
-        TenantResponse::User(u) => Ok(Json(views::user(&u, Audience::User))),
-        _ => Err(unexpected()),
-    }
+    let updated = state.run(&user, op).await?;
+    Ok(Json(views::user(&updated, Audience::User)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -253,12 +243,12 @@ pub async fn change_password(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PasswordChangeBody>,
 ) -> Result<StatusCode, ApiError> {
-    let request = TenantRequest::ChangePassword {
+    let op = crate::tenant::messages::users::ChangePassword {
         current_password: required("current_password", body.current_password)?,
         new_password: required("new_password", body.new_password)?,
         sign_out_other_sessions: body.sign_out_other_sessions.unwrap_or(true),
     };
-    state.call(&user, request).await?;
+    state.run(&user, op).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -271,13 +261,11 @@ pub async fn change_password(
     security(("access_token" = []))
 )]
 pub async fn me(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let request = TenantRequest::GetUser { user: UserRef::Me };
-    match state.call(&user, request).await {
-        Ok(TenantResponse::User(u)) => Ok(Json(views::user(&u, Audience::User))),
+    match state.run(&user, GetUser { user: UserRef::Me }).await {
+        Ok(u) => Ok(Json(views::user(&u, Audience::User))),
         // The user was deleted after the token was issued.
         Err(ApiError::NotFound) => Err(ApiError::SessionRevoked),
         Err(e) => Err(e),
-        Ok(_) => Err(unexpected()),
     }
 }
 
@@ -302,17 +290,13 @@ pub async fn verify_session(
 ) -> Result<Json<Value>, ApiError> {
     let token = required("token", body.token)?;
     // Another tenant's token is simply not valid here: it never verifies with this tenant's keys.
-    match state.call(&key, TenantRequest::VerifyToken { token }).await? {
-        TenantResponse::Verified { valid, session, claims } => {
-            let mut out = json!({ "valid": valid });
-            if let Some(session) = session {
-                out["session"] = views::session(&session);
-            }
-            if let Some(claims) = claims {
-                out["claims"] = serde_json::to_value(&claims).unwrap_or(Value::Null);
-            }
-            Ok(Json(out))
-        }
-        _ => Err(unexpected()),
+    let Verification { valid, session, claims } = state.run(&key, VerifyToken { token }).await?;
+    let mut out = json!({ "valid": valid });
+    if let Some(session) = session {
+        out["session"] = views::session(&session);
     }
+    if let Some(claims) = claims {
+        out["claims"] = serde_json::to_value(&claims).unwrap_or(Value::Null);
+    }
+    Ok(Json(out))
 }

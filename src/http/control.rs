@@ -358,11 +358,12 @@ pub async fn inject_panic(
     state.control.tenant(&id).await?;
     state
         .tenants
-        .ask(
+        .run(
             &id,
             crate::tenant::messages::Caller::operator(),
-            crate::tenant::messages::TenantRequest::InjectPanic,
+            crate::tenant::messages::node::InjectPanic {},
         )
-        .await?;
+        .await
+        .result?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,7 +13,8 @@ use super::error::ApiError;
 use super::AppState;
 use crate::auth::tokens;
 use crate::store::{ApiKeyKind, CpAdmin, Tenant, TenantStatus};
-use crate::tenant::messages::{Caller, ClientInfo, Credential, TenantRequest};
+use crate::tenant::messages::auth::CheckToken;
+use crate::tenant::messages::{Caller, ClientInfo, Credential};
 
 /// A credential that names its tenant and the caller of a tenant call.
 pub trait Credentialed {
@@ -250,7 +251,7 @@ impl FromRequestParts<AppState> for Admin {
             state.control.resolve_api_key(token).await?;
         } else {
             let user = SignedIn::from_request_parts(parts, state).await?;
-            state.call(&user, TenantRequest::CheckToken).await?;
+            state.run(&user, CheckToken {}).await?;
         }
         Err(ApiError::CpAdminRequired)
     }

@@ -10,7 +10,8 @@ use super::error::ApiError;
 use super::schema;
 use super::AppState;
 use crate::ids;
-use crate::tenant::messages::{Caller, ClientInfo, Credential, TenantRequest, TenantResponse};
+use crate::tenant::messages::node::Jwks;
+use crate::tenant::messages::{Caller, ClientInfo, Credential};
 
 /// Public documents may be cached by anyone for five minutes.
 const PUBLIC_CACHE: (&str, &str) = ("cache-control", "public, max-age=300");
@@ -36,10 +37,8 @@ pub async fn jwks(State(state): State<AppState>, Path(tenant_id): Path<String>) 
         credential: Credential::Anonymous,
         client: ClientInfo::default(),
     };
-    match state.tenants.ask(&tenant_id, anyone, TenantRequest::Jwks).await? {
-        TenantResponse::Jwks(keys) => Ok(([PUBLIC_CACHE, ANY_ORIGIN], Json(keys))),
-        _ => Err(ApiError::Internal),
-    }
+    let keys = state.tenants.run(&tenant_id, anyone, Jwks {}).await.result?;
+    Ok(([PUBLIC_CACHE, ANY_ORIGIN], Json(keys)))
 }
 
 #[utoipa::path(

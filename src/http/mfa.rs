@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::auth::{limited, signed_in, unexpected};
+use super::auth::{limited, signed_in};
 use super::body::{required, JsonBody};
 use super::control::no_store;
 use super::error::ApiError;
@@ -18,16 +18,17 @@ use super::params::path_id;
 use super::schema;
 use super::AppState;
 use crate::ids::prefix;
-use crate::tenant::messages::{TenantRequest, TenantResponse, UserRef};
+use crate::tenant::messages::auth::VerifyMfa;
+use crate::tenant::messages::mfa::{
+    ConfirmTotp, FactorConfirmed, ListFactors, RegenerateBackupCodes, RemoveFactor, StartTotp, TotpEnrollment,
+};
+use crate::tenant::messages::UserRef;
 
-fn factor_list(response: TenantResponse) -> Result<Json<Value>, ApiError> {
-    match response {
-        TenantResponse::Factors(factors) => Ok(Json(json!({
-            "data": factors,
-            "pagination": { "limit": 100, "has_more": false, "next_cursor": null },
-        }))),
-        _ => Err(unexpected()),
-    }
+fn factor_list(factors: Vec<Value>) -> Json<Value> {
+    Json(json!({
+        "data": factors,
+        "pagination": { "limit": 100, "has_more": false, "next_cursor": null },
+    }))
 }
 
 #[utoipa::path(
@@ -39,19 +40,17 @@ fn factor_list(response: TenantResponse) -> Result<Json<Value>, ApiError> {
     security(("access_token" = []))
 )]
 pub async fn start_totp(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
-    match state.call(&user, TenantRequest::StartTotp).await? {
-        TenantResponse::TotpEnrollment {
-            factor_id,
-            secret,
-            otpauth_uri,
-            qr_code_svg,
-        } => Ok(no_store(
-            StatusCode::CREATED,
-            json!({ "factor_id": factor_id, "secret": secret, "otpauth_uri": otpauth_uri, "qr_code_svg": qr_code_svg }),
-        )
-        .into_response()),
-        _ => Err(unexpected()),
-    }
+    let TotpEnrollment {
+        factor_id,
+        secret,
+        otpauth_uri,
+        qr_code_svg,
+    } = state.run(&user, StartTotp {}).await?;
+    Ok(no_store(
+        StatusCode::CREATED,
+        json!({ "factor_id": factor_id, "secret": secret, "otpauth_uri": otpauth_uri, "qr_code_svg": qr_code_svg }),
+    )
+    .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -74,18 +73,16 @@ pub async fn confirm_totp(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<ConfirmBody>,
 ) -> Result<Response, ApiError> {
-    let request = TenantRequest::ConfirmTotp {
+    let op = ConfirmTotp {
         factor_id: required("factor_id", body.factor_id)?,
         code: required("code", body.code)?,
     };
-    match state.call(&user, request).await? {
-        TenantResponse::FactorConfirmed { factor, backup_codes } => Ok(no_store(
-            StatusCode::OK,
-            json!({ "factor": factor, "backup_codes": backup_codes }),
-        )
-        .into_response()),
-        _ => Err(unexpected()),
-    }
+    let FactorConfirmed { factor, backup_codes } = state.run(&user, op).await?;
+    Ok(no_store(
+        StatusCode::OK,
+        json!({ "factor": factor, "backup_codes": backup_codes }),
+    )
+    .into_response())
 }
 
 #[utoipa::path(
@@ -97,11 +94,7 @@ pub async fn confirm_totp(
     security(("access_token" = []))
 )]
 pub async fn my_factors(user: SignedIn, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    factor_list(
-        state
-            .call(&user, TenantRequest::ListFactors { user: UserRef::Me })
-            .await?,
-    )
+    Ok(factor_list(state.run(&user, ListFactors { user: UserRef::Me }).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -124,12 +117,12 @@ pub async fn remove_my_factor(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<CodeBody>,
 ) -> Result<StatusCode, ApiError> {
-    let request = TenantRequest::RemoveFactor {
+    let op = RemoveFactor {
         user: UserRef::Me,
         factor_id: path_id(prefix::FACTOR, id)?,
         code: Some(required("code", body.code)?),
     };
-    state.call(&user, request).await?;
+    state.run(&user, op).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -147,15 +140,11 @@ pub async fn regenerate_backup_codes(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let request = TenantRequest::RegenerateBackupCodes {
+    let op = RegenerateBackupCodes {
         code: required("code", body.code)?,
     };
-    match state.call(&user, request).await? {
-        TenantResponse::BackupCodes(codes) => {
-            Ok(no_store(StatusCode::OK, json!({ "backup_codes": codes })).into_response())
-        }
-        _ => Err(unexpected()),
-    }
+    let codes = state.run(&user, op).await?;
+    Ok(no_store(StatusCode::OK, json!({ "backup_codes": codes })).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -183,9 +172,8 @@ pub async fn verify(
     if !crate::ids::is_valid(prefix::CHALLENGE, &challenge_id) || code.len() > 32 {
         return Err(ApiError::InvalidMfaCode);
     }
-    let request = TenantRequest::VerifyMfa { challenge_id, code };
-    let reply = state.call_with_limits(&key, request).await;
-    Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
+    let reply = state.run_limited(&key, VerifyMfa { challenge_id, code }).await;
+    Ok(limited(reply, |signed| signed_in(StatusCode::OK, signed)))
 }
 
 #[utoipa::path(
@@ -203,11 +191,9 @@ pub async fn user_factors(
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::USER, id)?;
     // One call: listing the factors of an unknown user answers 404.
-    factor_list(
-        state
-            .call(&key, TenantRequest::ListFactors { user: UserRef::Id(id) })
-            .await?,
-    )
+    Ok(factor_list(
+        state.run(&key, ListFactors { user: UserRef::Id(id) }).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -223,11 +209,11 @@ pub async fn reset_user_factor(
     State(state): State<AppState>,
     Path((id, factor)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let request = TenantRequest::RemoveFactor {
+    let op = RemoveFactor {
         user: UserRef::Id(path_id(prefix::USER, id)?),
         factor_id: path_id(prefix::FACTOR, factor)?,
         code: None,
     };
-    state.call(&key, request).await?;
+    state.run(&key, op).await?;
     Ok(StatusCode::NO_CONTENT)
 }

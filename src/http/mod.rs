@@ -37,7 +37,7 @@ use utoipa_axum::routes;
 use crate::config::Config;
 use crate::control::ControlPlane;
 use crate::error::ApiError;
-use crate::tenant::messages::{TenantCall, TenantReply, TenantRequest, TenantResponse};
+use crate::tenant::messages::{Limited, Operation};
 use crate::tenant::router::TenantRouter;
 use extract::Credentialed;
 
@@ -55,18 +55,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The one tenant call of a request, made with the caller's credential.
-    pub async fn call(&self, who: &impl Credentialed, request: TenantRequest) -> Result<TenantResponse, ApiError> {
-        self.call_with_limits(who, request).await.result
+    /// Runs operation `op` on the caller's tenant, for the caller, and answers its reply.
+    pub async fn run<O: Operation>(&self, who: &impl Credentialed, op: O) -> Result<O::Reply, ApiError> {
+        self.run_limited(who, op).await.result
     }
 
-    /// Like [`AppState::call`], keeping the rate-limit report for the response headers.
-    pub async fn call_with_limits(&self, who: &impl Credentialed, request: TenantRequest) -> TenantReply {
-        let call = TenantCall {
-            caller: who.caller(),
-            request,
-        };
-        self.tenants.call(&who.tenant().id, call).await
+    /// Like [`AppState::run`], keeping the rate-limit report for the response headers.
+    pub async fn run_limited<O: Operation>(&self, who: &impl Credentialed, op: O) -> Limited<O::Reply> {
+        self.tenants.run(&who.tenant().id, who.caller(), op).await
     }
 
     /// Builds the state; loads the CORS origin index from the control store.

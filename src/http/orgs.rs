@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::auth::{token_json, unexpected};
+use super::auth::token_json;
 use super::body::{required, JsonBody, OptionalJsonBody};
 use super::control::no_store;
 use super::error::ApiError;
@@ -19,7 +19,9 @@ use super::params::{field_id, path_id, search_text};
 use super::schema;
 use super::AppState;
 use crate::ids::prefix;
-use crate::tenant::messages::{Acceptance, NewOrganization, OrgAction, TenantRequest, TenantResponse};
+use crate::tenant::messages::orgs::{
+    AcceptInvitation, Acceptance, InvitationAccepted, MyOrganizations, NewOrganization, OrgAction, Organization, Shown,
+};
 use crate::views::{self, Audience};
 
 /// Longest organization reference (id or slug) worth looking up.
@@ -41,6 +43,15 @@ fn object_id(v: &Value) -> &str {
     v.get("id").and_then(Value::as_str).unwrap_or_default()
 }
 
+/// Renders objects in their API shape: one with `status`, a page as a list, or `204`.
+pub(super) fn render(shown: Shown, status: StatusCode, limit: usize) -> Response {
+    match shown {
+        Shown::Object(value) => (status, Json(value)).into_response(),
+        Shown::Objects(page) => list(page, limit, object_id, Value::clone).into_response(),
+        Shown::Done => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
 /// Sends one organization action and renders the answer with `status`.
 async fn call(state: &AppState, actor: OrgActor, action: OrgAction, status: StatusCode) -> Result<Response, ApiError> {
     let limit = match &action {
@@ -49,12 +60,8 @@ async fn call(state: &AppState, actor: OrgActor, action: OrgAction, status: Stat
         | OrgAction::ListInvitations { page, .. } => page.limit,
         _ => 100,
     };
-    match state.call(&actor, TenantRequest::Organization(action)).await? {
-        TenantResponse::Object(value) => Ok((status, Json(value)).into_response()),
-        TenantResponse::Objects(page) => Ok(list(page, limit, object_id, Value::clone).into_response()),
-        TenantResponse::Done => Ok(StatusCode::NO_CONTENT.into_response()),
-        _ => Err(unexpected()),
-    }
+    let shown = state.run(&actor, Organization { action }).await?;
+    Ok(render(shown, status, limit))
 }
 
 #[derive(Deserialize, Default)]
@@ -456,10 +463,8 @@ pub async fn delete_role(
     security(("access_token" = []))
 )]
 pub async fn my_organizations(user: SignedIn, State(state): State<AppState>) -> Result<Response, ApiError> {
-    match state.call(&user, TenantRequest::MyOrganizations).await? {
-        TenantResponse::Objects(page) => Ok(Json(json!({ "data": page.items })).into_response()),
-        _ => Err(unexpected()),
-    }
+    let memberships = state.run(&user, MyOrganizations {}).await?;
+    Ok(Json(json!({ "data": memberships })).into_response())
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -493,13 +498,12 @@ pub async fn accept_invitation(
             }
         }
     };
-    let request = TenantRequest::AcceptInvitation { token, acceptance };
-    match state.call(&invitee, request).await? {
-        TenantResponse::InvitationAccepted {
+    match state.run(&invitee, AcceptInvitation { token, acceptance }).await? {
+        InvitationAccepted {
             membership,
             created: None,
         } => Ok(Json(json!({ "membership": membership })).into_response()),
-        TenantResponse::InvitationAccepted {
+        InvitationAccepted {
             membership,
             created: Some((user, tokens)),
         } => Ok(no_store(
@@ -511,6 +515,5 @@ pub async fn accept_invitation(
             }),
         )
         .into_response()),
-        _ => Err(unexpected()),
     }
 }

@@ -8,13 +8,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::auth::{limited, signed_in, unexpected};
+use super::auth::{limited, signed_in};
 use super::body::{required, JsonBody};
 use super::error::ApiError;
 use super::extract::{Publishable, SignedIn};
 use super::schema;
 use super::AppState;
-use crate::tenant::messages::{TenantRequest, TenantResponse};
+use crate::tenant::messages::auth::MagicLinkSignIn;
+use crate::tenant::messages::email::{RequestEmailLink, ResetPassword, SendEmailVerification, VerifyEmail};
 use crate::views::{self, Audience};
 
 #[derive(Deserialize, ToSchema)]
@@ -33,14 +34,14 @@ async fn request_link(
     if email.len() > 320 {
         return Err(ApiError::InvalidEmail);
     }
-    let request = TenantRequest::RequestEmailLink {
+    let op = RequestEmailLink {
         email,
         magic_link,
         redirect_url: body.redirect_url,
     };
-    let reply = state.call_with_limits(key, request).await;
+    let reply = state.run_limited(key, op).await;
     // The same answer whether or not the email belongs to anyone.
-    Ok(limited(reply, |_| Ok(StatusCode::ACCEPTED.into_response())))
+    Ok(limited(reply, |()| StatusCode::ACCEPTED.into_response()))
 }
 
 #[utoipa::path(
@@ -97,11 +98,11 @@ pub async fn reset_password(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<ResetBody>,
 ) -> Result<StatusCode, ApiError> {
-    let request = TenantRequest::ResetPassword {
+    let op = ResetPassword {
         token: required("token", body.token)?,
         new_password: required("new_password", body.new_password)?,
     };
-    state.call(&key, request).await?;
+    state.run(&key, op).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,7 +115,7 @@ pub async fn reset_password(
     security(("access_token" = []))
 )]
 pub async fn send_verification(user: SignedIn, State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    state.call(&user, TenantRequest::SendEmailVerification).await?;
+    state.run(&user, SendEmailVerification {}).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -137,13 +138,11 @@ pub async fn verify_email(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = TenantRequest::VerifyEmail {
+    let op = VerifyEmail {
         token: required("token", body.token)?,
     };
-    match state.call(&key, request).await? {
-        TenantResponse::User(u) => Ok(Json(views::user(&u, Audience::User))),
-        _ => Err(unexpected()),
-    }
+    let user = state.run(&key, op).await?;
+    Ok(Json(views::user(&user, Audience::User)))
 }
 
 #[utoipa::path(
@@ -160,9 +159,9 @@ pub async fn magic_link_verify(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<Response, ApiError> {
-    let request = TenantRequest::MagicLinkSignIn {
+    let op = MagicLinkSignIn {
         token: required("token", body.token)?,
     };
-    let reply = state.call_with_limits(&key, request).await;
-    Ok(limited(reply, |r| signed_in(StatusCode::OK, r)))
+    let reply = state.run_limited(&key, op).await;
+    Ok(limited(reply, |signed| signed_in(StatusCode::OK, signed)))
 }

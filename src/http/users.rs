@@ -7,7 +7,6 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::unexpected;
 use super::body::JsonBody;
 use super::error::ApiError;
 use super::extract::{Secret, SignedIn};
@@ -16,8 +15,13 @@ use super::params::{field_id, path_id, search_text};
 use super::schema;
 use super::AppState;
 use crate::ids::prefix;
+use crate::store::User;
 use crate::store::{SessionFilter, SessionStatus, UserFilter, UserStatus};
-use crate::tenant::messages::{NewUser, TenantRequest, TenantResponse, UserRef};
+use crate::tenant::messages::sessions::{GetSession, ListSessions, RevokeSession, RevokeUserSessions};
+use crate::tenant::messages::users::{
+    CreateUser, DeleteUser, GetUser, ListUsers, NewUser, SetUserDisabled, UpdateUser,
+};
+use crate::tenant::messages::UserRef;
 use crate::views::{self, Audience};
 
 #[derive(Deserialize, Default)]
@@ -30,11 +34,8 @@ pub struct UserQuery {
     organization_id: Option<String>,
 }
 
-fn user_reply(response: TenantResponse) -> Result<Json<Value>, ApiError> {
-    match response {
-        TenantResponse::User(u) => Ok(Json(views::user(&u, Audience::Server))),
-        _ => Err(unexpected()),
-    }
+fn user_json(user: &User) -> Json<Value> {
+    Json(views::user(user, Audience::Server))
 }
 
 #[utoipa::path(
@@ -69,19 +70,12 @@ pub async fn list_users(
         status,
         organization_id,
     };
-    match state
-        .call(
-            &key,
-            TenantRequest::ListUsers {
-                filter,
-                page: page.clone(),
-            },
-        )
-        .await?
-    {
-        TenantResponse::Users(users) => Ok(list(users, page.limit, |u| &u.id, |u| views::user(u, Audience::Server))),
-        _ => Err(unexpected()),
-    }
+    let op = ListUsers {
+        filter,
+        page: page.clone(),
+    };
+    let users = state.run(&key, op).await?;
+    Ok(list(users, page.limit, |u| &u.id, |u| views::user(u, Audience::Server)))
 }
 
 #[utoipa::path(
@@ -98,8 +92,8 @@ pub async fn create_user(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewUser>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let user = user_reply(state.call(&key, TenantRequest::CreateUser(body)).await?)?;
-    Ok((StatusCode::CREATED, user))
+    let user = state.run(&key, CreateUser { user: body }).await?;
+    Ok((StatusCode::CREATED, user_json(&user)))
 }
 
 #[utoipa::path(
@@ -116,11 +110,8 @@ pub async fn get_user(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::USER, id)?;
-    user_reply(
-        state
-            .call(&key, TenantRequest::GetUser { user: UserRef::Id(id) })
-            .await?,
-    )
+    let user = state.run(&key, GetUser { user: UserRef::Id(id) }).await?;
+    Ok(user_json(&user))
 }
 
 #[utoipa::path(
@@ -139,11 +130,11 @@ pub async fn update_user(
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::USER, id)?;
-    let request = TenantRequest::UpdateUser {
+    let op = UpdateUser {
         user: UserRef::Id(id),
         patch,
     };
-    user_reply(state.call(&key, request).await?)
+    Ok(user_json(&*state.run(&key, op).await?))
 }
 
 #[utoipa::path(
@@ -160,7 +151,7 @@ pub async fn delete_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::USER, id)?;
-    state.call(&key, TenantRequest::DeleteUser { user_id: id }).await?;
+    state.run(&key, DeleteUser { user_id: id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,11 +169,11 @@ pub async fn disable_user(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::USER, id)?;
-    let request = TenantRequest::SetUserDisabled {
+    let op = SetUserDisabled {
         user_id: id,
         disabled: true,
     };
-    user_reply(state.call(&key, request).await?)
+    Ok(user_json(&*state.run(&key, op).await?))
 }
 
 #[utoipa::path(
@@ -199,11 +190,11 @@ pub async fn enable_user(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::USER, id)?;
-    let request = TenantRequest::SetUserDisabled {
+    let op = SetUserDisabled {
         user_id: id,
         disabled: false,
     };
-    user_reply(state.call(&key, request).await?)
+    Ok(user_json(&*state.run(&key, op).await?))
 }
 
 #[utoipa::path(
@@ -220,9 +211,7 @@ pub async fn revoke_user_sessions(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::USER, id)?;
-    state
-        .call(&key, TenantRequest::RevokeUserSessions { user_id: id })
-        .await?;
+    state.run(&key, RevokeUserSessions { user_id: id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,19 +255,12 @@ pub async fn list_sessions(
         user_id: q.user_id.map(|id| field_id("user_id", prefix::USER, id)).transpose()?,
         status: session_status(q.status.as_deref())?,
     };
-    match state
-        .call(
-            &key,
-            TenantRequest::ListSessions {
-                filter,
-                page: page.clone(),
-            },
-        )
-        .await?
-    {
-        TenantResponse::Sessions(sessions) => Ok(list(sessions, page.limit, |s| &s.id, views::session)),
-        _ => Err(unexpected()),
-    }
+    let op = ListSessions {
+        filter,
+        page: page.clone(),
+    };
+    let sessions = state.run(&key, op).await?;
+    Ok(list(sessions, page.limit, |s| &s.id, views::session))
 }
 
 #[utoipa::path(
@@ -295,10 +277,8 @@ pub async fn get_session(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = path_id(prefix::SESSION, id)?;
-    match state.call(&key, TenantRequest::GetSession { session_id: id }).await? {
-        TenantResponse::Session(s) => Ok(Json(views::session(&s))),
-        _ => Err(unexpected()),
-    }
+    let session = state.run(&key, GetSession { session_id: id }).await?;
+    Ok(Json(views::session(&session)))
 }
 
 #[utoipa::path(
@@ -315,9 +295,7 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::SESSION, id)?;
-    state
-        .call(&key, TenantRequest::RevokeSession { session_id: id })
-        .await?;
+    state.run(&key, RevokeSession { session_id: id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -338,32 +316,23 @@ pub async fn my_sessions(
     let page = q.page()?;
     // The tenant narrows this to the caller's own active sessions.
     let filter = SessionFilter::default();
-    match state
-        .call(
-            &user,
-            TenantRequest::ListSessions {
-                filter,
-                page: page.clone(),
-            },
-        )
-        .await?
-    {
-        TenantResponse::Sessions(sessions) => {
-            // The tenant verified the token in this call, so its `sid` can be trusted now.
-            let current = user.session_id();
-            Ok(list(
-                sessions,
-                page.limit,
-                |s| &s.id,
-                |s| {
-                    let mut v = views::session(s);
-                    v["current"] = json!(current.as_deref() == Some(s.id.as_str()));
-                    v
-                },
-            ))
-        }
-        _ => Err(unexpected()),
-    }
+    let op = ListSessions {
+        filter,
+        page: page.clone(),
+    };
+    let sessions = state.run(&user, op).await?;
+    // The tenant verified the token in this call, so its `sid` can be trusted now.
+    let current = user.session_id();
+    Ok(list(
+        sessions,
+        page.limit,
+        |s| &s.id,
+        |s| {
+            let mut v = views::session(s);
+            v["current"] = json!(current.as_deref() == Some(s.id.as_str()));
+            v
+        },
+    ))
 }
 
 #[utoipa::path(
@@ -380,7 +349,6 @@ pub async fn revoke_my_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(prefix::SESSION, id)?;
-    let request = TenantRequest::RevokeSession { session_id: id };
-    state.call(&user, request).await?;
+    state.run(&user, RevokeSession { session_id: id }).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,26 +3,20 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::auth::unexpected;
 use super::body::{required, JsonBody, OptionalJsonBody};
 use super::error::ApiError;
 use super::extract::Secret;
-use super::pagination::{list, ListQuery};
+use super::pagination::ListQuery;
 use super::params::path_id;
 use super::schema;
 use super::AppState;
 use crate::ids::prefix;
-use crate::tenant::messages::{TenantRequest, TenantResponse, WebhookAction};
-
-fn object_id(v: &Value) -> &str {
-    v.get("id").and_then(Value::as_str).unwrap_or_default()
-}
+use crate::tenant::messages::webhooks::{Webhook, WebhookAction};
 
 /// Sends one webhook action and renders the answer with `status`.
 async fn call(state: &AppState, key: &Secret, action: WebhookAction, status: StatusCode) -> Result<Response, ApiError> {
@@ -30,12 +24,8 @@ async fn call(state: &AppState, key: &Secret, action: WebhookAction, status: Sta
         WebhookAction::List { page } | WebhookAction::ListDeliveries { page, .. } => page.limit,
         _ => 100,
     };
-    match state.call(key, TenantRequest::Webhook(action)).await? {
-        TenantResponse::Object(value) => Ok((status, Json(value)).into_response()),
-        TenantResponse::Objects(page) => Ok(list(page, limit, object_id, Value::clone).into_response()),
-        TenantResponse::Done => Ok(StatusCode::NO_CONTENT.into_response()),
-        _ => Err(unexpected()),
-    }
+    let shown = state.run(key, Webhook { action }).await?;
+    Ok(super::orgs::render(shown, status, limit))
 }
 
 #[derive(Deserialize, ToSchema)]

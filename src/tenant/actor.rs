@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::context::TenantContext;
-use super::messages::{TenantCall, TenantReply, TenantRequest, TenantResponse};
+use super::messages::node::{NodeOp, Reload};
+use super::messages::{Operation, TenantCall, TenantReply, TenantRequest};
 use super::{ops, TenantDeps};
 use crate::error::ApiError;
 use crate::webhooks::dispatcher::{Backlog, Dispatcher, DispatcherArgs};
@@ -156,22 +157,22 @@ impl Actor for TenantActor {
                 state.last_activity = Instant::now();
                 match call.request {
                     #[cfg(feature = "test-faults")]
-                    TenantRequest::InjectPanic if state.ctx.deps.test_faults => {
+                    TenantRequest::Node(NodeOp::InjectPanic(_)) if state.ctx.deps.test_faults => {
                         // Deliberate: exercises supervision (restart, 503 to this caller only).
                         #[allow(clippy::panic)]
                         {
                             panic!("injected fault in tenant {}", state.ctx.tenant.id);
                         }
                     }
-                    TenantRequest::InjectPanic => {
+                    TenantRequest::Node(NodeOp::InjectPanic(_)) => {
                         let _ = reply.send(Err(ApiError::NotFound).into());
                     }
-                    TenantRequest::Reload => {
+                    TenantRequest::Node(NodeOp::Reload(_)) => {
                         // Coherent state: rebuilt on the actor itself, so later requests see it.
                         match state.ctx.reloaded().await {
                             Ok(ctx) => {
                                 state.ctx = Arc::new(ctx);
-                                let _ = reply.send(Ok(TenantResponse::Done).into());
+                                let _ = reply.send(Ok(Reload::respond(())).into());
                             }
                             Err(e) => {
                                 let _ = reply.send(Err(e).into());

@@ -8,7 +8,8 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorRef, MessagingErr};
 
 use super::actor::TenantMsg;
-use super::messages::{Caller, TenantCall, TenantReply, TenantRequest};
+use super::messages::node::Reload;
+use super::messages::{Caller, TenantCall, TenantReply};
 use super::router::TenantRouter;
 use super::supervisor::{TenantActors, TenantSupervisor};
 use super::TenantDeps;
@@ -93,7 +94,7 @@ impl TenantRegistry {
         if running.is_some() {
             let call = TenantCall {
                 caller: Caller::operator(),
-                request: TenantRequest::Reload,
+                request: Reload {}.into(),
             };
             self.dispatch(tenant_id, call).await.result?;
         }

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::messages::{Caller, TenantCall, TenantReply, TenantRequest, TenantResponse};
+use super::messages::{Caller, Limited, Operation, TenantCall, TenantReply};
 use crate::error::ApiError;
 
 /// Delivers calls to tenants, wherever their actors run.
@@ -16,13 +16,26 @@ pub trait TenantRouter: Send + Sync {
 }
 
 impl dyn TenantRouter {
-    /// Runs `request` for `caller`, keeping only the result.
-    pub async fn ask(
-        &self,
-        tenant_id: &str,
-        caller: Caller,
-        request: TenantRequest,
-    ) -> Result<TenantResponse, ApiError> {
-        self.call(tenant_id, TenantCall { caller, request }).await.result
+    /// Runs operation `op` for `caller` and answers with its typed reply and limit state.
+    pub async fn run<O: Operation>(&self, tenant_id: &str, caller: Caller, op: O) -> Limited<O::Reply> {
+        let reply = self
+            .call(
+                tenant_id,
+                TenantCall {
+                    caller,
+                    request: op.into(),
+                },
+            )
+            .await;
+        Limited {
+            result: reply.result.and_then(|response| {
+                O::reply(response).ok_or_else(|| {
+                    // Only a peer speaking another protocol could answer this way.
+                    tracing::error!(tenant = %tenant_id, "a tenant answered with another operation's reply");
+                    ApiError::Internal
+                })
+            }),
+            rate_limit: reply.rate_limit,
+        }
     }
 }

@@ -82,20 +82,6 @@ pub fn decode_reply(frame: &[u8]) -> Result<TenantReply, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tenant::messages::{Caller, TenantRequest, TenantResponse};
-
-    #[test]
-    fn calls_and_replies_round_trip() {
-        let call = TenantCall {
-            caller: Caller::operator(),
-            request: TenantRequest::SignOut { global: true },
-        };
-        assert_eq!(decode_call(&encode_call(&call)), Ok(call));
-        let reply: TenantReply = Err(ApiError::SessionRevoked).into();
-        assert_eq!(decode_reply(&encode_reply(&reply)), Ok(reply));
-        let done: TenantReply = Ok(TenantResponse::Done).into();
-        assert_eq!(decode_reply(&encode_reply(&done)), Ok(done));
-    }
 
     #[test]
     fn a_newer_peer_or_a_damaged_frame_is_a_retryable_error_not_a_panic() {

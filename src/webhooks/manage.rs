@@ -13,7 +13,8 @@ use crate::error::ApiError;
 use crate::ids::{new_id, prefix};
 use crate::store::*;
 use crate::tenant::context::TenantContext;
-use crate::tenant::messages::{TenantResponse, WebhookAction};
+use crate::tenant::messages::orgs::Shown;
+use crate::tenant::messages::webhooks::WebhookAction;
 use crate::validate;
 
 /// Webhooks one tenant may register.
@@ -22,7 +23,7 @@ const MAX_WEBHOOKS: usize = 50;
 const ROTATION_OVERLAP: time::Duration = time::Duration::hours(24);
 
 /// Runs one webhook action.
-pub async fn execute(ctx: &TenantContext, action: WebhookAction) -> Result<TenantResponse, ApiError> {
+pub async fn execute(ctx: &TenantContext, action: WebhookAction) -> Result<Shown, ApiError> {
     use WebhookAction as A;
     match action {
         A::Create {
@@ -37,13 +38,13 @@ pub async fn execute(ctx: &TenantContext, action: WebhookAction) -> Result<Tenan
                 .into_iter()
                 .map(|r| Ok(r.parse::<Webhook>()?.view(None)))
                 .collect::<Result<Vec<_>, ApiError>>()?;
-            Ok(TenantResponse::Objects(Page {
+            Ok(Shown::Objects(Page {
                 items,
                 has_more: found.has_more,
                 resume_after: found.resume_after,
             }))
         }
-        A::Get { id } => Ok(TenantResponse::Object(load(ctx, &id).await?.view(None))),
+        A::Get { id } => Ok(Shown::Object(load(ctx, &id).await?.view(None))),
         A::Update {
             id,
             url,
@@ -64,7 +65,7 @@ pub async fn execute(ctx: &TenantContext, action: WebhookAction) -> Result<Tenan
                     owner_id: id,
                 });
             ctx.store.apply(batch).await?;
-            Ok(TenantResponse::Done)
+            Ok(Shown::Done)
         }
         A::RotateSecret { id } => rotate(ctx, &id).await,
         A::Test { id } => test(ctx, &id).await,
@@ -144,7 +145,7 @@ async fn create(
     url: String,
     events: Vec<String>,
     text: Option<String>,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let events = event_list(events)?;
     let description = description(text)?;
     // Last: it may resolve the host name.
@@ -170,7 +171,7 @@ async fn create(
     ctx.store
         .apply(TenantBatch::default().write(TenantWrite::InsertRecord(webhook.record()?)))
         .await?;
-    Ok(TenantResponse::Object(webhook.view(Some(&plain))))
+    Ok(Shown::Object(webhook.view(Some(&plain))))
 }
 
 async fn update(
@@ -180,7 +181,7 @@ async fn update(
     events: Option<Vec<String>>,
     text: Option<String>,
     status: Option<String>,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let events = events.map(event_list).transpose()?;
     let text = description(text)?;
     let status = match status.as_deref() {
@@ -200,7 +201,7 @@ async fn update(
     next.description = text.or(next.description);
     next.status = status.unwrap_or(next.status);
     save(ctx, &current, &next).await?;
-    Ok(TenantResponse::Object(next.view(None)))
+    Ok(Shown::Object(next.view(None)))
 }
 
 /// Writes `next` guarded on `current` (409 when someone changed it meanwhile).
@@ -210,7 +211,7 @@ pub async fn save(ctx: &TenantContext, current: &Webhook, next: &Webhook) -> Res
     Ok(())
 }
 
-async fn rotate(ctx: &TenantContext, id: &str) -> Result<TenantResponse, ApiError> {
+async fn rotate(ctx: &TenantContext, id: &str) -> Result<Shown, ApiError> {
     let current = load(ctx, id).await?;
     let now = ctx.deps.clock.now();
     let (plain, sealed) = seal_secret(ctx)?;
@@ -227,7 +228,7 @@ async fn rotate(ctx: &TenantContext, id: &str) -> Result<TenantResponse, ApiErro
     kept.insert(0, sealed);
     next.secrets = kept;
     save(ctx, &current, &next).await?;
-    Ok(TenantResponse::Object(next.view(Some(&plain))))
+    Ok(Shown::Object(next.view(Some(&plain))))
 }
 
 /// The plain secrets that sign now: the current one and any still in their overlap.
@@ -282,7 +283,7 @@ pub fn new_delivery(ctx: &TenantContext, webhook_id: &str, event: &OutboxEvent) 
     }
 }
 
-async fn test(ctx: &TenantContext, id: &str) -> Result<TenantResponse, ApiError> {
+async fn test(ctx: &TenantContext, id: &str) -> Result<Shown, ApiError> {
     let webhook = load(ctx, id).await?;
     let event = outbox_event(
         EventType::WebhookTest,
@@ -293,7 +294,7 @@ async fn test(ctx: &TenantContext, id: &str) -> Result<TenantResponse, ApiError>
     let [record, due] = delivery.queue()?;
     ctx.store.apply(TenantBatch::default().write(record).write(due)).await?;
     ctx.webhooks_due.notify_one();
-    Ok(TenantResponse::Object(delivery.view()))
+    Ok(Shown::Object(delivery.view()))
 }
 
 async fn deliveries(
@@ -301,7 +302,7 @@ async fn deliveries(
     id: &str,
     status: Option<String>,
     page: &PageRequest,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let status = status
         .map(|s| {
             DeliveryStatus::parse(&s).ok_or_else(|| {
@@ -327,14 +328,14 @@ async fn deliveries(
         .filter(|d| status.is_none_or(|s| d.status == s))
         .filter(|d| page.after.as_deref().is_none_or(|after| d.id.as_str() < after));
     let items: Vec<Value> = chosen.by_ref().take(page.limit).map(|d| d.view()).collect();
-    Ok(TenantResponse::Objects(Page {
+    Ok(Shown::Objects(Page {
         items,
         has_more: chosen.next().is_some(),
         resume_after: None,
     }))
 }
 
-async fn retry(ctx: &TenantContext, id: &str, delivery_id: &str) -> Result<TenantResponse, ApiError> {
+async fn retry(ctx: &TenantContext, id: &str, delivery_id: &str) -> Result<Shown, ApiError> {
     let record = ctx
         .store
         .get_record(RecordKind::WebhookDelivery, delivery_id)
@@ -354,5 +355,5 @@ async fn retry(ctx: &TenantContext, id: &str, delivery_id: &str) -> Result<Tenan
         .write(due);
     ctx.store.apply(batch).await?;
     ctx.webhooks_due.notify_one();
-    Ok(TenantResponse::Object(next.view()))
+    Ok(Shown::Object(next.view()))
 }

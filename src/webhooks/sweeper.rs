@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::model::DUE;
 use crate::control::ControlPlane;
 use crate::store::{PageRequest, RecordKind, TenantStatus};
-use crate::tenant::messages::{Caller, TenantCall, TenantRequest};
+use crate::tenant::messages::{Caller, TenantCall};
 
 /// How often the sweeper looks again after the start-up pass.
 const EVERY: Duration = Duration::from_secs(600);
@@ -50,7 +50,7 @@ async fn sweep(control: &ControlPlane) -> Result<(), crate::store::StoreError> {
                 tracing::info!(tenant = %tenant.id, "starting a tenant with webhook deliveries left");
                 let wake = TenantCall {
                     caller: Caller::operator(),
-                    request: TenantRequest::Jwks,
+                    request: crate::tenant::messages::node::Jwks {}.into(),
                 };
                 let _ = control.registry().dispatch(&tenant.id, wake).await;
             }

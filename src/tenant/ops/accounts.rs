@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use super::super::context::TenantContext;
 use super::super::limits::{Limit, RateLimitInfo};
-use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
+use super::super::messages::auth::{SignedIn, SignedUp};
+use super::super::messages::{ClientInfo, Limited};
 use super::sessions;
 use crate::error::ApiError;
 use crate::store::*;
@@ -36,27 +37,23 @@ fn client_ip(client: &ClientInfo) -> &str {
 }
 
 /// Creates an ordinary, unverified member and signs them in.
-pub async fn sign_up(ctx: &TenantContext, input: SignUp, client: ClientInfo) -> TenantReply {
+pub async fn sign_up(ctx: &TenantContext, input: SignUp, client: ClientInfo) -> Limited<SignedUp> {
     let rate_limit = match limits(ctx, &[(Limit::SignUpIp, client_ip(&client))]) {
         Ok(info) => info,
         Err((error, info)) => {
-            return TenantReply {
+            return Limited {
                 result: Err(error),
                 rate_limit: Some(info),
             }
         }
     };
-    TenantReply {
+    Limited {
         result: create_and_sign_in(ctx, input, client).await,
         rate_limit,
     }
 }
 
-async fn create_and_sign_in(
-    ctx: &TenantContext,
-    input: SignUp,
-    client: ClientInfo,
-) -> Result<TenantResponse, ApiError> {
+async fn create_and_sign_in(ctx: &TenantContext, input: SignUp, client: ClientInfo) -> Result<SignedUp, ApiError> {
     let email = validate::email(&input.email)?;
     validate::new_password(&input.password, ctx.tenant.auth_config.password_min_length)?;
     let name = validate::text("name", input.name, 256)?;
@@ -85,23 +82,26 @@ async fn create_and_sign_in(
         ctx.store.apply(batch).await?;
         super::onetime::issue(ctx, super::onetime::Purpose::EmailVerification, &user, None).await?;
         metrics::counter!("hellojohn_auth_events_total", "event" => "sign_up", "result" => "success").increment(1);
-        return Ok(TenantResponse::SignedUp { user: Box::new(user) });
+        return Ok(SignedUp {
+            user: Box::new(user),
+            tokens: None,
+        });
     }
     let new_session = sessions::start(ctx, &user, vec!["pwd".to_owned()], client)?;
     batch.writes.extend(new_session.writes);
     ctx.store.apply(batch).await?;
     ctx.remember(&new_session.session);
     metrics::counter!("hellojohn_auth_events_total", "event" => "sign_up", "result" => "success").increment(1);
-    Ok(TenantResponse::SignedIn {
+    Ok(SignedUp {
         user: Box::new(user),
-        tokens: new_session.tokens,
+        tokens: Some(new_session.tokens),
     })
 }
 
 /// Signs a user in with email and password. Unknown email and wrong password
 /// take the same path through argon2 and give the same error; failures count
 /// toward the account's lockout, which holds even against the right password.
-pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: ClientInfo) -> TenantReply {
+pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: ClientInfo) -> Limited<SignedIn> {
     // Lockout and limits key on the normalised email, known or not: no enumeration through them.
     let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
     let rate_limit = match limits(
@@ -110,7 +110,7 @@ pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: C
     ) {
         Ok(info) => info,
         Err((error, info)) => {
-            return TenantReply {
+            return Limited {
                 result: Err(error),
                 rate_limit: Some(info),
             }
@@ -119,7 +119,7 @@ pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: C
     let result = check_password_and_start(ctx, &account, email, password, client).await;
     let event_result = if result.is_ok() { "success" } else { "failure" };
     metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => event_result).increment(1);
-    TenantReply { result, rate_limit }
+    Limited { result, rate_limit }
 }
 
 async fn check_password_and_start(
@@ -128,7 +128,7 @@ async fn check_password_and_start(
     typed: &str,
     password: &str,
     client: ClientInfo,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<SignedIn, ApiError> {
     ctx.check_lock(account)?;
     let user = if password.len() > validate::MAX_PASSWORD_BYTES || validate::email(account).is_err() {
         None
@@ -184,7 +184,7 @@ async fn check_password_and_start(
         other => other.into(),
     })?;
     ctx.remember(&new_session.session);
-    Ok(TenantResponse::SignedIn {
+    Ok(SignedIn {
         user: Box::new(user),
         tokens: new_session.tokens,
     })
@@ -198,7 +198,7 @@ pub async fn change_password(
     current: &str,
     new: &str,
     sign_out_others: bool,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<(), ApiError> {
     let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::SessionRevoked)?;
     // The current password is a sign-in of the account: same limit, same lockout (API.md §1.4).
     ctx.limit(Limit::SignInAccount, &user.email)
@@ -235,5 +235,5 @@ pub async fn change_password(
     if sign_out_others {
         ctx.forget_user_sessions(user_id, Some(session_id));
     }
-    Ok(TenantResponse::Done)
+    Ok(())
 }

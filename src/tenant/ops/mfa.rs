@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 
 use super::super::context::TenantContext;
 use super::super::limits::Limit;
-use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
+use super::super::messages::auth::SignedIn;
+use super::super::messages::mfa::{FactorConfirmed, TotpEnrollment};
+use super::super::messages::{ClientInfo, Limited};
 use super::sessions;
 use crate::auth::totp;
 use crate::error::ApiError;
@@ -150,7 +152,7 @@ fn code_race(e: StoreError) -> ApiError {
 }
 
 /// `POST /v1/me/mfa/totp`: a new pending factor (replacing an unconfirmed one).
-pub async fn start_totp(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+pub async fn start_totp(ctx: &TenantContext, user_id: &str) -> Result<TotpEnrollment, ApiError> {
     let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::SessionRevoked)?;
     let all = factors(ctx, user_id).await?;
     if active_totp(&all).is_some() {
@@ -189,7 +191,7 @@ pub async fn start_totp(ctx: &TenantContext, user_id: &str) -> Result<TenantResp
     ctx.store.apply(batch).await?;
     let secret_base32 = totp::to_base32(&secret);
     let uri = totp::otpauth_uri(&ctx.tenant.name, &user.email, &secret_base32);
-    Ok(TenantResponse::TotpEnrollment {
+    Ok(TotpEnrollment {
         factor_id: id,
         qr_code_svg: totp::qr_svg(&uri).unwrap_or_default(),
         secret: secret_base32,
@@ -236,7 +238,7 @@ pub async fn confirm_totp(
     user_id: &str,
     factor_id: &str,
     code: &str,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<FactorConfirmed, ApiError> {
     let record_ = ctx
         .store
         .get_record(RecordKind::MfaFactor, factor_id)
@@ -305,27 +307,20 @@ pub async fn confirm_totp(
         StoreError::Conflict => ApiError::Conflict("The factor or the account changed meanwhile; retry.".into()),
         other => other.into(),
     })?;
-    Ok(TenantResponse::FactorConfirmed {
+    Ok(FactorConfirmed {
         factor: view(&active),
         backup_codes: codes,
     })
 }
 
 /// The user's factors (API views).
-pub async fn list(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
-    Ok(TenantResponse::Factors(
-        factors(ctx, user_id).await?.iter().map(view).collect(),
-    ))
+pub async fn list(ctx: &TenantContext, user_id: &str) -> Result<Vec<Value>, ApiError> {
+    Ok(factors(ctx, user_id).await?.iter().map(view).collect())
 }
 
 /// Removes a factor: with `code` (the user, who must prove a current factor), or without (secret key).
 /// Removing the TOTP factor removes the backup codes and turns `mfa_enabled` off.
-pub async fn remove(
-    ctx: &TenantContext,
-    user_id: &str,
-    factor_id: &str,
-    code: Option<&str>,
-) -> Result<TenantResponse, ApiError> {
+pub async fn remove(ctx: &TenantContext, user_id: &str, factor_id: &str, code: Option<&str>) -> Result<(), ApiError> {
     let all = factors(ctx, user_id).await?;
     let target = all.iter().find(|f| f.id == factor_id).ok_or(ApiError::NotFound)?;
     let mut batch = TenantBatch::default();
@@ -360,15 +355,11 @@ pub async fn remove(
     );
     batch.writes.push(TenantWrite::AppendEvent(event));
     ctx.store.apply(batch).await.map_err(code_race)?;
-    Ok(TenantResponse::Done)
+    Ok(())
 }
 
 /// New backup codes (a current code required); every older code stops working.
-pub async fn regenerate_backup_codes(
-    ctx: &TenantContext,
-    user_id: &str,
-    code: &str,
-) -> Result<TenantResponse, ApiError> {
+pub async fn regenerate_backup_codes(ctx: &TenantContext, user_id: &str, code: &str) -> Result<Vec<String>, ApiError> {
     let all = factors(ctx, user_id).await?;
     if active_totp(&all).is_none() {
         return Err(ApiError::Conflict("Backup codes need an active TOTP factor.".into()));
@@ -391,7 +382,7 @@ pub async fn regenerate_backup_codes(
         &backup,
     )?));
     ctx.store.apply(batch).await.map_err(code_race)?;
-    Ok(TenantResponse::BackupCodes(codes))
+    Ok(codes)
 }
 
 /// At sign-in: when the user has an active factor, a challenge instead of a session.
@@ -431,7 +422,7 @@ pub async fn challenge_if_enrolled(ctx: &TenantContext, user: &User, amr: &[Stri
 }
 
 /// `POST /v1/auth/mfa/verify`: finishes a sign-in with a TOTP or backup code.
-pub async fn verify(ctx: &TenantContext, challenge_id: &str, code: &str, client: ClientInfo) -> TenantReply {
+pub async fn verify(ctx: &TenantContext, challenge_id: &str, code: &str, client: ClientInfo) -> Limited<SignedIn> {
     let found = match ctx.store.get_record(RecordKind::MfaChallenge, challenge_id).await {
         Ok(Some(r)) => r,
         Ok(None) => return Err(ApiError::InvalidMfaCode).into(),
@@ -440,13 +431,13 @@ pub async fn verify(ctx: &TenantContext, challenge_id: &str, code: &str, client:
     let rate_limit = match ctx.limit(Limit::MfaUser, &found.owner_id) {
         Ok(info) => info,
         Err((error, info)) => {
-            return TenantReply {
+            return Limited {
                 result: Err(error),
                 rate_limit: Some(info),
             }
         }
     };
-    TenantReply {
+    Limited {
         result: finish(ctx, found, code, client).await,
         rate_limit,
     }
@@ -489,12 +480,7 @@ async fn take_attempt(ctx: &TenantContext, challenge_id: &str, mut current: Reco
     Err(ApiError::unavailable())
 }
 
-async fn finish(
-    ctx: &TenantContext,
-    found: Record,
-    code: &str,
-    client: ClientInfo,
-) -> Result<TenantResponse, ApiError> {
+async fn finish(ctx: &TenantContext, found: Record, code: &str, client: ClientInfo) -> Result<SignedIn, ApiError> {
     let challenge_id = found.id.clone();
     let challenge = take_attempt(ctx, &challenge_id, found).await?;
     let now = ctx.deps.clock.now();
@@ -532,7 +518,7 @@ async fn finish(
     batch.writes.extend(new_session.writes);
     ctx.store.apply(batch).await.map_err(code_race)?;
     ctx.remember(&new_session.session);
-    Ok(TenantResponse::SignedIn {
+    Ok(SignedIn {
         user: Box::new(user),
         tokens: new_session.tokens,
     })

@@ -15,7 +15,23 @@ mod users;
 use std::sync::Arc;
 
 use super::context::TenantContext;
-use super::messages::{Acceptance, ClientInfo, TenantCall, TenantReply, TenantRequest, TenantResponse, UserRef};
+use std::future::Future;
+
+use super::messages::auth::{
+    AuthOp, CheckToken, MagicLinkSignIn, Refresh, SignIn, SignOut, SignUp, VerifyMfa, VerifyToken,
+};
+use super::messages::email::{EmailOp, RequestEmailLink, ResetPassword, SendEmailVerification, VerifyEmail};
+use super::messages::mfa::{ConfirmTotp, ListFactors, MfaOp, RegenerateBackupCodes, RemoveFactor, StartTotp};
+use super::messages::node::{Jwks, NodeOp};
+use super::messages::orgs::{AcceptInvitation, Acceptance, MyOrganizations, OrgOp, Organization};
+use super::messages::sessions::{GetSession, ListSessions, RevokeSession, RevokeUserSessions, SessionOp};
+use super::messages::users::{
+    ChangePassword, CreateUser, DeleteUser, GetUser, ListUsers, SetUserDisabled, UpdateUser, UserOp,
+};
+use super::messages::webhooks::{Webhook, WebhookOp};
+use super::messages::{
+    ClientInfo, Limited, Operation, TenantCall, TenantReply, TenantRequest, TenantResponse, UserRef,
+};
 use crate::error::ApiError;
 use orgs::Joiner;
 use principal::Principal;
@@ -37,188 +53,249 @@ pub async fn execute(ctx: &Arc<TenantContext>, call: TenantCall) -> TenantReply 
         Ok(principal) => principal,
         Err(e) => return Err(e).into(),
     };
-    run(ctx, &principal, caller.client, request).await
+    let (who, client) = (&principal, caller.client);
+    match request {
+        TenantRequest::Auth(op) => auth(ctx, who, client, op).await,
+        TenantRequest::Users(op) => users_area(ctx, who, op).await.into(),
+        TenantRequest::Sessions(op) => sessions_area(ctx, who, op).await.into(),
+        TenantRequest::Mfa(op) => mfa_area(ctx, who, op).await.into(),
+        TenantRequest::Email(op) => email(ctx, who, client, op).await,
+        TenantRequest::Orgs(op) => orgs_area(ctx, who, client, op).await.into(),
+        TenantRequest::Webhooks(WebhookOp::Webhook(op)) => {
+            answer::<Webhook>(async { crate::webhooks::manage::execute(ctx, who.server().map(|()| op.action)?).await })
+                .await
+                .into()
+        }
+        // Reload and the fault hook are handled on the actor itself.
+        TenantRequest::Node(NodeOp::Jwks(_)) => Ok(Jwks::respond(ctx.keys.jwks().clone())).into(),
+        TenantRequest::Node(NodeOp::Reload(_) | NodeOp::InjectPanic(_)) => Err(ApiError::Internal).into(),
+    }
 }
 
-async fn run(ctx: &Arc<TenantContext>, who: &Principal, client: ClientInfo, request: TenantRequest) -> TenantReply {
-    use TenantRequest as R;
-    // The rate-limited operations answer with their limit state.
-    match request {
-        R::SignUp {
-            email,
-            password,
-            name,
-            username,
-            unsafe_metadata,
-        } => {
+/// Runs one operation's work and wraps its reply as that operation's response.
+async fn answer<O: Operation>(
+    work: impl Future<Output = Result<O::Reply, ApiError>>,
+) -> Result<TenantResponse, ApiError> {
+    work.await.map(O::respond)
+}
+
+/// Like [`answer`], for a rate-limited operation, keeping its limit state.
+async fn answer_limited<O: Operation>(work: impl Future<Output = Limited<O::Reply>>) -> TenantReply {
+    work.await.map(O::respond)
+}
+
+async fn auth(ctx: &Arc<TenantContext>, who: &Principal, client: ClientInfo, op: AuthOp) -> TenantReply {
+    match op {
+        AuthOp::SignUp(op) => {
             let input = accounts::SignUp {
-                email,
-                password,
-                name,
-                username,
-                unsafe_metadata,
+                email: op.email,
+                password: op.password,
+                name: op.name,
+                username: op.username,
+                unsafe_metadata: op.unsafe_metadata,
             };
-            accounts::sign_up(ctx, input, client).await
+            answer_limited::<SignUp>(accounts::sign_up(ctx, input, client)).await
         }
-        R::SignIn { email, password } => accounts::sign_in(ctx, &email, &password, client).await,
-        R::Refresh {
-            refresh_token,
-            organization,
-        } => sessions::refresh(ctx, &refresh_token, organization, client).await,
-        R::VerifyMfa { challenge_id, code } => mfa::verify(ctx, &challenge_id, &code, client).await,
-        R::RequestEmailLink {
-            email,
-            magic_link,
-            redirect_url,
-        } => {
-            let purpose = if magic_link {
+        AuthOp::SignIn(op) => answer_limited::<SignIn>(accounts::sign_in(ctx, &op.email, &op.password, client)).await,
+        AuthOp::Refresh(op) => {
+            answer_limited::<Refresh>(sessions::refresh(ctx, &op.refresh_token, op.organization, client)).await
+        }
+        AuthOp::VerifyMfa(op) => {
+            answer_limited::<VerifyMfa>(mfa::verify(ctx, &op.challenge_id, &op.code, client)).await
+        }
+        AuthOp::MagicLinkSignIn(op) => answer::<MagicLinkSignIn>(onetime::magic_link_sign_in(ctx, &op.token, client))
+            .await
+            .into(),
+        AuthOp::SignOut(op) => answer::<SignOut>(async {
+            let claims = who.claims()?;
+            sessions::sign_out(ctx, &claims.sub, &claims.sid, op.global).await
+        })
+        .await
+        .into(),
+        AuthOp::CheckToken(_) => answer::<CheckToken>(async { who.claims().map(|_| ()) }).await.into(),
+        AuthOp::VerifyToken(op) => answer::<VerifyToken>(async {
+            who.server()?;
+            sessions::verify(ctx, &op.token).await
+        })
+        .await
+        .into(),
+    }
+}
+
+async fn users_area(ctx: &Arc<TenantContext>, who: &Principal, op: UserOp) -> Result<TenantResponse, ApiError> {
+    match op {
+        UserOp::GetUser(op) => answer::<GetUser>(async { users::get(ctx, who.user(&op.user)?).await }).await,
+        UserOp::UpdateUser(op) => {
+            answer::<UpdateUser>(async {
+                let by_server = matches!(who, Principal::Server);
+                users::update(ctx, who.user(&op.user)?, &op.patch, by_server).await
+            })
+            .await
+        }
+        UserOp::ChangePassword(op) => {
+            answer::<ChangePassword>(async {
+                let claims = who.claims()?;
+                accounts::change_password(
+                    ctx,
+                    &claims.sub,
+                    &claims.sid,
+                    &op.current_password,
+                    &op.new_password,
+                    op.sign_out_other_sessions,
+                )
+                .await
+            })
+            .await
+        }
+        UserOp::ListUsers(op) => {
+            answer::<ListUsers>(async {
+                who.server()?;
+                users::list(ctx, &op.filter, &op.page).await
+            })
+            .await
+        }
+        UserOp::CreateUser(op) => {
+            answer::<CreateUser>(async {
+                who.server()?;
+                users::create(ctx, op.user).await
+            })
+            .await
+        }
+        UserOp::DeleteUser(op) => {
+            answer::<DeleteUser>(async {
+                who.server()?;
+                users::delete(ctx, &op.user_id).await
+            })
+            .await
+        }
+        UserOp::SetUserDisabled(op) => {
+            answer::<SetUserDisabled>(async {
+                who.server()?;
+                users::set_disabled(ctx, &op.user_id, op.disabled).await
+            })
+            .await
+        }
+    }
+}
+
+async fn sessions_area(ctx: &Arc<TenantContext>, who: &Principal, op: SessionOp) -> Result<TenantResponse, ApiError> {
+    match op {
+        SessionOp::ListSessions(mut op) => {
+            answer::<ListSessions>(async {
+                // A signed-in user lists only their own active sessions.
+                if let Some(owner) = who.owner()? {
+                    op.filter.user_id = Some(owner.to_owned());
+                    op.filter.status = Some(crate::store::SessionStatus::Active);
+                }
+                sessions::list(ctx, &op.filter, &op.page).await
+            })
+            .await
+        }
+        SessionOp::GetSession(op) => {
+            answer::<GetSession>(async { sessions::get(ctx, &op.session_id, who.owner()?).await }).await
+        }
+        SessionOp::RevokeSession(op) => {
+            answer::<RevokeSession>(async { sessions::revoke_one(ctx, &op.session_id, who.owner()?).await }).await
+        }
+        SessionOp::RevokeUserSessions(op) => {
+            answer::<RevokeUserSessions>(async {
+                who.server()?;
+                match ctx.store.get_user(&op.user_id).await? {
+                    Some(_) => sessions::revoke_all(ctx, &op.user_id, None).await,
+                    None => Err(ApiError::NotFound),
+                }
+            })
+            .await
+        }
+    }
+}
+
+async fn mfa_area(ctx: &Arc<TenantContext>, who: &Principal, op: MfaOp) -> Result<TenantResponse, ApiError> {
+    match op {
+        MfaOp::StartTotp(_) => answer::<StartTotp>(async { mfa::start_totp(ctx, &who.claims()?.sub).await }).await,
+        MfaOp::ConfirmTotp(op) => {
+            answer::<ConfirmTotp>(async { mfa::confirm_totp(ctx, &who.claims()?.sub, &op.factor_id, &op.code).await })
+                .await
+        }
+        MfaOp::ListFactors(op) => {
+            answer::<ListFactors>(async {
+                let user_id = who.user(&op.user)?;
+                if matches!(op.user, UserRef::Id(_)) && ctx.store.get_user(user_id).await?.is_none() {
+                    return Err(ApiError::NotFound);
+                }
+                mfa::list(ctx, user_id).await
+            })
+            .await
+        }
+        MfaOp::RemoveFactor(op) => {
+            answer::<RemoveFactor>(async {
+                mfa::remove(ctx, who.user(&op.user)?, &op.factor_id, op.code.as_deref()).await
+            })
+            .await
+        }
+        MfaOp::RegenerateBackupCodes(op) => {
+            answer::<RegenerateBackupCodes>(async {
+                mfa::regenerate_backup_codes(ctx, &who.claims()?.sub, &op.code).await
+            })
+            .await
+        }
+    }
+}
+
+async fn email(ctx: &Arc<TenantContext>, who: &Principal, client: ClientInfo, op: EmailOp) -> TenantReply {
+    let _ = client;
+    match op {
+        EmailOp::RequestEmailLink(op) => {
+            let purpose = if op.magic_link {
                 onetime::Purpose::MagicLink
             } else {
                 onetime::Purpose::PasswordReset
             };
-            onetime::request(ctx.clone(), purpose, email, redirect_url).await
+            answer_limited::<RequestEmailLink>(onetime::request(ctx.clone(), purpose, op.email, op.redirect_url)).await
         }
-        other => plain(ctx, who, client, other).await.into(),
+        EmailOp::ResetPassword(op) => {
+            answer::<ResetPassword>(onetime::reset_password(ctx, &op.token, &op.new_password))
+                .await
+                .into()
+        }
+        EmailOp::SendEmailVerification(_) => {
+            answer::<SendEmailVerification>(async { onetime::send_verification(ctx, &who.claims()?.sub).await })
+                .await
+                .into()
+        }
+        EmailOp::VerifyEmail(op) => answer::<VerifyEmail>(onetime::verify_email(ctx, &op.token))
+            .await
+            .into(),
     }
 }
 
-async fn plain(
+async fn orgs_area(
     ctx: &Arc<TenantContext>,
     who: &Principal,
     client: ClientInfo,
-    request: TenantRequest,
+    op: OrgOp,
 ) -> Result<TenantResponse, ApiError> {
-    use TenantRequest as R;
-    match request {
-        R::Jwks => Ok(TenantResponse::Jwks(ctx.keys.jwks().clone())),
-        R::CheckToken => who.claims().map(|_| TenantResponse::Done),
-        R::VerifyToken { token } => {
-            who.server()?;
-            sessions::verify(ctx, &token).await
+    match op {
+        OrgOp::Organization(op) => {
+            answer::<Organization>(async { orgs::execute(ctx, who.org_caller()?, op.action).await }).await
         }
-        R::GetUser { user } => users::get(ctx, who.user(&user)?).await,
-        R::SignOut { global } => {
-            let claims = who.claims()?;
-            sessions::sign_out(ctx, &claims.sub, &claims.sid, global).await
+        OrgOp::MyOrganizations(_) => {
+            answer::<MyOrganizations>(async { orgs::claims::mine(ctx, &who.claims()?.sub).await }).await
         }
-        R::UpdateUser { user, patch } => {
-            let by_server = matches!(who, Principal::Server);
-            users::update(ctx, who.user(&user)?, &patch, by_server).await
-        }
-        R::ChangePassword {
-            current_password,
-            new_password,
-            sign_out_other_sessions,
-        } => {
-            let claims = who.claims()?;
-            accounts::change_password(
-                ctx,
-                &claims.sub,
-                &claims.sid,
-                &current_password,
-                &new_password,
-                sign_out_other_sessions,
-            )
+        OrgOp::AcceptInvitation(op) => {
+            answer::<AcceptInvitation>(async {
+                let joiner = match (op.acceptance, who) {
+                    (Acceptance::SignedIn, Principal::User(claims)) => Joiner::Existing {
+                        user_id: claims.sub.clone(),
+                    },
+                    (Acceptance::NewUser { password, name }, Principal::Public) => {
+                        Joiner::NewUser { password, name, client }
+                    }
+                    _ => return Err(ApiError::Internal),
+                };
+                orgs::accept(ctx, &op.token, joiner).await
+            })
             .await
-        }
-        R::ListUsers { filter, page } => {
-            who.server()?;
-            users::list(ctx, &filter, &page).await
-        }
-        R::CreateUser(input) => {
-            who.server()?;
-            users::create(ctx, input).await
-        }
-        R::DeleteUser { user_id } => {
-            who.server()?;
-            users::delete(ctx, &user_id).await
-        }
-        R::SetUserDisabled { user_id, disabled } => {
-            who.server()?;
-            users::set_disabled(ctx, &user_id, disabled).await
-        }
-        R::ListSessions { mut filter, page } => {
-            // A signed-in user lists only their own active sessions.
-            if let Some(owner) = who.owner()? {
-                filter.user_id = Some(owner.to_owned());
-                filter.status = Some(crate::store::SessionStatus::Active);
-            }
-            sessions::list(ctx, &filter, &page).await
-        }
-        R::GetSession { session_id } => sessions::get(ctx, &session_id, who.owner()?).await,
-        R::RevokeSession { session_id } => {
-            let owner = who.owner()?;
-            sessions::revoke_one(ctx, &session_id, owner).await
-        }
-        R::RevokeUserSessions { user_id } => {
-            who.server()?;
-            match ctx.store.get_user(&user_id).await {
-                Ok(Some(_)) => sessions::revoke_all(ctx, &user_id, None)
-                    .await
-                    .map(|()| TenantResponse::Done),
-                Ok(None) => Err(ApiError::NotFound),
-                Err(e) => Err(e.into()),
-            }
-        }
-        R::StartTotp => {
-            let claims = who.claims()?;
-            mfa::start_totp(ctx, &claims.sub).await
-        }
-        R::ConfirmTotp { factor_id, code } => {
-            let claims = who.claims()?;
-            mfa::confirm_totp(ctx, &claims.sub, &factor_id, &code).await
-        }
-        R::ListFactors { user } => {
-            let user_id = who.user(&user)?;
-            if matches!(user, UserRef::Id(_)) && ctx.store.get_user(user_id).await?.is_none() {
-                return Err(ApiError::NotFound);
-            }
-            mfa::list(ctx, user_id).await
-        }
-        R::RemoveFactor { user, factor_id, code } => {
-            let user_id = who.user(&user)?;
-            mfa::remove(ctx, user_id, &factor_id, code.as_deref()).await
-        }
-        R::RegenerateBackupCodes { code } => {
-            let claims = who.claims()?;
-            mfa::regenerate_backup_codes(ctx, &claims.sub, &code).await
-        }
-        R::ResetPassword { token, new_password } => onetime::reset_password(ctx, &token, &new_password).await,
-        R::SendEmailVerification => {
-            let claims = who.claims()?;
-            onetime::send_verification(ctx, &claims.sub).await
-        }
-        R::VerifyEmail { token } => onetime::verify_email(ctx, &token).await,
-        R::MagicLinkSignIn { token } => onetime::magic_link_sign_in(ctx, &token, client).await,
-        R::Organization(action) => {
-            let caller = who.org_caller()?;
-            orgs::execute(ctx, caller, action).await
-        }
-        R::MyOrganizations => {
-            let claims = who.claims()?;
-            orgs::claims::mine(ctx, &claims.sub).await
-        }
-        R::AcceptInvitation { token, acceptance } => {
-            let joiner = match (acceptance, who) {
-                (Acceptance::SignedIn, Principal::User(claims)) => Joiner::Existing {
-                    user_id: claims.sub.clone(),
-                },
-                (Acceptance::NewUser { password, name }, Principal::Public) => {
-                    Joiner::NewUser { password, name, client }
-                }
-                _ => return Err(ApiError::Internal),
-            };
-            orgs::accept(ctx, &token, joiner).await
-        }
-        R::Webhook(action) => {
-            who.server()?;
-            crate::webhooks::manage::execute(ctx, action).await
-        }
-        // Handled on the actor itself.
-        R::Reload | R::InjectPanic => Ok(TenantResponse::Done),
-        // Answered by `run`, with their limit state.
-        R::SignUp { .. } | R::SignIn { .. } | R::Refresh { .. } | R::VerifyMfa { .. } | R::RequestEmailLink { .. } => {
-            Err(ApiError::Internal)
         }
     }
 }

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 
 use super::super::context::TenantContext;
 use super::super::limits::Limit;
-use super::super::messages::{ClientInfo, TenantReply, TenantResponse};
+use super::super::messages::auth::SignedIn;
+use super::super::messages::{ClientInfo, Limited};
 use super::{emails, mfa, sessions};
 use crate::auth::secrets;
 use crate::error::ApiError;
@@ -222,12 +223,12 @@ pub async fn request(
     purpose: Purpose,
     email: String,
     redirect_url: Option<String>,
-) -> TenantReply {
+) -> Limited<()> {
     let account = validate::email(&email).unwrap_or_else(|_| email.trim().to_lowercase());
     let rate_limit = match ctx.limit(Limit::EmailSend, &account) {
         Ok(info) => info,
         Err((error, info)) => {
-            return TenantReply {
+            return Limited {
                 result: Err(error),
                 rate_limit: Some(info),
             }
@@ -246,15 +247,15 @@ pub async fn request(
             tracing::warn!(tenant = %ctx.tenant.id, error = %e, "could not issue an email link");
         }
     });
-    TenantReply {
-        result: Ok(TenantResponse::Done),
+    Limited {
+        result: Ok(()),
         rate_limit,
     }
 }
 
 /// `POST /v1/auth/password/reset`: new password, every session revoked, the other reset
 /// tokens ended; the reset proves the mailbox. MFA still applies at the next sign-in.
-pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str) -> Result<TenantResponse, ApiError> {
+pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str) -> Result<(), ApiError> {
     validate::new_password(new_password, ctx.tenant.auth_config.password_min_length)?;
     let redeemed = redeem(ctx, Purpose::PasswordReset, token).await?;
     let current = redeemed.user;
@@ -279,21 +280,21 @@ pub async fn reset_password(ctx: &TenantContext, token: &str, new_password: &str
         return Err(lost_race(ctx, token, e).await);
     }
     ctx.forget_user_sessions(&user.id, None);
-    Ok(TenantResponse::Done)
+    Ok(())
 }
 
 /// `POST /v1/auth/email/verify/send`: mails a verification link (nothing when already verified).
-pub async fn send_verification(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+pub async fn send_verification(ctx: &TenantContext, user_id: &str) -> Result<(), ApiError> {
     let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::SessionRevoked)?;
     if !user.email_verified {
         issue(ctx, Purpose::EmailVerification, &user, None).await?;
     }
-    Ok(TenantResponse::Done)
+    Ok(())
 }
 
 /// `POST /v1/auth/email/verify`: marks the address verified (if it is still the user's).
 /// This is the sign-up's own path, so the password set at sign-up stays.
-pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<TenantResponse, ApiError> {
+pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<Box<User>, ApiError> {
     let redeemed = redeem(ctx, Purpose::EmailVerification, token).await?;
     let current = redeemed.user;
     let changed = User {
@@ -307,16 +308,12 @@ pub async fn verify_email(ctx: &TenantContext, token: &str) -> Result<TenantResp
     if let Err(e) = ctx.store.apply(batch).await {
         return Err(lost_race(ctx, token, e).await);
     }
-    Ok(TenantResponse::User(Box::new(user)))
+    Ok(Box::new(user))
 }
 
 /// `POST /v1/auth/magic-link/verify`: a session (`amr: ["email"]`), or an MFA challenge when
 /// enrolled. The first proof of an unverified mailbox discards what came before it.
-pub async fn magic_link_sign_in(
-    ctx: &TenantContext,
-    token: &str,
-    client: ClientInfo,
-) -> Result<TenantResponse, ApiError> {
+pub async fn magic_link_sign_in(ctx: &TenantContext, token: &str, client: ClientInfo) -> Result<SignedIn, ApiError> {
     let redeemed = redeem(ctx, Purpose::MagicLink, token).await?;
     let current = redeemed.user;
     if current.status == UserStatus::Disabled {
@@ -362,7 +359,7 @@ pub async fn magic_link_sign_in(
         })
         .await?;
     ctx.remember(&new_session.session);
-    Ok(TenantResponse::SignedIn {
+    Ok(SignedIn {
         user: Box::new(user),
         tokens: new_session.tokens,
     })

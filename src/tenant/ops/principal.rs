@@ -2,7 +2,8 @@
 //! signed-in call is verified here, in the same task as the operation it carries.
 
 use super::super::context::TenantContext;
-use super::super::messages::{Credential, OrgCaller, UserRef};
+use super::super::messages::orgs::OrgCaller;
+use super::super::messages::{Credential, UserRef};
 use super::sessions;
 use crate::auth::tokens::AccessClaims;
 use crate::error::ApiError;

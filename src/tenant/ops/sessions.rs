@@ -9,7 +9,8 @@ use time::Duration;
 
 use super::super::context::TenantContext;
 use super::super::limits::Limit;
-use super::super::messages::{ClientInfo, OrgSwitch, TenantReply, TenantResponse, TokenSet};
+use super::super::messages::auth::{OrgSwitch, Verification};
+use super::super::messages::{ClientInfo, Limited, TokenSet};
 use super::orgs;
 use super::orgs::claims::OrgClaims;
 use crate::auth::secrets;
@@ -158,7 +159,7 @@ pub async fn refresh(
     refresh_token: &str,
     organization: OrgSwitch,
     client: ClientInfo,
-) -> TenantReply {
+) -> Limited<TokenSet> {
     if !refresh_token.starts_with(REFRESH_PREFIX) || refresh_token.len() > 128 {
         return Err(ApiError::RefreshTokenInvalid).into();
     }
@@ -170,14 +171,14 @@ pub async fn refresh(
     let rate_limit = match ctx.limit(Limit::RefreshSession, &read.session.id) {
         Ok(info) => info,
         Err((error, info)) => {
-            return TenantReply {
+            return Limited {
                 result: Err(error),
                 rate_limit: Some(info),
             }
         }
     };
     let result = rotate(ctx, refresh_token, read, organization, client).await;
-    TenantReply { result, rate_limit }
+    Limited { result, rate_limit }
 }
 
 /// The session's user, if they may still hold a session.
@@ -196,7 +197,7 @@ async fn rotate(
     read: RefreshRead,
     organization: OrgSwitch,
     client: ClientInfo,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<TokenSet, ApiError> {
     let RefreshRead {
         token: record,
         mut session,
@@ -249,7 +250,7 @@ async fn rotate(
     match RefreshRead::commit(hold, ctx.store.as_ref(), &record.token_hash, &session.id, writes).await {
         Ok(()) => {
             ctx.remember(&session);
-            Ok(TenantResponse::Refreshed { tokens })
+            Ok(tokens)
         }
         // Another refresh of the same token won the compare-and-set (two tabs, or a reuse),
         // or the session was revoked meanwhile: the replay rules decide which.
@@ -262,7 +263,7 @@ async fn rotate(
 /// rotation it answers with the same successor (and a fresh access token for the session as
 /// it now is), so tabs refreshing at once never fork or end the session; otherwise it is a
 /// reuse, and the whole session is revoked.
-async fn replay(ctx: &TenantContext, presented: &str, session: &mut Session) -> Result<TenantResponse, ApiError> {
+async fn replay(ctx: &TenantContext, presented: &str, session: &mut Session) -> Result<TokenSet, ApiError> {
     let interval = ctx.tenant.auth_config.refresh_reuse_interval as i64;
     let mut value = successor_value(ctx, presented);
     let successor = match interval {
@@ -296,7 +297,7 @@ async fn replay(ctx: &TenantContext, presented: &str, session: &mut Session) -> 
     let user = session_user(ctx, &current).await?;
     let org = orgs::claims::current(ctx, &current).await?;
     let tokens = token_set(ctx, &user, &current, org, value, successor.expires_at)?;
-    Ok(TenantResponse::Refreshed { tokens })
+    Ok(tokens)
 }
 
 /// Revokes one session (idempotent) and records `session.revoked`.
@@ -388,7 +389,7 @@ pub async fn authenticate(ctx: &TenantContext, token: &str) -> Result<AccessClai
 }
 
 /// `/v1/sessions/verify`: `valid: false` for any bad token instead of an error.
-pub async fn verify(ctx: &TenantContext, token: &str) -> Result<TenantResponse, ApiError> {
+pub async fn verify(ctx: &TenantContext, token: &str) -> Result<Verification, ApiError> {
     match authenticate(ctx, token).await {
         Ok(mut claims) => {
             let mut session = ctx.store.get_session(&claims.sid).await?;
@@ -401,14 +402,14 @@ pub async fn verify(ctx: &TenantContext, token: &str) -> Result<TenantResponse, 
                 s.active_organization_id = org.as_ref().map(|o| o.org_id.clone());
             }
             OrgClaims::fill(org, &mut claims);
-            Ok(TenantResponse::Verified {
+            Ok(Verification {
                 valid: true,
                 session: session.map(Box::new),
                 claims: Some(Box::new(claims)),
             })
         }
         Err(ApiError::ServiceUnavailable { retry_after }) => Err(ApiError::ServiceUnavailable { retry_after }),
-        Err(_) => Ok(TenantResponse::Verified {
+        Err(_) => Ok(Verification {
             valid: false,
             session: None,
             claims: None,
@@ -417,18 +418,13 @@ pub async fn verify(ctx: &TenantContext, token: &str) -> Result<TenantResponse, 
 }
 
 /// Signs out the caller's session, or every session of the user.
-pub async fn sign_out(
-    ctx: &TenantContext,
-    user_id: &str,
-    session_id: &str,
-    global: bool,
-) -> Result<TenantResponse, ApiError> {
+pub async fn sign_out(ctx: &TenantContext, user_id: &str, session_id: &str, global: bool) -> Result<(), ApiError> {
     if global {
         revoke_all(ctx, user_id, None).await?;
     } else if let Some(mut session) = ctx.store.get_session(session_id).await? {
         revoke(ctx, &mut session).await?;
     }
-    Ok(TenantResponse::Done)
+    Ok(())
 }
 
 /// A session as shown: its stored status adjusted for expiry.
@@ -438,7 +434,7 @@ fn shown(ctx: &TenantContext, mut session: Session) -> Session {
 }
 
 /// Lists sessions, newest first.
-pub async fn list(ctx: &TenantContext, filter: &SessionFilter, page: &PageRequest) -> Result<TenantResponse, ApiError> {
+pub async fn list(ctx: &TenantContext, filter: &SessionFilter, page: &PageRequest) -> Result<Page<Session>, ApiError> {
     // Expired sessions are stored as active: ask for active ones and sort them out here.
     let stored_filter = SessionFilter {
         user_id: filter.user_id.clone(),
@@ -458,7 +454,7 @@ pub async fn list(ctx: &TenantContext, filter: &SessionFilter, page: &PageReques
         .map(|s| shown(ctx, s))
         .filter(|s| filter.status.is_none_or(|st| s.status == st))
         .collect();
-    Ok(TenantResponse::Sessions(found))
+    Ok(found)
 }
 
 async fn owned(ctx: &TenantContext, session_id: &str, owner: Option<&str>) -> Result<Session, ApiError> {
@@ -470,20 +466,13 @@ async fn owned(ctx: &TenantContext, session_id: &str, owner: Option<&str>) -> Re
 }
 
 /// One session, optionally only if `owner` owns it.
-pub async fn get(ctx: &TenantContext, session_id: &str, owner: Option<&str>) -> Result<TenantResponse, ApiError> {
-    Ok(TenantResponse::Session(Box::new(shown(
-        ctx,
-        owned(ctx, session_id, owner).await?,
-    ))))
+pub async fn get(ctx: &TenantContext, session_id: &str, owner: Option<&str>) -> Result<Box<Session>, ApiError> {
+    Ok(Box::new(shown(ctx, owned(ctx, session_id, owner).await?)))
 }
 
 /// Revokes one session, optionally only if `owner` owns it.
-pub async fn revoke_one(
-    ctx: &TenantContext,
-    session_id: &str,
-    owner: Option<&str>,
-) -> Result<TenantResponse, ApiError> {
+pub async fn revoke_one(ctx: &TenantContext, session_id: &str, owner: Option<&str>) -> Result<(), ApiError> {
     let mut session = owned(ctx, session_id, owner).await?;
     revoke(ctx, &mut session).await?;
-    Ok(TenantResponse::Done)
+    Ok(())
 }

@@ -4,7 +4,7 @@ use crate::webhooks::EventType;
 use serde_json::{json, Map, Value};
 
 use super::super::context::TenantContext;
-use super::super::messages::{NewUser, TenantResponse};
+use super::super::messages::users::NewUser;
 use super::sessions;
 use crate::auth::password;
 use crate::error::ApiError;
@@ -44,7 +44,7 @@ fn string_field(field: &str, value: &Value) -> Result<Option<String>, ApiError> 
 }
 
 /// Creates a user (with a password, an imported hash, or neither).
-pub async fn create(ctx: &TenantContext, input: NewUser) -> Result<TenantResponse, ApiError> {
+pub async fn create(ctx: &TenantContext, input: NewUser) -> Result<Box<User>, ApiError> {
     let email = validate::email(
         &input
             .email
@@ -86,7 +86,7 @@ pub async fn create(ctx: &TenantContext, input: NewUser) -> Result<TenantRespons
             writes: creation(ctx, &user).to_vec(),
         })
         .await?;
-    Ok(TenantResponse::User(Box::new(user)))
+    Ok(Box::new(user))
 }
 
 /// The user with the address `typed` (normalised: `account`). Addresses stored before
@@ -153,20 +153,15 @@ fn apply_patch(user: &mut User, patch: &Map<String, Value>, by_server: bool) -> 
 }
 
 /// One user.
-pub async fn get(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+pub async fn get(ctx: &TenantContext, user_id: &str) -> Result<Box<User>, ApiError> {
     match ctx.store.get_user(user_id).await? {
-        Some(user) => Ok(TenantResponse::User(Box::new(user))),
+        Some(user) => Ok(Box::new(user)),
         None => Err(ApiError::NotFound),
     }
 }
 
 /// PATCHes a user (`by_server`: secret key; else the user on themselves), with optimistic concurrency.
-pub async fn update(
-    ctx: &TenantContext,
-    user_id: &str,
-    patch: &Value,
-    by_server: bool,
-) -> Result<TenantResponse, ApiError> {
+pub async fn update(ctx: &TenantContext, user_id: &str, patch: &Value, by_server: bool) -> Result<Box<User>, ApiError> {
     let patch = patch
         .as_object()
         .ok_or_else(|| ApiError::invalid("body", "The body must be a JSON object."))?;
@@ -183,7 +178,7 @@ pub async fn update(
             .extend(super::onetime::end_tokens(ctx, user_id, &purposes, None).await?);
     }
     ctx.store.apply(batch).await?;
-    Ok(TenantResponse::User(Box::new(user)))
+    Ok(Box::new(user))
 }
 
 /// `changed` (a copy of `current` with edits) as the user's next version, and the batch that
@@ -211,7 +206,7 @@ pub fn replacement(
 }
 
 /// Deletes a user and everything of theirs.
-pub async fn delete(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+pub async fn delete(ctx: &TenantContext, user_id: &str) -> Result<(), ApiError> {
     let user = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
     let event = sessions::event(
         EventType::UserDeleted,
@@ -220,11 +215,11 @@ pub async fn delete(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse
     );
     super::orgs::claims::delete_user(ctx, &user, vec![TenantWrite::AppendEvent(event)]).await?;
     ctx.forget_user_sessions(user_id, None);
-    Ok(TenantResponse::Done)
+    Ok(())
 }
 
 /// Disables (revoking every session) or re-enables a user.
-pub async fn set_disabled(ctx: &TenantContext, user_id: &str, disabled: bool) -> Result<TenantResponse, ApiError> {
+pub async fn set_disabled(ctx: &TenantContext, user_id: &str, disabled: bool) -> Result<Box<User>, ApiError> {
     let current = ctx.store.get_user(user_id).await?.ok_or(ApiError::NotFound)?;
     let mut user = current.clone();
     user.status = if disabled {
@@ -247,10 +242,10 @@ pub async fn set_disabled(ctx: &TenantContext, user_id: &str, disabled: bool) ->
     if disabled {
         ctx.forget_user_sessions(user_id, None);
     }
-    Ok(TenantResponse::User(Box::new(user)))
+    Ok(Box::new(user))
 }
 
 /// Lists users, newest first.
-pub async fn list(ctx: &TenantContext, filter: &UserFilter, page: &PageRequest) -> Result<TenantResponse, ApiError> {
-    Ok(TenantResponse::Users(ctx.store.list_users(filter, page).await?))
+pub async fn list(ctx: &TenantContext, filter: &UserFilter, page: &PageRequest) -> Result<Page<User>, ApiError> {
+    Ok(ctx.store.list_users(filter, page).await?)
 }

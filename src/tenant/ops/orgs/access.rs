@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::ids::{self, prefix};
 use crate::store::{Record, RecordKind};
 use crate::tenant::context::TenantContext;
-use crate::tenant::messages::OrgCaller;
+use crate::tenant::messages::orgs::OrgCaller;
 use crate::views::Audience;
 
 /// What the gate found: the organization and, for a user, their membership and permissions.

@@ -15,7 +15,6 @@ use crate::auth::tokens::AccessClaims;
 use crate::error::ApiError;
 use crate::store::*;
 use crate::tenant::context::TenantContext;
-use crate::tenant::messages::TenantResponse;
 use crate::views::Audience;
 
 /// The organization claims of a token: the active organization, the role there and its permissions.
@@ -87,7 +86,7 @@ pub async fn switch_target(
 }
 
 /// `/v1/me/organizations`: each membership with its organization, most recently joined first.
-pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, ApiError> {
+pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<Vec<serde_json::Value>, ApiError> {
     let mut memberships = ctx
         .store
         .list_records(RecordKind::Membership, user_id)
@@ -111,11 +110,7 @@ pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<TenantResponse, 
         item["organization"] = org.view(Audience::User);
         items.push(item);
     }
-    Ok(TenantResponse::Objects(Page {
-        items,
-        has_more: false,
-        resume_after: None,
-    }))
+    Ok(items)
 }
 
 /// Deletes a user together with `writes`, updating every organization they belong to.

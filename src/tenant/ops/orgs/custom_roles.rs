@@ -10,7 +10,7 @@ use super::{retrying, Race};
 use crate::error::ApiError;
 use crate::store::*;
 use crate::tenant::context::TenantContext;
-use crate::tenant::messages::{OrgCaller, TenantResponse};
+use crate::tenant::messages::orgs::{OrgCaller, Shown};
 use crate::validate;
 
 /// Custom roles one organization may define.
@@ -20,11 +20,11 @@ const MAX_CUSTOM_ROLES: usize = 50;
 const MAX_CUSTOM_PERMISSIONS: usize = 100;
 
 /// The built-in roles and the organization's custom ones.
-pub async fn list(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<TenantResponse, ApiError> {
+pub async fn list(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<Shown, ApiError> {
     let access = authorize(ctx, caller, reference, permission::READ).await?;
     let mut items = roles::builtin_views(&access.org);
     items.extend(access.org.roles.iter().map(CustomRole::view));
-    Ok(TenantResponse::Objects(Page {
+    Ok(Shown::Objects(Page {
         items,
         has_more: false,
         resume_after: None,
@@ -84,7 +84,7 @@ pub async fn create(
     name: String,
     key: String,
     permissions: Vec<String>,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let name = role_name(name)?;
     if !roles::is_valid_role_key(&key) {
         return Err(ApiError::invalid(
@@ -117,7 +117,7 @@ pub async fn create(
         let mut next = access.org.next();
         next.roles.push(role.clone());
         save(ctx, &access.org, &next).await?;
-        Ok(TenantResponse::Object(role.view()))
+        Ok(Shown::Object(role.view()))
     })
     .await
 }
@@ -131,7 +131,7 @@ pub async fn update(
     key: &str,
     name: Option<String>,
     permissions: Option<Vec<String>>,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let name = name.map(role_name).transpose()?;
     let permissions = permissions.map(permission_list).transpose()?;
     retrying(|| async {
@@ -152,18 +152,13 @@ pub async fn update(
         }
         let shown = role.view();
         save(ctx, &access.org, &next).await?;
-        Ok(TenantResponse::Object(shown))
+        Ok(Shown::Object(shown))
     })
     .await
 }
 
 /// Deletes a custom role nobody holds (`409 conflict` while a member does).
-pub async fn delete(
-    ctx: &TenantContext,
-    caller: &OrgCaller,
-    reference: &str,
-    key: &str,
-) -> Result<TenantResponse, ApiError> {
+pub async fn delete(ctx: &TenantContext, caller: &OrgCaller, reference: &str, key: &str) -> Result<Shown, ApiError> {
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::ROLES_MANAGE).await?;
         let role = access
@@ -183,7 +178,7 @@ pub async fn delete(
         let mut next = access.org.next();
         next.roles.retain(|r| r.key != key);
         save(ctx, &access.org, &next).await?;
-        Ok(TenantResponse::Done)
+        Ok(Shown::Done)
     })
     .await
 }

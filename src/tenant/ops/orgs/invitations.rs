@@ -17,7 +17,8 @@ use crate::ids::{self, new_id, prefix};
 use crate::store::*;
 use crate::tenant::context::TenantContext;
 use crate::tenant::limits::Limit;
-use crate::tenant::messages::{ClientInfo, OrgCaller, TenantResponse};
+use crate::tenant::messages::orgs::{InvitationAccepted, OrgCaller, Shown};
+use crate::tenant::messages::ClientInfo;
 use crate::tenant::ops::{emails, onetime, sessions, users};
 use crate::validate;
 
@@ -39,7 +40,7 @@ pub async fn create(
     caller: &OrgCaller,
     reference: &str,
     input: NewInvitation,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
     let email = validate::email(&input.email)?;
     let role = input.role.unwrap_or_else(|| roles::MEMBER.to_owned());
@@ -104,7 +105,7 @@ pub async fn create(
         .send(emails::render(ctx, "invitation", &invitation.email, &link, &token));
     let mut shown = invitation.view(now);
     shown["token"] = json!(token);
-    Ok(TenantResponse::Object(shown))
+    Ok(Shown::Object(shown))
 }
 
 /// An organization's invitations, newest first, optionally of one status.
@@ -114,7 +115,7 @@ pub async fn list(
     reference: &str,
     status: Option<&str>,
     page: &PageRequest,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     if status.is_some_and(|s| !matches!(s, "pending" | "accepted" | "revoked" | "expired")) {
         return Err(ApiError::invalid(
             "status",
@@ -133,7 +134,7 @@ pub async fn list(
     invitations.retain(|i| status.is_none_or(|s| i.shown_status(now) == s));
     invitations.sort_by(|a, b| b.id.cmp(&a.id));
     let found = paginate(invitations.into_iter(), |i| &i.id, page);
-    Ok(TenantResponse::Objects(Page {
+    Ok(Shown::Objects(Page {
         items: found.items.iter().map(|i| i.view(now)).collect(),
         has_more: found.has_more,
         resume_after: None,
@@ -146,7 +147,7 @@ pub async fn revoke(
     caller: &OrgCaller,
     reference: &str,
     invitation_id: &str,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
     if !ids::is_valid(prefix::INVITATION, invitation_id) {
         return Err(ApiError::NotFound);
@@ -167,7 +168,7 @@ pub async fn revoke(
         return Err(ApiError::InsufficientPermissions);
     }
     match invitation.status {
-        InvitationStatus::Revoked => return Ok(TenantResponse::Done),
+        InvitationStatus::Revoked => return Ok(Shown::Done),
         InvitationStatus::Accepted => {
             return Err(ApiError::Conflict("The invitation has already been accepted.".into()))
         }
@@ -178,7 +179,7 @@ pub async fn revoke(
         .guard(pending(&invitation.id))
         .write(TenantWrite::PutRecord(invitation.record()?));
     match ctx.store.apply(batch).await {
-        Ok(()) => Ok(TenantResponse::Done),
+        Ok(()) => Ok(Shown::Done),
         Err(StoreError::Conflict) => Err(ApiError::Conflict("The invitation changed concurrently.".into())),
         Err(e) => Err(e.into()),
     }
@@ -231,7 +232,7 @@ pub enum Joiner {
 }
 
 /// Accepts an invitation: joins the signed-in invitee, or creates the invited user and signs them in.
-pub async fn accept(ctx: &TenantContext, token: &str, joiner: Joiner) -> Result<TenantResponse, ApiError> {
+pub async fn accept(ctx: &TenantContext, token: &str, joiner: Joiner) -> Result<InvitationAccepted, ApiError> {
     // A new user's password is checked and hashed once, before any race is retried.
     let new_user = match &joiner {
         Joiner::NewUser { password, name, client } => {
@@ -333,7 +334,7 @@ pub async fn accept(ctx: &TenantContext, token: &str, joiner: Joiner) -> Result<
             Some(None) => onetime::issue(ctx, onetime::Purpose::EmailVerification, &user, None).await?,
             None => {}
         }
-        Ok(TenantResponse::InvitationAccepted {
+        Ok(InvitationAccepted {
             membership: shown,
             created: created.map(|session| (Box::new(user), session.map(|s| s.tokens))),
         })

@@ -12,7 +12,7 @@ use super::{event, retrying, Race};
 use crate::error::ApiError;
 use crate::store::*;
 use crate::tenant::context::TenantContext;
-use crate::tenant::messages::{OrgCaller, TenantResponse};
+use crate::tenant::messages::orgs::{OrgCaller, Shown};
 
 /// The permissions of `role` in `org`, or a 400 naming the field when there is no such role.
 pub fn role_permissions(org: &Organization, role: &str) -> Result<Vec<String>, ApiError> {
@@ -37,7 +37,7 @@ pub async fn list(
     caller: &OrgCaller,
     reference: &str,
     page: &PageRequest,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let access = authorize(ctx, caller, reference, permission::MEMBERS_READ).await?;
     let org = &access.org;
     let request = PageRequest {
@@ -55,7 +55,7 @@ pub async fn list(
         .collect::<Result<Vec<_>, _>>()?;
     let views = join_all(memberships.iter().map(|m| view(ctx, org, m))).await;
     let items = views.into_iter().collect::<Result<Vec<_>, _>>()?;
-    Ok(TenantResponse::Objects(Page {
+    Ok(Shown::Objects(Page {
         items,
         has_more: found.has_more,
         resume_after: memberships.last().filter(|_| found.has_more).map(|m| m.user_id.clone()),
@@ -108,7 +108,7 @@ pub async fn add(
     reference: &str,
     user_id: &str,
     role: Option<String>,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let role = role.unwrap_or_else(|| roles::MEMBER.to_owned());
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
@@ -129,7 +129,7 @@ pub async fn add(
             user_id: user.id.clone(),
         });
         ctx.store.apply(batch).await?;
-        Ok(TenantResponse::Object(shown))
+        Ok(Shown::Object(shown))
     })
     .await
 }
@@ -153,7 +153,7 @@ pub async fn update(
     reference: &str,
     user_id: &str,
     role: &str,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::MEMBERS_MANAGE).await?;
         let wanted = role_permissions(&access.org, role)?;
@@ -178,7 +178,7 @@ pub async fn update(
             .write(next.put()?)
             .write(event(ctx, EventType::MemberUpdated, json!({ "membership": shown })));
         ctx.store.apply(batch).await?;
-        Ok(TenantResponse::Object(shown))
+        Ok(Shown::Object(shown))
     })
     .await
 }
@@ -189,7 +189,7 @@ pub async fn remove(
     caller: &OrgCaller,
     reference: &str,
     user_id: &str,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let leaving = matches!(caller, OrgCaller::User { user_id: me } if me == user_id);
     retrying(|| async {
         let (org, membership) = if leaving {
@@ -220,7 +220,7 @@ pub async fn remove(
             .write(next.put()?)
             .write(event(ctx, EventType::MemberRemoved, json!({ "membership": shown })));
         ctx.store.apply(batch).await?;
-        Ok(TenantResponse::Done)
+        Ok(Shown::Done)
     })
     .await
 }

@@ -20,7 +20,7 @@ use std::future::Future;
 use serde_json::Value;
 
 use super::super::context::TenantContext;
-use super::super::messages::{OrgAction, OrgCaller, TenantResponse};
+use super::super::messages::orgs::{OrgAction, OrgCaller, Shown};
 use super::sessions;
 use crate::error::ApiError;
 use crate::store::{Page, PageRequest, RecordKind};
@@ -144,7 +144,7 @@ async fn scan(
 }
 
 /// Runs one organization operation for `caller`.
-pub async fn execute(ctx: &TenantContext, caller: OrgCaller, action: OrgAction) -> Result<TenantResponse, ApiError> {
+pub async fn execute(ctx: &TenantContext, caller: OrgCaller, action: OrgAction) -> Result<Shown, ApiError> {
     use OrgAction as A;
     match action {
         A::Create(input) => organizations::create(ctx, &caller, input).await,

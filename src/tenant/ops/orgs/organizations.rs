@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::ids::{self, new_id, prefix};
 use crate::store::*;
 use crate::tenant::context::TenantContext;
-use crate::tenant::messages::{NewOrganization, OrgCaller, TenantResponse};
+use crate::tenant::messages::orgs::{NewOrganization, OrgCaller, Shown};
 use crate::validate;
 use crate::views::Audience;
 
@@ -74,11 +74,7 @@ fn name(value: Option<String>) -> Result<String, ApiError> {
 }
 
 /// Creates an organization; its creator (the calling user, or `created_by`) becomes `owner`.
-pub async fn create(
-    ctx: &TenantContext,
-    caller: &OrgCaller,
-    input: NewOrganization,
-) -> Result<TenantResponse, ApiError> {
+pub async fn create(ctx: &TenantContext, caller: &OrgCaller, input: NewOrganization) -> Result<Shown, ApiError> {
     let name = name(input.name)?;
     let explicit_slug = match input.slug {
         Some(slug) if !is_valid_slug(&slug) => {
@@ -158,7 +154,7 @@ pub async fn create(
                 ));
         }
         match ctx.store.apply(batch).await {
-            Ok(()) => return Ok(TenantResponse::Object(org.view(audience))),
+            Ok(()) => return Ok(Shown::Object(org.view(audience))),
             // A generated slug that is taken gets a random suffix; a chosen one is the caller's to change.
             Err(StoreError::Duplicate("slug")) if explicit_slug.is_none() && attempt < 4 => {
                 org.slug = format!("{}-{}", slugify(&org.name), suffix());
@@ -181,7 +177,7 @@ pub async fn list(
     caller: &OrgCaller,
     query: Option<&str>,
     page: &PageRequest,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let query = query.map(str::to_lowercase).filter(|q| !q.is_empty());
     let matches = |org: &Organization| {
         query
@@ -198,7 +194,7 @@ pub async fn list(
             for record in found.items {
                 items.push(from_record::<Organization>(record)?.view(Audience::Server));
             }
-            Ok(TenantResponse::Objects(Page {
+            Ok(Shown::Objects(Page {
                 items,
                 has_more: found.has_more,
                 resume_after: found.resume_after,
@@ -217,7 +213,7 @@ pub async fn list(
             orgs.sort_by(|a, b| b.id.cmp(&a.id));
             let page = paginate(orgs.into_iter(), |o| &o.id, page);
             let resume_after = page.items.last().filter(|_| page.has_more).map(|o| o.id.clone());
-            Ok(TenantResponse::Objects(Page {
+            Ok(Shown::Objects(Page {
                 items: page.items.iter().map(|o| o.view(Audience::User)).collect(),
                 has_more: page.has_more,
                 resume_after,
@@ -227,9 +223,9 @@ pub async fn list(
 }
 
 /// One organization.
-pub async fn get(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<TenantResponse, ApiError> {
+pub async fn get(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<Shown, ApiError> {
     let access = authorize(ctx, caller, reference, permission::READ).await?;
-    Ok(TenantResponse::Object(access.org.view(access.audience())))
+    Ok(Shown::Object(access.org.view(access.audience())))
 }
 
 /// Applies a PATCH body; unknown fields (and `private_metadata` from a user) are ignored.
@@ -281,7 +277,7 @@ pub async fn update(
     caller: &OrgCaller,
     reference: &str,
     patch: &Value,
-) -> Result<TenantResponse, ApiError> {
+) -> Result<Shown, ApiError> {
     let patch = patch
         .as_object()
         .ok_or_else(|| ApiError::invalid("body", "The body must be a JSON object."))?;
@@ -307,13 +303,13 @@ pub async fn update(
             json!({ "organization": org.view(Audience::Server) }),
         ));
         ctx.store.apply(batch).await?;
-        Ok::<_, Race>(TenantResponse::Object(org.view(audience)))
+        Ok::<_, Race>(Shown::Object(org.view(audience)))
     })
     .await
 }
 
 /// Deletes an organization with its memberships and invitations.
-pub async fn delete(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<TenantResponse, ApiError> {
+pub async fn delete(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<Shown, ApiError> {
     retrying(|| async {
         let access = authorize(ctx, caller, reference, permission::DELETE).await?;
         let org = access.org;
@@ -342,7 +338,7 @@ pub async fn delete(ctx: &TenantContext, caller: &OrgCaller, reference: &str) ->
                 json!({ "organization": org.view(Audience::Server) }),
             ));
         ctx.store.apply(batch).await?;
-        Ok::<_, Race>(TenantResponse::Done)
+        Ok::<_, Race>(Shown::Done)
     })
     .await
 }
