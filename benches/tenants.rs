@@ -6,7 +6,8 @@
 //! touches minus RSS before, over the tenant count). No threshold: figures to compare run
 //! to run.
 //!
-//! `cargo bench --bench tenants`; `BENCH_TENANTS`, `BENCH_CONCURRENCY`.
+//! `cargo bench --bench tenants`; `BENCH_TENANTS`, `BENCH_CONCURRENCY`. A file-store tenant
+//! keeps its journal open, so raise the open-file limit first (`ulimit -n 300000`).
 
 // A benchmark is a program run by hand: a failed setup step may stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -134,8 +135,9 @@ async fn run() -> Result<(), BoxError> {
         activation.as_secs_f64(),
         count as f64 / activation.as_secs_f64()
     );
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", server.0.id()))?.count();
     println!(
-        "RSS {before} KiB before, {after} KiB after: {:.2} KiB per active tenant; {running}",
+        "RSS {before} KiB before, {after} KiB after: {:.2} KiB per active tenant; {running}; {fds} open files",
         (after.saturating_sub(before)) as f64 / count as f64
     );
     Ok(())

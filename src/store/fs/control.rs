@@ -25,6 +25,50 @@ pub struct FsControlStore {
     engine: Arc<FsEngine>,
     /// Serializes signing-key changes: each reads the keys, then writes what the plan says.
     key_changes: tokio::sync::Mutex<()>,
+    /// Signing-key ids by tenant: a tenant's start reads its keys, and scanning every
+    /// tenant's keys made each start cost O(tenants) (found by `benches/tenants.rs`).
+    keys_by_tenant: KeyIndex,
+}
+
+/// The index of signing keys by tenant, rebuilt on the first read after a change. Every
+/// write of signing keys goes through this file (one process owns the directory) and bumps
+/// the generation after it commits; an index built from older data is never used.
+/// Signing-key ids (oldest first) by tenant id.
+type KeyIds = Arc<std::collections::HashMap<String, Vec<String>>>;
+
+#[derive(Default)]
+struct KeyIndex {
+    generation: std::sync::atomic::AtomicU64,
+    built: parking_lot::Mutex<Option<(u64, KeyIds)>>,
+}
+
+impl KeyIndex {
+    fn changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn get(&self, engine: &FsEngine) -> KeyIds {
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        if let Some((built_at, index)) = self.built.lock().as_ref() {
+            if *built_at == generation {
+                return index.clone();
+            }
+        }
+        let index = Arc::new(engine.read(|t| {
+            let mut index: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+            for (id, value) in t.table(SIGNING_KEY).into_iter().flatten() {
+                if let Some(tenant) = value.get("tenant_id").and_then(serde_json::Value::as_str) {
+                    index.entry(tenant.to_owned()).or_default().push(id.clone());
+                }
+            }
+            index
+        }));
+        let mut built = self.built.lock();
+        if self.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            *built = Some((generation, index.clone()));
+        }
+        index
+    }
 }
 
 impl FsControlStore {
@@ -33,6 +77,7 @@ impl FsControlStore {
         Self {
             engine,
             key_changes: tokio::sync::Mutex::new(()),
+            keys_by_tenant: KeyIndex::default(),
         }
     }
 
@@ -78,7 +123,9 @@ impl ControlStore for FsControlStore {
                 serde_json::json!({ "hash": key.key_hash }),
             );
         }
-        commit(&self.engine, batch, vec![Some("slug"), None]).await
+        let committed = commit(&self.engine, batch, vec![Some("slug"), None]).await;
+        self.keys_by_tenant.changed();
+        committed
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
@@ -128,7 +175,9 @@ impl ControlStore for FsControlStore {
         for key in signing_keys {
             batch = batch.put(SIGNING_KEY, &key.id, to_value(key)?);
         }
-        commit(&self.engine, batch, vec![]).await.map_err(|e| match e {
+        let committed = commit(&self.engine, batch, vec![]).await;
+        self.keys_by_tenant.changed();
+        committed.map_err(|e| match e {
             StoreError::Conflict => StoreError::NotFound,
             other => other,
         })
@@ -147,7 +196,9 @@ impl ControlStore for FsControlStore {
         {
             batch = batch.delete(SIGNING_KEY, &key.id);
         }
-        commit(&self.engine, batch, vec![]).await
+        let committed = commit(&self.engine, batch, vec![]).await;
+        self.keys_by_tenant.changed();
+        committed
     }
 
     async fn get_tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
@@ -298,11 +349,15 @@ impl ControlStore for FsControlStore {
     }
 
     async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
-        Ok(self
-            .all::<SigningKeyRecord>(SIGNING_KEY)
-            .into_iter()
-            .filter(|k| k.tenant_id == tenant_id)
-            .collect())
+        let index = self.keys_by_tenant.get(&self.engine);
+        let mut keys = Vec::new();
+        for id in index.get(tenant_id).into_iter().flatten() {
+            // Read in key-id order (ULIDs: oldest first), as the full scan did.
+            if let Some(key) = get::<SigningKeyRecord>(&self.engine, SIGNING_KEY, id)? {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
     }
 
     async fn change_signing_keys(&self, change: &KeyChange, at: time::OffsetDateTime) -> Result<(), StoreError> {
@@ -323,6 +378,8 @@ impl ControlStore for FsControlStore {
         for key in signing_keys::plan(&unretired, change, at) {
             batch = batch.put(SIGNING_KEY, &key.id, to_value(&key)?);
         }
-        commit(&self.engine, batch, vec![]).await
+        let committed = commit(&self.engine, batch, vec![]).await;
+        self.keys_by_tenant.changed();
+        committed
     }
 }
