@@ -76,7 +76,9 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 .description("An error in the envelope of API.md §1.2; `Retry-After` on 429 and 503.")
                 .content(
                     "application/json",
-                    ContentBuilder::new().schema(Some(ErrorEnvelope::name_ref())).build(),
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(Ref::from_schema_name(ErrorEnvelope::name()))))
+                        .build(),
                 )
                 .build(),
         ),
@@ -92,16 +94,6 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
         }
     }
     api
-}
-
-trait NameRef {
-    fn name_ref() -> RefOr<utoipa::openapi::schema::Schema>;
-}
-
-impl<T: ToSchema> NameRef for T {
-    fn name_ref() -> RefOr<utoipa::openapi::schema::Schema> {
-        RefOr::Ref(Ref::from_schema_name(T::name()))
-    }
 }
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {

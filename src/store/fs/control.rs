@@ -81,6 +81,15 @@ impl FsControlStore {
         }
     }
 
+    /// The ids of a tenant's signing keys, oldest first (ULIDs, in table order).
+    fn signing_key_ids(&self, tenant_id: &str) -> Vec<String> {
+        self.keys_by_tenant
+            .get(&self.engine)
+            .get(tenant_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     fn all<T: serde::de::DeserializeOwned>(&self, table: &str) -> Vec<T> {
         self.engine.read(|t| {
             t.table(table)
@@ -158,12 +167,8 @@ impl ControlStore for FsControlStore {
         {
             batch = batch.delete(API_KEY, &key.key_hash).delete(API_KEY_ID, &key.id);
         }
-        for key in self
-            .all::<SigningKeyRecord>(SIGNING_KEY)
-            .into_iter()
-            .filter(|k| k.tenant_id == tenant_id)
-        {
-            batch = batch.delete(SIGNING_KEY, &key.id);
+        for key_id in self.signing_key_ids(tenant_id) {
+            batch = batch.delete(SIGNING_KEY, &key_id);
         }
         for key in api_keys {
             batch = batch.put(API_KEY, &key.key_hash, to_value(key)?).put(
@@ -189,12 +194,8 @@ impl ControlStore for FsControlStore {
         for key in self.all::<ApiKey>(API_KEY).into_iter().filter(|k| k.tenant_id == id) {
             batch = batch.delete(API_KEY, &key.key_hash).delete(API_KEY_ID, &key.id);
         }
-        for key in self
-            .all::<SigningKeyRecord>(SIGNING_KEY)
-            .into_iter()
-            .filter(|k| k.tenant_id == id)
-        {
-            batch = batch.delete(SIGNING_KEY, &key.id);
+        for key_id in self.signing_key_ids(id) {
+            batch = batch.delete(SIGNING_KEY, &key_id);
         }
         let committed = commit(&self.engine, batch, vec![]).await;
         self.keys_by_tenant.changed();
@@ -349,11 +350,9 @@ impl ControlStore for FsControlStore {
     }
 
     async fn list_signing_keys(&self, tenant_id: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
-        let index = self.keys_by_tenant.get(&self.engine);
         let mut keys = Vec::new();
-        for id in index.get(tenant_id).into_iter().flatten() {
-            // Read in key-id order (ULIDs: oldest first), as the full scan did.
-            if let Some(key) = get::<SigningKeyRecord>(&self.engine, SIGNING_KEY, id)? {
+        for id in self.signing_key_ids(tenant_id) {
+            if let Some(key) = get::<SigningKeyRecord>(&self.engine, SIGNING_KEY, &id)? {
                 keys.push(key);
             }
         }

@@ -5,21 +5,12 @@ use serde_json::{json, Value};
 
 use super::super::context::TenantContext;
 use super::super::limits::{Limit, RateLimitInfo};
-use super::super::messages::auth::{SignedIn, SignedUp};
+use super::super::messages::auth::{SignUp, SignedIn, SignedUp};
 use super::super::messages::{ClientInfo, Limited};
 use super::sessions;
 use crate::error::ApiError;
 use crate::store::*;
 use crate::validate;
-
-/// The fields a sign-up may set; anything else in the body is ignored.
-pub struct SignUp {
-    pub email: String,
-    pub password: String,
-    pub name: Option<String>,
-    pub username: Option<String>,
-    pub unsafe_metadata: Option<Value>,
-}
 
 /// Applies several limits in order, keeping the tightest report.
 fn limits(ctx: &TenantContext, hits: &[(Limit, &str)]) -> Result<Option<RateLimitInfo>, (ApiError, RateLimitInfo)> {

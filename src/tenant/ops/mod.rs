@@ -12,10 +12,10 @@ mod sessions;
 mod tests;
 mod users;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use super::context::TenantContext;
-use std::future::Future;
 
 use super::messages::auth::{
     AuthOp, CheckToken, MagicLinkSignIn, Refresh, SignIn, SignOut, SignUp, VerifyMfa, VerifyToken,
@@ -59,7 +59,7 @@ pub async fn execute(ctx: &Arc<TenantContext>, call: TenantCall) -> TenantReply 
         TenantRequest::Users(op) => users_area(ctx, who, op).await.into(),
         TenantRequest::Sessions(op) => sessions_area(ctx, who, op).await.into(),
         TenantRequest::Mfa(op) => mfa_area(ctx, who, op).await.into(),
-        TenantRequest::Email(op) => email(ctx, who, client, op).await,
+        TenantRequest::Email(op) => email(ctx, who, op).await,
         TenantRequest::Orgs(op) => orgs_area(ctx, who, client, op).await.into(),
         TenantRequest::Webhooks(WebhookOp::Webhook(op)) => {
             answer::<Webhook>(async { crate::webhooks::manage::execute(ctx, who.server().map(|()| op.action)?).await })
@@ -86,16 +86,7 @@ async fn answer_limited<O: Operation>(work: impl Future<Output = Limited<O::Repl
 
 async fn auth(ctx: &Arc<TenantContext>, who: &Principal, client: ClientInfo, op: AuthOp) -> TenantReply {
     match op {
-        AuthOp::SignUp(op) => {
-            let input = accounts::SignUp {
-                email: op.email,
-                password: op.password,
-                name: op.name,
-                username: op.username,
-                unsafe_metadata: op.unsafe_metadata,
-            };
-            answer_limited::<SignUp>(accounts::sign_up(ctx, input, client)).await
-        }
+        AuthOp::SignUp(op) => answer_limited::<SignUp>(accounts::sign_up(ctx, op, client)).await,
         AuthOp::SignIn(op) => answer_limited::<SignIn>(accounts::sign_in(ctx, &op.email, &op.password, client)).await,
         AuthOp::Refresh(op) => {
             answer_limited::<Refresh>(sessions::refresh(ctx, &op.refresh_token, op.organization, client)).await
@@ -242,8 +233,7 @@ async fn mfa_area(ctx: &Arc<TenantContext>, who: &Principal, op: MfaOp) -> Resul
     }
 }
 
-async fn email(ctx: &Arc<TenantContext>, who: &Principal, client: ClientInfo, op: EmailOp) -> TenantReply {
-    let _ = client;
+async fn email(ctx: &Arc<TenantContext>, who: &Principal, op: EmailOp) -> TenantReply {
     match op {
         EmailOp::RequestEmailLink(op) => {
             let purpose = if op.magic_link {
