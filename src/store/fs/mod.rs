@@ -22,7 +22,10 @@ pub struct FsBackend {
     root: PathBuf,
     control: Arc<control::FsControlStore>,
     /// Open tenant stores, so a restarted actor reuses the handle (and its directory lock).
-    open: DashMap<String, Weak<tenant::FsTenantStore>>,
+    /// Each slot is held while its tenant opens, so two opens at once (an actor starting
+    /// while the webhook sweeper looks at the same tenant) share one engine instead of the
+    /// second failing on the first's directory lock.
+    open: DashMap<String, Arc<tokio::sync::Mutex<Weak<tenant::FsTenantStore>>>>,
 }
 
 impl FsBackend {
@@ -51,15 +54,17 @@ impl Backend for FsBackend {
     }
 
     async fn open_tenant(&self, tenant: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError> {
-        if let Some(store) = self.open.get(&tenant.id).and_then(|weak| weak.upgrade()) {
+        let dir = self.tenant_dir(&tenant.id)?;
+        let slot = self.open.entry(tenant.id.clone()).or_default().clone();
+        let mut held = slot.lock().await;
+        if let Some(store) = held.upgrade() {
             return Ok(store);
         }
-        let dir = self.tenant_dir(&tenant.id)?;
         let engine = tokio::task::spawn_blocking(move || open_engine(&dir))
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))??;
         let store = Arc::new(tenant::FsTenantStore::new(engine));
-        self.open.insert(tenant.id.clone(), Arc::downgrade(&store));
+        *held = Arc::downgrade(&store);
         Ok(store)
     }
 
@@ -158,4 +163,34 @@ fn pointer(id: &str) -> serde_json::Value {
 
 fn pointed_id(value: &serde_json::Value) -> Option<String> {
     value.get("id").and_then(|v| v.as_str()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_opens_of_one_tenant_share_its_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = FsBackend::open(dir.path()).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let tenant = Tenant {
+            id: crate::ids::new_id(crate::ids::prefix::TENANT),
+            name: "Shared".into(),
+            slug: "shared".into(),
+            status: crate::store::TenantStatus::Active,
+            isolation_mode: crate::config::IsolationMode::SeparateDatabase,
+            region: None,
+            database_url: None,
+            auth_config: Default::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        for _ in 0..20 {
+            let opens = (0..8).map(|_| backend.open_tenant(&tenant));
+            let stores = futures_util::future::join_all(opens).await;
+            let stores: Vec<_> = stores.into_iter().map(|s| s.expect("every open succeeds")).collect();
+            assert!(stores.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])));
+        }
+    }
 }
