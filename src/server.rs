@@ -113,6 +113,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         webhook_sender: crate::webhooks::Sender::new(config.webhook_allow_private)
             .map_err(|e| StartError::Supervisor(format!("webhook client: {e}")))?,
         webhook_backlog: Default::default(),
+        webhook_dispatchers: Default::default(),
         webhook_retention: config.webhook_retention,
         cache: Arc::new(crate::tenant::cache::NodeCache::new(config.cache_memory_bytes)),
     });

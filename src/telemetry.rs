@@ -116,6 +116,10 @@ fn describe() {
         "Webhook deliveries waiting on this node (due now or later), summed over its tenants"
     );
     metrics::describe_gauge!(
+        "hellojohn_webhook_dispatchers",
+        "Webhook dispatchers running on this node: one per tenant with webhook work"
+    );
+    metrics::describe_gauge!(
         "hellojohn_db_connection_budget",
         "Connections this node may hold on its PostgreSQL server (HELLOJOHN_DATABASE_MAX_CONNECTIONS)"
     );

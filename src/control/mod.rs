@@ -183,6 +183,7 @@ impl ControlPlane {
         self.backend.record_metrics();
         metrics::gauge!("hellojohn_tenant_actors").set(self.registry.running() as f64);
         metrics::gauge!("hellojohn_webhook_outbox_depth").set(self.registry.webhook_backlog() as f64);
+        metrics::gauge!("hellojohn_webhook_dispatchers").set(self.registry.webhook_dispatchers() as f64);
         metrics::gauge!("hellojohn_cache_bytes").set(self.registry.deps().cache.weighted_size() as f64);
     }
 

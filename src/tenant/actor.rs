@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
-use super::context::TenantContext;
+use super::context::{TenantContext, WebhookSignals};
 use super::messages::node::{NodeOp, Reload};
 use super::messages::{Operation, TenantCall, TenantReply, TenantRequest};
 use super::{ops, TenantDeps};
 use crate::error::ApiError;
-use crate::webhooks::dispatcher::{Backlog, Dispatcher, DispatcherArgs};
+use crate::webhooks::dispatcher::{self, Backlog, Dispatcher, DispatcherArgs, DispatcherMsg};
 
 /// Messages of a tenant actor.
 pub enum TenantMsg {
@@ -19,6 +19,10 @@ pub enum TenantMsg {
     Call(Box<TenantCall>, RpcReplyPort<TenantReply>),
     /// Periodic tick: stop when idle for longer than the idle timeout.
     IdleCheck,
+    /// Webhook work waits: start the dispatcher, or wake the running one.
+    WebhooksDue,
+    /// The dispatcher found nothing left: stop it unless work came in meanwhile.
+    DispatcherIdle,
 }
 
 /// Arguments of a tenant actor.
@@ -32,23 +36,54 @@ pub struct TenantState {
     ctx: Arc<TenantContext>,
     last_activity: Instant,
     last_housekeeping: Instant,
-    /// The webhook dispatcher (a linked child) and what it has left to deliver.
-    dispatcher: ActorRef<crate::webhooks::dispatcher::DispatcherMsg>,
+    /// The webhook dispatcher (a linked child), running only while there is webhook work,
+    /// and what it has left to deliver.
+    dispatcher: Option<ActorRef<DispatcherMsg>>,
     backlog: Arc<Backlog>,
 }
 
-/// Starts the tenant's webhook dispatcher, linked to the tenant actor.
-async fn start_dispatcher(
-    myself: &ActorRef<TenantMsg>,
-    ctx: &Arc<TenantContext>,
-    backlog: &Arc<Backlog>,
-) -> Result<ActorRef<crate::webhooks::dispatcher::DispatcherMsg>, ActorProcessingErr> {
-    let args = DispatcherArgs {
-        ctx: ctx.clone(),
-        backlog: backlog.clone(),
-    };
-    let (dispatcher, _) = Actor::spawn_linked(None, Dispatcher, args, myself.get_cell()).await?;
-    Ok(dispatcher)
+impl TenantState {
+    /// Starts the webhook dispatcher, linked to the tenant actor, or wakes the running one.
+    async fn wake_dispatcher(&mut self, myself: &ActorRef<TenantMsg>) -> Result<(), ActorProcessingErr> {
+        self.backlog.woken();
+        if let Some(running) = &self.dispatcher {
+            if running.cast(DispatcherMsg::Wake).is_ok() {
+                return Ok(());
+            }
+        }
+        let args = DispatcherArgs {
+            ctx: self.ctx.clone(),
+            backlog: self.backlog.clone(),
+        };
+        let (dispatcher, _) = Actor::spawn_linked(None, Dispatcher, args, myself.get_cell()).await?;
+        self.dispatcher = Some(dispatcher);
+        Ok(())
+    }
+
+    /// Stops the dispatcher once it has nothing left. Checked here, between the actor's
+    /// messages, because wake-ups come through the actor too: none can slip in between.
+    fn stop_idle_dispatcher(&mut self) {
+        if self.dispatcher.is_some() && self.backlog.idle() {
+            if let Some(dispatcher) = self.dispatcher.take() {
+                dispatcher.stop(Some("no webhook work".to_owned()));
+            }
+        }
+    }
+}
+
+/// Signals webhook work an earlier run left in the store (a crash, an idle stop with
+/// events committed after it): looked up off the actor, so a start doesn't wait for it.
+fn look_for_webhook_work(ctx: &Arc<TenantContext>) {
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        match dispatcher::work_left(ctx.store.as_ref()).await {
+            Ok(true) => ctx.webhooks.due(),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(tenant = %ctx.tenant.id, error = %e, "could not look for webhook work; the sweeper will");
+            }
+        }
+    });
 }
 
 /// How often a running tenant deletes refresh tokens that can never be used again.
@@ -69,25 +104,26 @@ impl Actor for TenantActor {
         args: TenantArgs,
     ) -> Result<TenantState, ActorProcessingErr> {
         let idle = args.deps.idle_timeout;
-        let ctx = TenantContext::load(&args.tenant_id, args.deps)
+        let ctx = TenantContext::load(&args.tenant_id, args.deps, WebhookSignals::to(myself.clone()))
             .await
             .map_err(Box::new)?;
         let tick = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
         myself.send_interval(tick, || TenantMsg::IdleCheck);
         let ctx = Arc::new(ctx);
-        let backlog = Arc::new(Backlog::default());
-        let dispatcher = start_dispatcher(&myself, &ctx, &backlog).await?;
+        look_for_webhook_work(&ctx);
         Ok(TenantState {
             ctx,
             last_activity: Instant::now(),
             last_housekeeping: Instant::now(),
-            dispatcher,
-            backlog,
+            dispatcher: None,
+            backlog: Arc::new(Backlog::default()),
         })
     }
 
     async fn post_stop(&self, _: ActorRef<TenantMsg>, state: &mut TenantState) -> Result<(), ActorProcessingErr> {
-        state.dispatcher.stop(Some("tenant stopped".to_owned()));
+        if let Some(dispatcher) = &state.dispatcher {
+            dispatcher.stop(Some("tenant stopped".to_owned()));
+        }
         Ok(())
     }
 
@@ -99,10 +135,11 @@ impl Actor for TenantActor {
         state: &mut TenantState,
     ) -> Result<(), ActorProcessingErr> {
         if let SupervisionEvent::ActorFailed(cell, error) = event {
-            if cell.get_id() == state.dispatcher.get_id() {
+            if state.dispatcher.as_ref().is_some_and(|d| d.get_id() == cell.get_id()) {
                 tracing::error!(tenant = %state.ctx.tenant.id, %error, "webhook dispatcher failed; restarting");
                 metrics::counter!("hellojohn_webhook_dispatcher_restarts_total").increment(1);
-                state.dispatcher = start_dispatcher(&myself, &state.ctx, &state.backlog).await?;
+                state.dispatcher = None;
+                state.wake_dispatcher(&myself).await?;
             }
         }
         Ok(())
@@ -115,6 +152,8 @@ impl Actor for TenantActor {
         state: &mut TenantState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
+            TenantMsg::WebhooksDue => state.wake_dispatcher(&myself).await?,
+            TenantMsg::DispatcherIdle => state.stop_idle_dispatcher(),
             TenantMsg::IdleCheck => {
                 state.ctx.limits.lock().sweep(state.ctx.deps.clock.unix());
                 if state.last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {

@@ -1,9 +1,10 @@
 //! The state a tenant's work needs, shared (by `Arc`) between the actor and
 //! the tasks it spawns.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
+use ractor::ActorRef;
 use time::OffsetDateTime;
 
 use super::limits::{Limit, Limiter, RateLimitInfo};
@@ -27,9 +28,41 @@ pub struct TenantContext {
     pub cache: TenantCache,
     /// Rate-limit windows and lockouts; carried over when the context is reloaded.
     pub limits: Arc<Mutex<Limiter>>,
-    /// Wakes the webhook dispatcher: new outbox events or deliveries due now.
-    pub webhooks_due: Arc<tokio::sync::Notify>,
+    /// Tells the tenant actor of webhook work (its dispatcher runs only while there is some).
+    pub webhooks: Arc<WebhookSignals>,
     pub deps: Arc<TenantDeps>,
+}
+
+/// What a tenant's webhook work tells its actor: work waits (an outbox event committed, a
+/// delivery came due now), so the actor starts its dispatcher if none runs; or the
+/// dispatcher has nothing left, so the actor may stop it. A tenant without webhook work
+/// runs no dispatcher, and most tenants of a node never have any. A stopped actor is not
+/// told: the work stays in the store for its next start or the node's sweeper.
+#[derive(Default)]
+pub struct WebhookSignals(OnceLock<ActorRef<super::actor::TenantMsg>>);
+
+impl WebhookSignals {
+    /// Signals to the actor `owner`.
+    pub fn to(owner: ActorRef<super::actor::TenantMsg>) -> Self {
+        Self(OnceLock::from(owner))
+    }
+
+    /// Webhook work waits.
+    pub fn due(&self) {
+        self.tell(super::actor::TenantMsg::WebhooksDue);
+    }
+
+    /// The dispatcher found nothing left to do.
+    pub fn dispatcher_idle(&self) {
+        self.tell(super::actor::TenantMsg::DispatcherIdle);
+    }
+
+    /// A context loaded outside an actor (a test) has no owner to tell.
+    fn tell(&self, message: super::actor::TenantMsg) {
+        if let Some(owner) = self.0.get() {
+            let _ = owner.cast(message);
+        }
+    }
 }
 
 /// Logs why a tenant's keys can't be used; the tenant answers 503 meanwhile.
@@ -53,15 +86,16 @@ pub async fn key_ring(
 }
 
 impl TenantContext {
-    /// Loads a tenant: its record, its store and its signing keys.
-    pub async fn load(tenant_id: &str, deps: Arc<TenantDeps>) -> Result<Self, ApiError> {
+    /// Loads a tenant: its record, its store and its signing keys; webhook work is
+    /// signalled to `webhooks`.
+    pub async fn load(tenant_id: &str, deps: Arc<TenantDeps>, webhooks: WebhookSignals) -> Result<Self, ApiError> {
         let control = deps.backend.control();
         let tenant = control.get_tenant(tenant_id).await?.ok_or(ApiError::NotFound)?;
-        let webhooks_due = Arc::new(tokio::sync::Notify::new());
+        let webhooks = Arc::new(webhooks);
         let cache = deps.cache.tenant(&tenant.id);
         let store = Arc::new(OwnerStore {
             inner: deps.backend.open_tenant(&tenant).await?,
-            wake: webhooks_due.clone(),
+            wake: webhooks.clone(),
             cache: cache.clone(),
         });
         let keys = Self::load_keys(&tenant, &deps).await?;
@@ -73,7 +107,7 @@ impl TenantContext {
             keys,
             cache,
             limits,
-            webhooks_due,
+            webhooks,
             deps,
         })
     }
@@ -130,7 +164,7 @@ impl TenantContext {
             keys,
             cache: self.cache.clone(),
             limits: self.limits.clone(),
-            webhooks_due: self.webhooks_due.clone(),
+            webhooks: self.webhooks.clone(),
             deps: self.deps.clone(),
         })
     }

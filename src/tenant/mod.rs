@@ -49,6 +49,9 @@ pub struct TenantDeps {
     pub webhook_sender: Arc<crate::webhooks::Sender>,
     /// Deliveries waiting per running tenant, summed into `hellojohn_webhook_outbox_depth`.
     pub webhook_backlog: dashmap::DashMap<String, usize>,
+    /// Webhook dispatchers running on this node (`hellojohn_webhook_dispatchers`): one per
+    /// tenant with webhook work, none for the rest.
+    pub webhook_dispatchers: std::sync::atomic::AtomicUsize,
     /// The node's memory-bounded cache of users and session states, over every tenant.
     pub cache: Arc<cache::NodeCache>,
     /// `HELLOJOHN_WEBHOOK_RETENTION`: how long finished deliveries stay in the log.

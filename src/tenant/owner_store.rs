@@ -5,17 +5,16 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use tokio::sync::Notify;
-
 use super::cache::TenantCache;
+use super::context::WebhookSignals;
 use crate::store::*;
+use async_trait::async_trait;
 
 /// Forwards every call to the tenant's store; a committed event notifies `wake`, a
 /// committed user write invalidates that user in `cache`.
 pub struct OwnerStore {
     pub inner: Arc<dyn TenantStore>,
-    pub wake: Arc<Notify>,
+    pub wake: Arc<WebhookSignals>,
     pub cache: TenantCache,
 }
 
@@ -48,7 +47,7 @@ impl TenantStore for OwnerStore {
         }
         applied?;
         if emits {
-            self.wake.notify_one();
+            self.wake.due();
         }
         Ok(())
     }

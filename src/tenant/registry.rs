@@ -116,6 +116,13 @@ impl TenantRegistry {
         self.deps().webhook_backlog.iter().map(|e| *e.value()).sum()
     }
 
+    /// Webhook dispatchers running on this node (tenants with webhook work).
+    pub fn webhook_dispatchers(&self) -> usize {
+        self.deps()
+            .webhook_dispatchers
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Whether this tenant's actor runs on this node.
     pub fn is_running(&self, tenant_id: &str) -> bool {
         self.actors.get(tenant_id).is_some()

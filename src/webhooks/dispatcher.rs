@@ -1,5 +1,6 @@
-//! The webhook dispatcher: a child actor of each tenant actor (linked, so a crash restarts
-//! the dispatcher, not the tenant). It turns outbox events into one delivery per
+//! The webhook dispatcher: a child actor of a tenant actor (linked, so a crash restarts
+//! the dispatcher, not the tenant), running only while the tenant has webhook work: the
+//! tenant actor starts it when work is signalled and stops it once it is idle. It turns outbox events into one delivery per
 //! subscribed webhook (in the transaction that takes the event out of the outbox), and
 //! attempts due deliveries concurrently, at most [`IN_FLIGHT`] at a time per tenant, each
 //! on its own task: a receiver that hangs delays nobody else. Every attempt is recorded;
@@ -40,18 +41,33 @@ pub enum DispatcherMsg {
 }
 
 /// What the tenant actor sees of its dispatcher: whether work is left (an idle tenant with
-/// pending deliveries stays up until they are done).
+/// pending deliveries stays up until they are done) and whether the dispatcher may stop.
 #[derive(Default)]
 pub struct Backlog {
     /// When the earliest waiting delivery is due; `None`: nothing waits.
     next_due: Mutex<Option<OffsetDateTime>>,
     in_flight: std::sync::atomic::AtomicUsize,
+    /// Set by the tenant actor when it signals work, cleared when a round begins: a wake
+    /// no round has started on yet.
+    woken: AtomicBool,
+    /// A round is running.
+    running: AtomicBool,
 }
 
 impl Backlog {
     /// Whether deliveries are waiting or in flight.
     pub fn pending(&self) -> bool {
         self.next_due.lock().is_some() || self.in_flight.load(Ordering::Relaxed) > 0
+    }
+
+    /// Records a wake-up the dispatcher has not started a round on yet.
+    pub fn woken(&self) {
+        self.woken.store(true, Ordering::Release);
+    }
+
+    /// Nothing waits, runs or is about to: the dispatcher can stop without losing work.
+    pub fn idle(&self) -> bool {
+        !self.woken.load(Ordering::Acquire) && !self.running.load(Ordering::Acquire) && !self.pending()
     }
 
     fn due_by(&self, at: OffsetDateTime) {
@@ -69,7 +85,24 @@ pub struct DispatcherArgs {
 /// State of a running dispatcher.
 pub struct DispatcherState {
     work: Arc<Work>,
-    waker: tokio::task::JoinHandle<()>,
+    _counted: Running,
+}
+
+/// Counts a dispatcher in [`TenantDeps::webhook_dispatchers`](crate::tenant::TenantDeps)
+/// while its state lives, however it ends (stopped or failed).
+struct Running(Arc<TenantContext>);
+
+impl Running {
+    fn new(ctx: Arc<TenantContext>) -> Self {
+        ctx.deps.webhook_dispatchers.fetch_add(1, Ordering::Relaxed);
+        Self(ctx)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.deps.webhook_dispatchers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// What the dispatcher's rounds share.
@@ -78,8 +111,13 @@ struct Work {
     backlog: Arc<Backlog>,
     permits: Arc<Semaphore>,
     claimed: DashSet<String>,
-    running: AtomicBool,
     again: AtomicBool,
+}
+
+/// Whether a tenant's store holds webhook work: outbox events or deliveries waiting (a
+/// tenant that starts, or the sweeper, looks once).
+pub async fn work_left(store: &dyn TenantStore) -> Result<bool, StoreError> {
+    Ok(!store.list_events(1).await?.is_empty() || !store.list_records(RecordKind::DueDelivery, DUE).await?.is_empty())
 }
 
 /// One tenant's webhook dispatcher.
@@ -96,29 +134,18 @@ impl Actor for Dispatcher {
         myself: ActorRef<DispatcherMsg>,
         args: DispatcherArgs,
     ) -> Result<DispatcherState, ActorProcessingErr> {
-        let notify = args.ctx.webhooks_due.clone();
-        let me = myself.clone();
-        let waker = tokio::spawn(async move {
-            loop {
-                notify.notified().await;
-                if me.cast(DispatcherMsg::Wake).is_err() {
-                    return;
-                }
-            }
-        });
         myself.send_interval(TICK, || DispatcherMsg::Tick);
-        // Whatever an earlier run left (a restart, a crash): look at once.
+        // Started for work, or restarted after a failure: look at once.
         let _ = myself.cast(DispatcherMsg::Wake);
         Ok(DispatcherState {
+            _counted: Running::new(args.ctx.clone()),
             work: Arc::new(Work {
                 ctx: args.ctx,
                 backlog: args.backlog,
                 permits: Arc::new(Semaphore::new(IN_FLIGHT)),
                 claimed: DashSet::new(),
-                running: AtomicBool::new(false),
                 again: AtomicBool::new(false),
             }),
-            waker,
         })
     }
 
@@ -127,7 +154,6 @@ impl Actor for Dispatcher {
         _: ActorRef<DispatcherMsg>,
         state: &mut DispatcherState,
     ) -> Result<(), ActorProcessingErr> {
-        state.waker.abort();
         let ctx = &state.work.ctx;
         ctx.deps.webhook_backlog.remove(&ctx.tenant.id);
         Ok(())
@@ -142,6 +168,9 @@ impl Actor for Dispatcher {
         let due = match message {
             DispatcherMsg::Wake => true,
             DispatcherMsg::Tick => {
+                if state.work.backlog.idle() {
+                    state.work.ctx.webhooks.dispatcher_idle();
+                }
                 let now = state.work.ctx.deps.clock.now();
                 state.work.backlog.next_due.lock().is_some_and(|at| at <= now)
             }
@@ -156,23 +185,30 @@ impl Actor for Dispatcher {
 impl Work {
     /// Runs rounds off the actor until no wake-up came in meanwhile.
     fn start_round(work: &Arc<Work>) {
-        if work.running.swap(true, Ordering::AcqRel) {
+        if work.backlog.running.swap(true, Ordering::AcqRel) {
             work.again.store(true, Ordering::Release);
             return;
         }
         let work = work.clone();
         tokio::spawn(async move {
             loop {
+                // Before reading the store: a wake-up from here on gets a round of its own.
+                work.backlog.woken.store(false, Ordering::Release);
                 if let Err(e) = work.round().await {
                     tracing::warn!(tenant = %work.ctx.tenant.id, error = %e, "webhook dispatch round failed; retried");
                     work.backlog
                         .due_by(work.ctx.deps.clock.now() + time::Duration::seconds(1));
                 }
-                if !work.again.swap(false, Ordering::AcqRel) {
+                if work.again.swap(false, Ordering::AcqRel) {
+                    continue;
+                }
+                work.backlog.running.store(false, Ordering::Release);
+                // A wake-up between the check above and the store found the round running
+                // and only left `again`: take it, unless a new round has started meanwhile.
+                if !work.again.swap(false, Ordering::AcqRel) || work.backlog.running.swap(true, Ordering::AcqRel) {
                     break;
                 }
             }
-            work.running.store(false, Ordering::Release);
         });
     }
 

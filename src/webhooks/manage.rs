@@ -293,7 +293,7 @@ async fn test(ctx: &TenantContext, id: &str) -> Result<Shown, ApiError> {
     let delivery = new_delivery(ctx, &webhook.id, &event);
     let [record, due] = delivery.queue()?;
     ctx.store.apply(TenantBatch::default().write(record).write(due)).await?;
-    ctx.webhooks_due.notify_one();
+    ctx.webhooks.due();
     Ok(Shown::Object(delivery.view()))
 }
 
@@ -354,6 +354,6 @@ async fn retry(ctx: &TenantContext, id: &str, delivery_id: &str) -> Result<Shown
         .write(record)
         .write(due);
     ctx.store.apply(batch).await?;
-    ctx.webhooks_due.notify_one();
+    ctx.webhooks.due();
     Ok(Shown::Object(next.view()))
 }

@@ -6,9 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::model::DUE;
 use crate::control::ControlPlane;
-use crate::store::{PageRequest, RecordKind, TenantStatus};
+use crate::store::{PageRequest, TenantStatus};
 use crate::tenant::messages::{Caller, TenantCall};
 
 /// How often the sweeper looks again after the start-up pass.
@@ -44,9 +43,7 @@ async fn sweep(control: &ControlPlane) -> Result<(), crate::store::StoreError> {
                     continue;
                 }
             };
-            let pending = !store.list_events(1).await?.is_empty()
-                || !store.list_records(RecordKind::DueDelivery, DUE).await?.is_empty();
-            if pending {
+            if super::dispatcher::work_left(store.as_ref()).await? {
                 tracing::info!(tenant = %tenant.id, "starting a tenant with webhook deliveries left");
                 let wake = TenantCall {
                     caller: Caller::operator(),

@@ -304,6 +304,45 @@ matrix! {
     }
 }
 
+/// Waits (up to 5 s) until no webhook dispatcher runs on the node; whether none does.
+async fn dispatchers_stop(s: &Server) -> bool {
+    let registry = s.state.as_ref().unwrap().control.registry().clone();
+    for _ in 0..100 {
+        if registry.webhook_dispatchers() == 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+matrix! {
+    async fn a_dispatcher_runs_only_while_its_tenant_has_webhook_work() {
+        let mut settings = webhook_settings().to_vec();
+        settings.push(("HELLOJOHN_TENANT_IDLE_TIMEOUT", "1m"));
+        let s = start_server(&settings);
+        let registry = s.state.as_ref().unwrap().control.registry().clone();
+        let quiet = s.new_tenant().await;
+        let t = s.new_tenant().await;
+        assert_eq!(s.call(Method::GET, &format!("/v1/jwks/{}", quiet.id), None, None).await.status, 200);
+        assert!(registry.is_running(&quiet.id));
+        assert!(dispatchers_stop(&s).await, "a tenant without webhook work runs no dispatcher");
+
+        let receiver = Receiver::start().await;
+        register(&s, &t, &receiver.url("ok"), json!(["user.created"])).await;
+        s.sign_up(&t, "first@example.com", "long enough password").await;
+        let got = receiver.wait(10, |got| got.len() == 1).await;
+        assert_eq!(got.len(), 1, "an event starts the dispatcher");
+        assert!(dispatchers_stop(&s).await, "a dispatcher stops once its work is done");
+        assert!(registry.is_running(&t.id), "the tenant itself stays up");
+
+        s.sign_up(&t, "second@example.com", "long enough password").await;
+        let got = receiver.wait(10, |got| got.len() == 2).await;
+        assert_eq!(got.len(), 2, "the next event starts it again");
+        assert!(got[1].body.contains("second@example.com"));
+    }
+}
+
 matrix! {
     async fn only_committed_changes_are_delivered() {
         let s = start_server(&webhook_settings());
@@ -338,9 +377,10 @@ matrix! {
 /// Runs the tenant's webhook-log housekeeping now; how many deliveries it removed.
 async fn purge_log(s: &Server, t: &TestTenant) -> usize {
     let control = &s.state.as_ref().expect("in-process server").control;
-    let ctx = hellojohn::tenant::context::TenantContext::load(&t.id, control.registry().deps().clone())
-        .await
-        .unwrap();
+    let ctx =
+        hellojohn::tenant::context::TenantContext::load(&t.id, control.registry().deps().clone(), Default::default())
+            .await
+            .unwrap();
     hellojohn::webhooks::dispatcher::purge_finished(&ctx).await.unwrap()
 }
 
