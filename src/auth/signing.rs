@@ -11,6 +11,38 @@ use time::OffsetDateTime;
 use super::encryption::{EncryptionError, EncryptionKey};
 use crate::store::{signing_keys, SigningAlg, SigningKeyRecord};
 
+/// One published public key (RFC 7517), as the JWKS serves it: the fields of its `kty`
+/// (`crv`/`x` for OKP, `crv`/`x`/`y` for EC, `n`/`e` for RSA) and no others.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Jwk {
+    /// `OKP`, `EC` or `RSA`.
+    pub kty: String,
+    /// `Ed25519` (OKP) or `P-256` (EC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    /// The `kid` of tokens this key verifies.
+    pub kid: String,
+    /// `EdDSA`, `ES256` or `RS256`.
+    pub alg: String,
+    /// Always `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+/// A tenant's published keys: the JWKS document (RFC 7517 §5).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
 /// Why a key could not be made or loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -120,23 +152,42 @@ impl PublicKey {
         }
     }
 
-    fn jwk(&self, kid: &str) -> Value {
-        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    fn jwk(&self, kid: &str) -> Jwk {
+        let b64 = |bytes: &[u8]| Some(URL_SAFE_NO_PAD.encode(bytes));
+        let key = |kty: &str, alg: &str| Jwk {
+            kty: kty.to_owned(),
+            crv: None,
+            x: None,
+            y: None,
+            n: None,
+            e: None,
+            kid: kid.to_owned(),
+            alg: alg.to_owned(),
+            use_: "sig".to_owned(),
+        };
         match self {
-            Self::Ed(k) => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(k.as_bytes()),
-                                  "kid": kid, "alg": "EdDSA", "use": "sig"}),
+            Self::Ed(k) => Jwk {
+                crv: Some("Ed25519".to_owned()),
+                x: b64(k.as_bytes()),
+                ..key("OKP", "EdDSA")
+            },
             Self::Es(k) => {
                 let point = k.to_encoded_point(false);
-                json!({"kty": "EC", "crv": "P-256",
-                       "x": b64(point.x().map(|x| x.as_slice()).unwrap_or_default()),
-                       "y": b64(point.y().map(|y| y.as_slice()).unwrap_or_default()),
-                       "kid": kid, "alg": "ES256", "use": "sig"})
+                Jwk {
+                    crv: Some("P-256".to_owned()),
+                    x: b64(point.x().map(|x| x.as_slice()).unwrap_or_default()),
+                    y: b64(point.y().map(|y| y.as_slice()).unwrap_or_default()),
+                    ..key("EC", "ES256")
+                }
             }
             Self::Rs(k) => {
                 use rsa::traits::PublicKeyParts;
                 let public: &rsa::RsaPublicKey = k.as_ref().as_ref();
-                json!({"kty": "RSA", "n": b64(&public.n().to_bytes_be()), "e": b64(&public.e().to_bytes_be()),
-                       "kid": kid, "alg": "RS256", "use": "sig"})
+                Jwk {
+                    n: b64(&public.n().to_bytes_be()),
+                    e: b64(&public.e().to_bytes_be()),
+                    ..key("RSA", "RS256")
+                }
             }
         }
     }
@@ -166,7 +217,7 @@ pub fn generate_key(
     let private = PrivateKey::generate(alg)?;
     let sealed = master.seal(&private.to_pkcs8()?, &id)?;
     Ok(SigningKeyRecord {
-        public_jwk: private.public().jwk(&id),
+        public_jwk: serde_json::to_value(private.public().jwk(&id)).map_err(enc)?,
         id,
         tenant_id: tenant_id.to_owned(),
         alg,
@@ -196,7 +247,7 @@ pub struct KeyRing {
     signer_alg: SigningAlg,
     signer: PrivateKey,
     verifiers: HashMap<String, (SigningAlg, PublicKey)>,
-    jwks: Value,
+    jwks: Jwks,
     has_next: bool,
 }
 
@@ -237,7 +288,7 @@ impl KeyRing {
             signer_alg: active.alg,
             signer,
             verifiers,
-            jwks: json!({ "keys": published }),
+            jwks: Jwks { keys: published },
             has_next: records
                 .iter()
                 .any(|r| r.next && r.retired_at.is_none() && r.id != active.id),
@@ -283,7 +334,7 @@ impl KeyRing {
     }
 
     /// The public JWKS document.
-    pub fn jwks(&self) -> &Value {
+    pub fn jwks(&self) -> &Jwks {
         &self.jwks
     }
 
@@ -341,7 +392,7 @@ mod tests {
         let ring = KeyRing::load(&[current.clone(), next.clone()], &master(), now, 900).unwrap();
         assert_eq!(ring.active_kid(), current.id, "the newer next key does not sign");
         assert!(ring.has_next());
-        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(ring.jwks().keys.len(), 2);
         // A token the next key signs (after a rotation) verifies with this ring.
         let promoted = SigningKeyRecord { next: false, ..next };
         let later = KeyRing::load(&[promoted], &master(), now, 900).unwrap();
@@ -364,6 +415,6 @@ mod tests {
         let later = now + time::Duration::seconds(901);
         let ring = KeyRing::load(&[old, new], &master(), later, 900).unwrap();
         assert!(ring.verify_signature(&token).is_none());
-        assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(ring.jwks().keys.len(), 1);
     }
 }

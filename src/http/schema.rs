@@ -382,12 +382,8 @@ pub struct Imported {
     created_tenant: bool,
 }
 
-/// A JSON Web Key Set (RFC 7517).
-#[derive(ToSchema)]
-pub struct Jwks {
-    #[schema(value_type = Vec<Object>)]
-    keys: Vec<Value>,
-}
+/// The JWKS document.
+pub use crate::auth::signing::Jwks;
 
 /// The OpenID discovery document (only what is served).
 #[derive(ToSchema)]

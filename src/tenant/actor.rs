@@ -17,7 +17,7 @@ use crate::webhooks::dispatcher::{self, Backlog, Dispatcher, DispatcherArgs, Dis
 pub enum TenantMsg {
     /// A call with the port its answer goes to.
     Call(Box<TenantCall>, RpcReplyPort<TenantReply>),
-    /// Periodic tick: stop when idle for longer than the idle timeout.
+    /// Periodic tick from the supervisor: stop when idle for longer than the idle timeout.
     IdleCheck,
     /// Webhook work waits: start the dispatcher, or wake the running one.
     WebhooksDue,
@@ -103,12 +103,9 @@ impl Actor for TenantActor {
         myself: ActorRef<TenantMsg>,
         args: TenantArgs,
     ) -> Result<TenantState, ActorProcessingErr> {
-        let idle = args.deps.idle_timeout;
         let ctx = TenantContext::load(&args.tenant_id, args.deps, WebhookSignals::to(myself.clone()))
             .await
             .map_err(Box::new)?;
-        let tick = (idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(30));
-        myself.send_interval(tick, || TenantMsg::IdleCheck);
         let ctx = Arc::new(ctx);
         look_for_webhook_work(&ctx);
         Ok(TenantState {

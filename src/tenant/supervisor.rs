@@ -1,12 +1,15 @@
 //! The tenant supervisor: the parent of every tenant actor. It restarts an
-//! actor that fails and forgets one that stops (idle or deleted). Starting is
+//! actor that fails, forgets one that stops (idle or deleted), and sends every
+//! running actor its periodic idle check (one node-wide timer rather than one per
+//! actor: a node of many tenants would otherwise run a timer task for each). Starting is
 //! done by [`TenantActors::ensure`], outside the supervisor's loop, so one
 //! tenant with a slow store never delays another tenant's first request.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
-use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 
 use super::actor::{TenantActor, TenantArgs, TenantMsg};
 use super::TenantDeps;
@@ -16,6 +19,8 @@ use crate::error::ApiError;
 pub struct TenantActors {
     deps: Arc<TenantDeps>,
     running: DashMap<String, ActorRef<TenantMsg>>,
+    /// The tenant of each running actor, so a stopped actor is forgotten without a scan.
+    tenant_of: DashMap<ActorId, String>,
     /// One lock per tenant being started (or stopped), so a tenant starts once.
     starting: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
@@ -26,6 +31,7 @@ impl TenantActors {
         Self {
             deps,
             running: DashMap::new(),
+            tenant_of: DashMap::new(),
             starting: DashMap::new(),
         }
     }
@@ -74,6 +80,7 @@ impl TenantActors {
         };
         match Actor::spawn_linked(None, TenantActor, args, supervisor).await {
             Ok((actor, _)) => {
+                self.tenant_of.insert(actor.get_id(), tenant_id.to_owned());
                 self.running.insert(tenant_id.to_owned(), actor.clone());
                 self.publish();
                 Ok(actor)
@@ -88,11 +95,7 @@ impl TenantActors {
 
     /// Removes `actor` from the table if it is still the tenant's actor; returns the tenant.
     pub fn forget(&self, actor: &ActorCell) -> Option<String> {
-        let tenant = self
-            .running
-            .iter()
-            .find(|e| e.value().get_id() == actor.get_id())
-            .map(|e| e.key().clone())?;
+        let (_, tenant) = self.tenant_of.remove(&actor.get_id())?;
         self.running.remove_if(&tenant, |_, a| a.get_id() == actor.get_id());
         self.publish();
         Some(tenant)
@@ -102,12 +105,26 @@ impl TenantActors {
     pub async fn stop(&self, tenant_id: &str) {
         let _guard = self.lock(tenant_id).await;
         if let Some((_, actor)) = self.running.remove(tenant_id) {
+            self.tenant_of.remove(&actor.get_id());
             actor
                 .stop_and_wait(Some("stopped by control plane".into()), None)
                 .await
                 .ok();
         }
         self.publish();
+    }
+
+    /// How often each running actor checks whether it has been idle long enough to stop:
+    /// a quarter of the idle timeout, between 250 ms and 30 s.
+    pub fn idle_check_every(&self) -> Duration {
+        (self.deps.idle_timeout / 4).clamp(Duration::from_millis(250), Duration::from_secs(30))
+    }
+
+    /// Sends every running actor its idle check.
+    fn check_idle(&self) {
+        for actor in self.running.iter() {
+            let _ = actor.value().cast(TenantMsg::IdleCheck);
+        }
     }
 
     fn publish(&self) {
@@ -126,10 +143,17 @@ impl Actor for TenantSupervisor {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<()>,
+        myself: ActorRef<()>,
         actors: Arc<TenantActors>,
     ) -> Result<Arc<TenantActors>, ActorProcessingErr> {
+        myself.send_interval(actors.idle_check_every(), || ());
         Ok(actors)
+    }
+
+    /// The idle-check tick.
+    async fn handle(&self, _: ActorRef<()>, _: (), actors: &mut Arc<TenantActors>) -> Result<(), ActorProcessingErr> {
+        actors.check_idle();
+        Ok(())
     }
 
     async fn handle_supervisor_evt(

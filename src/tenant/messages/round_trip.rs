@@ -370,7 +370,22 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
             },
             Shown::Object(object),
         ),
-        pair(Jwks {}, json!({"keys": [{"kty": "OKP", "crv": "Ed25519"}]})),
+        pair(
+            Jwks {},
+            crate::auth::signing::Jwks {
+                keys: vec![crate::auth::signing::Jwk {
+                    kty: "OKP".into(),
+                    crv: Some("Ed25519".into()),
+                    x: Some("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo".into()),
+                    y: None,
+                    n: None,
+                    e: None,
+                    kid: "key_1".into(),
+                    alg: "EdDSA".into(),
+                    use_: "sig".into(),
+                }],
+            },
+        ),
         pair(Reload {}, ()),
         pair(InjectPanic {}, ()),
     ]
