@@ -24,7 +24,7 @@ use crate::tenant::messages::mfa::{
 };
 use crate::tenant::messages::UserRef;
 
-fn factor_list(factors: Vec<Value>) -> Json<Value> {
+fn factor_list(factors: Vec<crate::views::objects::Factor>) -> Json<Value> {
     Json(json!({
         "data": factors,
         "pagination": { "limit": 100, "has_more": false, "next_cursor": null },

@@ -22,6 +22,7 @@ use crate::ids::prefix;
 use crate::tenant::messages::orgs::{
     AcceptInvitation, Acceptance, InvitationAccepted, MyOrganizations, NewOrganization, OrgAction, Organization, Shown,
 };
+use crate::views::objects::Shape;
 use crate::views::{self, Audience};
 
 /// Longest organization reference (id or slug) worth looking up.
@@ -39,15 +40,11 @@ pub(super) fn organization_id(id: String) -> Result<String, ApiError> {
     field_id("organization_id", prefix::ORGANIZATION, id)
 }
 
-fn object_id(v: &Value) -> &str {
-    v.get("id").and_then(Value::as_str).unwrap_or_default()
-}
-
 /// Renders objects in their API shape: one with `status`, a page as a list, or `204`.
 pub(super) fn render(shown: Shown, status: StatusCode, limit: usize) -> Response {
     match shown {
-        Shown::Object(value) => (status, Json(value)).into_response(),
-        Shown::Objects(page) => list(page, limit, object_id, Value::clone).into_response(),
+        Shown::Object(object) => (status, Json(object.to_json())).into_response(),
+        Shown::Objects(page) => list(page, limit, Shape::id, Shape::to_json).into_response(),
         Shown::Done => StatusCode::NO_CONTENT.into_response(),
     }
 }

@@ -1,11 +1,15 @@
-//! The response objects of API.md §2 as OpenAPI schemas. Handlers render these shapes
-//! through `views` and the tenant's own JSON; `tests/api/openapi.rs` checks real answers
-//! against the schemas here, so a field added on one side and not the other fails a test.
+//! The response objects of API.md §2 as OpenAPI schemas. The objects a tenant shows
+//! (organizations, memberships, invitations, roles, webhooks, deliveries, factors) are the
+//! typed shapes of `views::objects`, re-exported here; the rest are described here and
+//! rendered through `views`. `tests/api/openapi.rs` checks real answers against the
+//! schemas, so a field added on one side and not the other fails a test.
 
-#![allow(dead_code)] // Read by the OpenAPI derive, never built.
+#![allow(dead_code)] // The structs defined here are read by the OpenAPI derive, never built.
 
 use serde_json::Value;
 use utoipa::ToSchema;
+
+pub use crate::views::objects::{Delivery, Factor, Invitation, Membership, MyMembership, Organization, Role, Webhook};
 
 /// The error envelope every non-2xx answer carries (API.md §1.2).
 #[derive(ToSchema)]
@@ -132,61 +136,6 @@ pub struct Verification {
     claims: Option<Value>,
 }
 
-/// An organization.
-#[derive(ToSchema)]
-pub struct Organization {
-    id: String,
-    name: String,
-    slug: String,
-    #[schema(required = true)]
-    logo_url: Option<String>,
-    #[schema(value_type = Object)]
-    public_metadata: Value,
-    #[schema(value_type = Option<Object>)]
-    private_metadata: Option<Value>,
-    member_count: u64,
-    created_at: String,
-    updated_at: String,
-}
-
-/// The user of a membership, as much as other members may see.
-#[derive(ToSchema)]
-pub struct MemberUser {
-    id: String,
-    email: String,
-    #[schema(required = true)]
-    name: Option<String>,
-    #[schema(required = true)]
-    avatar_url: Option<String>,
-}
-
-/// A membership.
-#[derive(ToSchema)]
-pub struct Membership {
-    organization_id: String,
-    user_id: String,
-    role: String,
-    permissions: Vec<String>,
-    joined_at: String,
-    /// `null` when the user is gone.
-    #[schema(required = true)]
-    user: Option<MemberUser>,
-}
-
-/// An invitation; `token` only in the answer that created it.
-#[derive(ToSchema)]
-pub struct Invitation {
-    id: String,
-    organization_id: String,
-    email: String,
-    role: String,
-    /// `pending`, `accepted`, `revoked` or `expired`.
-    status: String,
-    expires_at: String,
-    created_at: String,
-    token: Option<String>,
-}
-
 /// An accepted invitation; `user` and `session` when the acceptance created the user.
 #[derive(ToSchema)]
 pub struct Accepted {
@@ -195,52 +144,10 @@ pub struct Accepted {
     session: Option<TokenSet>,
 }
 
-/// An organization role.
-#[derive(ToSchema)]
-pub struct Role {
-    key: String,
-    name: String,
-    permissions: Vec<String>,
-    /// Built-in roles (`admin`, `member`) can't be changed or deleted.
-    builtin: bool,
-    /// `null` for the built-in roles.
-    #[schema(required = true)]
-    created_at: Option<String>,
-}
-
-/// One of the signed-in user's memberships, with its organization.
-#[derive(ToSchema)]
-pub struct MyMembership {
-    organization_id: String,
-    user_id: String,
-    role: String,
-    permissions: Vec<String>,
-    joined_at: String,
-    #[schema(required = true)]
-    user: Option<MemberUser>,
-    organization: Organization,
-}
-
 /// `/v1/me/organizations`.
 #[derive(ToSchema)]
 pub struct MyOrganizations {
     data: Vec<MyMembership>,
-}
-
-/// An MFA factor.
-#[derive(ToSchema)]
-pub struct Factor {
-    id: String,
-    /// `totp` or `backup_codes`.
-    #[schema(rename = "type")]
-    kind: String,
-    /// `pending` or `active`.
-    status: String,
-    #[schema(required = true)]
-    name: Option<String>,
-    created_at: String,
-    #[schema(required = true)]
-    last_used_at: Option<String>,
 }
 
 /// A TOTP enrollment to confirm with a first code.
@@ -263,42 +170,6 @@ pub struct FactorConfirmed {
 #[derive(ToSchema)]
 pub struct BackupCodes {
     backup_codes: Vec<String>,
-}
-
-/// A webhook endpoint; `signing_secret` only at creation and rotation.
-#[derive(ToSchema)]
-pub struct Webhook {
-    id: String,
-    url: String,
-    #[schema(required = true)]
-    description: Option<String>,
-    events: Vec<String>,
-    /// `active` or `disabled`.
-    status: String,
-    created_at: String,
-    #[schema(required = true)]
-    last_triggered_at: Option<String>,
-    signing_secret: Option<String>,
-}
-
-/// A webhook delivery.
-#[derive(ToSchema)]
-pub struct Delivery {
-    id: String,
-    webhook_id: String,
-    event_id: String,
-    event_type: String,
-    /// `pending`, `succeeded`, `failed` or `permanently_failed`.
-    status: String,
-    attempts: u32,
-    #[schema(required = true)]
-    http_status: Option<u16>,
-    #[schema(required = true)]
-    next_attempt_at: Option<String>,
-    created_at: String,
-    /// The start of the endpoint's last answer (or the transport error), for debugging.
-    #[schema(required = true)]
-    last_response: Option<String>,
 }
 
 /// An API key; `key` only in the answer that created it.

@@ -2,7 +2,7 @@
 //! guard, changes under a version guard, secret rotation with a 24 h overlap, test
 //! events, the delivery log and manual retries.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::events::{outbox_event, EventType};
@@ -38,13 +38,13 @@ pub async fn execute(ctx: &TenantContext, action: WebhookAction) -> Result<Shown
                 .into_iter()
                 .map(|r| Ok(r.parse::<Webhook>()?.view(None)))
                 .collect::<Result<Vec<_>, ApiError>>()?;
-            Ok(Shown::Objects(Page {
+            Ok(Shown::objects(Page {
                 items,
                 has_more: found.has_more,
                 resume_after: found.resume_after,
             }))
         }
-        A::Get { id } => Ok(Shown::Object(load(ctx, &id).await?.view(None))),
+        A::Get { id } => Ok(Shown::object(load(ctx, &id).await?.view(None))),
         A::Update {
             id,
             url,
@@ -171,7 +171,7 @@ async fn create(
     ctx.store
         .apply(TenantBatch::default().write(TenantWrite::InsertRecord(webhook.record()?)))
         .await?;
-    Ok(Shown::Object(webhook.view(Some(&plain))))
+    Ok(Shown::object(webhook.view(Some(&plain))))
 }
 
 async fn update(
@@ -201,7 +201,7 @@ async fn update(
     next.description = text.or(next.description);
     next.status = status.unwrap_or(next.status);
     save(ctx, &current, &next).await?;
-    Ok(Shown::Object(next.view(None)))
+    Ok(Shown::object(next.view(None)))
 }
 
 /// Writes `next` guarded on `current` (409 when someone changed it meanwhile).
@@ -228,7 +228,7 @@ async fn rotate(ctx: &TenantContext, id: &str) -> Result<Shown, ApiError> {
     kept.insert(0, sealed);
     next.secrets = kept;
     save(ctx, &current, &next).await?;
-    Ok(Shown::Object(next.view(Some(&plain))))
+    Ok(Shown::object(next.view(Some(&plain))))
 }
 
 /// The plain secrets that sign now: the current one and any still in their overlap.
@@ -294,7 +294,7 @@ async fn test(ctx: &TenantContext, id: &str) -> Result<Shown, ApiError> {
     let [record, due] = delivery.queue()?;
     ctx.store.apply(TenantBatch::default().write(record).write(due)).await?;
     ctx.webhooks.due();
-    Ok(Shown::Object(delivery.view()))
+    Ok(Shown::object(delivery.view()))
 }
 
 async fn deliveries(
@@ -327,8 +327,8 @@ async fn deliveries(
         .into_iter()
         .filter(|d| status.is_none_or(|s| d.status == s))
         .filter(|d| page.after.as_deref().is_none_or(|after| d.id.as_str() < after));
-    let items: Vec<Value> = chosen.by_ref().take(page.limit).map(|d| d.view()).collect();
-    Ok(Shown::Objects(Page {
+    let items: Vec<_> = chosen.by_ref().take(page.limit).map(|d| d.view()).collect();
+    Ok(Shown::objects(Page {
         items,
         has_more: chosen.next().is_some(),
         resume_after: None,
@@ -355,5 +355,5 @@ async fn retry(ctx: &TenantContext, id: &str, delivery_id: &str) -> Result<Shown
         .write(due);
     ctx.store.apply(batch).await?;
     ctx.webhooks.due();
-    Ok(Shown::Object(next.view()))
+    Ok(Shown::object(next.view()))
 }

@@ -20,6 +20,16 @@ pub enum WebhookStatus {
     Disabled,
 }
 
+impl WebhookStatus {
+    /// The status as the API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
 /// A signing secret, sealed with the instance key (context: its id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SealedSecret {
@@ -78,16 +88,17 @@ impl Webhook {
     }
 
     /// The API shape (API.md §2); the secret only where the caller passes it in.
-    pub fn view(&self, signing_secret: Option<&str>) -> Value {
-        let mut v = json!({
-            "id": self.id, "url": self.url, "description": self.description, "events": self.events,
-            "status": self.status, "created_at": timestamp(self.created_at),
-            "last_triggered_at": self.last_triggered_at.map(timestamp),
-        });
-        if let Some(secret) = signing_secret {
-            v["signing_secret"] = Value::String(secret.to_owned());
+    pub fn view(&self, signing_secret: Option<&str>) -> crate::views::objects::Webhook {
+        crate::views::objects::Webhook {
+            id: self.id.clone(),
+            url: self.url.clone(),
+            description: self.description.clone(),
+            events: self.events.clone(),
+            status: self.status.as_str().to_owned(),
+            created_at: timestamp(self.created_at),
+            last_triggered_at: self.last_triggered_at.map(timestamp),
+            signing_secret: signing_secret.map(str::to_owned),
         }
-        v
     }
 }
 
@@ -102,6 +113,16 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
+    /// The status as the API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::PermanentlyFailed => "permanently_failed",
+        }
+    }
+
     /// The status a query parameter names.
     pub fn parse(text: &str) -> Option<DeliveryStatus> {
         serde_json::from_value(Value::String(text.to_owned())).ok()
@@ -196,14 +217,18 @@ impl Delivery {
     }
 
     /// The API shape (API.md §2).
-    pub fn view(&self) -> Value {
-        json!({
-            "id": self.id, "webhook_id": self.webhook_id, "event_id": self.event_id,
-            "event_type": self.event_type, "status": self.status, "attempts": self.attempts.len(),
-            "http_status": self.attempts.last().and_then(|a| a.http_status),
-            "next_attempt_at": self.next_attempt_at.map(timestamp),
-            "created_at": timestamp(self.created_at),
-            "last_response": self.attempts.last().map(|a| a.response.clone()),
-        })
+    pub fn view(&self) -> crate::views::objects::Delivery {
+        crate::views::objects::Delivery {
+            id: self.id.clone(),
+            webhook_id: self.webhook_id.clone(),
+            event_id: self.event_id.clone(),
+            event_type: self.event_type.clone(),
+            status: self.status.as_str().to_owned(),
+            attempts: u32::try_from(self.attempts.len()).unwrap_or(u32::MAX),
+            http_status: self.attempts.last().and_then(|a| a.http_status),
+            next_attempt_at: self.next_attempt_at.map(timestamp),
+            created_at: timestamp(self.created_at),
+            last_response: self.attempts.last().map(|a| a.response.clone()),
+        }
     }
 }

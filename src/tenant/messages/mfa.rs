@@ -1,7 +1,7 @@
 //! TOTP factors and backup codes.
 
+use crate::views::objects::Factor;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::areas::area;
 use super::UserRef;
@@ -18,7 +18,7 @@ pub struct TotpEnrollment {
 /// A confirmed factor (in its API shape) and the backup codes, shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FactorConfirmed {
-    pub factor: Value,
+    pub factor: Factor,
     pub backup_codes: Vec<String>,
 }
 
@@ -29,7 +29,7 @@ area! {
         StartTotp {} => TotpEnrollment;
         ConfirmTotp { factor_id: String, code: String } => FactorConfirmed;
         /// The factors in their API shape.
-        ListFactors { user: UserRef } => Vec<Value>;
+        ListFactors { user: UserRef } => Vec<Factor>;
         /// Removes a factor; `code` is required from the user, absent for the secret key.
         RemoveFactor { user: UserRef, factor_id: String, code: Option<String> } => ();
         RegenerateBackupCodes { code: String } => Vec<String>;

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::areas::area;
 use super::TokenSet;
 use crate::store::{Page, PageRequest, User};
+use crate::views::objects::{Membership, MyMembership, Shape};
 
 /// Who acts on an organization, derived from the call's verified credential: the tenant's
 /// backend (secret key) or a signed-in user, whose membership decides what they may do.
@@ -111,15 +112,31 @@ pub enum Acceptance {
 /// deliveries): one, a page of them (`resume_after` is the next cursor's id), or nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Shown {
-    Object(Value),
-    Objects(Page<Value>),
+    Object(Shape),
+    Objects(Page<Shape>),
     Done,
+}
+
+impl Shown {
+    /// One object.
+    pub fn object(object: impl Into<Shape>) -> Self {
+        Self::Object(object.into())
+    }
+
+    /// A page of objects.
+    pub fn objects<T: Into<Shape>>(page: Page<T>) -> Self {
+        Self::Objects(Page {
+            items: page.items.into_iter().map(Into::into).collect(),
+            has_more: page.has_more,
+            resume_after: page.resume_after,
+        })
+    }
 }
 
 /// An accepted invitation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvitationAccepted {
-    pub membership: Value,
+    pub membership: Membership,
     /// The user created by the acceptance, signed in unless the tenant requires
     /// verification of an address nobody proved yet.
     pub created: Option<(Box<User>, Option<TokenSet>)>,
@@ -131,7 +148,7 @@ area! {
         /// Any `/v1/organizations…` endpoint.
         Organization { action: OrgAction } => Shown;
         /// `/v1/me/organizations`: the caller's memberships with their organizations.
-        MyOrganizations {} => Vec<Value>;
+        MyOrganizations {} => Vec<MyMembership>;
         AcceptInvitation { token: String, acceptance: Acceptance } => InvitationAccepted;
     }
 }

@@ -15,6 +15,7 @@ use super::*;
 use crate::auth::tokens::AccessClaims;
 use crate::store::{Page, PageRequest, Session, SessionFilter, SessionStatus, User, UserFilter};
 use crate::tenant::wire::{decode_call, decode_reply, encode_call, encode_reply};
+use crate::views::objects;
 
 /// The operation's name; exhaustive, so every operation must be listed.
 fn name(request: &TenantRequest) -> &'static str {
@@ -91,6 +92,48 @@ fn session() -> Box<Session> {
     })
 }
 
+fn organization() -> objects::Organization {
+    objects::Organization {
+        id: "org_1".to_owned(),
+        name: "Acme".to_owned(),
+        slug: "acme".to_owned(),
+        logo_url: None,
+        public_metadata: json!({"plan": "pro"}),
+        // Shown to the secret key even when null: must not vanish on the way.
+        private_metadata: Some(serde_json::Value::Null),
+        member_count: 2,
+        created_at: "2026-01-15T10:30:00Z".to_owned(),
+        updated_at: "2026-01-15T10:30:00Z".to_owned(),
+    }
+}
+
+fn membership() -> objects::Membership {
+    objects::Membership {
+        organization_id: "org_1".to_owned(),
+        user_id: "usr_1".to_owned(),
+        role: "admin".to_owned(),
+        permissions: vec!["org:members:read".to_owned()],
+        joined_at: "2026-01-15T10:30:00Z".to_owned(),
+        user: Some(objects::MemberUser {
+            id: "usr_1".to_owned(),
+            email: "sample@example.com".to_owned(),
+            name: None,
+            avatar_url: None,
+        }),
+    }
+}
+
+fn factor() -> objects::Factor {
+    objects::Factor {
+        id: "fac_1".to_owned(),
+        kind: "totp".to_owned(),
+        status: "active".to_owned(),
+        name: Some("Phone".to_owned()),
+        created_at: "2026-01-15T10:30:00Z".to_owned(),
+        last_used_at: None,
+    }
+}
+
 fn tokens() -> TokenSet {
     TokenSet {
         id: "ses_1".to_owned(),
@@ -142,7 +185,16 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
         org_permissions: Some(vec!["org:billing:read".to_owned()]),
         public_metadata: json!({}),
     };
-    let object = json!({"id": "org_1", "name": "Acme"});
+    let webhook = objects::Webhook {
+        id: "wh_1".to_owned(),
+        url: "https://example.com/hook".to_owned(),
+        description: None,
+        events: vec!["user.created".to_owned()],
+        status: "disabled".to_owned(),
+        created_at: "2026-01-15T10:30:00Z".to_owned(),
+        last_triggered_at: None,
+        signing_secret: Some("whsec_x".to_owned()),
+    };
     vec![
         pair(
             SignUp {
@@ -292,11 +344,11 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
                 code: "123456".to_owned(),
             },
             FactorConfirmed {
-                factor: json!({"id": "fac_1", "type": "totp"}),
+                factor: factor(),
                 backup_codes: vec!["abcd-efgh".to_owned()],
             },
         ),
-        pair(ListFactors { user: UserRef::Me }, vec![json!({"id": "fac_1"})]),
+        pair(ListFactors { user: UserRef::Me }, vec![factor()]),
         pair(
             RemoveFactor {
                 user: UserRef::Id("usr_1".to_owned()),
@@ -339,12 +391,15 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
                 },
             },
             Shown::Objects(Page {
-                items: vec![object.clone()],
+                items: vec![organization().into(), membership().into()],
                 has_more: true,
                 resume_after: Some("org_1".to_owned()),
             }),
         ),
-        pair(MyOrganizations {}, vec![object.clone()]),
+        pair(
+            MyOrganizations {},
+            vec![objects::MyMembership::of(membership(), organization())],
+        ),
         pair(
             AcceptInvitation {
                 token: "inv".to_owned(),
@@ -354,7 +409,7 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
                 },
             },
             InvitationAccepted {
-                membership: object.clone(),
+                membership: membership(),
                 created: Some((user(), Some(tokens()))),
             },
         ),
@@ -368,7 +423,7 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
                     status: Some("disabled".to_owned()),
                 },
             },
-            Shown::Object(object),
+            Shown::object(webhook),
         ),
         pair(
             Jwks {},

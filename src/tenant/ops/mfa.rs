@@ -5,7 +5,7 @@
 
 use crate::webhooks::EventType;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use super::super::context::TenantContext;
@@ -64,12 +64,15 @@ fn parse<T: for<'de> Deserialize<'de>>(record: Record) -> Result<T, ApiError> {
 }
 
 /// The API view of a factor.
-fn view(f: &Factor) -> Value {
-    json!({
-        "id": f.id, "type": f.kind, "status": f.status, "name": f.name,
-        "created_at": views::timestamp(f.created_at),
-        "last_used_at": f.last_used_at.map(views::timestamp),
-    })
+fn view(f: &Factor) -> views::objects::Factor {
+    views::objects::Factor {
+        id: f.id.clone(),
+        kind: f.kind.clone(),
+        status: f.status.clone(),
+        name: f.name.clone(),
+        created_at: views::timestamp(f.created_at),
+        last_used_at: f.last_used_at.map(views::timestamp),
+    }
 }
 
 async fn factors(ctx: &TenantContext, user_id: &str) -> Result<Vec<Factor>, ApiError> {
@@ -314,7 +317,7 @@ pub async fn confirm_totp(
 }
 
 /// The user's factors (API views).
-pub async fn list(ctx: &TenantContext, user_id: &str) -> Result<Vec<Value>, ApiError> {
+pub async fn list(ctx: &TenantContext, user_id: &str) -> Result<Vec<views::objects::Factor>, ApiError> {
     Ok(factors(ctx, user_id).await?.iter().map(view).collect())
 }
 

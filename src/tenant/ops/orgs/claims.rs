@@ -15,6 +15,7 @@ use crate::auth::tokens::AccessClaims;
 use crate::error::ApiError;
 use crate::store::*;
 use crate::tenant::context::TenantContext;
+use crate::views::objects::MyMembership;
 use crate::views::Audience;
 
 /// The organization claims of a token: the active organization, the role there and its permissions.
@@ -86,7 +87,7 @@ pub async fn switch_target(
 }
 
 /// `/v1/me/organizations`: each membership with its organization, most recently joined first.
-pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<Vec<serde_json::Value>, ApiError> {
+pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<Vec<MyMembership>, ApiError> {
     let mut memberships = ctx
         .store
         .list_records(RecordKind::Membership, user_id)
@@ -106,9 +107,8 @@ pub async fn mine(ctx: &TenantContext, user_id: &str) -> Result<Vec<serde_json::
             continue;
         };
         let permissions = roles::permissions(&org, &membership.role).unwrap_or_default();
-        let mut item = membership.view(&permissions, user.as_ref());
-        item["organization"] = org.view(Audience::User);
-        items.push(item);
+        let shown = membership.view(&permissions, user.as_ref());
+        items.push(MyMembership::of(shown, org.view(Audience::User)));
     }
     Ok(items)
 }

@@ -24,7 +24,7 @@ pub async fn list(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> R
     let access = authorize(ctx, caller, reference, permission::READ).await?;
     let mut items = roles::builtin_views(&access.org);
     items.extend(access.org.roles.iter().map(CustomRole::view));
-    Ok(Shown::Objects(Page {
+    Ok(Shown::objects(Page {
         items,
         has_more: false,
         resume_after: None,
@@ -117,7 +117,7 @@ pub async fn create(
         let mut next = access.org.next();
         next.roles.push(role.clone());
         save(ctx, &access.org, &next).await?;
-        Ok(Shown::Object(role.view()))
+        Ok(Shown::object(role.view()))
     })
     .await
 }
@@ -152,7 +152,7 @@ pub async fn update(
         }
         let shown = role.view();
         save(ctx, &access.org, &next).await?;
-        Ok(Shown::Object(shown))
+        Ok(Shown::object(shown))
     })
     .await
 }

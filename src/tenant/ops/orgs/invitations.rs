@@ -21,6 +21,7 @@ use crate::tenant::messages::orgs::{InvitationAccepted, OrgCaller, Shown};
 use crate::tenant::messages::ClientInfo;
 use crate::tenant::ops::{emails, onetime, sessions, users};
 use crate::validate;
+use crate::views::objects;
 
 /// Default lifetime of an invitation (7 days) and the longest allowed (90 days).
 const DEFAULT_TTL: u64 = 604_800;
@@ -103,9 +104,11 @@ pub async fn create(
     ctx.deps
         .mailer
         .send(emails::render(ctx, "invitation", &invitation.email, &link, &token));
-    let mut shown = invitation.view(now);
-    shown["token"] = json!(token);
-    Ok(Shown::Object(shown))
+    let shown = objects::Invitation {
+        token: Some(token),
+        ..invitation.view(now)
+    };
+    Ok(Shown::object(shown))
 }
 
 /// An organization's invitations, newest first, optionally of one status.
@@ -134,7 +137,7 @@ pub async fn list(
     invitations.retain(|i| status.is_none_or(|s| i.shown_status(now) == s));
     invitations.sort_by(|a, b| b.id.cmp(&a.id));
     let found = paginate(invitations.into_iter(), |i| &i.id, page);
-    Ok(Shown::Objects(Page {
+    Ok(Shown::objects(Page {
         items: found.items.iter().map(|i| i.view(now)).collect(),
         has_more: found.has_more,
         resume_after: None,

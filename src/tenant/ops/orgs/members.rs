@@ -25,7 +25,7 @@ pub async fn view(
     ctx: &TenantContext,
     org: &Organization,
     membership: &Membership,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<crate::views::objects::Membership, ApiError> {
     let user = ctx.store.get_user(&membership.user_id).await?;
     let permissions = roles::permissions(org, &membership.role).unwrap_or_default();
     Ok(membership.view(&permissions, user.as_ref()))
@@ -55,7 +55,7 @@ pub async fn list(
         .collect::<Result<Vec<_>, _>>()?;
     let views = join_all(memberships.iter().map(|m| view(ctx, org, m))).await;
     let items = views.into_iter().collect::<Result<Vec<_>, _>>()?;
-    Ok(Shown::Objects(Page {
+    Ok(Shown::objects(Page {
         items,
         has_more: found.has_more,
         resume_after: memberships.last().filter(|_| found.has_more).map(|m| m.user_id.clone()),
@@ -82,7 +82,7 @@ pub fn join_writes(
     org: &Organization,
     user: &User,
     role: &str,
-) -> Result<(TenantBatch, Membership, serde_json::Value), ApiError> {
+) -> Result<(TenantBatch, Membership, crate::views::objects::Membership), ApiError> {
     let membership = Membership {
         organization_id: org.id.clone(),
         user_id: user.id.clone(),
@@ -129,7 +129,7 @@ pub async fn add(
             user_id: user.id.clone(),
         });
         ctx.store.apply(batch).await?;
-        Ok(Shown::Object(shown))
+        Ok(Shown::object(shown))
     })
     .await
 }
@@ -178,7 +178,7 @@ pub async fn update(
             .write(next.put()?)
             .write(event(ctx, EventType::MemberUpdated, json!({ "membership": shown })));
         ctx.store.apply(batch).await?;
-        Ok(Shown::Object(shown))
+        Ok(Shown::object(shown))
     })
     .await
 }

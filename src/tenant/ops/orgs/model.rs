@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::store::{Guard, Record, RecordKind, TenantWrite, User};
-use crate::views::{timestamp, Audience};
+use crate::views::{objects, timestamp, Audience};
 
 /// An organization of a tenant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,16 +123,18 @@ impl Organization {
     }
 
     /// The API shape; `private_metadata` only for the secret key.
-    pub fn view(&self, audience: Audience) -> Value {
-        let mut v = json!({
-            "id": self.id, "name": self.name, "slug": self.slug, "logo_url": self.logo_url,
-            "public_metadata": self.public_metadata, "member_count": self.member_count,
-            "created_at": timestamp(self.created_at), "updated_at": timestamp(self.updated_at),
-        });
-        if audience == Audience::Server {
-            v["private_metadata"] = self.private_metadata.clone();
+    pub fn view(&self, audience: Audience) -> objects::Organization {
+        objects::Organization {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            logo_url: self.logo_url.clone(),
+            public_metadata: self.public_metadata.clone(),
+            private_metadata: (audience == Audience::Server).then(|| self.private_metadata.clone()),
+            member_count: self.member_count,
+            created_at: timestamp(self.created_at),
+            updated_at: timestamp(self.updated_at),
         }
-        v
     }
 }
 
@@ -148,14 +150,20 @@ impl Membership {
     }
 
     /// The API shape, with the member's summary when the user is known.
-    pub fn view(&self, permissions: &[String], user: Option<&User>) -> Value {
-        json!({
-            "organization_id": self.organization_id, "user_id": self.user_id, "role": self.role,
-            "permissions": permissions, "joined_at": timestamp(self.joined_at),
-            "user": user.map(|u| json!({
-                "id": u.id, "email": u.email, "name": u.name, "avatar_url": u.avatar_url,
-            })),
-        })
+    pub fn view(&self, permissions: &[String], user: Option<&User>) -> objects::Membership {
+        objects::Membership {
+            organization_id: self.organization_id.clone(),
+            user_id: self.user_id.clone(),
+            role: self.role.clone(),
+            permissions: permissions.to_vec(),
+            joined_at: timestamp(self.joined_at),
+            user: user.map(|u| objects::MemberUser {
+                id: u.id.clone(),
+                email: u.email.clone(),
+                name: u.name.clone(),
+                avatar_url: u.avatar_url.clone(),
+            }),
+        }
     }
 }
 
@@ -181,21 +189,29 @@ impl Invitation {
     }
 
     /// The API shape (never the token).
-    pub fn view(&self, now: OffsetDateTime) -> Value {
-        json!({
-            "id": self.id, "organization_id": self.organization_id, "email": self.email, "role": self.role,
-            "status": self.shown_status(now), "expires_at": timestamp(self.expires_at),
-            "created_at": timestamp(self.created_at),
-        })
+    pub fn view(&self, now: OffsetDateTime) -> objects::Invitation {
+        objects::Invitation {
+            id: self.id.clone(),
+            organization_id: self.organization_id.clone(),
+            email: self.email.clone(),
+            role: self.role.clone(),
+            status: self.shown_status(now).to_owned(),
+            expires_at: timestamp(self.expires_at),
+            created_at: timestamp(self.created_at),
+            token: None,
+        }
     }
 }
 
 impl CustomRole {
     /// The API shape.
-    pub fn view(&self) -> Value {
-        json!({
-            "key": self.key, "name": self.name, "permissions": self.permissions, "builtin": false,
-            "created_at": timestamp(self.created_at),
-        })
+    pub fn view(&self) -> objects::Role {
+        objects::Role {
+            key: self.key.clone(),
+            name: self.name.clone(),
+            permissions: self.permissions.clone(),
+            builtin: false,
+            created_at: Some(timestamp(self.created_at)),
+        }
     }
 }

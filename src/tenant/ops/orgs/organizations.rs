@@ -154,7 +154,7 @@ pub async fn create(ctx: &TenantContext, caller: &OrgCaller, input: NewOrganizat
                 ));
         }
         match ctx.store.apply(batch).await {
-            Ok(()) => return Ok(Shown::Object(org.view(audience))),
+            Ok(()) => return Ok(Shown::object(org.view(audience))),
             // A generated slug that is taken gets a random suffix; a chosen one is the caller's to change.
             Err(StoreError::Duplicate("slug")) if explicit_slug.is_none() && attempt < 4 => {
                 org.slug = format!("{}-{}", slugify(&org.name), suffix());
@@ -194,7 +194,7 @@ pub async fn list(
             for record in found.items {
                 items.push(from_record::<Organization>(record)?.view(Audience::Server));
             }
-            Ok(Shown::Objects(Page {
+            Ok(Shown::objects(Page {
                 items,
                 has_more: found.has_more,
                 resume_after: found.resume_after,
@@ -213,7 +213,7 @@ pub async fn list(
             orgs.sort_by(|a, b| b.id.cmp(&a.id));
             let page = paginate(orgs.into_iter(), |o| &o.id, page);
             let resume_after = page.items.last().filter(|_| page.has_more).map(|o| o.id.clone());
-            Ok(Shown::Objects(Page {
+            Ok(Shown::objects(Page {
                 items: page.items.iter().map(|o| o.view(Audience::User)).collect(),
                 has_more: page.has_more,
                 resume_after,
@@ -225,7 +225,7 @@ pub async fn list(
 /// One organization.
 pub async fn get(ctx: &TenantContext, caller: &OrgCaller, reference: &str) -> Result<Shown, ApiError> {
     let access = authorize(ctx, caller, reference, permission::READ).await?;
-    Ok(Shown::Object(access.org.view(access.audience())))
+    Ok(Shown::object(access.org.view(access.audience())))
 }
 
 /// Applies a PATCH body; unknown fields (and `private_metadata` from a user) are ignored.
@@ -303,7 +303,7 @@ pub async fn update(
             json!({ "organization": org.view(Audience::Server) }),
         ));
         ctx.store.apply(batch).await?;
-        Ok::<_, Race>(Shown::Object(org.view(audience)))
+        Ok::<_, Race>(Shown::object(org.view(audience)))
     })
     .await
 }

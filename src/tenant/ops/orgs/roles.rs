@@ -1,8 +1,6 @@
 //! Organization roles and permissions (API.md §5): the built-in `owner`,
 //! `admin` and `member`, plus custom roles an organization defines.
 
-use serde_json::{json, Value};
-
 use super::model::Organization;
 
 pub const OWNER: &str = "owner";
@@ -97,14 +95,15 @@ pub fn is_valid_role_key(key: &str) -> bool {
 }
 
 /// The built-in roles as the roles list shows them.
-pub fn builtin_views(org: &Organization) -> Vec<Value> {
+pub fn builtin_views(org: &Organization) -> Vec<crate::views::objects::Role> {
     [(OWNER, "Owner"), (ADMIN, "Admin"), (MEMBER, "Member")]
         .into_iter()
-        .map(|(key, name)| {
-            json!({
-                "key": key, "name": name, "permissions": permissions(org, key).unwrap_or_default(),
-                "builtin": true, "created_at": null,
-            })
+        .map(|(key, name)| crate::views::objects::Role {
+            key: key.to_owned(),
+            name: name.to_owned(),
+            permissions: permissions(org, key).unwrap_or_default(),
+            builtin: true,
+            created_at: None,
         })
         .collect()
 }

@@ -1,6 +1,8 @@
 //! The JSON shapes of objects as API.md §2 shows them. Used by HTTP answers
 //! and by webhook event payloads, so both always agree and never carry a
-//! password hash, token or key.
+//! password hash, token or key. The objects a tenant shows are typed ([`objects`]).
+
+pub mod objects;
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
