@@ -120,8 +120,23 @@ async fn clean_mysql() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
     }
+    // Every test server holds pools (one per tenant in `separate_database`), and the
+    // suite runs many at once: MariaDB's default of 151 connections runs out under load
+    // and the servers rightly answer 503. Raised for this test server, never lowered.
+    let limit: Option<u64> = conn
+        .query_first("SELECT @@GLOBAL.max_connections")
+        .await
+        .map_err(|e| e.to_string())?;
+    if limit.is_some_and(|l| l < MYSQL_CONNECTIONS) {
+        conn.query_drop(format!("SET GLOBAL max_connections = {MYSQL_CONNECTIONS}"))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
+
+/// The connection limit the suite needs of its MariaDB/MySQL server.
+const MYSQL_CONNECTIONS: u64 = 1000;
 
 /// A fresh database for one test server; returns its URL.
 pub fn create_database(backend: Backend) -> Option<String> {
