@@ -88,8 +88,8 @@ pub struct Config {
     pub test_faults: bool,
     /// Connections of the main SQL pool (a separate_database tenant's pool gets a quarter).
     pub database_pool_size: usize,
-    /// `HELLOJOHN_CACHE_MEMORY_MB`: what this node's cache of users and session states may
-    /// hold, over every tenant; beyond it the least useful entries are evicted.
+    /// `HELLOJOHN_CACHE_MEMORY_MB`: what this node keeps in memory over every tenant: three
+    /// quarters for the cache of users and session states, a quarter for rate-limit counters.
     pub cache_memory_bytes: u64,
     /// `HELLOJOHN_DATABASE_MAX_CONNECTIONS`: connections this node may hold on its database
     /// server, across the main pool and every tenant's pool; `None`: a quarter of the

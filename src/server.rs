@@ -97,6 +97,8 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
             .unwrap_or_else(|| "mailbox.jsonl".into())
     });
     let mailer = crate::mail::Mailer::start(config.smtp_url.as_deref(), config.email_from.as_deref(), mailbox)?;
+    // One memory budget per node: a quarter for rate-limit counters, the rest for the cache.
+    let limit_share = config.cache_memory_bytes / 4;
     let deps = Arc::new(TenantDeps {
         backend: backend.clone(),
         hasher: hasher.clone(),
@@ -108,6 +110,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         test_faults: config.test_faults,
         mailer,
         limiters: Default::default(),
+        limit_budget: Arc::new(crate::tenant::limits::LimitBudget::new(limit_share)),
         webhook_allow_private: config.webhook_allow_private,
         webhook_schedule: config.webhook_retry_schedule.clone(),
         webhook_sender: crate::webhooks::Sender::new(config.webhook_allow_private)
@@ -115,7 +118,9 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         webhook_backlog: Default::default(),
         webhook_dispatchers: Default::default(),
         webhook_retention: config.webhook_retention,
-        cache: Arc::new(crate::tenant::cache::NodeCache::new(config.cache_memory_bytes)),
+        cache: Arc::new(crate::tenant::cache::NodeCache::new(
+            config.cache_memory_bytes - limit_share,
+        )),
     });
     let registry = TenantRegistry::start(deps)
         .await

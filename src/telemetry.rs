@@ -151,6 +151,14 @@ fn describe() {
         "hellojohn_cache_bytes",
         "Approximate bytes held by the node cache (bounded by HELLOJOHN_CACHE_MEMORY_MB)"
     );
+    metrics::describe_gauge!(
+        "hellojohn_rate_limit_bytes",
+        "Approximate bytes held by rate-limit windows and lockouts (a quarter of HELLOJOHN_CACHE_MEMORY_MB)"
+    );
+    metrics::describe_counter!(
+        "hellojohn_rate_limit_evictions_total",
+        "Rate-limit windows forgotten to stay within the node's budget (never a lockout)"
+    );
     metrics::describe_gauge!("hellojohn_build_info", "The running version (value 1)");
     metrics::gauge!("hellojohn_build_info", "version" => crate::VERSION).set(1.0);
     metrics::gauge!("hellojohn_cluster_nodes").set(1.0);

@@ -185,6 +185,7 @@ impl ControlPlane {
         metrics::gauge!("hellojohn_webhook_outbox_depth").set(self.registry.webhook_backlog() as f64);
         metrics::gauge!("hellojohn_webhook_dispatchers").set(self.registry.webhook_dispatchers() as f64);
         metrics::gauge!("hellojohn_cache_bytes").set(self.registry.deps().cache.weighted_size() as f64);
+        metrics::gauge!("hellojohn_rate_limit_bytes").set(self.registry.deps().limit_budget.held() as f64);
     }
 
     /// The clock every tenant shares (tests move it forward).

@@ -99,7 +99,11 @@ impl TenantContext {
             cache: cache.clone(),
         });
         let keys = Self::load_keys(&tenant, &deps).await?;
-        let limits = deps.limiters.entry(tenant.id.clone()).or_default().clone();
+        let limits = deps
+            .limiters
+            .entry(tenant.id.clone())
+            .or_insert_with(|| Arc::new(Mutex::new(Limiter::within(deps.limit_budget.clone()))))
+            .clone();
         Ok(Self {
             issuer: deps.issuer(&tenant.id),
             tenant,

@@ -1,8 +1,12 @@
 //! Rate limits and lockout (API.md §1.4). The counters live in the tenant's
 //! context, owned by its actor, so they move with the tenant and stay
-//! coherent however many requests run at once.
+//! coherent however many requests run at once. Every tenant's counters share one
+//! node-wide memory budget ([`LimitBudget`]): past it, a tenant's oldest windows are
+//! evicted, never a lockout or the failures that lead to one.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -74,14 +78,113 @@ struct LockState {
     last_failure: i64,
 }
 
+/// The bytes every limiter of a node may hold together (a share of
+/// `HELLOJOHN_CACHE_MEMORY_MB`), and what they hold now.
+#[derive(Debug)]
+pub struct LimitBudget {
+    held: AtomicU64,
+    cap: u64,
+}
+
+impl LimitBudget {
+    /// A budget of `cap` bytes.
+    pub fn new(cap: u64) -> Self {
+        Self {
+            held: AtomicU64::new(0),
+            cap,
+        }
+    }
+
+    /// Bytes the node's limiters hold now (approximate: the weights below).
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    fn over(&self) -> bool {
+        self.held() > self.cap
+    }
+}
+
+impl Default for LimitBudget {
+    /// Unbounded (the control plane's own limiter, tests).
+    fn default() -> Self {
+        Self::new(u64::MAX)
+    }
+}
+
+/// What a window costs: its key, its slot and the map's overhead.
+fn window_bytes(key: &str) -> u64 {
+    (std::mem::size_of::<((Limit, String), Window)>() + key.len() + 16) as u64
+}
+
+/// What an account's failure and lock state costs.
+fn lock_bytes(account: &str) -> u64 {
+    (std::mem::size_of::<(String, LockState)>() + account.len() + 16) as u64
+}
+
 /// Fixed-window counters and lockout state of one tenant.
 #[derive(Default)]
 pub struct Limiter {
     windows: HashMap<(Limit, String), Window>,
     locks: HashMap<String, LockState>,
+    budget: Arc<LimitBudget>,
+    /// Bytes this limiter holds of the budget, given back when it is dropped.
+    held: u64,
+}
+
+impl Drop for Limiter {
+    fn drop(&mut self) {
+        self.budget.held.fetch_sub(self.held, Ordering::Relaxed);
+    }
 }
 
 impl Limiter {
+    /// An empty limiter holding its counters within the node's `budget`.
+    pub fn within(budget: Arc<LimitBudget>) -> Self {
+        Self {
+            windows: HashMap::new(),
+            locks: HashMap::new(),
+            budget,
+            held: 0,
+        }
+    }
+
+    fn charge(&mut self, bytes: u64) {
+        self.held += bytes;
+        self.budget.held.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn refund(&mut self, bytes: u64) {
+        let bytes = bytes.min(self.held);
+        self.held -= bytes;
+        self.budget.held.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Over the node's budget: forget what has ended, then this tenant's oldest windows
+    /// (an eighth of them at a time, so a flood pays for its own eviction). A forgotten
+    /// window at worst restarts one key's count; locks and failures are never evicted.
+    fn make_room(&mut self, now: i64) {
+        if !self.budget.over() {
+            return;
+        }
+        self.sweep(now);
+        if !self.budget.over() || self.windows.is_empty() {
+            return;
+        }
+        let mut by_age: Vec<(i64, (Limit, String))> =
+            self.windows.iter().map(|(id, w)| (w.start, id.clone())).collect();
+        let count = (by_age.len() / 8).max(1);
+        by_age.select_nth_unstable_by_key(count - 1, |(start, _)| *start);
+        let mut freed = 0;
+        for (_, id) in by_age.into_iter().take(count) {
+            if self.windows.remove(&id).is_some() {
+                freed += window_bytes(&id.1);
+            }
+        }
+        self.refund(freed);
+        metrics::counter!("hellojohn_rate_limit_evictions_total").increment(count as u64);
+    }
+
     /// Counts one hit; `Err(rate_limit_exceeded)` once the window's budget is spent.
     pub fn hit(
         &mut self,
@@ -97,12 +200,17 @@ impl Limiter {
         if self.windows.len() >= MAX_ENTRIES {
             self.sweep(now);
         }
+        let id = (limit, key.to_owned());
+        if !self.windows.contains_key(&id) {
+            self.make_room(now);
+            self.charge(window_bytes(key));
+        }
         let fresh = Window {
             start: now,
             count: 0,
             length: window_secs,
         };
-        let window = self.windows.entry((limit, key.to_owned())).or_insert(fresh);
+        let window = self.windows.entry(id).or_insert(fresh);
         if now >= window.start + window_secs {
             *window = fresh;
         }
@@ -143,6 +251,10 @@ impl Limiter {
         if self.locks.len() >= MAX_ENTRIES {
             self.sweep(now);
         }
+        if !self.locks.contains_key(account) {
+            self.make_room(now);
+            self.charge(lock_bytes(account));
+        }
         let state = self.locks.entry(account.to_owned()).or_default();
         state.failures += 1;
         state.last_failure = now;
@@ -156,7 +268,9 @@ impl Limiter {
 
     /// A successful sign-in clears the account's failures and lock history.
     pub fn record_success(&mut self, account: &str) {
-        self.locks.remove(account);
+        if self.locks.remove(account).is_some() {
+            self.refund(lock_bytes(account));
+        }
     }
 
     /// Whether nothing is counted: no window, no failure, no lock.
@@ -167,9 +281,22 @@ impl Limiter {
     /// Forgets windows that have ended and accounts with no lock and no failure for a day.
     /// Called on the tenant actor's periodic tick and when the maps grow large.
     pub fn sweep(&mut self, now: i64) {
-        self.windows.retain(|_, w| w.start + w.length > now);
-        self.locks
-            .retain(|_, l| l.locked_until > now || l.last_failure + MAX_LOCK_SECS > now);
+        let mut freed = 0;
+        self.windows.retain(|(_, key), w| {
+            let live = w.start + w.length > now;
+            if !live {
+                freed += window_bytes(key);
+            }
+            live
+        });
+        self.locks.retain(|account, l| {
+            let live = l.locked_until > now || l.last_failure + MAX_LOCK_SECS > now;
+            if !live {
+                freed += lock_bytes(account);
+            }
+            live
+        });
+        self.refund(freed);
     }
 }
 
@@ -237,6 +364,59 @@ mod tests {
 #[cfg(test)]
 mod sweep_tests {
     use super::*;
+
+    fn sign_in_rules() -> RateLimits {
+        RateLimits {
+            sign_in_ip: Some("3/1h".into()),
+            ..RateLimits::default()
+        }
+    }
+
+    #[test]
+    fn limiters_stay_within_the_node_budget_and_never_evict_a_lock() {
+        let budget = Arc::new(LimitBudget::new(64 * 1024));
+        let mut flooded = Limiter::within(budget.clone());
+        let mut quiet = Limiter::within(budget.clone());
+        let policy = Lockout {
+            threshold: 1,
+            duration: 3600,
+        };
+        quiet.record_failure("victim@x.io", &policy, 0);
+        let one = window_bytes("10.0.0.0");
+        for i in 0..20_000u32 {
+            let now = 1 + i64::from(i) / 10;
+            flooded
+                .hit(
+                    Limit::SignInIp,
+                    &format!("10.0.{}.{}", i / 256, i % 256),
+                    &sign_in_rules(),
+                    now,
+                )
+                .unwrap();
+            quiet
+                .hit(Limit::SignInIp, &format!("q{i}"), &sign_in_rules(), now)
+                .unwrap();
+            assert!(budget.held() <= 64 * 1024 + 2 * one, "held {} after {i}", budget.held());
+        }
+        assert!(
+            quiet.check_lock("victim@x.io", 2000).is_err(),
+            "a lockout survives any amount of window churn"
+        );
+        // The newest windows are the ones kept: a hit just counted still counts.
+        assert_eq!(
+            flooded
+                .hit(Limit::SignInIp, "10.0.78.31", &sign_in_rules(), 2000)
+                .unwrap()
+                .unwrap()
+                .remaining,
+            1
+        );
+        let held = budget.held();
+        drop(flooded);
+        assert!(budget.held() < held, "a dropped limiter gives its bytes back");
+        drop(quiet);
+        assert_eq!(budget.held(), 0);
+    }
 
     #[test]
     fn sweeping_forgets_ended_windows_and_old_failures_only() {

@@ -41,6 +41,9 @@ pub struct TenantDeps {
     /// Each tenant's rate windows and lockouts, kept here rather than in its actor so that
     /// stopping an idle actor never lifts a lock or forgets failures and escalation.
     pub limiters: dashmap::DashMap<String, Arc<parking_lot::Mutex<limits::Limiter>>>,
+    /// What every limiter of the node may hold together: a quarter of
+    /// `HELLOJOHN_CACHE_MEMORY_MB` (the node cache has the rest).
+    pub limit_budget: Arc<limits::LimitBudget>,
     /// `HELLOJOHN_WEBHOOK_ALLOW_PRIVATE`: webhooks may target internal addresses.
     pub webhook_allow_private: bool,
     /// `HELLOJOHN_WEBHOOK_RETRY_SCHEDULE`: the delay before each attempt of a delivery.
