@@ -178,8 +178,10 @@ impl Actor for TenantActor {
                         }
                     });
                 }
-                // Pending deliveries keep an idle tenant up until they are done.
-                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout && !state.backlog.pending() {
+                // Webhook work (waiting, in flight, woken or in a round) keeps an idle tenant
+                // up until it is done: a round cut off by a stop would run again at the next
+                // start, beside the first, and deliver twice.
+                if state.last_activity.elapsed() >= state.ctx.deps.idle_timeout && state.backlog.idle() {
                     // The limiter outlives the actor (it lives in the deps) unless nothing is in it.
                     let empty = state.ctx.limits.lock().is_empty();
                     if empty {

@@ -67,6 +67,9 @@ struct Window {
     start: i64,
     count: u32,
     length: i64,
+    /// The last hit: eviction takes the least recently hit windows, so a key someone
+    /// keeps hitting (an attacker's address) is the last to be forgotten.
+    last_hit: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -160,9 +163,10 @@ impl Limiter {
         self.budget.held.fetch_sub(bytes, Ordering::Relaxed);
     }
 
-    /// Over the node's budget: forget what has ended, then this tenant's oldest windows
-    /// (an eighth of them at a time, so a flood pays for its own eviction). A forgotten
-    /// window at worst restarts one key's count; locks and failures are never evicted.
+    /// Over the node's budget: forget what has ended, then this tenant's least recently hit
+    /// windows (an eighth of them at a time, so a flood pays for its own eviction). A
+    /// forgotten window at worst restarts one idle key's count; locks and failures are
+    /// never evicted.
     fn make_room(&mut self, now: i64) {
         if !self.budget.over() {
             return;
@@ -172,9 +176,9 @@ impl Limiter {
             return;
         }
         let mut by_age: Vec<(i64, (Limit, String))> =
-            self.windows.iter().map(|(id, w)| (w.start, id.clone())).collect();
+            self.windows.iter().map(|(id, w)| (w.last_hit, id.clone())).collect();
         let count = (by_age.len() / 8).max(1);
-        by_age.select_nth_unstable_by_key(count - 1, |(start, _)| *start);
+        by_age.select_nth_unstable_by_key(count - 1, |(last_hit, _)| *last_hit);
         let mut freed = 0;
         for (_, id) in by_age.into_iter().take(count) {
             if self.windows.remove(&id).is_some() {
@@ -209,11 +213,13 @@ impl Limiter {
             start: now,
             count: 0,
             length: window_secs,
+            last_hit: now,
         };
         let window = self.windows.entry(id).or_insert(fresh);
         if now >= window.start + window_secs {
             *window = fresh;
         }
+        window.last_hit = now;
         let reset = window.start + window_secs;
         if window.count >= max {
             let info = RateLimitInfo {
@@ -383,6 +389,7 @@ mod sweep_tests {
         };
         quiet.record_failure("victim@x.io", &policy, 0);
         let one = window_bytes("10.0.0.0");
+        let mut attacker_allowed = 0;
         for i in 0..20_000u32 {
             let now = 1 + i64::from(i) / 10;
             flooded
@@ -396,11 +403,19 @@ mod sweep_tests {
             quiet
                 .hit(Limit::SignInIp, &format!("q{i}"), &sign_in_rules(), now)
                 .unwrap();
+            // An address that keeps trying while the keys around it rotate.
+            if flooded.hit(Limit::SignInIp, "attacker", &sign_in_rules(), now).is_ok() {
+                attacker_allowed += 1;
+            }
             assert!(budget.held() <= 64 * 1024 + 2 * one, "held {} after {i}", budget.held());
         }
         assert!(
             quiet.check_lock("victim@x.io", 2000).is_err(),
             "a lockout survives any amount of window churn"
+        );
+        assert_eq!(
+            attacker_allowed, 3,
+            "the window someone keeps hitting is never forgotten, so its count never restarts"
         );
         // The newest windows are the ones kept: a hit just counted still counts.
         assert_eq!(

@@ -45,10 +45,11 @@ impl TenantStore for OwnerStore {
         if !users.is_empty() {
             self.cache.users_written(users.iter().map(String::as_str));
         }
-        applied?;
+        // Likewise wake even for a failed batch: an error at COMMIT may hide a committed event.
         if emits {
             self.wake.due();
         }
+        applied?;
         Ok(())
     }
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {

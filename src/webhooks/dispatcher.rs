@@ -50,8 +50,11 @@ pub struct Backlog {
     /// Set by the tenant actor when it signals work, cleared when a round begins: a wake
     /// no round has started on yet.
     woken: AtomicBool,
-    /// A round is running.
+    /// A round is running (of this dispatcher or of one it replaced: the flags are the
+    /// tenant's, not a dispatcher's, so no two rounds of one tenant run at once).
     running: AtomicBool,
+    /// A wake-up came while a round was running: that round runs once more.
+    again: AtomicBool,
 }
 
 impl Backlog {
@@ -111,7 +114,28 @@ struct Work {
     backlog: Arc<Backlog>,
     permits: Arc<Semaphore>,
     claimed: DashSet<String>,
-    again: AtomicBool,
+}
+
+/// Holds the tenant's `running` flag for a round loop and lets go of it however the loop
+/// ends, a panic included (else no round of the tenant would ever run again).
+struct RoundsRunning {
+    backlog: Arc<Backlog>,
+    holding: bool,
+}
+
+impl RoundsRunning {
+    fn release(&mut self) {
+        self.backlog.running.store(false, Ordering::Release);
+        self.holding = false;
+    }
+}
+
+impl Drop for RoundsRunning {
+    fn drop(&mut self) {
+        if self.holding {
+            self.release();
+        }
+    }
 }
 
 /// Whether a tenant's store holds webhook work: outbox events or deliveries waiting (a
@@ -144,7 +168,6 @@ impl Actor for Dispatcher {
                 backlog: args.backlog,
                 permits: Arc::new(Semaphore::new(IN_FLIGHT)),
                 claimed: DashSet::new(),
-                again: AtomicBool::new(false),
             }),
         })
     }
@@ -168,11 +191,14 @@ impl Actor for Dispatcher {
         let due = match message {
             DispatcherMsg::Wake => true,
             DispatcherMsg::Tick => {
-                if state.work.backlog.idle() {
+                let backlog = &state.work.backlog;
+                if backlog.idle() {
                     state.work.ctx.webhooks.dispatcher_idle();
                 }
                 let now = state.work.ctx.deps.clock.now();
-                state.work.backlog.next_due.lock().is_some_and(|at| at <= now)
+                // A wake-up no round has taken (its round ended in a panic): take it now.
+                let unserved = backlog.woken.load(Ordering::Acquire) && !backlog.running.load(Ordering::Acquire);
+                unserved || backlog.next_due.lock().is_some_and(|at| at <= now)
             }
         };
         if due {
@@ -185,29 +211,40 @@ impl Actor for Dispatcher {
 impl Work {
     /// Runs rounds off the actor until no wake-up came in meanwhile.
     fn start_round(work: &Arc<Work>) {
-        if work.backlog.running.swap(true, Ordering::AcqRel) {
-            work.again.store(true, Ordering::Release);
+        let backlog = &work.backlog;
+        if backlog.running.swap(true, Ordering::AcqRel) {
+            backlog.again.store(true, Ordering::Release);
             return;
         }
         let work = work.clone();
         tokio::spawn(async move {
+            let backlog = work.backlog.clone();
+            let mut running = RoundsRunning {
+                backlog: backlog.clone(),
+                holding: true,
+            };
             loop {
                 // Before reading the store: a wake-up from here on gets a round of its own.
-                work.backlog.woken.store(false, Ordering::Release);
+                backlog.woken.store(false, Ordering::Release);
                 if let Err(e) = work.round().await {
                     tracing::warn!(tenant = %work.ctx.tenant.id, error = %e, "webhook dispatch round failed; retried");
-                    work.backlog
-                        .due_by(work.ctx.deps.clock.now() + time::Duration::seconds(1));
+                    backlog.due_by(work.ctx.deps.clock.now() + time::Duration::seconds(1));
                 }
-                if work.again.swap(false, Ordering::AcqRel) {
+                if backlog.again.swap(false, Ordering::AcqRel) {
                     continue;
                 }
-                work.backlog.running.store(false, Ordering::Release);
-                // A wake-up between the check above and the store found the round running
-                // and only left `again`: take it, unless a new round has started meanwhile.
-                if !work.again.swap(false, Ordering::AcqRel) || work.backlog.running.swap(true, Ordering::AcqRel) {
+                running.release();
+                // A wake-up between the check above and the release found the round running
+                // and only left `again`: take it, unless another loop has started meanwhile,
+                // which then gets it.
+                if !backlog.again.swap(false, Ordering::AcqRel) {
                     break;
                 }
+                if backlog.running.swap(true, Ordering::AcqRel) {
+                    backlog.again.store(true, Ordering::Release);
+                    break;
+                }
+                running.holding = true;
             }
         });
     }

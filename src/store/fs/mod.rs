@@ -56,15 +56,21 @@ impl Backend for FsBackend {
     async fn open_tenant(&self, tenant: &Tenant) -> Result<Arc<dyn TenantStore>, StoreError> {
         let dir = self.tenant_dir(&tenant.id)?;
         let slot = self.open.entry(tenant.id.clone()).or_default().clone();
-        let mut held = slot.lock().await;
-        if let Some(store) = held.upgrade() {
-            return Ok(store);
-        }
-        let engine = tokio::task::spawn_blocking(move || open_engine(&dir))
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
-        let store = Arc::new(tenant::FsTenantStore::new(engine));
-        *held = Arc::downgrade(&store);
+        // On its own task: a caller that gives up (a cancelled request) must not let go of
+        // the slot while the blocking open still holds the directory lock.
+        let opening = tokio::spawn(async move {
+            let mut held = slot.lock_owned().await;
+            if let Some(store) = held.upgrade() {
+                return Ok(store);
+            }
+            let engine = tokio::task::spawn_blocking(move || open_engine(&dir))
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+            let store = Arc::new(tenant::FsTenantStore::new(engine));
+            *held = Arc::downgrade(&store);
+            Ok::<_, StoreError>(store)
+        });
+        let store = opening.await.map_err(|e| StoreError::Unavailable(e.to_string()))??;
         Ok(store)
     }
 
