@@ -309,19 +309,29 @@ matrix! {
         if matches!(crate::backends::current(), crate::backends::Backend::Fs) {
             return; // One process owns a file store: there is no second node to race.
         }
-        let (first_port, second_port) = (free_port(), free_port());
-        let mut env = test_env(&data_dir(), first_port);
+        // Four nodes on one fresh database, started at the same instant: migrations, the
+        // admin seed and the default tenant race, and every node must come up.
+        let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
+        let mut env = test_env(&data_dir(), ports[0]);
         env.insert("HELLOJOHN_BOOTSTRAP".into(), "true".into());
-        let mut second_env = env.clone();
-        second_env.insert("HELLOJOHN_PORT".into(), second_port.to_string());
-        second_env.insert("HELLOJOHN_PUBLIC_URL".into(), format!("http://127.0.0.1:{second_port}"));
-        let (first_dir, second_dir) = (data_dir(), data_dir());
-        let (first, second) = tokio::join!(
-            spawn_binary(&env, &first_dir, first_port),
-            spawn_binary(&second_env, &second_dir, second_port)
-        );
-        for process in [&first, &second] {
-            let server = attach(&process.base).await;
+        let envs: Vec<_> = ports
+            .iter()
+            .map(|port| {
+                let mut node = env.clone();
+                node.insert("HELLOJOHN_PORT".into(), port.to_string());
+                node.insert("HELLOJOHN_PUBLIC_URL".into(), format!("http://127.0.0.1:{port}"));
+                (node, data_dir(), *port)
+            })
+            .collect();
+        let nodes = futures_util::future::join_all(envs.iter().map(|(env, dir, port)| spawn_binary(env, dir, *port))).await;
+        let printed_keys = nodes
+            .iter()
+            .filter(|node| node.stdout_lines.iter().any(|line| line.contains("secret key:")))
+            .count();
+        assert!(printed_keys <= 1, "at most one node created the default tenant ({printed_keys} printed its keys)");
+        for node in &nodes {
+            assert_eq!(client().get(format!("{}/readyz", node.base)).send().await.unwrap().status(), 200);
+            let server = attach(&node.base).await;
             let tenants = server.admin(Method::GET, "/cp/v1/tenants", None).await;
             assert_eq!(tenants.status, 200, "{}", tenants.body);
             let defaults = tenants.body["data"].as_array().unwrap().iter().filter(|t| t["slug"] == "default").count();
