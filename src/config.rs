@@ -237,6 +237,14 @@ impl Config {
         } else if !database_url.starts_with("file://") {
             return Err(invalid("ENCRYPTION_KEY", "required with a SQL database"));
         }
+        let cluster_listen = v.opt("CLUSTER_LISTEN").map(str::to_owned);
+        if cluster_listen.is_some() && database_url.starts_with("file://") {
+            // Nodes of a cluster share their control plane; a file store belongs to one process.
+            return Err(invalid(
+                "CLUSTER_LISTEN",
+                "clustering needs PostgreSQL or MySQL (HELLOJOHN_DATABASE_URL); the file store serves one node",
+            ));
+        }
         let admin_seed = match (v.opt("ADMIN_SEED_EMAIL"), v.opt("ADMIN_SEED_PASSWORD")) {
             (Some(e), Some(p)) => Some((e.to_owned(), p.to_owned())),
             (None, None) => None,
@@ -302,7 +310,7 @@ impl Config {
             webhook_retention: v.duration("WEBHOOK_RETENTION")?,
             tenant_idle_timeout: v.duration("TENANT_IDLE_TIMEOUT")?,
             node_name: v.opt("NODE_NAME").map(str::to_owned),
-            cluster_listen: v.opt("CLUSTER_LISTEN").map(str::to_owned),
+            cluster_listen,
             cluster_seeds: v
                 .opt("CLUSTER_SEEDS")
                 .map(|s| {

@@ -37,6 +37,22 @@ async fn a_bad_log_filter_is_a_configuration_error() {
 }
 
 #[tokio::test]
+async fn cluster_settings_with_the_file_store_are_a_configuration_error() {
+    let dir = data_dir();
+    // Outside the matrix the harness's environment is the file store's.
+    let mut env = test_env(&dir, free_port());
+    assert!(env["HELLOJOHN_DATABASE_URL"].starts_with("file://"));
+    env.insert("HELLOJOHN_CLUSTER_LISTEN".into(), "127.0.0.1:7946".into());
+    let output = run_binary(&env, &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("HELLOJOHN_CLUSTER_LISTEN"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[tokio::test]
 async fn host_names_are_accepted() {
     let dir = data_dir();
     let port = free_port();
