@@ -63,10 +63,11 @@ impl TenantState {
     /// Stops the dispatcher once it has nothing left. Checked here, between the actor's
     /// messages, because wake-ups come through the actor too: none can slip in between.
     fn stop_idle_dispatcher(&mut self) {
-        if self.dispatcher.is_some() && self.backlog.idle() {
-            if let Some(dispatcher) = self.dispatcher.take() {
-                dispatcher.stop(Some("no webhook work".to_owned()));
-            }
+        if !self.backlog.idle() {
+            return;
+        }
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.stop(Some("no webhook work".to_owned()));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The state a tenant's work needs, shared (by `Arc`) between the actor and
 //! the tasks it spawns.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use ractor::ActorRef;
@@ -39,12 +39,12 @@ pub struct TenantContext {
 /// runs no dispatcher, and most tenants of a node never have any. A stopped actor is not
 /// told: the work stays in the store for its next start or the node's sweeper.
 #[derive(Default)]
-pub struct WebhookSignals(OnceLock<ActorRef<super::actor::TenantMsg>>);
+pub struct WebhookSignals(Option<ActorRef<super::actor::TenantMsg>>);
 
 impl WebhookSignals {
     /// Signals to the actor `owner`.
     pub fn to(owner: ActorRef<super::actor::TenantMsg>) -> Self {
-        Self(OnceLock::from(owner))
+        Self(Some(owner))
     }
 
     /// Webhook work waits.
@@ -59,7 +59,7 @@ impl WebhookSignals {
 
     /// A context loaded outside an actor (a test) has no owner to tell.
     fn tell(&self, message: super::actor::TenantMsg) {
-        if let Some(owner) = self.0.get() {
+        if let Some(owner) = &self.0 {
             let _ = owner.cast(message);
         }
     }

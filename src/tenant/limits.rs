@@ -1,8 +1,8 @@
 //! Rate limits and lockout (API.md §1.4). The counters live in the tenant's
 //! context, owned by its actor, so they move with the tenant and stay
 //! coherent however many requests run at once. Every tenant's counters share one
-//! node-wide memory budget ([`LimitBudget`]): past it, a tenant's oldest windows are
-//! evicted, never a lockout or the failures that lead to one.
+//! node-wide memory budget ([`LimitBudget`]): past it, a tenant's least recently hit
+//! windows are evicted, never a lockout or the failures that lead to one.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

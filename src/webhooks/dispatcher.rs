@@ -1,7 +1,7 @@
 //! The webhook dispatcher: a child actor of a tenant actor (linked, so a crash restarts
 //! the dispatcher, not the tenant), running only while the tenant has webhook work: the
-//! tenant actor starts it when work is signalled and stops it once it is idle. It turns outbox events into one delivery per
-//! subscribed webhook (in the transaction that takes the event out of the outbox), and
+//! tenant actor starts it when work is signalled and stops it once it is idle. It turns
+//! outbox events into one delivery per subscribed webhook (in the transaction that takes the event out of the outbox), and
 //! attempts due deliveries concurrently, at most [`IN_FLIGHT`] at a time per tenant, each
 //! on its own task: a receiver that hangs delays nobody else. Every attempt is recorded;
 //! failures follow the retry schedule (with jitter) and end in `permanently_failed`.
@@ -24,6 +24,7 @@ use super::signing::signature_header;
 use crate::error::ApiError;
 use crate::store::*;
 use crate::tenant::context::TenantContext;
+use crate::tenant::TenantDeps;
 
 /// Deliveries of one tenant in flight at once.
 pub const IN_FLIGHT: usize = 16;
@@ -93,18 +94,18 @@ pub struct DispatcherState {
 
 /// Counts a dispatcher in [`TenantDeps::webhook_dispatchers`](crate::tenant::TenantDeps)
 /// while its state lives, however it ends (stopped or failed).
-struct Running(Arc<TenantContext>);
+struct Running(Arc<TenantDeps>);
 
 impl Running {
-    fn new(ctx: Arc<TenantContext>) -> Self {
-        ctx.deps.webhook_dispatchers.fetch_add(1, Ordering::Relaxed);
-        Self(ctx)
+    fn new(deps: Arc<TenantDeps>) -> Self {
+        deps.webhook_dispatchers.fetch_add(1, Ordering::Relaxed);
+        Self(deps)
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.deps.webhook_dispatchers.fetch_sub(1, Ordering::Relaxed);
+        self.0.webhook_dispatchers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -162,7 +163,7 @@ impl Actor for Dispatcher {
         // Started for work, or restarted after a failure: look at once.
         let _ = myself.cast(DispatcherMsg::Wake);
         Ok(DispatcherState {
-            _counted: Running::new(args.ctx.clone()),
+            _counted: Running::new(args.ctx.deps.clone()),
             work: Arc::new(Work {
                 ctx: args.ctx,
                 backlog: args.backlog,

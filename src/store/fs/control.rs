@@ -30,12 +30,12 @@ pub struct FsControlStore {
     keys_by_tenant: KeyIndex,
 }
 
-/// The index of signing keys by tenant, rebuilt on the first read after a change. Every
-/// write of signing keys goes through this file (one process owns the directory) and bumps
-/// the generation after it commits; an index built from older data is never used.
 /// Signing-key ids (oldest first) by tenant id.
 type KeyIds = Arc<std::collections::HashMap<String, Vec<String>>>;
 
+/// The index of signing keys by tenant, rebuilt on the first read after a change. Every
+/// write of signing keys goes through this file (one process owns the directory) and bumps
+/// the generation after it commits; an index built from older data is never used.
 #[derive(Default)]
 struct KeyIndex {
     generation: std::sync::atomic::AtomicU64,
