@@ -77,9 +77,10 @@ pub struct Config {
     /// stay in the delivery log before the tenant's housekeeping removes them.
     pub webhook_retention: Duration,
     pub tenant_idle_timeout: Duration,
-    pub node_name: Option<String>,
-    pub cluster_listen: Option<String>,
-    pub cluster_seeds: Vec<String>,
+    /// `HELLOJOHN_NODE_NAME` (default: the host name): this node in the cluster and in logs.
+    pub node_name: String,
+    /// Clustering, when `HELLOJOHN_CLUSTER_LISTEN` is set.
+    pub cluster: Option<ClusterConfig>,
     pub log_filter: String,
     pub log_format: LogFormat,
     pub rate_limits_enabled: bool,
@@ -118,7 +119,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("WEBHOOK_ALLOW_PRIVATE", "false"),
     ("WEBHOOK_RETENTION", "30d"),
     ("TENANT_IDLE_TIMEOUT", "10m"),
-    ("LOG", "info,tokio_postgres=warn"),
+    ("LOG", "info,tokio_postgres=warn,ractor_cluster=warn"),
     ("LOG_FORMAT", "text"),
     ("RATE_LIMITS", "on"),
     ("TEST_FAULTS", "false"),
@@ -126,6 +127,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("CACHE_MEMORY_MB", "64"),
     ("DATABASE_CONNECT_TIMEOUT", "30s"),
     ("PASSWORD_QUEUE_TIMEOUT", "2s"),
+    ("CLUSTER_LEASE", "10s"),
 ];
 
 /// Every variable name (without the `HELLOJOHN_` prefix) the server reads.
@@ -153,11 +155,13 @@ const KNOWN: &[&str] = &[
     "TENANT_IDLE_TIMEOUT",
     "NODE_NAME",
     "CLUSTER_LISTEN",
+    "CLUSTER_ADVERTISE",
     "CLUSTER_SEEDS",
     "CLUSTER_COOKIE",
     "CLUSTER_TLS_CERT",
     "CLUSTER_TLS_KEY",
     "CLUSTER_TLS_CA",
+    "CLUSTER_LEASE",
     "LOG",
     "LOG_FORMAT",
     "RATE_LIMITS",
@@ -170,6 +174,11 @@ const KNOWN: &[&str] = &[
     "CACHE_MEMORY_MB",
     "DATABASE_MAX_CONNECTIONS",
 ];
+
+/// Every `HELLOJOHN_*` variable the server reads (deployment files are checked against it).
+pub fn known_variables() -> Vec<String> {
+    KNOWN.iter().map(|name| format!("HELLOJOHN_{name}")).collect()
+}
 
 impl Config {
     /// Loads the configuration of this process: defaults, `file`, then the process environment.
@@ -237,14 +246,28 @@ impl Config {
         } else if !database_url.starts_with("file://") {
             return Err(invalid("ENCRYPTION_KEY", "required with a SQL database"));
         }
-        let cluster_listen = v.opt("CLUSTER_LISTEN").map(str::to_owned);
-        if cluster_listen.is_some() && database_url.starts_with("file://") {
+        let node_name = match v.opt("NODE_NAME") {
+            Some(name) => name.to_owned(),
+            None => default_node_name(),
+        };
+        if !node_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || node_name.len() > 128
+        {
+            return Err(invalid(
+                "NODE_NAME",
+                "letters, digits, '-', '_' and '.' only, at most 128",
+            ));
+        }
+        if v.opt("CLUSTER_LISTEN").is_some() && database_url.starts_with("file://") {
             // Nodes of a cluster share their control plane; a file store belongs to one process.
             return Err(invalid(
                 "CLUSTER_LISTEN",
                 "clustering needs PostgreSQL or MySQL (HELLOJOHN_DATABASE_URL); the file store serves one node",
             ));
         }
+        let cluster = cluster_config(v, &node_name)?;
         let admin_seed = match (v.opt("ADMIN_SEED_EMAIL"), v.opt("ADMIN_SEED_PASSWORD")) {
             (Some(e), Some(p)) => Some((e.to_owned(), p.to_owned())),
             (None, None) => None,
@@ -309,17 +332,8 @@ impl Config {
             webhook_allow_private: v.bool("WEBHOOK_ALLOW_PRIVATE")?,
             webhook_retention: v.duration("WEBHOOK_RETENTION")?,
             tenant_idle_timeout: v.duration("TENANT_IDLE_TIMEOUT")?,
-            node_name: v.opt("NODE_NAME").map(str::to_owned),
-            cluster_listen,
-            cluster_seeds: v
-                .opt("CLUSTER_SEEDS")
-                .map(|s| {
-                    s.split(',')
-                        .map(|x| x.trim().to_owned())
-                        .filter(|x| !x.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            node_name,
+            cluster,
             log_filter: log_filter(v.req("LOG")?)?,
             log_format,
             rate_limits_enabled,
@@ -387,6 +401,85 @@ impl Values {
     fn duration(&self, name: &str) -> Result<Duration, ConfigError> {
         parse_duration(name, self.req(name)?)
     }
+}
+
+/// Clustering settings (`HELLOJOHN_CLUSTER_*`).
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Where the inter-node TLS listener binds.
+    pub listen: SocketAddr,
+    /// The `host:port` peers dial (default: the listen address, or the node name when it
+    /// listens on every interface).
+    pub advertise: String,
+    /// Extra `host:port`s to dial at start, besides the nodes the database lists.
+    pub seeds: Vec<String>,
+    /// A shared secret checked after the TLS handshake.
+    pub cookie: String,
+    /// PEM files: this node's certificate and key, and the CA that signs every node's.
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    pub tls_ca: PathBuf,
+    /// How long a node's ownership of a tenant lasts without renewal.
+    pub lease: Duration,
+}
+
+/// The host name, else `node`.
+fn default_node_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned())
+}
+
+fn cluster_config(v: &Values, node_name: &str) -> Result<Option<ClusterConfig>, ConfigError> {
+    let Some(listen) = v.opt("CLUSTER_LISTEN") else {
+        return Ok(None);
+    };
+    let listen: SocketAddr = listen
+        .parse()
+        .map_err(|_| invalid("CLUSTER_LISTEN", "must be ip:port, e.g. 0.0.0.0:7946"))?;
+    let advertise = match v.opt("CLUSTER_ADVERTISE") {
+        Some(a) if a.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) => a.to_owned(),
+        Some(_) => return Err(invalid("CLUSTER_ADVERTISE", "must be host:port")),
+        None if listen.ip().is_unspecified() => format!("{node_name}:{}", listen.port()),
+        None => listen.to_string(),
+    };
+    // Links are always mutually authenticated: a cluster without certificates is refused.
+    let file = |name: &str| -> Result<PathBuf, ConfigError> {
+        let path = PathBuf::from(v.opt(name).ok_or_else(|| {
+            invalid(name, "required with HELLOJOHN_CLUSTER_LISTEN (inter-node links use mutual TLS; `hellojohn cluster gen-certs` makes development certificates)")
+        })?);
+        if !path.is_file() {
+            return Err(invalid(name, &format!("{} is not a readable file", path.display())));
+        }
+        Ok(path)
+    };
+    let lease = v.duration("CLUSTER_LEASE")?;
+    if lease < Duration::from_secs(2) || lease > Duration::from_secs(300) {
+        return Err(invalid("CLUSTER_LEASE", "must be between 2s and 5m"));
+    }
+    Ok(Some(ClusterConfig {
+        listen,
+        advertise,
+        seeds: v
+            .opt("CLUSTER_SEEDS")
+            .map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_owned())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        cookie: v
+            .opt("CLUSTER_COOKIE")
+            .ok_or_else(|| invalid("CLUSTER_COOKIE", "required with HELLOJOHN_CLUSTER_LISTEN"))?
+            .to_owned(),
+        tls_cert: file("CLUSTER_TLS_CERT")?,
+        tls_key: file("CLUSTER_TLS_KEY")?,
+        tls_ca: file("CLUSTER_TLS_CA")?,
+        lease,
+    }))
 }
 
 fn invalid(name: &str, reason: &str) -> ConfigError {

@@ -176,6 +176,11 @@ impl ApiError {
         }
     }
 
+    /// The tenant is moving between nodes (or its owner is out of reach): retry in a second.
+    pub fn moving() -> Self {
+        Self::ServiceUnavailable { retry_after: 1 }
+    }
+
     /// Storage trouble the client should retry.
     pub fn unavailable() -> Self {
         Self::ServiceUnavailable { retry_after: 5 }

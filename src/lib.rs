@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod control;
 pub mod error;

@@ -39,6 +39,25 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Cluster tools.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClusterCommand {
+    /// Write a development CA and one certificate per node for the inter-node mutual TLS
+    /// (`ca.pem`, `ca.key`, `<node>.pem`, `<node>.key`).
+    GenCerts {
+        /// Directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Node names, comma-separated (each must equal that node's HELLOJOHN_NODE_NAME).
+        #[arg(long, value_delimiter = ',', required = true)]
+        nodes: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,6 +127,23 @@ async fn main() -> ExitCode {
     if let Some(Command::Openapi { markdown }) = cli.command {
         return print_openapi(markdown);
     }
+    if let Some(Command::Cluster {
+        command: ClusterCommand::GenCerts { out, nodes },
+    }) = &cli.command
+    {
+        return match hellojohn::cluster::gen_certs(out, nodes) {
+            Ok(written) => {
+                for path in written {
+                    println!("{}", path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -121,6 +157,7 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(config).await,
         Command::Tenant { command } => tenant_backup(config, command).await,
         Command::Openapi { markdown } => return print_openapi(markdown),
+        Command::Cluster { .. } => return ExitCode::SUCCESS,
         Command::Admin {
             command:
                 AdminCommand::Create {

@@ -39,6 +39,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     KeyCheck(#[from] crate::control::KeyCheckError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 impl StartError {
@@ -49,6 +51,7 @@ impl StartError {
             StartError::Encryption(_)
                 | StartError::Mail(_)
                 | StartError::KeyCheck(crate::control::KeyCheckError::WrongKey(_))
+                | StartError::Cluster(crate::cluster::ClusterError::Tls(_))
                 | StartError::Bootstrap(
                     ApiError::PasswordTooWeak(_) | ApiError::InvalidEmail | ApiError::InvalidRequest { .. }
                 )
@@ -134,7 +137,19 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         backend, registry, hasher, master_key, clock, defaults,
     ));
     let bootstrap = first_run(&control, &config).await.map_err(StartError::Bootstrap)?;
-    let state = AppState::new(control, config, metrics)
+    let cluster = match &config.cluster {
+        Some(settings) => Some(
+            crate::cluster::Cluster::start(
+                config.node_name.clone(),
+                settings.clone(),
+                control.registry().clone(),
+                control.clone(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let state = AppState::new(control, config, metrics, cluster)
         .await
         .map_err(StartError::Bootstrap)?;
     let router = http::router(state.clone());
@@ -201,7 +216,9 @@ pub async fn serve_bound(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let ready = node.state.ready.clone();
-    crate::webhooks::sweeper::start(node.state.control.clone());
+    crate::webhooks::sweeper::start(node.state.control.clone(), node.state.tenants.clone());
+    let cluster = node.state.cluster.clone();
+    let leaving = cluster.clone();
     crate::telemetry::start_upkeep(node.state.metrics.clone());
     if let Some(metrics) = metrics {
         tracing::info!(address = %metrics.local_addr()?, "metrics listening");
@@ -217,9 +234,16 @@ pub async fn serve_bound(
         .with_graceful_shutdown(async move {
             shutdown.await;
             ready.store(false, Ordering::Relaxed);
+            if let Some(cluster) = leaving {
+                // Hand the tenants over first: calls still arriving here are forwarded.
+                cluster.leave().await;
+            }
             tracing::info!("shutting down: draining in-flight requests");
         })
         .await?;
+    if let Some(cluster) = cluster {
+        cluster.stop();
+    }
     Ok(())
 }
 

@@ -45,6 +45,12 @@ pub fn metrics_handle() -> PrometheusHandle {
                         Matcher::Full("hellojohn_webhook_delivery_duration_seconds".into()),
                         &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0],
                     )
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("hellojohn_cluster_forward_duration_seconds".into()),
+                        &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0],
+                    )
                 });
             let recorder = match builder {
                 Ok(b) => b.build_recorder(),
@@ -94,7 +100,22 @@ fn describe() {
         "hellojohn_tenant_mailbox_depth",
         "Requests already in flight when one is sent to a tenant actor"
     );
-    metrics::describe_gauge!("hellojohn_cluster_nodes", "Nodes in the cluster as seen by this node");
+    metrics::describe_gauge!(
+        "hellojohn_cluster_nodes",
+        "Nodes up in the cluster (owning tenants) as seen by this node; 1 when not clustered"
+    );
+    metrics::describe_counter!(
+        "hellojohn_cluster_forwarded_calls_total",
+        "Tenant calls forwarded to the owning node, by result (ok, error, unavailable, timeout, no_link, link_error)"
+    );
+    metrics::describe_histogram!(
+        "hellojohn_cluster_forward_duration_seconds",
+        "Round trip of a tenant call forwarded to its owner"
+    );
+    metrics::describe_counter!(
+        "hellojohn_cluster_lease_moves_total",
+        "Tenant leases taken (acquired) or handed on (released) by this node"
+    );
     metrics::describe_gauge!(
         "hellojohn_db_pool_connections",
         "Connections of the main database pool by state (idle, active, waiting)"

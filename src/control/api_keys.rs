@@ -39,7 +39,7 @@ impl ControlPlane {
         Ok(self.store.list_api_keys(tenant_id, page).await?)
     }
 
-    /// Revokes a key at once on this node (cross-node invalidation comes with the cluster).
+    /// Revokes a key at once on this node, and within a second on the others of a cluster.
     /// The last secret key stays: without it the tenant could never call the server API again.
     pub async fn delete_api_key(&self, tenant_id: &str, id: &str) -> Result<(), ApiError> {
         let keys = self
@@ -60,8 +60,9 @@ impl ControlPlane {
             ));
         }
         let key = self.store.delete_api_key(tenant_id, id).await?;
-        self.invalidate();
         self.keys.remove(&key.key_hash);
+        // Forgets the tenant's keys here and on every other node of a cluster.
+        self.changed(tenant_id).await;
         Ok(())
     }
 }

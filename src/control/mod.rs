@@ -29,6 +29,7 @@ use crate::auth::signing::KeyRing;
 use crate::clock::Clock;
 use crate::config::IsolationMode;
 use crate::error::ApiError;
+use crate::store::cluster::ClusterStore;
 use crate::store::{ApiKey, ApiKeyKind, Backend, ControlStore, Tenant, TenantStatus};
 use crate::tenant::context::key_ring;
 use crate::tenant::limits::Limiter;
@@ -66,6 +67,11 @@ pub struct ControlPlane {
     suspended_keys: DashMap<String, Arc<KeyRing>>,
     /// Tenants a restore is writing into: their data plane waits (503) until it is done.
     restoring: dashmap::DashSet<String>,
+    /// The cluster's change feed, when this node is part of one: changes made here are
+    /// announced there, so the other nodes drop what they cached.
+    change_feed: std::sync::OnceLock<Arc<dyn ClusterStore>>,
+    /// Tenants another node changed, for the edge's own caches (CORS origins).
+    remote_changes: tokio::sync::broadcast::Sender<String>,
 }
 
 /// What a data-plane API key resolves to.
@@ -100,6 +106,8 @@ impl ControlPlane {
             admin_limits: parking_lot::Mutex::new(Limiter::default()),
             suspended_keys: DashMap::new(),
             restoring: dashmap::DashSet::new(),
+            change_feed: std::sync::OnceLock::new(),
+            remote_changes: tokio::sync::broadcast::channel(64).0,
         }
     }
 
@@ -214,6 +222,37 @@ impl ControlPlane {
 
     fn invalidate(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Announces changes made on this node to the cluster's other nodes (set once, at start).
+    pub fn set_change_feed(&self, feed: Arc<dyn ClusterStore>) {
+        let _ = self.change_feed.set(feed);
+    }
+
+    /// A tenant's record, keys or status changed here: drop what this node cached of it
+    /// and tell the other nodes to do the same.
+    async fn changed(&self, id: &str) {
+        self.forget_tenant(id);
+        if let Some(feed) = self.change_feed.get() {
+            if let Err(e) = feed.publish_change("tenant", id).await {
+                tracing::warn!(tenant = %id, error = %e, "could not announce a tenant change to the cluster");
+            }
+        }
+    }
+
+    /// Another node changed a tenant: forget what this node cached of it and stop its
+    /// actor here, if it runs, so the next call loads the new record and keys.
+    pub async fn apply_remote_change(&self, id: &str) {
+        self.forget_tenant(id);
+        if self.registry.is_running(id) {
+            self.registry.stop(id).await;
+        }
+        let _ = self.remote_changes.send(id.to_owned());
+    }
+
+    /// Tenants changed on other nodes of the cluster, as they are applied here.
+    pub fn remote_changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.remote_changes.subscribe()
     }
 
     fn forget_tenant(&self, id: &str) {

@@ -214,7 +214,7 @@ impl ControlPlane {
         }
         tenant.updated_at = self.clock.now();
         self.store.update_tenant(&tenant).await?;
-        self.forget_tenant(id);
+        self.changed(id).await;
         if tenant.auth_config.signing_alg != old_alg {
             // Keys published ahead have the old algorithm: the new one signs at once.
             let _serialized = self.rotation.lock().await;
@@ -237,7 +237,7 @@ impl ControlPlane {
         let tenant = self.store.get_tenant(id).await?.ok_or(ApiError::NotFound)?;
         self.registry.stop(id).await;
         self.store.delete_tenant(id).await?;
-        self.forget_tenant(id);
+        self.changed(id).await;
         self.backend.drop_tenant(&tenant).await?;
         Ok(())
     }
@@ -251,7 +251,7 @@ impl ControlPlane {
         self.store
             .change_signing_keys(&KeyChange::Rotate { next: next.clone() }, self.clock.now())
             .await?;
-        self.forget_tenant(id);
+        self.changed(id).await;
         self.registry.reload(id).await?;
         let keys = self.store.list_signing_keys(id).await?;
         let current = signing_keys::current(&keys).ok_or(ApiError::Internal)?;

@@ -52,6 +52,8 @@ pub struct AppState {
     /// False once shutdown has begun: `/readyz` then answers 503.
     pub ready: Arc<AtomicBool>,
     pub cors: Arc<cors::AllowedOrigins>,
+    /// This node's part in a cluster, when it is in one.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl AppState {
@@ -65,20 +67,37 @@ impl AppState {
         self.tenants.run(&who.tenant().id, who.caller(), op).await
     }
 
-    /// Builds the state; loads the CORS origin index from the control store.
+    /// Builds the state; loads the CORS origin index from the control store and keeps it
+    /// in step with tenants changed on other nodes. Tenant calls go through the cluster
+    /// when there is one, else straight to this node's registry.
     pub async fn new(
         control: Arc<ControlPlane>,
         config: Arc<Config>,
         metrics: PrometheusHandle,
+        cluster: Option<Arc<crate::cluster::Cluster>>,
     ) -> Result<Self, crate::error::ApiError> {
         let cors = Arc::new(cors::AllowedOrigins::load(&control).await?);
+        let mut changes = control.remote_changes();
+        let (watched, origins) = (control.clone(), cors.clone());
+        tokio::spawn(async move {
+            while let Ok(id) = changes.recv().await {
+                if let Ok(tenant) = watched.tenant(&id).await {
+                    origins.add(&tenant);
+                }
+            }
+        });
+        let tenants: Arc<dyn TenantRouter> = match &cluster {
+            Some(cluster) => cluster.clone(),
+            None => Arc::new(control.registry().clone()),
+        };
         Ok(Self {
-            tenants: Arc::new(control.registry().clone()),
+            tenants,
             control,
             config,
             metrics,
             ready: Arc::new(AtomicBool::new(true)),
             cors,
+            cluster,
         })
     }
 }
@@ -105,6 +124,7 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(control::rotate_signing_key))
         .routes(routes!(api_keys::cp_list, api_keys::cp_create))
         .routes(routes!(api_keys::cp_delete))
+        .routes(routes!(control::cluster_status))
         .routes(routes!(control::export_tenant))
         // Streamed: the handler counts the body against `body::MAX_IMPORT_BYTES` itself.
         .routes(routes!(control::import_tenant));

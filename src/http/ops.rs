@@ -37,6 +37,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Va
     if !state.ready.load(Ordering::Relaxed) {
         return Err(ApiError::unavailable());
     }
+    // A cluster node is ready once it is listed and a peer reaches it (or it is alone).
+    if state.cluster.as_ref().is_some_and(|c| !c.is_ready()) {
+        return Err(ApiError::moving());
+    }
     let ping = tokio::time::timeout(std::time::Duration::from_secs(2), state.control.store().ping()).await;
     match ping {
         Ok(Ok(())) => Ok(Json(json!({ "status": "ready" }))),

@@ -276,6 +276,36 @@ pub struct Ready {
     status: String,
 }
 
+/// `GET /cp/v1/cluster`: every node and the owner of every running tenant.
+#[derive(ToSchema)]
+pub struct ClusterStatus {
+    nodes: Vec<ClusterNode>,
+    placements: Vec<Placement>,
+}
+
+/// A node of the cluster.
+#[derive(ToSchema)]
+pub struct ClusterNode {
+    name: String,
+    /// The `host:port` peers dial; null on a node that is not clustered.
+    cluster_address: Option<String>,
+    /// `up`, `down` or `leaving`.
+    state: String,
+    last_heartbeat_at: String,
+    /// Tenants this node owns now.
+    tenants: u64,
+}
+
+/// Which node serves a tenant, under which lease.
+#[derive(ToSchema)]
+pub struct Placement {
+    tenant_id: String,
+    node: String,
+    /// Grows each time the tenant changes node.
+    epoch: i64,
+    lease_expires_at: String,
+}
+
 /// `PATCH /v1/auth/me`: what users may change on themselves; other fields are ignored.
 #[derive(ToSchema)]
 pub struct ProfilePatch {

@@ -8,6 +8,7 @@
 //! "change + outbox event" in one transaction and refresh-token rotation.
 
 pub mod budget;
+pub mod cluster;
 pub mod connect;
 pub mod fs;
 pub mod model;
@@ -605,6 +606,11 @@ pub trait TenantStore: Send + Sync {
 #[async_trait]
 pub trait Backend: Send + Sync {
     fn control(&self) -> Arc<dyn ControlStore>;
+    /// Membership, leases and the change feed of a cluster: SQL backends only, since a
+    /// file store belongs to one process.
+    fn cluster(&self) -> Option<Arc<dyn cluster::ClusterStore>> {
+        None
+    }
     /// Whether a tenant may live on the database server `url` names (`database_url`, data
     /// residency): only SQL backends, and only a server of their own engine.
     fn accepts_database_url(&self, _url: &str) -> bool {

@@ -14,6 +14,8 @@ use crate::error::ApiError;
 use crate::webhooks::dispatcher::{self, Backlog, Dispatcher, DispatcherArgs, DispatcherMsg};
 
 /// Messages of a tenant actor.
+/// Local only (the cluster gateway carries calls between nodes), hence `RactorMessage`.
+#[derive(ractor_cluster::RactorMessage)]
 pub enum TenantMsg {
     /// A call with the port its answer goes to.
     Call(Box<TenantCall>, RpcReplyPort<TenantReply>),

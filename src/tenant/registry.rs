@@ -101,6 +101,13 @@ impl TenantRegistry {
         Ok(())
     }
 
+    /// The tenants whose actor runs on this node, sorted.
+    pub fn running_tenants(&self) -> Vec<String> {
+        let mut ids = self.actors.tenant_ids();
+        ids.sort();
+        ids
+    }
+
     /// How many tenant actors run on this node.
     pub fn running(&self) -> usize {
         self.actors.len()

@@ -47,6 +47,11 @@ impl TenantActors {
     }
 
     /// How many tenant actors run.
+    /// The tenants with a running actor.
+    pub fn tenant_ids(&self) -> Vec<String> {
+        self.tenant_of.iter().map(|e| e.value().clone()).collect()
+    }
+
     pub fn len(&self) -> usize {
         self.running.len()
     }

@@ -59,14 +59,25 @@ fn decode<T: for<'de> Deserialize<'de>>(frame: &[u8]) -> Result<T, WireError> {
     Ok(envelope.body)
 }
 
-/// A call as sent to the node that owns its tenant.
-pub fn encode_call(call: &TenantCall) -> Vec<u8> {
-    encode(call)
+/// A call and the tenant it is for, as carried between nodes.
+#[derive(Serialize, Deserialize)]
+struct Forwarded<C> {
+    tenant_id: String,
+    call: C,
 }
 
-/// A call received from a peer.
-pub fn decode_call(frame: &[u8]) -> Result<TenantCall, WireError> {
-    decode(frame)
+/// A call as sent to the node that owns its tenant.
+pub fn encode_call(tenant_id: &str, call: &TenantCall) -> Vec<u8> {
+    encode(&Forwarded {
+        tenant_id: tenant_id.to_owned(),
+        call,
+    })
+}
+
+/// A call received from a peer, with its tenant.
+pub fn decode_call(frame: &[u8]) -> Result<(String, TenantCall), WireError> {
+    let forwarded: Forwarded<TenantCall> = decode(frame)?;
+    Ok((forwarded.tenant_id, forwarded.call))
 }
 
 /// A reply as sent back to the calling node.
@@ -85,9 +96,9 @@ mod tests {
 
     #[test]
     fn a_newer_peer_or_a_damaged_frame_is_a_retryable_error_not_a_panic() {
-        let newer = br#"{"v":2,"body":{"caller":{"credential":"Operator","client":{}},"request":"Teleport"}}"#;
+        let newer = br#"{"v":2,"body":{"tenant_id":"tnt_1","call":{"caller":{"credential":"Operator","client":{}},"request":"Teleport"}}}"#;
         assert_eq!(decode_call(newer), Err(WireError::Version(2)));
-        let unknown_operation = br#"{"v":1,"body":{"caller":{"credential":"Operator","client":{"ip":null,"user_agent":null}},"request":"Teleport"}}"#;
+        let unknown_operation = br#"{"v":1,"body":{"tenant_id":"tnt_1","call":{"caller":{"credential":"Operator","client":{"ip":null,"user_agent":null}},"request":"Teleport"}}}"#;
         assert!(matches!(decode_call(unknown_operation), Err(WireError::Malformed(_))));
         assert!(matches!(decode_call(b"\x00\xff garbage"), Err(WireError::Malformed(_))));
         let answer: ApiError = WireError::Version(2).into();

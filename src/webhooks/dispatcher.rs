@@ -34,6 +34,7 @@ const EVENT_BATCH: usize = 100;
 const TICK: Duration = Duration::from_millis(500);
 
 /// Messages of a dispatcher.
+#[derive(ractor_cluster::RactorMessage)]
 pub enum DispatcherMsg {
     /// New events or deliveries due now.
     Wake,

@@ -9,15 +9,17 @@ use std::time::Duration;
 use crate::control::ControlPlane;
 use crate::store::{PageRequest, TenantStatus};
 use crate::tenant::messages::{Caller, TenantCall};
+use crate::tenant::router::TenantRouter;
 
 /// How often the sweeper looks again after the start-up pass.
 const EVERY: Duration = Duration::from_secs(600);
 
-/// Starts the sweeper on this node.
-pub fn start(control: Arc<ControlPlane>) {
+/// Starts the sweeper on this node. Wake-ups go through `router`, so in a cluster they
+/// reach each tenant's owner rather than starting a second actor here.
+pub fn start(control: Arc<ControlPlane>, router: Arc<dyn TenantRouter>) {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = sweep(&control).await {
+            if let Err(e) = sweep(&control, router.as_ref()).await {
                 tracing::warn!(error = %e, "webhook sweep failed; trying again later");
             }
             tokio::time::sleep(EVERY).await;
@@ -25,7 +27,7 @@ pub fn start(control: Arc<ControlPlane>) {
     });
 }
 
-async fn sweep(control: &ControlPlane) -> Result<(), crate::store::StoreError> {
+async fn sweep(control: &ControlPlane, router: &dyn TenantRouter) -> Result<(), crate::store::StoreError> {
     let mut page = PageRequest {
         limit: 100,
         after: None,
@@ -49,7 +51,7 @@ async fn sweep(control: &ControlPlane) -> Result<(), crate::store::StoreError> {
                     caller: Caller::operator(),
                     request: crate::tenant::messages::node::Jwks {}.into(),
                 };
-                let _ = control.registry().dispatch(&tenant.id, wake).await;
+                let _ = router.call(&tenant.id, wake).await;
             }
         }
         match (tenants.has_more, tenants.items.last()) {

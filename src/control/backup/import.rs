@@ -119,7 +119,7 @@ impl ControlPlane {
         if outcome.is_err() {
             self.undo_restore(&tenant, created).await;
         }
-        self.forget_tenant(&id);
+        self.changed(&id).await;
         outcome
     }
 

@@ -26,6 +26,11 @@ impl MySqlControlStore {
         Self { pool, database }
     }
 
+    /// The control database's name (the cluster tables live there too).
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
     fn sql(&self, template: &str) -> String {
         template.replace("{d}", &format!("`{}`", self.database))
     }

@@ -7,6 +7,7 @@
 //! schema is a database); `separate_database` does the same on the tenant's
 //! own pool, possibly on its own server (`database_url`).
 
+mod cluster;
 mod control;
 pub mod migrations;
 mod tenant;
@@ -245,6 +246,13 @@ impl MySqlBackend {
 impl Backend for MySqlBackend {
     fn control(&self) -> Arc<dyn ControlStore> {
         self.control.clone()
+    }
+
+    fn cluster(&self) -> Option<Arc<dyn super::cluster::ClusterStore>> {
+        Some(Arc::new(cluster::MySqlClusterStore::new(
+            self.main.clone(),
+            self.control.database().to_owned(),
+        )))
     }
 
     /// Publishes the main pool's connection counts (`hellojohn_db_pool_connections{state}`).

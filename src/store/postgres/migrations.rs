@@ -20,6 +20,11 @@ pub const CONTROL: &[Migration] = &[
         name: "settings",
         sql: include_str!("../../../migrations/postgres/control/0002_settings.sql"),
     },
+    Migration {
+        version: 3,
+        name: "cluster",
+        sql: include_str!("../../../migrations/postgres/control/0003_cluster.sql"),
+    },
 ];
 
 /// The migrations of one tenant's schema.

@@ -7,6 +7,7 @@
 //! gives each tenant a database `hj_tnt_…` with its own small pool, owned by
 //! its store handle and closed when the tenant actor lets go of it.
 
+mod cluster;
 mod control;
 pub mod migrations;
 mod pool;
@@ -306,6 +307,13 @@ impl PgBackend {
 impl Backend for PgBackend {
     fn control(&self) -> Arc<dyn ControlStore> {
         self.control.clone()
+    }
+
+    fn cluster(&self) -> Option<Arc<dyn super::cluster::ClusterStore>> {
+        Some(Arc::new(cluster::PgClusterStore::new(
+            self.main.clone(),
+            CONTROL_SCHEMA,
+        )))
     }
 
     fn accepts_database_url(&self, url: &str) -> bool {

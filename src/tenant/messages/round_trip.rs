@@ -463,8 +463,8 @@ fn every_operation_and_its_reply_survive_the_wire() {
             request,
         };
         assert_eq!(
-            decode_call(&encode_call(&call)),
-            Ok(call.clone()),
+            decode_call(&encode_call("tnt_1", &call)),
+            Ok(("tnt_1".to_owned(), call.clone())),
             "{}",
             name(&call.request)
         );

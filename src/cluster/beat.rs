@@ -1,0 +1,105 @@
+//! The beat: every fifth of a lease, this node heartbeats, reads the member list, dials
+//! the peers it has no link to, renews its leases and gives up the tenants that now belong
+//! to another node. A lost or new link wakes it early.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::membership::{up_nodes, View};
+use super::{Cluster, ClusterError};
+use crate::store::cluster::NodeRecord;
+
+/// Node rows silent for this long are removed from the list.
+const FORGET_AFTER_MS: i64 = 24 * 3_600_000;
+
+/// Starts the beat loop.
+pub fn start(cluster: Arc<Cluster>) {
+    tokio::spawn(async move {
+        let every = (cluster.config.lease / 5).max(Duration::from_millis(200));
+        let mut beats: u64 = 0;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = cluster.wake.notified() => {}
+            }
+            if cluster.leaving.load(Ordering::Relaxed) {
+                // Still heartbeating as leaving, so peers see the node go rather than die.
+                let _ = cluster.beat(false).await;
+                continue;
+            }
+            if let Err(e) = cluster.beat(false).await {
+                tracing::warn!(error = %e, "cluster beat failed");
+                cluster.joined.store(false, Ordering::Relaxed);
+            }
+            if let Err(e) = cluster.keep_leases().await {
+                tracing::warn!(error = %e, "could not renew tenant leases");
+            }
+            beats += 1;
+            if beats % 500 == 0 {
+                let _ = cluster
+                    .store
+                    .forget_nodes(cluster.view().now_ms - FORGET_AFTER_MS)
+                    .await;
+            }
+        }
+    });
+}
+
+impl Cluster {
+    /// One heartbeat and a fresh view; `first` marks a (re)start in the node table.
+    pub(super) async fn beat(&self, first: bool) -> Result<(), ClusterError> {
+        let leaving = self.leaving.load(Ordering::Relaxed);
+        self.store
+            .heartbeat(&NodeRecord {
+                name: self.name.clone(),
+                address: self.config.advertise.clone(),
+                version: crate::VERSION.to_owned(),
+                state: if leaving { "leaving" } else { "active" }.to_owned(),
+                links: self.transport.linked(),
+                started_ms: if first { 0 } else { 1 },
+                heartbeat_ms: 0,
+            })
+            .await?;
+        let (nodes, now_ms) = self.store.nodes().await?;
+        let stale = self.stale_ms();
+        let up = up_nodes(&nodes, now_ms, stale);
+        let live_peers: Vec<(String, String)> = nodes
+            .iter()
+            .filter(|n| n.name != self.name && n.state == "active" && now_ms - n.heartbeat_ms <= stale)
+            .map(|n| (n.name.clone(), n.address.clone()))
+            .collect();
+        self.transport.reset_backoff();
+        if !leaving {
+            self.transport.dial_missing(&live_peers);
+        }
+        let alone = live_peers.is_empty();
+        self.joined.store(alone || up.contains(&self.name), Ordering::Relaxed);
+        metrics::gauge!("hellojohn_cluster_nodes").set(up.len() as f64);
+        *self.view.write() = Arc::new(View { nodes, up, now_ms });
+        Ok(())
+    }
+
+    /// Renews this node's leases, stops tenants whose lease was lost, and releases the
+    /// ones another node should own now (a node joined or came back).
+    async fn keep_leases(&self) -> Result<(), ClusterError> {
+        for tenant in self.leases.renew().await? {
+            tracing::warn!(tenant = %tenant, "lost a tenant's lease; stopping it here");
+            self.registry.stop(&tenant).await;
+        }
+        let moving: Vec<String> = self
+            .leases
+            .held()
+            .into_iter()
+            .filter(|t| self.owner_of(t).as_deref() != Some(self.name.as_str()))
+            .collect();
+        if !moving.is_empty() {
+            for tenant in &moving {
+                self.registry.stop(tenant).await;
+            }
+            self.leases.release(&moving).await?;
+            tracing::info!(tenants = moving.len(), "handed tenants to their new owners");
+        }
+        Ok(())
+    }
+}
