@@ -71,10 +71,22 @@ impl Cluster {
             .collect();
         self.transport.reset_backoff();
         if !leaving {
-            self.transport.dial_missing(&live_peers);
+            // One side of each pair dials (the one with the smaller name): two nodes dialling
+            // each other at once make duplicate sessions that `ractor_cluster` tears down.
+            let to_dial: Vec<(String, String)> = live_peers
+                .iter()
+                .filter(|(name, _)| self.name < *name)
+                .cloned()
+                .collect();
+            self.transport.dial_missing(&to_dial);
         }
+        // Joined: alone, or reached by a live peer (not merely let in by the fallback of a
+        // view where nobody reaches anybody).
         let alone = live_peers.is_empty();
-        self.joined.store(alone || up.contains(&self.name), Ordering::Relaxed);
+        let reached = nodes
+            .iter()
+            .any(|n| n.name != self.name && now_ms - n.heartbeat_ms <= stale && n.links.contains(&self.name));
+        self.joined.store(alone || reached, Ordering::Relaxed);
         metrics::gauge!("hellojohn_cluster_nodes").set(up.len() as f64);
         *self.view.write() = Arc::new(View { nodes, up, now_ms });
         Ok(())

@@ -176,15 +176,12 @@ impl Cluster {
         self.transport.stop();
     }
 
-    /// Every node and every running tenant's owner (API.md §8 `GET /cp/v1/cluster`).
+    /// Every node and every running tenant's owner (API.md §8 `GET /cp/v1/cluster`). The
+    /// nodes and their states are this node's view of the last beat, the one it routes by;
+    /// the placements are read now.
     pub async fn snapshot(&self) -> Result<serde_json::Value, StoreError> {
-        let (nodes, now_ms) = self.store.nodes().await?;
         let (leases, _) = self.store.leases().await?;
-        let view = View {
-            up: membership::up_nodes(&nodes, now_ms, self.stale_ms()),
-            nodes,
-            now_ms,
-        };
+        let view = self.view();
         let nodes: Vec<serde_json::Value> = view
             .nodes
             .iter()

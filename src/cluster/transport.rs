@@ -28,8 +28,10 @@ struct Backoff {
 pub struct Transport {
     server: ActorRef<NodeServerMessage>,
     tls: ClusterTls,
-    /// Peers with a ready session (authenticated, process groups exchanged), by node name.
-    linked: Arc<DashMap<String, ()>>,
+    /// Ready sessions (authenticated, process groups exchanged): the peer of each, by the
+    /// session actor. Two nodes dialling each other at once briefly hold two sessions, and
+    /// the duplicate's end must not count as the link's.
+    linked: Arc<DashMap<ractor::ActorId, String>>,
     backoff: DashMap<String, Backoff>,
     /// Wakes the membership loop when a link comes or goes.
     changed: Arc<tokio::sync::Notify>,
@@ -37,7 +39,7 @@ pub struct Transport {
 
 /// Keeps [`Transport::linked`] in step with the server's sessions.
 struct LinkEvents {
-    linked: Arc<DashMap<String, ()>>,
+    linked: Arc<DashMap<ractor::ActorId, String>>,
     changed: Arc<tokio::sync::Notify>,
 }
 
@@ -53,7 +55,8 @@ impl NodeEventSubscription for LinkEvents {
     fn node_session_disconnected(&self, session: NodeServerSessionInformation) {
         match name_of(&session) {
             Some(name) => {
-                if self.linked.remove(&name).is_some() {
+                let was_ready = self.linked.remove(&session.actor.get_id()).is_some();
+                if was_ready && !self.linked.iter().any(|e| *e.value() == name) {
                     tracing::warn!(peer = %name, "lost the link to a cluster peer");
                 }
             }
@@ -70,7 +73,7 @@ impl NodeEventSubscription for LinkEvents {
     fn node_session_ready(&self, session: NodeServerSessionInformation) {
         if let Some(name) = name_of(&session) {
             tracing::info!(peer = %name, address = %session.peer_addr, "linked to a cluster peer");
-            self.linked.insert(name, ());
+            self.linked.insert(session.actor.get_id(), name);
             self.changed.notify_one();
         }
     }
@@ -96,7 +99,7 @@ impl Transport {
         let (server, _) = Actor::spawn(None, server, ())
             .await
             .map_err(|e| ClusterError::Listen(e.to_string()))?;
-        let linked: Arc<DashMap<String, ()>> = Arc::default();
+        let linked: Arc<DashMap<ractor::ActorId, String>> = Arc::default();
         server
             .cast(NodeServerMessage::SubscribeToEvents {
                 id: "hellojohn.links".to_owned(),
@@ -117,14 +120,15 @@ impl Transport {
 
     /// The peers this node holds a working link to, sorted.
     pub fn linked(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.linked.iter().map(|e| e.key().clone()).collect();
+        let mut names: Vec<String> = self.linked.iter().map(|e| e.value().clone()).collect();
         names.sort();
+        names.dedup();
         names
     }
 
     /// Whether a link to `peer` is up.
     pub fn is_linked(&self, peer: &str) -> bool {
-        self.linked.contains_key(peer)
+        self.linked.iter().any(|e| e.value() == peer)
     }
 
     /// Dials every listed peer (name, address) without a link whose backoff has passed.
@@ -167,7 +171,8 @@ impl Transport {
 
     /// Forgets the backoff of peers now linked, so a later loss redials at once.
     pub fn reset_backoff(&self) {
-        self.backoff.retain(|name, _| !self.linked.contains_key(name));
+        let linked = self.linked();
+        self.backoff.retain(|name, _| !linked.contains(name));
     }
 
     /// Stops the node server (and with it every link).

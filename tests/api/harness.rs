@@ -388,6 +388,10 @@ pub async fn spawn_binary(env: &HashMap<String, String>, cwd: &Path, port: u16) 
         .current_dir(cwd)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    // Debugging aid: `HELLOJOHN_TEST_STDERR=<file>` in `env` keeps the process's logs.
+    if let Some(file) = env.get("HELLOJOHN_TEST_STDERR") {
+        command.stderr(std::fs::File::create(file).unwrap());
+    }
     if let Ok(path) = std::env::var("PATH") {
         command.env("PATH", path);
     }

@@ -32,6 +32,7 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/cp/v1/tenants/{id}/api-keys"),
     ("POST", "/cp/v1/tenants/{id}/api-keys"),
     ("DELETE", "/cp/v1/tenants/{id}/api-keys/{key_id}"),
+    ("GET", "/cp/v1/cluster"),
     ("GET", "/cp/v1/tenants/{id}/export"),
     ("POST", "/cp/v1/tenants/{id}/import"),
     ("POST", "/v1/auth/sign-up"),
@@ -383,6 +384,7 @@ matrix! {
         c.call(Method::GET, "/cp/v1/tenants", "/cp/v1/tenants?limit=2", admin, None).await;
         c.call(Method::PATCH, "/cp/v1/tenants/{id}", &format!("/cp/v1/tenants/{tid}"), admin, Some(json!({"name": "Renamed"}))).await;
         c.call(Method::GET, "/cp/v1/admins", "/cp/v1/admins", admin, None).await;
+        c.call(Method::GET, "/cp/v1/cluster", "/cp/v1/cluster", admin, None).await;
         c.call(Method::GET, "/cp/v1/tenants/{id}/api-keys", &format!("/cp/v1/tenants/{tid}/api-keys"), admin, None).await;
         c.call(Method::POST, "/cp/v1/tenants/{id}/signing-keys/rotate", &format!("/cp/v1/tenants/{tid}/signing-keys/rotate"), admin, None).await;
         c.call(Method::GET, "/t/{tenant_id}/.well-known/jwks.json", &format!("/t/{tid}/.well-known/jwks.json"), None, None).await;
