@@ -244,67 +244,255 @@ async fn on_postgres(body: impl std::future::Future<Output = ()>) {
     run(Backend::Postgres(IsolationMode::SeparateSchema), body).await
 }
 
+async fn on_mysql(body: impl std::future::Future<Output = ()>) {
+    run(Backend::MySql(IsolationMode::SharedSchema), body).await
+}
+
+/// Routes calls from every node, and checks every node reports one owner per tenant.
+async fn routes_every_call_to_one_owner() {
+    let (cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
+    let servers: Vec<Server> = (0..3).map(|i| cluster.on(i, &admin)).collect();
+    let mut tenants = Vec::new();
+    for i in 0..6 {
+        let t = servers[i % 3].new_tenant().await;
+        servers[(i + 1) % 3]
+            .sign_up(&t, "routed@example.com", "long enough password")
+            .await;
+        tenants.push(t);
+    }
+    for t in &tenants {
+        // Sign in on each node, refresh on the next, read the user on the one after.
+        for i in 0..3 {
+            let signed_in = servers[i]
+                .sign_in(t, "routed@example.com", "long enough password")
+                .await;
+            assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+            let refreshed = servers[(i + 1) % 3].refresh(t, &refresh_token(&signed_in)).await;
+            assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+            let access = refreshed.body["session"]["access_token"].as_str().unwrap();
+            let me = servers[(i + 2) % 3]
+                .call(Method::GET, "/v1/auth/me", Some(access), None)
+                .await;
+            assert_eq!(me.status, 200, "{}", me.body);
+            assert_eq!(me.body["email"], "routed@example.com");
+        }
+    }
+    // Every node reports the same single owner of each tenant, among the three.
+    for t in &tenants {
+        let seen: Vec<Option<String>> =
+            futures_util::future::join_all(servers.iter().map(|s| owner_of(&admin, &s.base, &t.id))).await;
+        assert!(seen.iter().all(|o| o == &seen[0]), "{seen:?}");
+        let owner = seen[0].clone().expect("a running tenant has an owner");
+        assert!(["n1", "n2", "n3"].contains(&owner.as_str()));
+    }
+    // Calls were forwarded between nodes (some tenant lives away from some node).
+    let mut forwarded = 0.0;
+    for s in &servers {
+        let text = client()
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        forwarded += text
+            .lines()
+            .filter(|l| l.starts_with("hellojohn_cluster_forwarded_calls_total{result=\"ok\"}"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>();
+        assert!(
+            text.contains("hellojohn_cluster_nodes 3"),
+            "every node counts three nodes up"
+        );
+    }
+    assert!(forwarded > 0.0, "no call was forwarded");
+}
+
+#[tokio::test]
+async fn every_node_serves_every_tenant_through_its_one_owner_on_mysql() {
+    on_mysql(routes_every_call_to_one_owner()).await
+}
+
 #[tokio::test]
 async fn every_node_serves_every_tenant_through_its_one_owner() {
+    on_postgres(routes_every_call_to_one_owner()).await
+}
+
+#[tokio::test]
+async fn four_nodes_started_at_once_on_an_empty_database_form_one_cluster() {
+    on_postgres(async {
+        let (cluster, admin) = TestCluster::start(&["n1", "n2", "n3", "n4"], &[]).await;
+        let view = cluster_view(&admin, &cluster.nodes[3].base()).await;
+        assert_eq!(up_nodes(&view), ["n1", "n2", "n3", "n4"], "{view}");
+        drop(cluster);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn control_plane_changes_reach_every_node_within_a_second() {
     on_postgres(async {
         let (cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
-        let servers: Vec<Server> = (0..3).map(|i| cluster.on(i, &admin)).collect();
-        let mut tenants = Vec::new();
-        for i in 0..6 {
-            let t = servers[i % 3].new_tenant().await;
-            servers[(i + 1) % 3]
-                .sign_up(&t, "routed@example.com", "long enough password")
-                .await;
-            tenants.push(t);
-        }
-        for t in &tenants {
-            // Sign in on each node, refresh on the next, read the user on the one after.
-            for i in 0..3 {
-                let signed_in = servers[i]
-                    .sign_in(t, "routed@example.com", "long enough password")
-                    .await;
-                assert_eq!(signed_in.status, 200, "{}", signed_in.body);
-                let refreshed = servers[(i + 1) % 3].refresh(t, &refresh_token(&signed_in)).await;
-                assert_eq!(refreshed.status, 200, "{}", refreshed.body);
-                let access = refreshed.body["session"]["access_token"].as_str().unwrap();
-                let me = servers[(i + 2) % 3]
-                    .call(Method::GET, "/v1/auth/me", Some(access), None)
-                    .await;
-                assert_eq!(me.status, 200, "{}", me.body);
-                assert_eq!(me.body["email"], "routed@example.com");
-            }
-        }
-        // Every node reports the same single owner of each tenant, among the three.
-        let mut owners = Vec::new();
-        for t in &tenants {
-            let seen: Vec<Option<String>> =
-                futures_util::future::join_all(servers.iter().map(|s| owner_of(&admin, &s.base, &t.id))).await;
-            assert!(seen.iter().all(|o| o == &seen[0]), "{seen:?}");
-            owners.push(seen[0].clone().expect("a running tenant has an owner"));
-        }
-        assert!(owners.iter().all(|o| ["n1", "n2", "n3"].contains(&o.as_str())));
-        // Calls were forwarded between nodes (some tenant lives away from some node).
-        let mut forwarded = 0.0;
-        for s in &servers {
-            let text = client()
-                .get(s.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            forwarded += text
-                .lines()
-                .filter(|l| l.starts_with("hellojohn_cluster_forwarded_calls_total{result=\"ok\"}"))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum::<f64>();
-            assert!(
-                text.contains("hellojohn_cluster_nodes 3"),
-                "every node counts three nodes up"
+        let [a, b, c] = [0, 1, 2].map(|i| cluster.on(i, &admin));
+        let t = a.new_tenant().await;
+        b.sign_up(&t, "feed@example.com", "long enough password").await;
+        // Each node has resolved the tenant's keys (and cached them).
+        for s in [&a, &b, &c] {
+            assert_eq!(
+                s.sign_in(&t, "feed@example.com", "long enough password").await.status,
+                200
             );
         }
-        assert!(forwarded > 0.0, "no call was forwarded");
+        /// Polls `check` on `server` until it holds, for at most a second and a half.
+        async fn within_a_second(what: &str, mut check: impl AsyncFnMut() -> bool) {
+            let started = Instant::now();
+            while !check().await {
+                assert!(
+                    started.elapsed() < Duration::from_millis(1500),
+                    "{what} took over a second"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        // Suspension on A: B and C refuse the tenant.
+        let suspended = a
+            .admin(
+                Method::PATCH,
+                &format!("/cp/v1/tenants/{}", t.id),
+                Some(json!({"status": "suspended"})),
+            )
+            .await;
+        assert_eq!(suspended.status, 200, "{}", suspended.body);
+        for s in [&b, &c] {
+            within_a_second("suspension", async || {
+                s.sign_in(&t, "feed@example.com", "long enough password").await.status == 403
+            })
+            .await;
+        }
+        let active = a
+            .admin(
+                Method::PATCH,
+                &format!("/cp/v1/tenants/{}", t.id),
+                Some(json!({"status": "active"})),
+            )
+            .await;
+        assert_eq!(active.status, 200, "{}", active.body);
+        for s in [&b, &c] {
+            within_a_second("reactivation", async || {
+                s.sign_in(&t, "feed@example.com", "long enough password").await.status == 200
+            })
+            .await;
+        }
+        // A key revoked on A is refused by B and C.
+        let keys = a
+            .admin(Method::GET, &format!("/cp/v1/tenants/{}/api-keys", t.id), None)
+            .await;
+        let pk_id = keys.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["type"] == "publishable")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let deleted = a
+            .admin(
+                Method::DELETE,
+                &format!("/cp/v1/tenants/{}/api-keys/{pk_id}", t.id),
+                None,
+            )
+            .await;
+        assert_eq!(deleted.status, 204, "{}", deleted.body);
+        for s in [&b, &c] {
+            within_a_second("key revocation", async || {
+                s.sign_in(&t, "feed@example.com", "long enough password").await.status == 401
+            })
+            .await;
+        }
+        // A rotation on A is published by B's and C's JWKS.
+        let jwks = |s: &Server| {
+            let url = s.url(&format!("/t/{}/.well-known/jwks.json", t.id));
+            async move { client().get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let before = jwks(&b).await;
+        let rotated = a
+            .admin(
+                Method::POST,
+                &format!("/cp/v1/tenants/{}/signing-keys/rotate", t.id),
+                None,
+            )
+            .await;
+        assert_eq!(rotated.status, 200, "{}", rotated.body);
+        for s in [&b, &c] {
+            within_a_second("key rotation", async || jwks(s).await != before).await;
+        }
+        drop(cluster);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_rolling_restart_of_every_node_fails_no_request() {
+    on_postgres(async {
+        let (mut cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
+        let first = cluster.on(0, &admin);
+        let t = first.new_tenant().await;
+        first.sign_up(&t, "rolling@example.com", "long enough password").await;
+        let mut token = refresh_token(&first.sign_in(&t, "rolling@example.com", "long enough password").await);
+        let names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
+        let mut refreshes = 0;
+        for restarting in &names {
+            cluster.node(restarting).terminate().await;
+            // While it is away, refreshes go through the others.
+            for server in (0..3)
+                .filter(|i| cluster.nodes[*i].name != *restarting)
+                .map(|i| cluster.on(i, &admin))
+            {
+                let deadline = Instant::now() + Duration::from_secs(LEASE_SECS + 5);
+                let body = json!({"refresh_token": token});
+                let (reply, _) = retrying(&server, "/v1/auth/token/refresh", &t.pk, body, deadline).await;
+                assert_eq!(reply.status, 200, "refresh while {restarting} restarts: {}", reply.body);
+                token = refresh_token(&reply);
+                refreshes += 1;
+            }
+            cluster.node(restarting).start().await;
+            for node in &cluster.nodes {
+                wait_for_up(&admin, &node.base(), 3).await;
+            }
+        }
+        // After the roll every node still serves the same session.
+        for i in 0..3 {
+            let server = cluster.on(i, &admin);
+            let deadline = Instant::now() + Duration::from_secs(LEASE_SECS + 5);
+            let body = json!({"refresh_token": token});
+            let (reply, _) = retrying(&server, "/v1/auth/token/refresh", &t.pk, body, deadline).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            token = refresh_token(&reply);
+            refreshes += 1;
+        }
+        assert_eq!(refreshes, 9);
+        drop(cluster);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_node_with_the_wrong_cookie_never_joins() {
+    on_postgres(async {
+        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]);
+        cluster
+            .node("n3")
+            .env
+            .insert("HELLOJOHN_CLUSTER_COOKIE".into(), "another-cookie".into());
+        futures_util::future::join_all(cluster.nodes.iter_mut().map(Node::start)).await;
+        let admin = attach(&cluster.nodes[0].base()).await;
+        wait_for_up(&admin, &cluster.nodes[0].base(), 2).await;
+        // Several beats later n3 is still not up anywhere.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let view = cluster_view(&admin, &cluster.nodes[1].base()).await;
+        assert_eq!(up_nodes(&view), ["n1", "n2"], "{view}");
         drop(cluster);
     })
     .await
