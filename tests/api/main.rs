@@ -14,6 +14,7 @@ mod big_backups;
 mod cluster;
 mod connection_budget;
 mod control_plane;
+mod deployment;
 mod durability;
 mod email_links;
 mod isolation;
