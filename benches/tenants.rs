@@ -15,42 +15,14 @@
 mod common;
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_or, free_port, post, ready_admin, spawn_server, BoxError, Server};
+use common::{env_or, fan_out, free_port, post, ready_admin, spawn_server, BoxError, Server};
 use serde_json::json;
 
 fn main() -> ExitCode {
     common::main("tenants", run)
-}
-
-/// Runs `work(i)` for `i` in `0..count` on `concurrency` tasks.
-async fn fan_out<F, Fut>(count: usize, concurrency: usize, work: F) -> Result<(), BoxError>
-where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), BoxError>> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let work = Arc::new(work);
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (next, work) = (next.clone(), work.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    return Ok::<(), BoxError>(());
-                }
-                work(i).await?;
-            }
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    Ok(())
 }
 
 async fn start(url: &str, port: u16) -> Result<(Server, String), BoxError> {

@@ -113,6 +113,10 @@ fn describe() {
         "Round trip of a tenant call forwarded to its owner"
     );
     metrics::describe_counter!(
+        "hellojohn_password_checks_total",
+        "Password checks (argon2 or bcrypt verifications) this node ran; in a cluster the node receiving a sign-in runs it"
+    );
+    metrics::describe_counter!(
         "hellojohn_cluster_lease_moves_total",
         "Tenant leases taken (acquired) or handed on (released) by this node"
     );

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -69,9 +71,27 @@ impl Drop for Server {
 /// Spawns the binary on `port` with the bench defaults (rate limits off, cheap argon2 so
 /// requests measure the request path) plus `extra` variables.
 pub fn spawn_server(database_url: &str, port: u16, extra: &[(&str, &str)]) -> Result<Server, BoxError> {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_hellojohn"));
+    spawn_pinned(None, database_url, port, extra)
+}
+
+/// [`spawn_server`] on the CPUs `cpus` names (`taskset -c`), when given.
+pub fn spawn_pinned(
+    cpus: Option<&str>,
+    database_url: &str,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> Result<Server, BoxError> {
+    let mut command = match cpus {
+        Some(cpus) => {
+            let mut taskset = Command::new("taskset");
+            taskset.args(["-c", cpus, env!("CARGO_BIN_EXE_hellojohn")]);
+            taskset
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_hellojohn")),
+    };
     command
         .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HELLOJOHN_DATABASE_URL", database_url)
         .env("HELLOJOHN_HOST", "127.0.0.1")
         .env("HELLOJOHN_PORT", port.to_string())
@@ -128,4 +148,31 @@ pub async fn post(client: &reqwest::Client, url: String, bearer: &str, body: Val
 /// A free port on loopback.
 pub fn free_port() -> Result<u16, BoxError> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Runs `work(i)` for `i` in `0..count` on `concurrency` tasks.
+pub async fn fan_out<F, Fut>(count: usize, concurrency: usize, work: F) -> Result<(), BoxError>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), BoxError>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let work = Arc::new(work);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (next, work) = (next.clone(), work.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<(), BoxError>(());
+                }
+                work(i).await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
 }

@@ -81,6 +81,14 @@ enum Outcome {
     Verified(bool),
 }
 
+/// The outcome of [`PasswordHasher::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PasswordVerdict {
+    pub matched: bool,
+    /// The password hashed with the current parameters, when the stored hash is weaker.
+    pub upgraded: Option<String>,
+}
+
 /// Hashes and verifies passwords with the configured parameters.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -164,6 +172,7 @@ impl PasswordHasher {
     /// same time on the dummy hash and answers false.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, PasswordError> {
         let known = stored.is_some();
+        metrics::counter!("hellojohn_password_checks_total").increment(1);
         let stored = stored
             .map(str::to_owned)
             .unwrap_or_else(|| self.dummy_hash.as_ref().clone());
@@ -177,6 +186,17 @@ impl PasswordHasher {
             Outcome::Verified(matched) => Ok(known && matched),
             Outcome::Hashed(_) => Err(PasswordError::Stopped),
         }
+    }
+
+    /// A sign-in's password check: whether it matches `stored` and, when it does and the
+    /// stored hash is weaker than the current parameters, its new hash.
+    pub async fn check(&self, password: &str, stored: Option<&str>) -> Result<PasswordVerdict, PasswordError> {
+        let matched = self.verify(password, stored).await?;
+        let upgraded = match stored {
+            Some(hash) if matched && self.needs_rehash(hash) => Some(self.hash(password).await?),
+            _ => None,
+        };
+        Ok(PasswordVerdict { matched, upgraded })
     }
 
     /// Whether a stored hash is weaker than (or different from) the current parameters.

@@ -36,7 +36,7 @@ pub fn start(cluster: Arc<Cluster>) {
                 tracing::warn!(error = %e, "could not renew tenant leases");
             }
             beats += 1;
-            if beats % 500 == 0 {
+            if beats.is_multiple_of(500) {
                 let _ = cluster
                     .store
                     .forget_nodes(cluster.view().now_ms - FORGET_AFTER_MS)

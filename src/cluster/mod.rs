@@ -28,7 +28,8 @@ use crate::control::ControlPlane;
 use crate::error::ApiError;
 use crate::store::cluster::ClusterStore;
 use crate::store::StoreError;
-use crate::tenant::messages::{TenantCall, TenantReply};
+use crate::tenant::messages::auth::{AuthOp, SignIn, SignInCheck, SignInFinish};
+use crate::tenant::messages::{Caller, Limited, Operation, TenantCall, TenantReply, TenantRequest};
 use crate::tenant::registry::TenantRegistry;
 use crate::tenant::router::TenantRouter;
 use membership::View;
@@ -216,13 +217,82 @@ pub fn rfc3339_ms(ms: i64) -> String {
     crate::views::timestamp(at)
 }
 
+impl Cluster {
+    /// A sign-in for a tenant owned elsewhere, with the password checked here: the owner
+    /// counts the limits and the lockout and names the stored hash, this node spends the
+    /// argon2 time, the owner starts the session. So one hot tenant's sign-ins use every
+    /// node's cores, not only its owner's.
+    async fn sign_in_via(&self, owner: &str, tenant_id: &str, caller: &Caller, op: &SignIn) -> TenantReply {
+        let check = TenantCall {
+            caller: caller.clone(),
+            request: SignInCheck {
+                email: op.email.clone(),
+                too_long: op.password.len() > crate::validate::MAX_PASSWORD_BYTES,
+            }
+            .into(),
+        };
+        let checked = gateway::forward(owner, tenant_id, &check, FORWARD_TIMEOUT).await;
+        let rate_limit = checked.rate_limit;
+        let stored = match checked.result.map(SignInCheck::reply) {
+            Ok(Some(stored)) => stored,
+            Ok(None) => {
+                return Limited {
+                    result: Err(ApiError::Internal),
+                    rate_limit,
+                }
+            }
+            Err(e) => {
+                return Limited {
+                    result: Err(e),
+                    rate_limit,
+                }
+            }
+        };
+        let verdict = match self
+            .registry
+            .deps()
+            .hasher
+            .check(&op.password, stored.hash.as_deref())
+            .await
+        {
+            Ok(verdict) => verdict,
+            Err(e) => {
+                return Limited {
+                    result: Err(e.into()),
+                    rate_limit,
+                }
+            }
+        };
+        let finish = TenantCall {
+            caller: caller.clone(),
+            request: SignInFinish {
+                email: op.email.clone(),
+                checked: stored.hash,
+                matched: verdict.matched,
+                upgraded: verdict.upgraded,
+            }
+            .into(),
+        };
+        let finished = gateway::forward(owner, tenant_id, &finish, FORWARD_TIMEOUT).await;
+        let result = finished.result.and_then(|reply| {
+            SignInFinish::reply(reply)
+                .map(SignIn::respond)
+                .ok_or(ApiError::Internal)
+        });
+        Limited { result, rate_limit }
+    }
+}
+
 #[async_trait]
 impl TenantRouter for Cluster {
     /// Serves on this node when it owns the tenant, else forwards to the owner's gateway.
     async fn call(&self, tenant_id: &str, call: TenantCall) -> TenantReply {
         match self.owner_of(tenant_id) {
             Some(owner) if owner == self.name => self.serve_here(tenant_id, call).await,
-            Some(owner) => gateway::forward(&owner, tenant_id, &call, FORWARD_TIMEOUT).await,
+            Some(owner) => match &call.request {
+                TenantRequest::Auth(AuthOp::SignIn(op)) => self.sign_in_via(&owner, tenant_id, &call.caller, op).await,
+                _ => gateway::forward(&owner, tenant_id, &call, FORWARD_TIMEOUT).await,
+            },
             None => Err(ApiError::moving()).into(),
         }
     }

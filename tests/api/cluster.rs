@@ -288,21 +288,10 @@ async fn routes_every_call_to_one_owner() {
     // Calls were forwarded between nodes (some tenant lives away from some node).
     let mut forwarded = 0.0;
     for s in &servers {
-        let text = client()
-            .get(s.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        forwarded += text
-            .lines()
-            .filter(|l| l.starts_with("hellojohn_cluster_forwarded_calls_total{result=\"ok\"}"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>();
-        assert!(
-            text.contains("hellojohn_cluster_nodes 3"),
+        forwarded += counter(&s.base, "hellojohn_cluster_forwarded_calls_total{result=\"ok\"}").await;
+        assert_eq!(
+            counter(&s.base, "hellojohn_cluster_nodes").await,
+            3.0,
             "every node counts three nodes up"
         );
     }
@@ -317,6 +306,63 @@ async fn every_node_serves_every_tenant_through_its_one_owner_on_mysql() {
 #[tokio::test]
 async fn every_node_serves_every_tenant_through_its_one_owner() {
     on_postgres(routes_every_call_to_one_owner()).await
+}
+
+/// A counter's value in a node's `/metrics`.
+async fn counter(base: &str, name: &str) -> f64 {
+    let text = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn a_sign_in_checks_its_password_on_the_node_that_received_it() {
+    on_postgres(async {
+        let (cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
+        let first = cluster.on(0, &admin);
+        let t = first.new_tenant().await;
+        first.sign_up(&t, "spread@example.com", "long enough password").await;
+        let owner = owner_of(&admin, &first.base, &t.id).await.unwrap();
+        let receiver = cluster.nodes.iter().position(|n| n.name != owner).unwrap();
+        let owner_base = cluster.nodes.iter().find(|n| n.name == owner).unwrap().base();
+        let receiver_server = cluster.on(receiver, &admin);
+        let checks = "hellojohn_password_checks_total";
+        let (owner_before, receiver_before) = (
+            counter(&owner_base, checks).await,
+            counter(&receiver_server.base, checks).await,
+        );
+        for _ in 0..4 {
+            let ok = receiver_server
+                .sign_in(&t, "spread@example.com", "long enough password")
+                .await;
+            assert_eq!(ok.status, 200, "{}", ok.body);
+        }
+        let wrong = receiver_server
+            .sign_in(&t, "spread@example.com", "not the password")
+            .await;
+        wrong.assert_error(401, "invalid_credentials");
+        let unknown = receiver_server
+            .sign_in(&t, "nobody@example.com", "long enough password")
+            .await;
+        unknown.assert_error(401, "invalid_credentials");
+        assert_eq!(counter(&receiver_server.base, checks).await - receiver_before, 6.0);
+        assert_eq!(
+            counter(&owner_base, checks).await - owner_before,
+            0.0,
+            "the owner hashed nothing"
+        );
+        drop(cluster);
+    })
+    .await
 }
 
 #[tokio::test]

@@ -31,6 +31,13 @@ pub struct SignedUp {
     pub tokens: Option<TokenSet>,
 }
 
+/// What a sign-in's password is checked against: the account's stored hash, `None` for
+/// an unknown account (the check then spends the same time on a dummy hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPassword {
+    pub hash: Option<String>,
+}
+
 /// `/v1/sessions/verify`: never an error for a bad token, just `valid: false`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
@@ -50,6 +57,17 @@ area! {
             unsafe_metadata: Option<Value>,
         } => SignedUp;
         SignIn { email: String, password: String } => SignedIn;
+        /// A sign-in split so that the node receiving it spends the argon2 time, not the
+        /// tenant's owner: first the limits, the lockout and the stored hash…
+        SignInCheck { email: String, too_long: bool } => StoredPassword;
+        /// …then the verdict of the password check (`matched`, and a rehash with the
+        /// current parameters when the stored one is weaker), which starts the session.
+        SignInFinish {
+            email: String,
+            checked: Option<String>,
+            matched: bool,
+            upgraded: Option<String>,
+        } => SignedIn;
         /// Finishes a sign-in that answered `mfa_required`.
         VerifyMfa { challenge_id: String, code: String } => SignedIn;
         MagicLinkSignIn { token: String } => SignedIn;

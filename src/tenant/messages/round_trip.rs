@@ -23,6 +23,8 @@ fn name(request: &TenantRequest) -> &'static str {
     match request {
         R::Auth(AuthOp::SignUp(_)) => "SignUp",
         R::Auth(AuthOp::SignIn(_)) => "SignIn",
+        R::Auth(AuthOp::SignInCheck(_)) => "SignInCheck",
+        R::Auth(AuthOp::SignInFinish(_)) => "SignInFinish",
         R::Auth(AuthOp::VerifyMfa(_)) => "VerifyMfa",
         R::Auth(AuthOp::MagicLinkSignIn(_)) => "MagicLinkSignIn",
         R::Auth(AuthOp::Refresh(_)) => "Refresh",
@@ -59,7 +61,7 @@ fn name(request: &TenantRequest) -> &'static str {
     }
 }
 
-const OPERATIONS: usize = 35;
+const OPERATIONS: usize = 37;
 
 fn at(seconds: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(seconds).unwrap()
@@ -213,6 +215,24 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
             SignIn {
                 email: "a@example.com".to_owned(),
                 password: "pw".to_owned(),
+            },
+            signed_in(),
+        ),
+        pair(
+            SignInCheck {
+                email: "a@example.com".to_owned(),
+                too_long: false,
+            },
+            StoredPassword {
+                hash: Some("$argon2id$v=19$x".to_owned()),
+            },
+        ),
+        pair(
+            SignInFinish {
+                email: "a@example.com".to_owned(),
+                checked: Some("$argon2id$v=19$x".to_owned()),
+                matched: true,
+                upgraded: None,
             },
             signed_in(),
         ),

@@ -5,9 +5,10 @@ use serde_json::{json, Value};
 
 use super::super::context::TenantContext;
 use super::super::limits::{Limit, RateLimitInfo};
-use super::super::messages::auth::{SignUp, SignedIn, SignedUp};
+use super::super::messages::auth::{SignUp, SignedIn, SignedUp, StoredPassword};
 use super::super::messages::{ClientInfo, Limited};
 use super::sessions;
+use crate::auth::password::PasswordVerdict;
 use crate::error::ApiError;
 use crate::store::*;
 use crate::validate;
@@ -89,15 +90,35 @@ async fn create_and_sign_in(ctx: &TenantContext, input: SignUp, client: ClientIn
     })
 }
 
-/// Signs a user in with email and password. Unknown email and wrong password
-/// take the same path through argon2 and give the same error; failures count
-/// toward the account's lockout, which holds even against the right password.
+/// Signs in with a password on this node: [`sign_in_check`], the argon2 check, then
+/// [`sign_in_finish`]. A node that does not own the tenant runs the same three steps with
+/// the check on its own cores (`cluster`).
 pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: ClientInfo) -> Limited<SignedIn> {
+    let Limited { result, rate_limit } =
+        sign_in_check(ctx, email, password.len() > validate::MAX_PASSWORD_BYTES, &client).await;
+    let result = match result {
+        Ok(stored) => match ctx.deps.hasher.check(password, stored.hash.as_deref()).await {
+            Ok(verdict) => sign_in_finish(ctx, email, stored.hash, verdict, client).await,
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e),
+    };
+    Limited { result, rate_limit }
+}
+
+/// The first half of a sign-in: the rate limits, the lockout, and the stored hash the
+/// password must match (`None` for an unknown account or an over-long password).
+pub async fn sign_in_check(
+    ctx: &TenantContext,
+    email: &str,
+    too_long: bool,
+    client: &ClientInfo,
+) -> Limited<StoredPassword> {
     // Lockout and limits key on the normalised email, known or not: no enumeration through them.
     let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
     let rate_limit = match limits(
         ctx,
-        &[(Limit::SignInIp, client_ip(&client)), (Limit::SignInAccount, &account)],
+        &[(Limit::SignInIp, client_ip(client)), (Limit::SignInAccount, &account)],
     ) {
         Ok(info) => info,
         Err((error, info)) => {
@@ -107,33 +128,50 @@ pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: C
             }
         }
     };
-    let result = check_password_and_start(ctx, &account, email, password, client).await;
-    let event_result = if result.is_ok() { "success" } else { "failure" };
-    metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => event_result).increment(1);
+    let result = async {
+        ctx.check_lock(&account)?;
+        if too_long || validate::email(&account).is_err() {
+            return Ok(StoredPassword { hash: None });
+        }
+        let user = super::users::find_by_email(ctx, &account, email).await?;
+        Ok(StoredPassword {
+            hash: user.and_then(|u| u.password_hash),
+        })
+    }
+    .await;
     Limited { result, rate_limit }
 }
 
-async fn check_password_and_start(
+/// The second half: counts a failure, or starts the session (or an MFA challenge) for a
+/// matched password. `checked` is the hash the password was checked against; a password
+/// changed since counts as a mismatch.
+pub async fn sign_in_finish(
+    ctx: &TenantContext,
+    email: &str,
+    checked: Option<String>,
+    verdict: PasswordVerdict,
+    client: ClientInfo,
+) -> Result<SignedIn, ApiError> {
+    let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let result = start_checked(ctx, &account, email, checked, verdict, client).await;
+    let event_result = if result.is_ok() { "success" } else { "failure" };
+    metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => event_result).increment(1);
+    result
+}
+
+async fn start_checked(
     ctx: &TenantContext,
     account: &str,
     typed: &str,
-    password: &str,
+    checked: Option<String>,
+    verdict: PasswordVerdict,
     client: ClientInfo,
 ) -> Result<SignedIn, ApiError> {
-    ctx.check_lock(account)?;
-    let user = if password.len() > validate::MAX_PASSWORD_BYTES || validate::email(account).is_err() {
-        None
-    } else {
-        super::users::find_by_email(ctx, account, typed).await?
+    let user = match (&checked, verdict.matched) {
+        (Some(_), true) => super::users::find_by_email(ctx, account, typed).await?,
+        _ => None,
     };
-    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matched = ctx
-        .deps
-        .hasher
-        .verify(password, stored.as_deref())
-        .await
-        .map_err(ApiError::from)?;
-    let Some(mut user) = user.filter(|_| matched) else {
+    let Some(mut user) = user.filter(|u| u.password_hash.is_some() && u.password_hash == checked) else {
         ctx.record_failure(account);
         return Err(ApiError::InvalidCredentials);
     };
@@ -146,12 +184,7 @@ async fn check_password_and_start(
     }
     // A second factor: no session until `/v1/auth/mfa/verify` succeeds.
     super::mfa::challenge_if_enrolled(ctx, &user, &["pwd".to_owned()]).await?;
-    let upgraded = match stored.as_deref() {
-        Some(hash) if ctx.deps.hasher.needs_rehash(hash) => {
-            Some(ctx.deps.hasher.hash(password).await.map_err(ApiError::from)?)
-        }
-        _ => None,
-    };
+    let upgraded = verdict.upgraded;
     let now = ctx.deps.clock.now();
     user.last_sign_in_at = Some(now);
     if let Some(hash) = &upgraded {

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use super::context::TenantContext;
 
 use super::messages::auth::{
-    AuthOp, CheckToken, MagicLinkSignIn, Refresh, SignIn, SignOut, SignUp, VerifyMfa, VerifyToken,
+    AuthOp, CheckToken, MagicLinkSignIn, Refresh, SignIn, SignInCheck, SignInFinish, SignOut, SignUp, VerifyMfa,
+    VerifyToken,
 };
 use super::messages::email::{EmailOp, RequestEmailLink, ResetPassword, SendEmailVerification, VerifyEmail};
 use super::messages::mfa::{ConfirmTotp, ListFactors, MfaOp, RegenerateBackupCodes, RemoveFactor, StartTotp};
@@ -88,6 +89,20 @@ async fn auth(ctx: &Arc<TenantContext>, who: &Principal, client: ClientInfo, op:
     match op {
         AuthOp::SignUp(op) => answer_limited::<SignUp>(accounts::sign_up(ctx, op, client)).await,
         AuthOp::SignIn(op) => answer_limited::<SignIn>(accounts::sign_in(ctx, &op.email, &op.password, client)).await,
+        // The halves of a sign-in whose password another node checks (`cluster`): a peer's
+        // call for the same publishable-key caller as the sign-in itself.
+        AuthOp::SignInCheck(op) => {
+            answer_limited::<SignInCheck>(accounts::sign_in_check(ctx, &op.email, op.too_long, &client)).await
+        }
+        AuthOp::SignInFinish(op) => {
+            let verdict = crate::auth::password::PasswordVerdict {
+                matched: op.matched,
+                upgraded: op.upgraded,
+            };
+            answer::<SignInFinish>(accounts::sign_in_finish(ctx, &op.email, op.checked, verdict, client))
+                .await
+                .into()
+        }
         AuthOp::Refresh(op) => {
             answer_limited::<Refresh>(sessions::refresh(ctx, &op.refresh_token, op.organization, client)).await
         }
