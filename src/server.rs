@@ -216,7 +216,8 @@ pub async fn serve_bound(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let ready = node.state.ready.clone();
-    crate::webhooks::sweeper::start(node.state.control.clone(), node.state.tenants.clone());
+    let departures = node.state.cluster.as_ref().map(|c| c.departures());
+    crate::webhooks::sweeper::start(node.state.control.clone(), node.state.tenants.clone(), departures);
     let cluster = node.state.cluster.clone();
     let leaving = cluster.clone();
     crate::telemetry::start_upkeep(node.state.metrics.clone());

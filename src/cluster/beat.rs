@@ -88,6 +88,10 @@ impl Cluster {
             .any(|n| n.name != self.name && now_ms - n.heartbeat_ms <= stale && n.links.contains(&self.name));
         self.joined.store(alone || reached, Ordering::Relaxed);
         metrics::gauge!("hellojohn_cluster_nodes").set(up.len() as f64);
+        let before = self.view();
+        if before.up.iter().any(|n| !up.contains(n)) {
+            self.departed.notify_one();
+        }
         *self.view.write() = Arc::new(View { nodes, up, now_ms });
         Ok(())
     }

@@ -66,6 +66,8 @@ pub struct Cluster {
     leaving: AtomicBool,
     /// Wakes the beat early (a link came or went, the node is leaving).
     wake: Arc<tokio::sync::Notify>,
+    /// Told when a node that was up no longer is (its tenants move).
+    departed: Arc<tokio::sync::Notify>,
 }
 
 impl Cluster {
@@ -91,6 +93,7 @@ impl Cluster {
             joined: AtomicBool::new(false),
             leaving: AtomicBool::new(false),
             wake,
+            departed: Arc::new(tokio::sync::Notify::new()),
         });
         Actor::spawn(
             None,
@@ -131,6 +134,14 @@ impl Cluster {
             return placement::owner(tenant, &others).map(str::to_owned);
         }
         placement::owner(tenant, &view.up).map(str::to_owned)
+    }
+
+    /// What the webhook sweeper listens to: a node left, so sweep once its leases lapsed.
+    pub fn departures(&self) -> crate::webhooks::sweeper::Departures {
+        crate::webhooks::sweeper::Departures {
+            notify: self.departed.clone(),
+            delay: self.config.lease + Duration::from_secs(1),
+        }
     }
 
     /// Whether `/readyz` may say ready: listed, reached by the cluster, not leaving.

@@ -1,7 +1,9 @@
 //! The node-level sweeper: after a start (a crash, a deploy), tenants with events or
 //! deliveries left in their store have no running actor to deliver them. The sweeper looks
 //! at every tenant once at start-up and then every few minutes, and starts the actor of
-//! each one with work left; that actor stays up until its deliveries are done.
+//! each one with work left; that actor stays up until its deliveries are done. In a
+//! cluster it also sweeps once a node has left or died, so the deliveries of the tenants
+//! it owned resume on their new owners.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,15 +16,32 @@ use crate::tenant::router::TenantRouter;
 /// How often the sweeper looks again after the start-up pass.
 const EVERY: Duration = Duration::from_secs(600);
 
+/// When a cluster node leaves or dies, its tenants' deliveries wait in their outboxes:
+/// this wakes the sweeper, which then waits `delay` (the old leases lapse) and sweeps.
+pub struct Departures {
+    pub notify: Arc<tokio::sync::Notify>,
+    pub delay: Duration,
+}
+
 /// Starts the sweeper on this node. Wake-ups go through `router`, so in a cluster they
 /// reach each tenant's owner rather than starting a second actor here.
-pub fn start(control: Arc<ControlPlane>, router: Arc<dyn TenantRouter>) {
+pub fn start(control: Arc<ControlPlane>, router: Arc<dyn TenantRouter>, departures: Option<Departures>) {
     tokio::spawn(async move {
         loop {
             if let Err(e) = sweep(&control, router.as_ref()).await {
                 tracing::warn!(error = %e, "webhook sweep failed; trying again later");
             }
-            tokio::time::sleep(EVERY).await;
+            match &departures {
+                Some(departures) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(EVERY) => {}
+                        _ = departures.notify.notified() => {
+                            tokio::time::sleep(departures.delay).await;
+                        }
+                    }
+                }
+                None => tokio::time::sleep(EVERY).await,
+            }
         }
     });
 }

@@ -647,6 +647,42 @@ async fn a_killed_owner_s_tenants_are_served_elsewhere_within_the_lease() {
 }
 
 #[tokio::test]
+async fn webhook_deliveries_of_a_killed_owner_resume_on_the_new_one() {
+    on_postgres(async {
+        let settings = [
+            ("HELLOJOHN_WEBHOOK_ALLOW_PRIVATE", "true"),
+            ("HELLOJOHN_WEBHOOK_RETRY_SCHEDULE", "0s,2s,2s,2s,2s,2s"),
+        ];
+        let (mut cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &settings).await;
+        let first = cluster.on(0, &admin);
+        let receiver = crate::webhooks::Receiver::start().await;
+        let t = first.new_tenant().await;
+        crate::webhooks::register(&first, &t, &receiver.url("flaky"), json!(["user.created"])).await;
+        first.sign_up(&t, "outbox@example.com", "long enough password").await;
+        // The first attempt fails; then the owner dies with the delivery still owed.
+        let failed = receiver.wait(10, |got| !got.is_empty()).await;
+        assert!(!failed.is_empty(), "no first attempt");
+        let owner = owner_of(&admin, &first.base, &t.id).await.unwrap();
+        cluster.node(&owner).kill();
+        receiver.heal();
+        let healed_at = Instant::now();
+        // No request reaches the tenant: the survivors' sweep finds the owed delivery.
+        let got = receiver
+            .wait(LEASE_SECS + 15, |got| got.iter().any(|r| r.at > healed_at))
+            .await;
+        let after: Vec<_> = got.iter().filter(|r| r.at > healed_at).collect();
+        assert!(!after.is_empty(), "the delivery never resumed after the owner died");
+        assert_eq!(after[0].event_type(), "user.created");
+        eprintln!(
+            "webhook delivery resumed {:?} after the owner's kill -9",
+            after[0].at - healed_at
+        );
+        drop(cluster);
+    })
+    .await
+}
+
+#[tokio::test]
 async fn sigterm_under_a_stream_of_refreshes_fails_no_request() {
     on_postgres(async {
         let (mut cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
