@@ -376,6 +376,39 @@ async fn four_nodes_started_at_once_on_an_empty_database_form_one_cluster() {
     .await
 }
 
+/// Polls `check` until it holds, for at most a second and a half (the feed's promise is
+/// a second).
+async fn within_a_second(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{what} took over a second"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Makes a control-plane change through `a`, then waits until a sign-in through each of
+/// `others` answers `status`.
+async fn change_seen(
+    a: &Server,
+    others: [&Server; 2],
+    t: &TestTenant,
+    change: (Method, String, Option<Value>),
+    status: u16,
+) {
+    let (method, path, body) = change;
+    let reply = a.admin(method, &path, body).await;
+    assert!(reply.status < 300, "{path}: {}", reply.body);
+    for s in others {
+        within_a_second(&path, async || {
+            s.sign_in(t, "feed@example.com", "long enough password").await.status == status
+        })
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn control_plane_changes_reach_every_node_within_a_second() {
     on_postgres(async {
@@ -390,73 +423,26 @@ async fn control_plane_changes_reach_every_node_within_a_second() {
                 200
             );
         }
-        /// Polls `check` on `server` until it holds, for at most a second and a half.
-        async fn within_a_second(what: &str, mut check: impl AsyncFnMut() -> bool) {
-            let started = Instant::now();
-            while !check().await {
-                assert!(
-                    started.elapsed() < Duration::from_millis(1500),
-                    "{what} took over a second"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        // Suspension on A: B and C refuse the tenant.
-        let suspended = a
-            .admin(
-                Method::PATCH,
-                &format!("/cp/v1/tenants/{}", t.id),
-                Some(json!({"status": "suspended"})),
-            )
-            .await;
-        assert_eq!(suspended.status, 200, "{}", suspended.body);
-        for s in [&b, &c] {
-            within_a_second("suspension", async || {
-                s.sign_in(&t, "feed@example.com", "long enough password").await.status == 403
-            })
-            .await;
-        }
-        let active = a
-            .admin(
-                Method::PATCH,
-                &format!("/cp/v1/tenants/{}", t.id),
-                Some(json!({"status": "active"})),
-            )
-            .await;
-        assert_eq!(active.status, 200, "{}", active.body);
-        for s in [&b, &c] {
-            within_a_second("reactivation", async || {
-                s.sign_in(&t, "feed@example.com", "long enough password").await.status == 200
-            })
-            .await;
-        }
+        let tenant_path = format!("/cp/v1/tenants/{}", t.id);
+        // Suspension and reactivation on A: B and C follow.
+        let suspend = (Method::PATCH, tenant_path.clone(), Some(json!({"status": "suspended"})));
+        change_seen(&a, [&b, &c], &t, suspend, 403).await;
+        let activate = (Method::PATCH, tenant_path.clone(), Some(json!({"status": "active"})));
+        change_seen(&a, [&b, &c], &t, activate, 200).await;
         // A key revoked on A is refused by B and C.
-        let keys = a
-            .admin(Method::GET, &format!("/cp/v1/tenants/{}/api-keys", t.id), None)
-            .await;
-        let pk_id = keys.body["data"]
+        let keys = a.admin(Method::GET, &format!("{tenant_path}/api-keys"), None).await;
+        let publishable = keys.body["data"]
             .as_array()
             .unwrap()
             .iter()
             .find(|k| k["type"] == "publishable")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let deleted = a
-            .admin(
-                Method::DELETE,
-                &format!("/cp/v1/tenants/{}/api-keys/{pk_id}", t.id),
-                None,
-            )
-            .await;
-        assert_eq!(deleted.status, 204, "{}", deleted.body);
-        for s in [&b, &c] {
-            within_a_second("key revocation", async || {
-                s.sign_in(&t, "feed@example.com", "long enough password").await.status == 401
-            })
-            .await;
-        }
+            .unwrap();
+        let revoke = (
+            Method::DELETE,
+            format!("{tenant_path}/api-keys/{}", publishable["id"].as_str().unwrap()),
+            None,
+        );
+        change_seen(&a, [&b, &c], &t, revoke, 401).await;
         // A rotation on A is published by B's and C's JWKS.
         let jwks = |s: &Server| {
             let url = s.url(&format!("/t/{}/.well-known/jwks.json", t.id));
@@ -464,11 +450,7 @@ async fn control_plane_changes_reach_every_node_within_a_second() {
         };
         let before = jwks(&b).await;
         let rotated = a
-            .admin(
-                Method::POST,
-                &format!("/cp/v1/tenants/{}/signing-keys/rotate", t.id),
-                None,
-            )
+            .admin(Method::POST, &format!("{tenant_path}/signing-keys/rotate"), None)
             .await;
         assert_eq!(rotated.status, 200, "{}", rotated.body);
         for s in [&b, &c] {
@@ -479,14 +461,28 @@ async fn control_plane_changes_reach_every_node_within_a_second() {
     .await
 }
 
+/// Three nodes, a tenant made with `tenant` through the first, and a user signed in
+/// there: the cluster, the admin, the first node's handle, the tenant and the user's
+/// refresh token.
+async fn one_session(tenant: Value) -> (TestCluster, Server, Server, TestTenant, String) {
+    let (cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
+    let first = cluster.on(0, &admin);
+    let t = first.new_tenant_with(tenant).await;
+    first.sign_up(&t, "user@example.com", "long enough password").await;
+    let signed_in = first.sign_in(&t, "user@example.com", "long enough password").await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    let token = refresh_token(&signed_in);
+    (cluster, admin, first, t, token)
+}
+
+fn named(name: &str) -> Value {
+    json!({"name": format!("{name} {}", ulid::Ulid::new())})
+}
+
 #[tokio::test]
 async fn a_rolling_restart_of_every_node_fails_no_request() {
     on_postgres(async {
-        let (mut cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
-        let first = cluster.on(0, &admin);
-        let t = first.new_tenant().await;
-        first.sign_up(&t, "rolling@example.com", "long enough password").await;
-        let mut token = refresh_token(&first.sign_in(&t, "rolling@example.com", "long enough password").await);
+        let (mut cluster, admin, _, t, mut token) = one_session(named("Rolling")).await;
         let names: Vec<String> = cluster.nodes.iter().map(|n| n.name.clone()).collect();
         let mut refreshes = 0;
         for restarting in &names {
@@ -612,14 +608,8 @@ async fn revocation_and_rate_limits_hold_across_the_cluster() {
 #[tokio::test]
 async fn a_killed_owner_s_tenants_are_served_elsewhere_within_the_lease() {
     on_postgres(async {
-        let (mut cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
-        let first = cluster.on(0, &admin);
-        let t = first
-            .new_tenant_with(json!({"name": "Failover", "auth_config": {"refresh_reuse_interval": 0}}))
-            .await;
-        first.sign_up(&t, "survivor@example.com", "long enough password").await;
-        let signed_in = first.sign_in(&t, "survivor@example.com", "long enough password").await;
-        let rotated = refresh_token(&signed_in);
+        let tenant = json!({"name": "Failover", "auth_config": {"refresh_reuse_interval": 0}});
+        let (mut cluster, admin, first, t, rotated) = one_session(tenant).await;
         let latest = refresh_token(&first.refresh(&t, &rotated).await);
         let owner = owner_of(&admin, &first.base, &t.id).await.unwrap();
         let survivor = cluster.nodes.iter().position(|n| n.name != owner).unwrap();
@@ -685,11 +675,7 @@ async fn webhook_deliveries_of_a_killed_owner_resume_on_the_new_one() {
 #[tokio::test]
 async fn sigterm_under_a_stream_of_refreshes_fails_no_request() {
     on_postgres(async {
-        let (mut cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
-        let first = cluster.on(0, &admin);
-        let t = first.new_tenant().await;
-        first.sign_up(&t, "steady@example.com", "long enough password").await;
-        let mut token = refresh_token(&first.sign_in(&t, "steady@example.com", "long enough password").await);
+        let (mut cluster, admin, first, t, mut token) = one_session(named("Steady")).await;
         let owner = owner_of(&admin, &first.base, &t.id).await.unwrap();
         let others: Vec<Server> = (0..3)
             .filter(|i| cluster.nodes[*i].name != owner)
