@@ -1,0 +1,147 @@
+//! Who belongs to the cluster: four nodes starting at once, nodes the others can't
+//! authenticate (another CA, another cookie), start-up without certificates, and a
+//! single node showing itself.
+
+use super::*;
+
+#[tokio::test]
+async fn four_nodes_started_at_once_on_an_empty_database_form_one_cluster() {
+    on_postgres(async {
+        let (cluster, admin) = TestCluster::start(&["n1", "n2", "n3", "n4"], &[]).await;
+        let view = cluster_view(&admin, &cluster.nodes[3].base()).await;
+        assert_eq!(up_nodes(&view), ["n1", "n2", "n3", "n4"], "{view}");
+        drop(cluster);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_node_with_the_wrong_cookie_never_joins() {
+    on_postgres(async {
+        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]);
+        cluster
+            .node("n3")
+            .env
+            .insert("HELLOJOHN_CLUSTER_COOKIE".into(), "another-cookie".into());
+        futures_util::future::join_all(cluster.nodes.iter_mut().map(Node::start)).await;
+        let admin = attach(&cluster.nodes[0].base()).await;
+        wait_for_up(&admin, &cluster.nodes[0].base(), 2).await;
+        // Several beats later n3 is still not up anywhere.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let view = cluster_view(&admin, &cluster.nodes[1].base()).await;
+        assert_eq!(up_nodes(&view), ["n1", "n2"], "{view}");
+        drop(cluster);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_node_with_a_certificate_from_another_ca_never_takes_tenants() {
+    on_postgres(async {
+        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]);
+        // n3's certificate and CA come from another authority.
+        let foreign = data_dir();
+        gen_certs(&foreign, &["n3"]);
+        let n3 = cluster.node("n3");
+        for (var, file) in [
+            ("HELLOJOHN_CLUSTER_TLS_CERT", "n3.pem"),
+            ("HELLOJOHN_CLUSTER_TLS_KEY", "n3.key"),
+            ("HELLOJOHN_CLUSTER_TLS_CA", "ca.pem"),
+        ] {
+            n3.env.insert(var.into(), foreign.join(file).display().to_string());
+        }
+        futures_util::future::join_all(cluster.nodes.iter_mut().map(Node::start)).await;
+        let admin = attach(&cluster.nodes[0].base()).await;
+        wait_for_up(&admin, &cluster.nodes[0].base(), 2).await;
+        wait_for_up(&admin, &cluster.nodes[1].base(), 2).await;
+        let good: Vec<Server> = (0..2).map(|i| cluster.on(i, &admin)).collect();
+        for i in 0..8 {
+            let t = good[i % 2].new_tenant().await;
+            good[(i + 1) % 2]
+                .sign_up(&t, "trusted@example.com", "long enough password")
+                .await;
+            let signed_in = good[i % 2]
+                .sign_in(&t, "trusted@example.com", "long enough password")
+                .await;
+            assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+        }
+        let view = cluster_view(&admin, &good[0].base).await;
+        let n3 = view["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == "n3")
+            .expect("n3 is listed");
+        assert_eq!(n3["state"], "down", "{view}");
+        assert_eq!(n3["tenants"], 0, "{view}");
+        assert!(
+            view["placements"].as_array().unwrap().iter().all(|p| p["node"] != "n3"),
+            "{view}"
+        );
+        // The unreachable node is not ready (once it has read the member list: alone, a
+        // first node is), so a load balancer sends it nothing.
+        let deadline = Instant::now() + Duration::from_secs(LEASE_SECS);
+        loop {
+            let ready = client()
+                .get(format!("{}/readyz", cluster.nodes[2].base()))
+                .send()
+                .await
+                .unwrap();
+            if ready.status() == 503 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "a node nobody can reach stays ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = &cluster.certs;
+        drop(cluster);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn clustering_without_certificates_is_a_configuration_error() {
+    on_postgres(async {
+        let dir = data_dir();
+        let mut env = test_env(&dir, free_port());
+        env.insert("HELLOJOHN_CLUSTER_LISTEN".into(), format!("127.0.0.1:{}", free_port()));
+        env.insert("HELLOJOHN_CLUSTER_COOKIE".into(), "c".into());
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hellojohn"))
+            .env_clear()
+            .envs(&env)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("HELLOJOHN_CLUSTER_TLS_CERT"), "{stderr}");
+        assert!(stderr.contains("gen-certs"), "{stderr}");
+    })
+    .await
+}
+
+matrix! {
+    async fn a_single_node_shows_itself_as_its_cluster() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        s.sign_up(&t, "alone@example.com", "long enough password").await;
+        let view = s.admin(Method::GET, "/cp/v1/cluster", None).await;
+        assert_eq!(view.status, 200, "{}", view.body);
+        let nodes = view.body["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 1, "{}", view.body);
+        assert_eq!(nodes[0]["state"], "up");
+        assert!(nodes[0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+        assert!(nodes[0]["last_heartbeat_at"].as_str().is_some());
+        let placement = view.body["placements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["tenant_id"] == t.id.as_str())
+            .cloned()
+            .expect("a running tenant is placed");
+        assert_eq!(placement["node"], nodes[0]["name"]);
+        assert!(placement["lease_expires_at"].as_str().is_some());
+        assert!(nodes[0]["tenants"].as_u64().unwrap() >= 1);
+        let anonymous = client().get(s.url("/cp/v1/cluster")).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+    }
+}
