@@ -411,7 +411,7 @@ pub struct ClusterConfig {
     /// The `host:port` peers dial (default: the listen address, or the node name when it
     /// listens on every interface).
     pub advertise: String,
-    /// Extra `host:port`s to dial at start, besides the nodes the database lists.
+    /// `HELLOJOHN_CLUSTER_SEEDS`: accepted, not needed (the node table lists every node).
     pub seeds: Vec<String>,
     /// A shared secret checked after the TLS handshake.
     pub cookie: String,

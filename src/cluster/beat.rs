@@ -10,6 +10,9 @@ use super::membership::{up_nodes, View};
 use super::{Cluster, ClusterError};
 use crate::store::cluster::NodeRecord;
 
+/// The shortest time between two beats.
+const MIN_GAP: Duration = Duration::from_millis(100);
+
 /// Node rows silent for this long are removed from the list.
 const FORGET_AFTER_MS: i64 = 24 * 3_600_000;
 
@@ -21,7 +24,11 @@ pub fn start(cluster: Arc<Cluster>) {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = cluster.wake.notified() => {}
+                _ = cluster.wake.notified() => {
+                    // Woken by link events, which anyone reaching the cluster port can
+                    // cause: at most one early beat per MIN_GAP.
+                    tokio::time::sleep(MIN_GAP).await;
+                }
             }
             if cluster.leaving.load(Ordering::Relaxed) {
                 // Still heartbeating as leaving, so peers see the node go rather than die.
@@ -96,10 +103,21 @@ impl Cluster {
         Ok(())
     }
 
-    /// Renews this node's leases, stops tenants whose lease was lost, and releases the
-    /// ones another node should own now (a node joined or came back).
+    /// Renews this node's leases, stops tenants whose lease was lost (or lapsed while the
+    /// renewal failed), hands over the ones another node should own now (a node joined or
+    /// came back), and stops any actor running here without a lease.
     async fn keep_leases(&self) -> Result<(), ClusterError> {
-        for tenant in self.leases.renew().await? {
+        let lost = match self.leases.renew().await {
+            Ok(lost) => lost,
+            Err(e) => {
+                let lapsed = self.leases.drop_lapsed();
+                for tenant in &lapsed {
+                    self.registry.stop(tenant).await;
+                }
+                return Err(e.into());
+            }
+        };
+        for tenant in lost {
             tracing::warn!(tenant = %tenant, "lost a tenant's lease; stopping it here");
             self.registry.stop(&tenant).await;
         }
@@ -110,11 +128,19 @@ impl Cluster {
             .filter(|t| self.owner_of(t).as_deref() != Some(self.name.as_str()))
             .collect();
         if !moving.is_empty() {
+            // No call gets through from here on; then the actors stop; then the new
+            // owners may take the leases.
+            self.leases.drop_local(&moving);
             for tenant in &moving {
                 self.registry.stop(tenant).await;
             }
             self.leases.release(&moving).await?;
             tracing::info!(tenants = moving.len(), "handed tenants to their new owners");
+        }
+        for tenant in self.registry.running_tenants() {
+            if !self.leases.holds(&tenant) {
+                self.registry.stop(&tenant).await;
+            }
         }
         Ok(())
     }

@@ -34,8 +34,10 @@ use crate::tenant::registry::TenantRegistry;
 use crate::tenant::router::TenantRouter;
 use membership::View;
 
-/// How long a forwarded call may wait for the owner's answer.
-const FORWARD_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a forwarded call may wait for the owner's answer: longer than the owner's own
+/// wait for its tenant actor, so the owner's answer (a 503 of its own included) comes
+/// back rather than a timeout here while the call may still be applied there.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(35);
 
 /// Why the node could not join its cluster.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +66,7 @@ pub struct Cluster {
     joined: AtomicBool,
     /// Shutting down: owns nothing, forwards everything.
     leaving: AtomicBool,
-    /// Wakes the beat early (a link came or went, the node is leaving).
+    /// Wakes the beat early (a link came or went).
     wake: Arc<tokio::sync::Notify>,
     /// Told when a node that was up no longer is (its tenants move).
     departed: Arc<tokio::sync::Notify>,

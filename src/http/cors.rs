@@ -51,6 +51,14 @@ impl AllowedOrigins {
         }
     }
 
+    /// Adds every origin of `other` (a fresh load after missed changes). Origins are only
+    /// ever added here, as with [`AllowedOrigins::add`]: the per-tenant check decides.
+    pub fn merge(&self, other: AllowedOrigins) {
+        for origin in other.origins {
+            self.origins.insert(origin);
+        }
+    }
+
     fn contains(&self, origin: &str) -> bool {
         self.origins.contains(origin)
     }

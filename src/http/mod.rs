@@ -80,9 +80,20 @@ impl AppState {
         let mut changes = control.remote_changes();
         let (watched, origins) = (control.clone(), cors.clone());
         tokio::spawn(async move {
-            while let Ok(id) = changes.recv().await {
-                if let Ok(tenant) = watched.tenant(&id).await {
-                    origins.add(&tenant);
+            loop {
+                match changes.recv().await {
+                    Ok(id) => {
+                        if let Ok(tenant) = watched.tenant(&id).await {
+                            origins.add(&tenant);
+                        }
+                    }
+                    // A burst outran this task: reload every tenant's origins.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        if let Ok(all) = cors::AllowedOrigins::load(&watched).await {
+                            origins.merge(all);
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
             }
         });

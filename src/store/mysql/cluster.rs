@@ -11,8 +11,9 @@ use super::my_error;
 use crate::store::cluster::*;
 use crate::store::StoreError;
 
-/// The database clock in milliseconds, as SQL.
-const NOW_MS: &str = "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)";
+/// The database clock in milliseconds, as SQL: from UTC, so the session's time zone (and
+/// its daylight-saving jumps) can't move it.
+const NOW_MS: &str = "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)";
 
 fn err(e: mysql_async::Error) -> StoreError {
     my_error(e, "key")
@@ -124,9 +125,13 @@ impl ClusterStore for MySqlClusterStore {
         duration: Duration,
     ) -> Result<Option<LeaseRecord>, StoreError> {
         let mut tx = super::begin(&self.pool, TxOpts::default()).await?;
-        // Creates the row if it is missing, then locks it: concurrent takers queue here.
+        // Creates the row if it is missing and takes its exclusive lock either way (INSERT
+        // IGNORE would take a shared one, and two takers upgrading it deadlock).
         tx.exec_drop(
-            self.sql("INSERT IGNORE INTO {d}.cluster_lease (tenant_id, node, epoch, expires_ms) VALUES (?, '', 0, 0)"),
+            self.sql(
+                "INSERT INTO {d}.cluster_lease (tenant_id, node, epoch, expires_ms) VALUES (?, '', 0, 0)
+                 ON DUPLICATE KEY UPDATE tenant_id = tenant_id",
+            ),
             (tenant_id,),
         )
         .await
