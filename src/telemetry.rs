@@ -106,7 +106,7 @@ fn describe() {
     );
     metrics::describe_counter!(
         "hellojohn_cluster_forwarded_calls_total",
-        "Tenant calls forwarded to the owning node, by result (ok, error, unavailable, timeout, no_link, link_error)"
+        "Tenant calls forwarded to the owning node, by result (ok, error, unavailable, timeout, no_link, link_error, owner_gone)"
     );
     metrics::describe_histogram!(
         "hellojohn_cluster_forward_duration_seconds",

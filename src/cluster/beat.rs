@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::gateway;
 use super::membership::{up_nodes, View};
 use super::{Cluster, ClusterError};
 use crate::store::cluster::NodeRecord;
@@ -57,13 +58,14 @@ impl Cluster {
     /// One heartbeat and a fresh view; `first` marks a (re)start in the node table.
     pub(super) async fn beat(&self, first: bool) -> Result<(), ClusterError> {
         let leaving = self.leaving.load(Ordering::Relaxed);
+        let links = self.answering_links().await;
         self.store
             .heartbeat(&NodeRecord {
                 name: self.name.clone(),
                 address: self.config.advertise.clone(),
                 version: crate::VERSION.to_owned(),
                 state: if leaving { "leaving" } else { "active" }.to_owned(),
-                links: self.transport.linked(),
+                links,
                 started_ms: if first { 0 } else { 1 },
                 heartbeat_ms: 0,
             })
@@ -101,6 +103,30 @@ impl Cluster {
         }
         *self.view.write() = Arc::new(View { nodes, up, now_ms });
         Ok(())
+    }
+
+    /// The linked peers whose gateway answers a ping within a beat: a link whose peer
+    /// went silent (a partition TCP has not noticed) no longer counts, so the others stop
+    /// routing to that peer within a beat or two.
+    async fn answering_links(&self) -> Vec<String> {
+        let linked = self.transport.linked();
+        let timeout = (self.config.lease / 5).clamp(Duration::from_millis(200), Duration::from_secs(1));
+        let answers = futures_util::future::join_all(linked.iter().map(|peer| gateway::ping(peer, timeout))).await;
+        let mut silent = Vec::new();
+        let mut answering = Vec::new();
+        for (peer, answered) in linked.into_iter().zip(answers) {
+            if answered {
+                answering.push(peer);
+            } else {
+                silent.push(peer);
+            }
+        }
+        let mut last = self.silent_peers.lock();
+        for peer in silent.iter().filter(|p| !last.contains(*p)) {
+            tracing::warn!(peer = %peer, "a linked cluster peer does not answer; not counting its link");
+        }
+        *last = silent;
+        answering
     }
 
     /// Renews this node's leases, stops tenants whose lease was lost (or lapsed while the

@@ -24,6 +24,10 @@ pub enum GatewayMsg {
     /// A framed `(tenant, call)`; the reply is a framed [`TenantReply`].
     #[rpc]
     Call(Vec<u8>, RpcReplyPort<Vec<u8>>),
+    /// Answered at once: the link and the peer's runtime are alive (a TCP session can
+    /// outlive a silent partition by many minutes).
+    #[rpc]
+    Ping(RpcReplyPort<Vec<u8>>),
 }
 
 /// The gateway actor of this node.
@@ -50,7 +54,13 @@ impl Actor for Gateway {
         message: Self::Msg,
         cluster: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        let GatewayMsg::Call(frame, reply) = message;
+        let (frame, reply) = match message {
+            GatewayMsg::Call(frame, reply) => (frame, reply),
+            GatewayMsg::Ping(reply) => {
+                let _ = reply.send(Vec::new());
+                return Ok(());
+            }
+        };
         // Served off the gateway, so one slow tenant never holds up the node's other calls.
         let cluster = cluster.clone();
         tokio::spawn(async move {
@@ -62,6 +72,18 @@ impl Actor for Gateway {
         });
         Ok(())
     }
+}
+
+/// Whether `peer`'s gateway answers a ping within `timeout`.
+pub async fn ping(peer: &str, timeout: Duration) -> bool {
+    let Some(cell) = ractor::pg::get_members(&group_of(peer)).into_iter().next() else {
+        return false;
+    };
+    let gateway: ActorRef<GatewayMsg> = cell.into();
+    matches!(
+        gateway.call(GatewayMsg::Ping, Some(timeout)).await,
+        Ok(ractor::rpc::CallResult::Success(_))
+    )
 }
 
 /// How a forwarded call ended (the `result` label of `hellojohn_cluster_forwarded_calls_total`).

@@ -70,6 +70,8 @@ pub struct Cluster {
     wake: Arc<tokio::sync::Notify>,
     /// Told when a node that was up no longer is (its tenants move).
     departed: Arc<tokio::sync::Notify>,
+    /// Linked peers that did not answer the last ping (logged once when they go silent).
+    silent_peers: parking_lot::Mutex<Vec<String>>,
 }
 
 impl Cluster {
@@ -96,6 +98,7 @@ impl Cluster {
             leaving: AtomicBool::new(false),
             wake,
             departed: Arc::new(tokio::sync::Notify::new()),
+            silent_peers: parking_lot::Mutex::default(),
         });
         Actor::spawn(
             None,
@@ -231,6 +234,25 @@ pub fn rfc3339_ms(ms: i64) -> String {
 }
 
 impl Cluster {
+    /// Forwards `call` to `owner` and waits for its answer while `owner` still owns the
+    /// tenant in this node's view: once it doesn't (it left, died or went silent), the
+    /// call answers `503` with `Retry-After: 1` at once instead of waiting out the timeout.
+    async fn forward(&self, owner: &str, tenant_id: &str, call: &TenantCall) -> TenantReply {
+        let reply = gateway::forward(owner, tenant_id, call, FORWARD_TIMEOUT);
+        tokio::pin!(reply);
+        loop {
+            tokio::select! {
+                reply = &mut reply => return reply,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if self.owner_of(tenant_id).as_deref() != Some(owner) {
+                        metrics::counter!("hellojohn_cluster_forwarded_calls_total", "result" => "owner_gone").increment(1);
+                        return Err(ApiError::moving()).into();
+                    }
+                }
+            }
+        }
+    }
+
     /// A sign-in for a tenant owned elsewhere, with the password checked here: the owner
     /// counts the limits and the lockout and names the stored hash, this node spends the
     /// argon2 time, the owner starts the session. So one hot tenant's sign-ins use every
@@ -244,7 +266,7 @@ impl Cluster {
             }
             .into(),
         };
-        let checked = gateway::forward(owner, tenant_id, &check, FORWARD_TIMEOUT).await;
+        let checked = self.forward(owner, tenant_id, &check).await;
         let rate_limit = checked.rate_limit;
         let stored = match checked.result.map(SignInCheck::reply) {
             Ok(Some(stored)) => stored,
@@ -286,7 +308,7 @@ impl Cluster {
             }
             .into(),
         };
-        let finished = gateway::forward(owner, tenant_id, &finish, FORWARD_TIMEOUT).await;
+        let finished = self.forward(owner, tenant_id, &finish).await;
         let result = finished.result.and_then(|reply| {
             SignInFinish::reply(reply)
                 .map(SignIn::respond)
@@ -304,7 +326,7 @@ impl TenantRouter for Cluster {
             Some(owner) if owner == self.name => self.serve_here(tenant_id, call).await,
             Some(owner) => match &call.request {
                 TenantRequest::Auth(AuthOp::SignIn(op)) => self.sign_in_via(&owner, tenant_id, &call.caller, op).await,
-                _ => gateway::forward(&owner, tenant_id, &call, FORWARD_TIMEOUT).await,
+                _ => self.forward(&owner, tenant_id, &call).await,
             },
             None => Err(ApiError::moving()).into(),
         }

@@ -153,3 +153,38 @@ async fn sigterm_under_a_stream_of_refreshes_fails_no_request() {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_frozen_owner_is_treated_like_a_dead_one() {
+    on_postgres(async {
+        // SIGSTOP: the process stops answering but its TCP sessions stay open, as in a
+        // partition the kernel has not noticed. Peers must stop counting the link.
+        let tenant = json!({"name": "Frozen", "auth_config": {"refresh_reuse_interval": 0}});
+        let (mut cluster, admin, first, t, token) = one_session(tenant).await;
+        let owner = owner_of(&admin, &first.base, &t.id).await.unwrap();
+        let survivor = cluster.nodes.iter().position(|n| n.name != owner).unwrap();
+        let survivor_server = cluster.on(survivor, &admin);
+        cluster.node(&owner).signal("STOP");
+        let frozen = Instant::now();
+        let deadline = frozen + Duration::from_secs(LEASE_SECS + 3);
+        let body = json!({"refresh_token": token});
+        let (reply, _) = retrying(&survivor_server, "/v1/auth/token/refresh", &t.pk, body, deadline).await;
+        let elapsed = frozen.elapsed();
+        assert_eq!(
+            reply.status, 200,
+            "not served again after the owner froze ({elapsed:?}): {}",
+            reply.body
+        );
+        let view = cluster_view(&admin, &survivor_server.base).await;
+        assert!(
+            !up_nodes(&view).contains(&owner),
+            "a frozen node still counts as up: {view}"
+        );
+        // Thawed, it finds its leases gone and takes nothing back by force.
+        cluster.node(&owner).signal("CONT");
+        let again = survivor_server.refresh(&t, &refresh_token(&reply)).await;
+        assert_eq!(again.status, 200, "{}", again.body);
+        drop(cluster);
+    })
+    .await
+}

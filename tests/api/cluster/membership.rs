@@ -145,3 +145,72 @@ matrix! {
         assert_eq!(anonymous.status(), 401);
     }
 }
+
+#[tokio::test]
+async fn a_joining_node_takes_only_its_share_and_the_old_owners_let_go() {
+    on_postgres(async {
+        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]);
+        futures_util::future::join_all(cluster.nodes[..2].iter_mut().map(Node::start)).await;
+        let admin = attach(&cluster.nodes[0].base()).await;
+        for node in &cluster.nodes[..2] {
+            wait_for_up(&admin, &node.base(), 2).await;
+        }
+        let first = cluster.on(0, &admin);
+        let mut tenants = Vec::new();
+        for _ in 0..12 {
+            let t = first.new_tenant().await;
+            first.sign_up(&t, "stays@example.com", "long enough password").await;
+            tenants.push(t);
+        }
+        let mut before = HashMap::new();
+        for t in &tenants {
+            before.insert(t.id.clone(), owner_of(&admin, &first.base, &t.id).await.unwrap());
+        }
+        cluster.node("n3").start().await;
+        for node in &cluster.nodes {
+            wait_for_up(&admin, &node.base(), 3).await;
+        }
+        // Every tenant still answers, through every node (503s while one moves are retried).
+        for (i, t) in tenants.iter().enumerate() {
+            let server = cluster.on(i % 3, &admin);
+            let deadline = Instant::now() + Duration::from_secs(LEASE_SECS + 5);
+            let body = json!({"email": "stays@example.com", "password": "long enough password"});
+            let (reply, _) = retrying(&server, "/v1/auth/sign-in", &t.pk, body, deadline).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+        let mut moved = 0;
+        for t in &tenants {
+            let now = owner_of(&admin, &first.base, &t.id).await.unwrap();
+            if now != before[&t.id] {
+                // Rendezvous hashing: a tenant only ever moves to the node that joined.
+                assert_eq!(now, "n3", "{} moved between old nodes", t.id);
+                moved += 1;
+            }
+        }
+        assert!((1..12).contains(&moved), "{moved} of 12 tenants moved to the new node");
+        // The old owners stopped the actors of the tenants they handed over: each node
+        // runs exactly the tenants it holds a lease for.
+        let deadline = Instant::now() + Duration::from_secs(LEASE_SECS);
+        loop {
+            let view = cluster_view(&admin, &first.base).await;
+            let mut agree = true;
+            for node in &cluster.nodes {
+                let owned = view["placements"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p["node"] == node.name.as_str())
+                    .count();
+                let running = counter(&node.base(), "hellojohn_tenant_actors").await as usize;
+                agree &= owned == running;
+            }
+            if agree {
+                break;
+            }
+            assert!(Instant::now() < deadline, "a node runs tenants it does not own: {view}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        drop(cluster);
+    })
+    .await
+}

@@ -65,6 +65,15 @@ impl Node {
         drop(self.process.take());
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process.
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// SIGTERM, then waits for the process to exit.
     async fn terminate(&mut self) {
         let status = std::process::Command::new("kill")
