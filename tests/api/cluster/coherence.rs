@@ -190,6 +190,20 @@ async fn control_plane_changes_reach_every_node_within_a_second() {
     .await
 }
 
+/// `POST /v1/sessions/verify` of `token` through `s`: whether it is valid.
+async fn verified(s: &Server, t: &TestTenant, token: &str) -> bool {
+    let reply = s
+        .call(
+            Method::POST,
+            "/v1/sessions/verify",
+            Some(&t.sk),
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["valid"].as_bool().unwrap()
+}
+
 #[tokio::test]
 async fn revocation_and_rate_limits_hold_across_the_cluster() {
     on_postgres(async {
@@ -206,33 +220,12 @@ async fn revocation_and_rate_limits_hold_across_the_cluster() {
         let signed_in = a.sign_in(&t, "revoked@example.com", "long enough password").await;
         assert_eq!(signed_in.status, 200, "{}", signed_in.body);
         let access = signed_in.body["session"]["access_token"].as_str().unwrap().to_owned();
-        let verify = b
-            .call(
-                Method::POST,
-                "/v1/sessions/verify",
-                Some(&t.sk),
-                Some(json!({"token": access})),
-            )
-            .await;
-        assert_eq!(verify.body["valid"], true, "{}", verify.body);
+        assert!(verified(&b, &t, &access).await);
         let out = a
             .call(Method::POST, "/v1/auth/sign-out", Some(&access), Some(json!({})))
             .await;
         assert_eq!(out.status, 204, "{}", out.body);
-        let verify = b
-            .call(
-                Method::POST,
-                "/v1/sessions/verify",
-                Some(&t.sk),
-                Some(json!({"token": access})),
-            )
-            .await;
-        assert_eq!(verify.status, 200, "{}", verify.body);
-        assert_eq!(
-            verify.body["valid"], false,
-            "revoked on A, still valid on B: {}",
-            verify.body
-        );
+        assert!(!verified(&b, &t, &access).await, "revoked on A, still valid on B");
         let refreshed = c.refresh(&t, &refresh_token(&signed_in)).await;
         assert_eq!(refreshed.status, 401, "{}", refreshed.body);
         // sign_in_ip is 6 per minute for the whole cluster: one sign-in so far, then

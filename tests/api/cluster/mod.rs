@@ -234,7 +234,7 @@ async fn owner_of(admin: &Server, base: &str, tenant: &str) -> Option<String> {
         .map(|p| p["node"].as_str().unwrap().to_owned())
 }
 
-/// A call that retries `503` (honouring its `Retry-After` of one second, in shorter
+/// A call that retries `503` (each carries a `Retry-After`; retried sooner, in short
 /// steps) until `deadline`; any other answer is returned.
 async fn retrying(server: &Server, path: &str, bearer: &str, body: Value, deadline: Instant) -> (Reply, u32) {
     let mut retries = 0;
@@ -243,7 +243,8 @@ async fn retrying(server: &Server, path: &str, bearer: &str, body: Value, deadli
         if reply.status != 503 || Instant::now() > deadline {
             return (reply, retries);
         }
-        assert_eq!(reply.header("retry-after"), Some("1"), "{}", reply.body);
+        // A tenant on the move says one second; a node's own overload may say more.
+        assert!(reply.header("retry-after").is_some(), "{}", reply.body);
         retries += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
