@@ -105,28 +105,33 @@ impl Cluster {
         Ok(())
     }
 
-    /// The linked peers whose gateway answers a ping within a beat: a link whose peer
-    /// went silent (a partition TCP has not noticed) no longer counts, so the others stop
-    /// routing to that peer within a beat or two.
+    /// The linked peers whose gateway answered a ping in this beat or the one before: a
+    /// peer silent twice in a row (frozen, or behind a partition TCP has not noticed) no
+    /// longer counts as linked, so the others stop routing to it within a few beats,
+    /// while one slow answer under load moves nothing.
     async fn answering_links(&self) -> Vec<String> {
         let linked = self.transport.linked();
         let timeout = (self.config.lease / 5).clamp(Duration::from_millis(200), Duration::from_secs(1));
         let answers = futures_util::future::join_all(linked.iter().map(|peer| gateway::ping(peer, timeout))).await;
-        let mut silent = Vec::new();
-        let mut answering = Vec::new();
+        let mut misses = self.silent_peers.lock();
+        let mut counted = Vec::new();
+        let mut now_missing = std::collections::HashMap::new();
         for (peer, answered) in linked.into_iter().zip(answers) {
             if answered {
-                answering.push(peer);
-            } else {
-                silent.push(peer);
+                counted.push(peer);
+                continue;
             }
+            let missed = misses.get(&peer).copied().unwrap_or(0) + 1;
+            if missed == 2 {
+                tracing::warn!(peer = %peer, "a linked cluster peer missed two pings; not counting its link");
+            }
+            if missed < 2 {
+                counted.push(peer.clone());
+            }
+            now_missing.insert(peer, missed);
         }
-        let mut last = self.silent_peers.lock();
-        for peer in silent.iter().filter(|p| !last.contains(*p)) {
-            tracing::warn!(peer = %peer, "a linked cluster peer does not answer; not counting its link");
-        }
-        *last = silent;
-        answering
+        *misses = now_missing;
+        counted
     }
 
     /// Renews this node's leases, stops tenants whose lease was lost (or lapsed while the

@@ -70,8 +70,8 @@ pub struct Cluster {
     wake: Arc<tokio::sync::Notify>,
     /// Told when a node that was up no longer is (its tenants move).
     departed: Arc<tokio::sync::Notify>,
-    /// Linked peers that did not answer the last ping (logged once when they go silent).
-    silent_peers: parking_lot::Mutex<Vec<String>>,
+    /// Linked peers missing pings, with how many in a row.
+    silent_peers: parking_lot::Mutex<std::collections::HashMap<String, u32>>,
 }
 
 impl Cluster {
