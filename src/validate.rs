@@ -13,6 +13,13 @@ fn is_deceptive(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
+/// The key rate limits and lockouts count an email under: the normalised address, or the
+/// trimmed, lower-cased text when it is no valid address, so an unknown or malformed
+/// email is limited like a known one (no enumeration through the limits).
+pub fn account_key(raw: &str) -> String {
+    email(raw).unwrap_or_else(|_| raw.trim().to_lowercase())
+}
+
 /// NFC-normalises, lower-cases and checks an email address, so two spellings of one
 /// visible address are one account.
 pub fn email(raw: &str) -> Result<String, ApiError> {

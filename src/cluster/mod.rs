@@ -29,7 +29,8 @@ use crate::error::ApiError;
 use crate::store::cluster::ClusterStore;
 use crate::store::StoreError;
 use crate::tenant::messages::auth::{AuthOp, SignIn, SignInCheck, SignInFinish};
-use crate::tenant::messages::{Caller, Limited, Operation, TenantCall, TenantReply, TenantRequest};
+use crate::tenant::messages::{Caller, Operation, TenantCall, TenantReply, TenantRequest};
+use crate::tenant::ops::password_sign_in;
 use crate::tenant::registry::TenantRegistry;
 use crate::tenant::router::TenantRouter;
 use membership::View;
@@ -256,65 +257,26 @@ impl Cluster {
     /// A sign-in for a tenant owned elsewhere, with the password checked here: the owner
     /// counts the limits and the lockout and names the stored hash, this node spends the
     /// argon2 time, the owner starts the session. So one hot tenant's sign-ins use every
-    /// node's cores, not only its owner's.
-    async fn sign_in_via(&self, owner: &str, tenant_id: &str, caller: &Caller, op: &SignIn) -> TenantReply {
-        let check = TenantCall {
-            caller: caller.clone(),
-            request: SignInCheck {
+    /// node's cores, not only its owner's. Both halves are routed like any call.
+    async fn sign_in_via(&self, tenant_id: &str, caller: &Caller, op: &SignIn) -> TenantReply {
+        let router: &dyn TenantRouter = self;
+        let check = SignInCheck {
+            email: op.email.clone(),
+            too_long: op.password.len() > crate::validate::MAX_PASSWORD_BYTES,
+        };
+        let checked = router.run(tenant_id, caller.clone(), check).await;
+        let hasher = &self.registry.deps().hasher;
+        let signed_in = password_sign_in(hasher, &op.password, checked, |checked, verdict| async move {
+            let finish = SignInFinish {
                 email: op.email.clone(),
-                too_long: op.password.len() > crate::validate::MAX_PASSWORD_BYTES,
-            }
-            .into(),
-        };
-        let checked = self.forward(owner, tenant_id, &check).await;
-        let rate_limit = checked.rate_limit;
-        let stored = match checked.result.map(SignInCheck::reply) {
-            Ok(Some(stored)) => stored,
-            Ok(None) => {
-                return Limited {
-                    result: Err(ApiError::Internal),
-                    rate_limit,
-                }
-            }
-            Err(e) => {
-                return Limited {
-                    result: Err(e),
-                    rate_limit,
-                }
-            }
-        };
-        let verdict = match self
-            .registry
-            .deps()
-            .hasher
-            .check(&op.password, stored.hash.as_deref())
-            .await
-        {
-            Ok(verdict) => verdict,
-            Err(e) => {
-                return Limited {
-                    result: Err(e.into()),
-                    rate_limit,
-                }
-            }
-        };
-        let finish = TenantCall {
-            caller: caller.clone(),
-            request: SignInFinish {
-                email: op.email.clone(),
-                checked: stored.hash,
+                checked,
                 matched: verdict.matched,
                 upgraded: verdict.upgraded,
-            }
-            .into(),
-        };
-        let finished = self.forward(owner, tenant_id, &finish).await;
-        let result = finished.result.and_then(|reply| {
-            SignInFinish::reply(reply)
-                .map(SignIn::respond)
-                .ok_or(ApiError::Internal)
-        });
-        Limited { result, rate_limit }
+            };
+            router.run(tenant_id, caller.clone(), finish).await.result
+        })
+        .await;
+        signed_in.map(SignIn::respond)
     }
 }
 
@@ -325,7 +287,7 @@ impl TenantRouter for Cluster {
         match self.owner_of(tenant_id) {
             Some(owner) if owner == self.name => self.serve_here(tenant_id, call).await,
             Some(owner) => match &call.request {
-                TenantRequest::Auth(AuthOp::SignIn(op)) => self.sign_in_via(&owner, tenant_id, &call.caller, op).await,
+                TenantRequest::Auth(AuthOp::SignIn(op)) => self.sign_in_via(tenant_id, &call.caller, op).await,
                 _ => self.forward(&owner, tenant_id, &call).await,
             },
             None => Err(ApiError::moving()).into(),

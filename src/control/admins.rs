@@ -55,7 +55,7 @@ impl ControlPlane {
         password: &str,
         client_ip: &str,
     ) -> (Result<AdminSignIn, ApiError>, Option<RateLimitInfo>) {
-        let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+        let account = validate::account_key(email);
         let now = self.clock.unix();
         let admitted = {
             let mut limits = self.admin_limits.lock();

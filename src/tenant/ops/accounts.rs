@@ -8,7 +8,7 @@ use super::super::limits::{Limit, RateLimitInfo};
 use super::super::messages::auth::{SignUp, SignedIn, SignedUp, StoredPassword};
 use super::super::messages::{ClientInfo, Limited};
 use super::sessions;
-use crate::auth::password::PasswordVerdict;
+use crate::auth::password::{PasswordHasher, PasswordVerdict};
 use crate::error::ApiError;
 use crate::store::*;
 use crate::validate;
@@ -90,15 +90,38 @@ async fn create_and_sign_in(ctx: &TenantContext, input: SignUp, client: ClientIn
     })
 }
 
-/// Signs in with a password on this node: [`sign_in_check`], the argon2 check, then
-/// [`sign_in_finish`]. A node that does not own the tenant runs the same three steps with
-/// the check on its own cores (`cluster`).
+/// Signs a user in with email and password on the tenant's owner: [`sign_in_check`], the
+/// argon2 check, then [`sign_in_finish`], composed by [`password_sign_in`]. Unknown email
+/// and wrong password take the same path through argon2 and give the same error;
+/// failures count toward the account's lockout, which holds even against the right
+/// password.
 pub async fn sign_in(ctx: &TenantContext, email: &str, password: &str, client: ClientInfo) -> Limited<SignedIn> {
-    let Limited { result, rate_limit } =
-        sign_in_check(ctx, email, password.len() > validate::MAX_PASSWORD_BYTES, &client).await;
+    let checked = sign_in_check(ctx, email, password.len() > validate::MAX_PASSWORD_BYTES, &client).await;
+    password_sign_in(&ctx.deps.hasher, password, checked, |stored, verdict| {
+        sign_in_finish(ctx, email, stored, verdict, client)
+    })
+    .await
+}
+
+/// The three steps of a password sign-in, wherever its halves run (here, or on the
+/// tenant's owner while another node checks the password): the outcome of the first half
+/// (`checked`: limits, lockout, the stored hash), the password checked against that hash
+/// with `hasher`, then `finish` with the hash and the verdict. The first half's limit
+/// state stays with the answer.
+pub async fn password_sign_in<F, Fut>(
+    hasher: &PasswordHasher,
+    password: &str,
+    checked: Limited<StoredPassword>,
+    finish: F,
+) -> Limited<SignedIn>
+where
+    F: FnOnce(Option<String>, PasswordVerdict) -> Fut,
+    Fut: std::future::Future<Output = Result<SignedIn, ApiError>>,
+{
+    let Limited { result, rate_limit } = checked;
     let result = match result {
-        Ok(stored) => match ctx.deps.hasher.check(password, stored.hash.as_deref()).await {
-            Ok(verdict) => sign_in_finish(ctx, email, stored.hash, verdict, client).await,
+        Ok(stored) => match hasher.check(password, stored.hash.as_deref()).await {
+            Ok(verdict) => finish(stored.hash, verdict).await,
             Err(e) => Err(e.into()),
         },
         Err(e) => Err(e),
@@ -114,8 +137,7 @@ pub async fn sign_in_check(
     too_long: bool,
     client: &ClientInfo,
 ) -> Limited<StoredPassword> {
-    // Lockout and limits key on the normalised email, known or not: no enumeration through them.
-    let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let account = validate::account_key(email);
     let rate_limit = match limits(
         ctx,
         &[(Limit::SignInIp, client_ip(client)), (Limit::SignInAccount, &account)],
@@ -152,7 +174,7 @@ pub async fn sign_in_finish(
     verdict: PasswordVerdict,
     client: ClientInfo,
 ) -> Result<SignedIn, ApiError> {
-    let account = validate::email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let account = validate::account_key(email);
     let result = start_checked(ctx, &account, email, checked, verdict, client).await;
     let event_result = if result.is_ok() { "success" } else { "failure" };
     metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => event_result).increment(1);

@@ -2,6 +2,7 @@
 //! tenant's context and a request, and answers with a contract result.
 
 mod accounts;
+pub use accounts::password_sign_in;
 mod emails;
 mod mfa;
 mod onetime;

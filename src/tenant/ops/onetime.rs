@@ -224,7 +224,7 @@ pub async fn request(
     email: String,
     redirect_url: Option<String>,
 ) -> Limited<()> {
-    let account = validate::email(&email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let account = validate::account_key(&email);
     let rate_limit = match ctx.limit(Limit::EmailSend, &account) {
         Ok(info) => info,
         Err((error, info)) => {
