@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::gateway;
-use super::membership::{up_nodes, View};
+use super::membership::{is_fresh, is_live, up_nodes, View};
 use super::{Cluster, ClusterError};
-use crate::store::cluster::NodeRecord;
+use crate::store::cluster::Heartbeat;
 
 /// The shortest time between two beats.
 const MIN_GAP: Duration = Duration::from_millis(100);
@@ -60,14 +60,13 @@ impl Cluster {
         let leaving = self.leaving.load(Ordering::Relaxed);
         let links = self.answering_links().await;
         self.store
-            .heartbeat(&NodeRecord {
+            .heartbeat(&Heartbeat {
                 name: self.name.clone(),
                 address: self.config.advertise.clone(),
                 version: crate::VERSION.to_owned(),
                 state: if leaving { "leaving" } else { "active" }.to_owned(),
                 links,
-                started_ms: if first { 0 } else { 1 },
-                heartbeat_ms: 0,
+                restarted: first,
             })
             .await?;
         let (nodes, now_ms) = self.store.nodes().await?;
@@ -75,7 +74,7 @@ impl Cluster {
         let up = up_nodes(&nodes, now_ms, stale);
         let live_peers: Vec<(String, String)> = nodes
             .iter()
-            .filter(|n| n.name != self.name && n.state == "active" && now_ms - n.heartbeat_ms <= stale)
+            .filter(|n| n.name != self.name && is_live(n, now_ms, stale))
             .map(|n| (n.name.clone(), n.address.clone()))
             .collect();
         self.transport.reset_backoff();
@@ -94,7 +93,7 @@ impl Cluster {
         let alone = live_peers.is_empty();
         let reached = nodes
             .iter()
-            .any(|n| n.name != self.name && now_ms - n.heartbeat_ms <= stale && n.links.contains(&self.name));
+            .any(|n| n.name != self.name && is_fresh(n, now_ms, stale) && n.links.contains(&self.name));
         self.joined.store(alone || reached, Ordering::Relaxed);
         metrics::gauge!("hellojohn_cluster_nodes").set(up.len() as f64);
         let before = self.view();

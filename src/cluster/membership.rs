@@ -15,11 +15,21 @@ pub struct View {
     pub now_ms: i64,
 }
 
+/// Whether `node` heartbeated within the last `stale_ms` (else it is down).
+pub fn is_fresh(node: &NodeRecord, now_ms: i64, stale_ms: i64) -> bool {
+    now_ms - node.heartbeat_ms <= stale_ms
+}
+
+/// Whether `node` is alive and not leaving: one that may own tenants if peers reach it.
+pub fn is_live(node: &NodeRecord, now_ms: i64, stale_ms: i64) -> bool {
+    node.state == "active" && is_fresh(node, now_ms, stale_ms)
+}
+
 /// A node's state as API.md §8 shows it.
 pub fn state_of(node: &NodeRecord, view: &View, stale_ms: i64) -> &'static str {
     if view.up.contains(&node.name) {
         "up"
-    } else if node.state == "leaving" && view.now_ms - node.heartbeat_ms <= stale_ms {
+    } else if node.state == "leaving" && is_fresh(node, view.now_ms, stale_ms) {
         "leaving"
     } else {
         "down"
@@ -28,10 +38,7 @@ pub fn state_of(node: &NodeRecord, view: &View, stale_ms: i64) -> &'static str {
 
 /// The nodes that may own tenants.
 pub fn up_nodes(nodes: &[NodeRecord], now_ms: i64, stale_ms: i64) -> Vec<String> {
-    let live: Vec<&NodeRecord> = nodes
-        .iter()
-        .filter(|n| n.state == "active" && now_ms - n.heartbeat_ms <= stale_ms)
-        .collect();
+    let live: Vec<&NodeRecord> = nodes.iter().filter(|n| is_live(n, now_ms, stale_ms)).collect();
     let reached = |n: &NodeRecord| {
         live.iter()
             .any(|peer| peer.name != n.name && peer.links.contains(&n.name))

@@ -26,6 +26,21 @@ pub struct NodeRecord {
     pub heartbeat_ms: i64,
 }
 
+/// What a node records at each beat (the database stamps the time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heartbeat {
+    pub name: String,
+    /// The `host:port` peers dial (`HELLOJOHN_CLUSTER_ADVERTISE`).
+    pub address: String,
+    pub version: String,
+    /// `active` or `leaving`.
+    pub state: String,
+    /// The peers this node holds a working link to.
+    pub links: Vec<String>,
+    /// The first beat of this run: the row's start time is reset.
+    pub restarted: bool,
+}
+
 /// One tenant's lease: `node` serves the tenant until `expires_ms`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeaseRecord {
@@ -52,7 +67,7 @@ pub trait ClusterStore: Send + Sync {
     /// The database's clock, in milliseconds since the epoch.
     async fn now_ms(&self) -> Result<i64, StoreError>;
     /// Records this node's heartbeat (inserting its row on the first one).
-    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StoreError>;
+    async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), StoreError>;
     /// Every node ever recorded, with the database's clock at the time of reading.
     async fn nodes(&self) -> Result<(Vec<NodeRecord>, i64), StoreError>;
     /// Removes the rows of nodes silent since before `before_ms` (long gone).

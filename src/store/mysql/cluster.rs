@@ -62,9 +62,8 @@ impl ClusterStore for MySqlClusterStore {
         Ok(now.unwrap_or_default())
     }
 
-    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StoreError> {
-        let links = serde_json::to_string(&node.links).unwrap_or_else(|_| "[]".into());
-        let restarted = node.started_ms == 0;
+    async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), StoreError> {
+        let links = serde_json::to_string(&beat.links).unwrap_or_else(|_| "[]".into());
         self.exec(
             "INSERT INTO {d}.cluster_node (name, address, version, state, links, started_ms, heartbeat_ms)
              VALUES (?, ?, ?, ?, ?, {now}, {now})
@@ -72,12 +71,12 @@ impl ClusterStore for MySqlClusterStore {
                state = VALUES(state), links = VALUES(links),
                started_ms = IF(?, VALUES(started_ms), started_ms), heartbeat_ms = VALUES(heartbeat_ms)",
             vec![
-                node.name.clone().into(),
-                node.address.clone().into(),
-                node.version.clone().into(),
-                node.state.clone().into(),
+                beat.name.clone().into(),
+                beat.address.clone().into(),
+                beat.version.clone().into(),
+                beat.state.clone().into(),
                 links.into(),
-                restarted.into(),
+                beat.restarted.into(),
             ],
         )
         .await

@@ -57,8 +57,8 @@ impl ClusterStore for PgClusterStore {
         Ok(rows.first().map(|r| r.get(0)).unwrap_or_default())
     }
 
-    async fn heartbeat(&self, node: &NodeRecord) -> Result<(), StoreError> {
-        let links = serde_json::to_string(&node.links).unwrap_or_else(|_| "[]".into());
+    async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), StoreError> {
+        let links = serde_json::to_string(&beat.links).unwrap_or_else(|_| "[]".into());
         self.query(
             "INSERT INTO {s}.cluster_node (name, address, version, state, links, started_ms, heartbeat_ms)
              VALUES ($1, $2, $3, $4, $5, {now}, {now})
@@ -66,12 +66,12 @@ impl ClusterStore for PgClusterStore {
                state = EXCLUDED.state, links = EXCLUDED.links, heartbeat_ms = EXCLUDED.heartbeat_ms,
                started_ms = CASE WHEN $6 THEN EXCLUDED.started_ms ELSE {s}.cluster_node.started_ms END",
             &[
-                &node.name,
-                &node.address,
-                &node.version,
-                &node.state,
+                &beat.name,
+                &beat.address,
+                &beat.version,
+                &beat.state,
                 &links,
-                &(node.started_ms == 0),
+                &beat.restarted,
             ],
         )
         .await?;
