@@ -18,7 +18,7 @@ async fn four_nodes_started_at_once_on_an_empty_database_form_one_cluster() {
 #[tokio::test]
 async fn a_node_with_the_wrong_cookie_never_joins() {
     on_postgres(async {
-        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]);
+        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]).await;
         cluster
             .node("n3")
             .env
@@ -38,7 +38,7 @@ async fn a_node_with_the_wrong_cookie_never_joins() {
 #[tokio::test]
 async fn a_node_with_a_certificate_from_another_ca_never_takes_tenants() {
     on_postgres(async {
-        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]);
+        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]).await;
         // n3's certificate and CA come from another authority.
         let foreign = data_dir();
         gen_certs(&foreign, &["n3"]);
@@ -149,7 +149,7 @@ matrix! {
 #[tokio::test]
 async fn a_joining_node_takes_only_its_share_and_the_old_owners_let_go() {
     on_postgres(async {
-        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]);
+        let mut cluster = TestCluster::new(&["n1", "n2", "n3"], &[]).await;
         futures_util::future::join_all(cluster.nodes[..2].iter_mut().map(Node::start)).await;
         let admin = attach(&cluster.nodes[0].base()).await;
         for node in &cluster.nodes[..2] {

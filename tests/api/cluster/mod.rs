@@ -97,11 +97,18 @@ impl Node {
 struct TestCluster {
     nodes: Vec<Node>,
     certs: PathBuf,
+    /// One of the few cluster slots: every node holds database connections, and the
+    /// suite's other servers share the test PostgreSQL's 100.
+    _slot: tokio::sync::SemaphorePermit<'static>,
 }
+
+/// At most this many test clusters run at once.
+static CLUSTER_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 impl TestCluster {
     /// Settings for `names` (not started); `extra` goes into every node's environment.
-    fn new(names: &[&str], extra: &[(&str, &str)]) -> Self {
+    async fn new(names: &[&str], extra: &[(&str, &str)]) -> Self {
+        let slot = CLUSTER_SLOTS.acquire().await.unwrap();
         let certs = data_dir();
         gen_certs(&certs, names);
         let dir = data_dir();
@@ -150,12 +157,16 @@ impl TestCluster {
                 }
             })
             .collect();
-        Self { nodes, certs }
+        Self {
+            nodes,
+            certs,
+            _slot: slot,
+        }
     }
 
     /// Starts every node at once and waits until each sees all of them up.
     async fn start(names: &[&str], extra: &[(&str, &str)]) -> (Self, Server) {
-        let mut cluster = Self::new(names, extra);
+        let mut cluster = Self::new(names, extra).await;
         futures_util::future::join_all(cluster.nodes.iter_mut().map(Node::start)).await;
         let admin = attach(&cluster.nodes[0].base()).await;
         for node in &cluster.nodes {
