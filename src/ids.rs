@@ -15,6 +15,8 @@ pub mod prefix {
     pub const CHALLENGE: &str = "mfa";
     pub const WEBHOOK: &str = "wh";
     pub const DELIVERY: &str = "del";
+    /// A client of a tenant's OpenID provider.
+    pub const CLIENT: &str = "cli";
     /// A webhook signing secret (never shown: the id only seals it).
     pub const WEBHOOK_SECRET: &str = "whs";
 }

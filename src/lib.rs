@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod mail;
+pub mod oauth;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -294,9 +294,15 @@ impl KeyRing {
         })
     }
 
-    /// Signs a compact JWS with the active key (`typ: at+jwt`).
+    /// Signs a compact JWS with the active key (`typ: at+jwt`, an access token, RFC 9068).
     pub fn sign(&self, claims: &impl serde::Serialize) -> Result<String, KeyError> {
-        let header = json!({"alg": alg_name(self.signer_alg), "typ": "at+jwt", "kid": self.signer_kid});
+        self.sign_typed(claims, "at+jwt")
+    }
+
+    /// Signs a compact JWS with the active key and the given `typ` (`JWT` for ID tokens,
+    /// which must not pass for access tokens).
+    pub fn sign_typed(&self, claims: &impl serde::Serialize, typ: &str) -> Result<String, KeyError> {
+        let header = json!({"alg": alg_name(self.signer_alg), "typ": typ, "kid": self.signer_kid});
         let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(enc)?);
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(enc)?);
         let message = format!("{header}.{payload}");

@@ -78,10 +78,10 @@ fn envelope(response: Response, request_id: &str, span: &tracing::Span) -> Respo
         Some(error) => error.clone(),
         None if response.status().is_client_error() || response.status().is_server_error() => {
             // A response from axum or tower without our body: replace it with the envelope.
-            let has_json = response
-                .headers()
-                .get("content-type")
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+            // Our own JSON (OAuth's RFC 6749 errors) and hosted HTML pages stay as they are.
+            let has_json = response.headers().get("content-type").is_some_and(|v| {
+                v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+            });
             match error_for_status(response.status()) {
                 Some(error) if !has_json => error,
                 _ => return response,

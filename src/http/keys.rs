@@ -66,13 +66,40 @@ pub async fn discovery(
     Path(tenant_id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     known_tenant(&state, &tenant_id).await?;
+    let tenant = state.control.tenant(&tenant_id).await?;
     let issuer = format!("{}/t/{tenant_id}", state.config.public_url);
-    // Only what is served: the issuer and its keys (no OAuth endpoints exist yet).
+    let alg = serde_json::to_value(tenant.auth_config.signing_alg).unwrap_or_else(|_| json!("EdDSA"));
+    // Exactly what is served (API.md §6, §9).
     Ok((
         [PUBLIC_CACHE, ANY_ORIGIN],
         Json(json!({
             "issuer": issuer,
             "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+            "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
+            "token_endpoint": format!("{issuer}/oauth2/token"),
+            "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
+            "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+            "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
+            "end_session_endpoint": format!("{issuer}/oauth2/end_session"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [alg],
+            "scopes_supported": crate::oauth::scopes::KNOWN,
+            "claims_supported": [
+                "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "azp",
+                "email", "email_verified", "name", "preferred_username", "picture", "updated_at"
+            ],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "code_challenge_methods_supported": ["S256"],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "authorization_response_iss_parameter_supported": true,
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
         })),
     ))
 }

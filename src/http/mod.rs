@@ -5,13 +5,16 @@
 mod api_keys;
 mod auth;
 pub mod body;
+mod clients;
 mod control;
 mod cors;
 mod edge;
 pub mod error;
 mod extract;
+mod hosted;
 mod keys;
 mod mfa;
+mod oauth2;
 mod openapi;
 mod ops;
 mod orgs;
@@ -188,6 +191,9 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(orgs::my_organizations))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::delete))
+        .routes(routes!(clients::list_clients, clients::create))
+        .routes(routes!(clients::get, clients::update, clients::delete))
+        .routes(routes!(clients::rotate_secret))
         .routes(routes!(keys::jwks_v1));
     let mut public = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(ops::health))
@@ -199,6 +205,19 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
     public
         .routes(routes!(keys::jwks))
         .routes(routes!(keys::discovery))
+        .routes(routes!(
+            hosted::authorize::authorize_get,
+            hosted::authorize::authorize_post
+        ))
+        .routes(routes!(hosted::authorize::end_session))
+        .routes(routes!(oauth2::token))
+        .routes(routes!(oauth2::userinfo_get, oauth2::userinfo_post))
+        .routes(routes!(oauth2::revoke))
+        .routes(routes!(oauth2::introspect))
+        .routes(routes!(hosted::links::reset_page, hosted::links::reset_submit))
+        .routes(routes!(hosted::links::verify_page, hosted::links::verify_submit))
+        .routes(routes!(hosted::links::magic_page, hosted::links::magic_submit))
+        .routes(routes!(hosted::stylesheet))
         .nest("/cp/v1", cp)
         .nest("/v1", v1)
 }

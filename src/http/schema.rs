@@ -9,7 +9,9 @@
 use serde_json::Value;
 use utoipa::ToSchema;
 
-pub use crate::views::objects::{Delivery, Factor, Invitation, Membership, MyMembership, Organization, Role, Webhook};
+pub use crate::views::objects::{
+    Delivery, Factor, Invitation, Membership, MyMembership, OAuthClient, Organization, Role, Webhook,
+};
 
 /// The error envelope every non-2xx answer carries (API.md §1.2).
 #[derive(ToSchema)]

@@ -172,11 +172,20 @@ pub enum RecordKind {
     WebhookDelivery,
     /// A delivery still to attempt, id = the delivery's, owner `due` (`hj_webhook_due`).
     DueDelivery,
+    /// A client of the tenant's OpenID provider, owned by itself (`hj_oauth_client`).
+    OAuthClient,
+    /// An authorization code by hash, owned by its user (`hj_oauth_code`).
+    OAuthCode,
+    /// The client a session was issued to, id = session id, owned by the user (`hj_oauth_grant`).
+    OAuthGrant,
+    /// A user's remembered consent to a client, id `<user id>:<client id>` (`hj_oauth_consent`).
+    OAuthConsent,
 }
 
 impl RecordKind {
     /// Every kind, for exports and user deletion.
-    pub const ALL: [RecordKind; 10] = [
+    /// New kinds go at the end: the file store's export spool numbers kinds by position.
+    pub const ALL: [RecordKind; 14] = [
         RecordKind::MfaFactor,
         RecordKind::MfaChallenge,
         RecordKind::OneTimeToken,
@@ -187,6 +196,10 @@ impl RecordKind {
         RecordKind::Webhook,
         RecordKind::WebhookDelivery,
         RecordKind::DueDelivery,
+        RecordKind::OAuthClient,
+        RecordKind::OAuthCode,
+        RecordKind::OAuthGrant,
+        RecordKind::OAuthConsent,
     ];
 
     /// The table (or file-store table) of this kind.
@@ -202,6 +215,10 @@ impl RecordKind {
             RecordKind::Webhook => "hj_webhook",
             RecordKind::WebhookDelivery => "hj_webhook_delivery",
             RecordKind::DueDelivery => "hj_webhook_due",
+            RecordKind::OAuthClient => "hj_oauth_client",
+            RecordKind::OAuthCode => "hj_oauth_code",
+            RecordKind::OAuthGrant => "hj_oauth_grant",
+            RecordKind::OAuthConsent => "hj_oauth_consent",
         }
     }
 

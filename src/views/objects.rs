@@ -164,6 +164,26 @@ pub struct Factor {
     pub last_used_at: Option<String>,
 }
 
+/// A client of the tenant's OpenID provider; `client_secret` only at creation and rotation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OAuthClient {
+    pub id: String,
+    /// The `client_id` of the OAuth protocol (the same value as `id`).
+    pub client_id: String,
+    pub name: String,
+    /// `public` or `confidential`.
+    #[serde(rename = "type")]
+    pub client_type: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub first_party: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
 /// Any object an organization or webhook operation shows, tagged by kind on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Shape {
@@ -173,6 +193,7 @@ pub enum Shape {
     Role(Role),
     Webhook(Webhook),
     Delivery(Delivery),
+    OAuthClient(OAuthClient),
 }
 
 impl Shape {
@@ -185,6 +206,7 @@ impl Shape {
             Self::Role(r) => &r.key,
             Self::Webhook(w) => &w.id,
             Self::Delivery(d) => &d.id,
+            Self::OAuthClient(c) => &c.id,
         }
     }
 
@@ -197,6 +219,7 @@ impl Shape {
             Self::Role(r) => serde_json::to_value(r),
             Self::Webhook(w) => serde_json::to_value(w),
             Self::Delivery(d) => serde_json::to_value(d),
+            Self::OAuthClient(c) => serde_json::to_value(c),
         };
         // Plain structs of strings, numbers and JSON values always serialize.
         shown.unwrap_or(Value::Null)
@@ -212,4 +235,12 @@ macro_rules! shape_from {
         }
     )*};
 }
-shape_from!(Organization, Membership, Invitation, Role, Webhook, Delivery);
+shape_from!(
+    Organization,
+    Membership,
+    Invitation,
+    Role,
+    Webhook,
+    Delivery,
+    OAuthClient
+);

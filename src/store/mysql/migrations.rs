@@ -51,6 +51,11 @@ pub const TENANT: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../../../migrations/mysql/tenant/0004_webhooks.sql"),
     },
+    Migration {
+        version: 5,
+        name: "oauth",
+        sql: include_str!("../../../migrations/mysql/tenant/0005_oauth.sql"),
+    },
 ];
 
 fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {

@@ -54,6 +54,11 @@ pub const TENANT: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../../../migrations/postgres/tenant/0005_webhooks.sql"),
     },
+    Migration {
+        version: 6,
+        name: "oauth",
+        sql: include_str!("../../../migrations/postgres/tenant/0006_oauth.sql"),
+    },
 ];
 
 /// A stable advisory-lock key per schema (FNV-1a), so two nodes never migrate one schema at once.

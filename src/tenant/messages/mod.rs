@@ -11,6 +11,7 @@ pub mod auth;
 pub mod email;
 pub mod mfa;
 pub mod node;
+pub mod oauth;
 pub mod orgs;
 #[cfg(test)]
 mod round_trip;
@@ -113,6 +114,7 @@ pub enum TenantRequest {
     Email(email::EmailOp),
     Orgs(orgs::OrgOp),
     Webhooks(webhooks::WebhookOp),
+    OAuth(oauth::OAuthOp),
     Node(node::NodeOp),
 }
 
@@ -126,6 +128,7 @@ pub enum TenantResponse {
     Email(email::EmailReply),
     Orgs(orgs::OrgReply),
     Webhooks(webhooks::WebhookReply),
+    OAuth(oauth::OAuthReply),
     Node(node::NodeReply),
 }
 

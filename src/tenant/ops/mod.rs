@@ -8,7 +8,7 @@ mod mfa;
 mod onetime;
 pub mod orgs;
 mod principal;
-mod sessions;
+pub(crate) mod sessions;
 #[cfg(test)]
 mod tests;
 mod users;
@@ -25,6 +25,9 @@ use super::messages::auth::{
 use super::messages::email::{EmailOp, RequestEmailLink, ResetPassword, SendEmailVerification, VerifyEmail};
 use super::messages::mfa::{ConfirmTotp, ListFactors, MfaOp, RegenerateBackupCodes, RemoveFactor, StartTotp};
 use super::messages::node::{Jwks, NodeOp};
+use super::messages::oauth::{
+    Authorize, Clients, EndSession, Introspect, OAuthOp, OpenBrowser, Revoke, Token, UserInfo,
+};
 use super::messages::orgs::{AcceptInvitation, Acceptance, MyOrganizations, OrgOp, Organization};
 use super::messages::sessions::{GetSession, ListSessions, RevokeSession, RevokeUserSessions, SessionOp};
 use super::messages::users::{
@@ -68,6 +71,7 @@ pub async fn execute(ctx: &Arc<TenantContext>, call: TenantCall) -> TenantReply 
                 .await
                 .into()
         }
+        TenantRequest::OAuth(op) => oauth_area(ctx, who, client, op).await.into(),
         // Reload and the fault hook are handled on the actor itself.
         TenantRequest::Node(NodeOp::Jwks(_)) => Ok(Jwks::respond(ctx.keys.jwks().clone())).into(),
         TenantRequest::Node(NodeOp::Reload(_) | NodeOp::InjectPanic(_)) => Err(ApiError::Internal).into(),
@@ -303,5 +307,44 @@ async fn orgs_area(
             })
             .await
         }
+    }
+}
+
+/// The OpenID provider: `/v1/clients` with the secret key; the provider's own endpoints
+/// authenticate their clients themselves.
+async fn oauth_area(
+    ctx: &Arc<TenantContext>,
+    who: &Principal,
+    client: ClientInfo,
+    op: OAuthOp,
+) -> Result<TenantResponse, ApiError> {
+    use crate::oauth::{clients, flow, grants, tokens};
+    match op {
+        OAuthOp::Clients(op) => {
+            answer::<Clients>(async { clients::execute(ctx, who.server().map(|()| op.action)?).await }).await
+        }
+        OAuthOp::Authorize(op) => {
+            answer::<Authorize>(flow::authorize(ctx, op.request, op.browser, op.fresh, op.decision)).await
+        }
+        OAuthOp::OpenBrowser(op) => {
+            answer::<OpenBrowser>(async {
+                let session = ctx
+                    .store
+                    .get_session(&op.session_id)
+                    .await?
+                    .ok_or(ApiError::SessionRevoked)?;
+                Ok(crate::oauth::browser::cookie_value(
+                    &ctx.deps.master_key,
+                    &ctx.tenant.id,
+                    &session.id,
+                ))
+            })
+            .await
+        }
+        OAuthOp::Token(op) => answer::<Token>(grants::exchange(ctx, op.client, op.grant, client)).await,
+        OAuthOp::UserInfo(op) => answer::<UserInfo>(tokens::userinfo(ctx, &op.access_token)).await,
+        OAuthOp::Revoke(op) => answer::<Revoke>(tokens::revoke(ctx, &op.client, &op.token)).await,
+        OAuthOp::Introspect(op) => answer::<Introspect>(tokens::introspect(ctx, &op.client, &op.token)).await,
+        OAuthOp::EndSession(op) => answer::<EndSession>(tokens::end_session(ctx, op.request, op.browser)).await,
     }
 }
