@@ -11,6 +11,7 @@ mod cors;
 mod edge;
 pub mod error;
 mod extract;
+pub use openapi::is_provider_path;
 mod hosted;
 mod keys;
 mod mfa;

@@ -83,17 +83,55 @@ pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                 .build(),
         ),
     );
+    components.responses.insert(
+        "OAuthError".to_owned(),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(
+                    "The OpenID provider's endpoints answer errors in RFC 6749 form \
+                     (`{\"error\", \"error_description\"}`, API.md §9); its hosted pages answer an HTML page.",
+                )
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(Ref::from_schema_name(OAuthErrorBody::name()))))
+                        .build(),
+                )
+                .content("text/html", ContentBuilder::new().build())
+                .build(),
+        ),
+    );
+    components
+        .schemas
+        .insert(OAuthErrorBody::name().into_owned(), OAuthErrorBody::schema());
     for (path, item) in api.paths.paths.iter_mut() {
+        let error = if is_provider_path(path) { "OAuthError" } else { "Error" };
         for operation in operations(item) {
             add_path_parameters(path, operation);
             operation
                 .responses
                 .responses
                 .entry("default".to_owned())
-                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Error")));
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(error)));
         }
     }
     api
+}
+
+/// The provider's endpoints and hosted pages (`/t/{tenant_id}/…` but the key documents),
+/// whose errors are not the API's envelope.
+pub fn is_provider_path(path: &str) -> bool {
+    (path.starts_with("/t/") && !path.contains("/.well-known/")) || path.starts_with("/assets/")
+}
+
+/// An RFC 6749 error.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
+    /// `unsupported_grant_type`, `invalid_scope`, `invalid_token`, …
+    error: String,
+    error_description: String,
 }
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {

@@ -20,6 +20,7 @@ mod email_links;
 mod isolation;
 mod limits;
 mod mfa;
+mod oauth;
 mod openapi;
 mod operability;
 mod ops;

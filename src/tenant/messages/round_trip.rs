@@ -7,6 +7,7 @@ use super::auth::*;
 use super::email::*;
 use super::mfa::*;
 use super::node::*;
+use super::oauth::*;
 use super::orgs::*;
 use super::sessions::*;
 use super::users::*;
@@ -55,13 +56,21 @@ fn name(request: &TenantRequest) -> &'static str {
         R::Orgs(OrgOp::MyOrganizations(_)) => "MyOrganizations",
         R::Orgs(OrgOp::AcceptInvitation(_)) => "AcceptInvitation",
         R::Webhooks(WebhookOp::Webhook(_)) => "Webhook",
+        R::OAuth(OAuthOp::Clients(_)) => "Clients",
+        R::OAuth(OAuthOp::Authorize(_)) => "Authorize",
+        R::OAuth(OAuthOp::OpenBrowser(_)) => "OpenBrowser",
+        R::OAuth(OAuthOp::Token(_)) => "Token",
+        R::OAuth(OAuthOp::UserInfo(_)) => "UserInfo",
+        R::OAuth(OAuthOp::Revoke(_)) => "Revoke",
+        R::OAuth(OAuthOp::Introspect(_)) => "Introspect",
+        R::OAuth(OAuthOp::EndSession(_)) => "EndSession",
         R::Node(NodeOp::Jwks(_)) => "Jwks",
         R::Node(NodeOp::Reload(_)) => "Reload",
         R::Node(NodeOp::InjectPanic(_)) => "InjectPanic",
     }
 }
 
-const OPERATIONS: usize = 37;
+const OPERATIONS: usize = 45;
 
 fn at(seconds: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(seconds).unwrap()
@@ -444,6 +453,85 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
                 },
             },
             Shown::object(webhook),
+        ),
+        pair(
+            Clients {
+                action: ClientAction::Create(ClientFields {
+                    name: Some("App".to_owned()),
+                    redirect_uris: Some(vec!["https://app.example/cb".to_owned()]),
+                    ..ClientFields::default()
+                }),
+            },
+            Shown::Done,
+        ),
+        pair(
+            Authorize {
+                request: AuthorizationRequest {
+                    client_id: Some("cli_1".to_owned()),
+                    scope: Some("openid email".to_owned()),
+                    ..AuthorizationRequest::default()
+                },
+                browser: Some("ses_1.mac".to_owned()),
+                fresh: true,
+                decision: Some(false),
+            },
+            AuthorizeStep::Consent {
+                client_name: "App".to_owned(),
+                scopes: vec!["openid".to_owned()],
+            },
+        ),
+        pair(
+            OpenBrowser {
+                session_id: "ses_1".to_owned(),
+            },
+            "ses_1.mac".to_owned(),
+        ),
+        pair(
+            Token {
+                client: ClientAuth {
+                    client_id: "cli_1".to_owned(),
+                    client_secret: Some("cs_1".to_owned()),
+                },
+                grant: TokenGrant::AuthorizationCode {
+                    code: "ac_1".to_owned(),
+                    redirect_uri: None,
+                    code_verifier: Some("v".to_owned()),
+                },
+            },
+            Ok(json!({"access_token": "a"})),
+        ),
+        pair(
+            UserInfo {
+                access_token: "a".to_owned(),
+            },
+            Err(crate::oauth::OAuthError::invalid_token("expired")),
+        ),
+        pair(
+            Revoke {
+                client: ClientAuth {
+                    client_id: "cli_1".to_owned(),
+                    client_secret: None,
+                },
+                token: "rt_1".to_owned(),
+            },
+            Ok(()),
+        ),
+        pair(
+            Introspect {
+                client: ClientAuth {
+                    client_id: "cli_1".to_owned(),
+                    client_secret: None,
+                },
+                token: "rt_1".to_owned(),
+            },
+            Ok(json!({"active": false})),
+        ),
+        pair(
+            EndSession {
+                request: EndSessionRequest::default(),
+                browser: None,
+            },
+            Ok(Some("https://app.example/bye".to_owned())),
         ),
         pair(
             Jwks {},
