@@ -11,6 +11,7 @@ mod actors;
 mod backup;
 mod bad_input;
 mod big_backups;
+mod browser;
 mod cluster;
 mod connection_budget;
 mod control_plane;
