@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::harness::*;
 
@@ -120,11 +120,16 @@ matrix! {
         let alias_path = format!("/v1/jwks/{}", t.id);
         let discovery = s.call(Method::GET, &discovery_path, None, None).await;
         let issuer = format!("{}/t/{}", s.base, t.id);
-        assert_eq!(
-            discovery.body,
-            json!({"issuer": issuer, "jwks_uri": format!("{issuer}/.well-known/jwks.json")}),
-            "no endpoint, response type or algorithm that is not served"
-        );
+        assert_eq!(discovery.body["issuer"], issuer);
+        assert_eq!(discovery.body["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
+        // No endpoint, response type or algorithm that is not served.
+        let endpoints: Vec<(&String, &Value)> = discovery.body.as_object().unwrap().iter().filter(|(k, _)| k.ends_with("_endpoint")).collect();
+        assert_eq!(endpoints.len(), 6, "{}", discovery.body);
+        for (name, url) in endpoints {
+            assert_eq!(url.as_str().unwrap(), format!("{issuer}/oauth2/{}", name.trim_end_matches("_endpoint").replace("authorization", "authorize").replace("revocation", "revoke").replace("introspection", "introspect")));
+        }
+        assert_eq!(discovery.body["response_types_supported"], json!(["code"]));
+        assert_eq!(discovery.body["id_token_signing_alg_values_supported"], json!(["EdDSA"]));
         let origin = "https://any-app.example";
         for path in [&discovery_path, &jwks_path, &alias_path] {
             let answer = client().get(s.url(path)).header("origin", origin).send().await.unwrap();
