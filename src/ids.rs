@@ -17,6 +17,8 @@ pub mod prefix {
     pub const DELIVERY: &str = "del";
     /// A client of a tenant's OpenID provider.
     pub const CLIENT: &str = "cli";
+    /// A user's linked social identity.
+    pub const IDENTITY: &str = "idn";
     /// A webhook signing secret (never shown: the id only seals it).
     pub const WEBHOOK_SECRET: &str = "whs";
 }

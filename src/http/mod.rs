@@ -24,6 +24,7 @@ mod params;
 mod recovery;
 mod reference;
 mod schema;
+mod social;
 mod users;
 mod webhooks;
 
@@ -140,6 +141,8 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::cp_list, api_keys::cp_create))
         .routes(routes!(api_keys::cp_delete))
         .routes(routes!(control::cluster_status))
+        .routes(routes!(social::list_providers))
+        .routes(routes!(social::put_provider, social::delete_provider))
         .routes(routes!(control::export_tenant))
         // Streamed: the handler counts the body against `body::MAX_IMPORT_BYTES` itself.
         .routes(routes!(control::import_tenant));
@@ -192,6 +195,11 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(orgs::my_organizations))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::delete))
+        .routes(routes!(social::start))
+        .routes(routes!(social::provider_return))
+        .routes(routes!(social::callback))
+        .routes(routes!(social::my_identities))
+        .routes(routes!(social::remove_identity))
         .routes(routes!(clients::list_clients, clients::create))
         .routes(routes!(clients::get, clients::update, clients::delete))
         .routes(routes!(clients::rotate_secret))

@@ -10,6 +10,7 @@ pub mod flow;
 pub mod grants;
 pub mod pkce;
 pub mod scopes;
+pub mod social;
 pub mod tokens;
 
 pub use error::OAuthError;

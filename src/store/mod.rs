@@ -180,12 +180,22 @@ pub enum RecordKind {
     OAuthGrant,
     /// A user's remembered consent to a client, id `<user id>:<client id>` (`hj_oauth_consent`).
     OAuthConsent,
+    /// A social provider's settings, id = provider name, owner `providers` (`hj_oauth_provider`).
+    OAuthProvider,
+    /// A social sign-in waiting for its provider, by state hash, owner `flows` (`hj_social_flow`).
+    SocialFlow,
+    /// The code a social sign-in hands the app, by hash, owned by the user (`hj_social_code`).
+    SocialCode,
+    /// A linked provider identity, owned by the user (`hj_identity`).
+    Identity,
+    /// (provider, provider user id) → identity id, owned by the user (`hj_identity_key`).
+    IdentityKey,
 }
 
 impl RecordKind {
     /// Every kind, for exports and user deletion.
     /// New kinds go at the end: the file store's export spool numbers kinds by position.
-    pub const ALL: [RecordKind; 14] = [
+    pub const ALL: [RecordKind; 19] = [
         RecordKind::MfaFactor,
         RecordKind::MfaChallenge,
         RecordKind::OneTimeToken,
@@ -200,6 +210,11 @@ impl RecordKind {
         RecordKind::OAuthCode,
         RecordKind::OAuthGrant,
         RecordKind::OAuthConsent,
+        RecordKind::OAuthProvider,
+        RecordKind::SocialFlow,
+        RecordKind::SocialCode,
+        RecordKind::Identity,
+        RecordKind::IdentityKey,
     ];
 
     /// The table (or file-store table) of this kind.
@@ -219,6 +234,11 @@ impl RecordKind {
             RecordKind::OAuthCode => "hj_oauth_code",
             RecordKind::OAuthGrant => "hj_oauth_grant",
             RecordKind::OAuthConsent => "hj_oauth_consent",
+            RecordKind::OAuthProvider => "hj_oauth_provider",
+            RecordKind::SocialFlow => "hj_social_flow",
+            RecordKind::SocialCode => "hj_social_code",
+            RecordKind::Identity => "hj_identity",
+            RecordKind::IdentityKey => "hj_identity_key",
         }
     }
 
@@ -227,6 +247,7 @@ impl RecordKind {
         match self {
             RecordKind::OrgSlug => "slug",
             RecordKind::Membership => "membership",
+            RecordKind::IdentityKey => "identity",
             _ => "key",
         }
     }

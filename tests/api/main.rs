@@ -30,6 +30,7 @@ mod proxy;
 mod review;
 mod scale;
 mod sessions;
+mod social;
 mod sql;
 mod tokens;
 mod users;

@@ -56,6 +56,11 @@ pub const TENANT: &[Migration] = &[
         name: "oauth",
         sql: include_str!("../../../migrations/mysql/tenant/0005_oauth.sql"),
     },
+    Migration {
+        version: 6,
+        name: "social",
+        sql: include_str!("../../../migrations/mysql/tenant/0006_social.sql"),
+    },
 ];
 
 fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {

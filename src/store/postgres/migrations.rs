@@ -59,6 +59,11 @@ pub const TENANT: &[Migration] = &[
         name: "oauth",
         sql: include_str!("../../../migrations/postgres/tenant/0006_oauth.sql"),
     },
+    Migration {
+        version: 7,
+        name: "social",
+        sql: include_str!("../../../migrations/postgres/tenant/0007_social.sql"),
+    },
 ];
 
 /// A stable advisory-lock key per schema (FNV-1a), so two nodes never migrate one schema at once.

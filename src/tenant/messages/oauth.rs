@@ -94,6 +94,43 @@ pub struct EndSessionRequest {
     pub state: Option<String>,
 }
 
+/// A social provider's settings as the operator sends them (`PUT …/oauth-providers/{provider}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderFields {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub issuer: Option<String>,
+    pub allow_linking: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+/// What the operator does to a tenant's social providers (`/cp/v1/tenants/{id}/oauth-providers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ProviderAction {
+    List,
+    Put { provider: String, fields: ProviderFields },
+    Delete { provider: String },
+}
+
+/// A social sign-in's start as the app sends it (`/v1/auth/oauth/{provider}/authorize`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SocialStart {
+    pub redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// What the provider sent back to `/v1/oauth/callback/{provider}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderReturn {
+    pub code: Option<String>,
+    /// The part of `state` after the tenant id.
+    pub state: String,
+    pub error: Option<String>,
+}
+
 area! {
     /// `/v1/clients…` and `/t/{tenant_id}/oauth2/…`.
     OAuth: OAuthOp / OAuthReply {
@@ -119,5 +156,20 @@ area! {
         Introspect { client: ClientAuth, token: String } => Result<Value, OAuthError>;
         /// `/oauth2/end_session`: where to send the browser afterwards, if anywhere.
         EndSession { request: EndSessionRequest, browser: Option<String> } => Result<Option<String>, OAuthError>;
+        /// `/cp/v1/tenants/{id}/oauth-providers…` (operator): the settings, never a secret.
+        Providers { action: ProviderAction } => Value;
+        /// Starts a social sign-in: where to send the browser (the provider).
+        StartSocial { provider: String, start: SocialStart } => String;
+        /// The provider's answer: where to send the browser (the app, with a code or an error).
+        FinishProvider { provider: String, answer: ProviderReturn } => String;
+        /// The app trades the code for a session (`POST /v1/auth/oauth/{provider}/callback`).
+        SocialSignIn {
+            provider: String,
+            code: String,
+            code_verifier: String,
+            redirect_uri: String,
+        } => super::auth::SignedIn;
+        /// `/v1/me/identities` (`remove: None` lists them).
+        Identities { remove: Option<String> } => Value;
     }
 }

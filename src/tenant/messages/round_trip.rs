@@ -64,13 +64,18 @@ fn name(request: &TenantRequest) -> &'static str {
         R::OAuth(OAuthOp::Revoke(_)) => "Revoke",
         R::OAuth(OAuthOp::Introspect(_)) => "Introspect",
         R::OAuth(OAuthOp::EndSession(_)) => "EndSession",
+        R::OAuth(OAuthOp::Providers(_)) => "Providers",
+        R::OAuth(OAuthOp::StartSocial(_)) => "StartSocial",
+        R::OAuth(OAuthOp::FinishProvider(_)) => "FinishProvider",
+        R::OAuth(OAuthOp::SocialSignIn(_)) => "SocialSignIn",
+        R::OAuth(OAuthOp::Identities(_)) => "Identities",
         R::Node(NodeOp::Jwks(_)) => "Jwks",
         R::Node(NodeOp::Reload(_)) => "Reload",
         R::Node(NodeOp::InjectPanic(_)) => "InjectPanic",
     }
 }
 
-const OPERATIONS: usize = 45;
+const OPERATIONS: usize = 50;
 
 fn at(seconds: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(seconds).unwrap()
@@ -532,6 +537,58 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
                 browser: None,
             },
             Ok(Some("https://app.example/bye".to_owned())),
+        ),
+        pair(
+            Providers {
+                action: ProviderAction::Put {
+                    provider: "oidc:corp".to_owned(),
+                    fields: ProviderFields {
+                        client_id: Some("id".to_owned()),
+                        allow_linking: Some(true),
+                        ..ProviderFields::default()
+                    },
+                },
+            },
+            json!({"provider": "oidc:corp"}),
+        ),
+        pair(
+            StartSocial {
+                provider: "github".to_owned(),
+                start: SocialStart {
+                    redirect_uri: Some("https://app.example/cb".to_owned()),
+                    ..SocialStart::default()
+                },
+            },
+            "https://github.com/login/oauth/authorize?x".to_owned(),
+        ),
+        pair(
+            FinishProvider {
+                provider: "github".to_owned(),
+                answer: ProviderReturn {
+                    code: Some("c".to_owned()),
+                    state: "s".to_owned(),
+                    error: None,
+                },
+            },
+            "https://app.example/cb?code=x".to_owned(),
+        ),
+        pair(
+            SocialSignIn {
+                provider: "google".to_owned(),
+                code: "hjoc_1".to_owned(),
+                code_verifier: "v".to_owned(),
+                redirect_uri: "https://app.example/cb".to_owned(),
+            },
+            SignedIn {
+                user: user(),
+                tokens: tokens(),
+            },
+        ),
+        pair(
+            Identities {
+                remove: Some("idn_1".to_owned()),
+            },
+            json!(null),
         ),
         pair(
             Jwks {},

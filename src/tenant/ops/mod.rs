@@ -6,12 +6,13 @@ pub use accounts::password_sign_in;
 mod emails;
 mod mfa;
 mod onetime;
+pub use onetime::allowed_redirect;
 pub mod orgs;
 mod principal;
 pub(crate) mod sessions;
 #[cfg(test)]
 mod tests;
-mod users;
+pub(crate) mod users;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,7 +27,8 @@ use super::messages::email::{EmailOp, RequestEmailLink, ResetPassword, SendEmail
 use super::messages::mfa::{ConfirmTotp, ListFactors, MfaOp, RegenerateBackupCodes, RemoveFactor, StartTotp};
 use super::messages::node::{Jwks, NodeOp};
 use super::messages::oauth::{
-    Authorize, Clients, EndSession, Introspect, OAuthOp, OpenBrowser, Revoke, Token, UserInfo,
+    Authorize, Clients, EndSession, FinishProvider, Identities, Introspect, OAuthOp, OpenBrowser, Providers, Revoke,
+    SocialSignIn, StartSocial, Token, UserInfo,
 };
 use super::messages::orgs::{AcceptInvitation, Acceptance, MyOrganizations, OrgOp, Organization};
 use super::messages::sessions::{GetSession, ListSessions, RevokeSession, RevokeUserSessions, SessionOp};
@@ -318,7 +320,7 @@ async fn oauth_area(
     client: ClientInfo,
     op: OAuthOp,
 ) -> Result<TenantResponse, ApiError> {
-    use crate::oauth::{clients, flow, grants, tokens};
+    use crate::oauth::{clients, flow, grants, social, tokens};
     match op {
         OAuthOp::Clients(op) => {
             answer::<Clients>(async { clients::execute(ctx, who.server().map(|()| op.action)?).await }).await
@@ -346,5 +348,36 @@ async fn oauth_area(
         OAuthOp::Revoke(op) => answer::<Revoke>(tokens::revoke(ctx, &op.client, &op.token)).await,
         OAuthOp::Introspect(op) => answer::<Introspect>(tokens::introspect(ctx, &op.client, &op.token)).await,
         OAuthOp::EndSession(op) => answer::<EndSession>(tokens::end_session(ctx, op.request, op.browser)).await,
+        OAuthOp::Providers(op) => {
+            answer::<Providers>(async {
+                match who {
+                    Principal::Operator => social::providers::execute(ctx, op.action).await,
+                    _ => Err(ApiError::Internal),
+                }
+            })
+            .await
+        }
+        OAuthOp::StartSocial(op) => answer::<StartSocial>(social::signin::start(ctx, &op.provider, op.start)).await,
+        OAuthOp::FinishProvider(op) => {
+            answer::<FinishProvider>(social::signin::provider_return(ctx, &op.provider, op.answer)).await
+        }
+        OAuthOp::SocialSignIn(op) => {
+            answer::<SocialSignIn>(social::signin::sign_in(
+                ctx,
+                &op.provider,
+                &op.code,
+                &op.code_verifier,
+                &op.redirect_uri,
+                client,
+            ))
+            .await
+        }
+        OAuthOp::Identities(op) => {
+            answer::<Identities>(async {
+                let user = who.claims()?.sub.clone();
+                social::identities::execute(ctx, &user, op.remove).await
+            })
+            .await
+        }
     }
 }

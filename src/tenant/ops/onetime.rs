@@ -70,18 +70,21 @@ struct OneTime {
 /// The link in the email: the caller's `redirect_url` when the tenant allows its origin,
 /// else `path` under the tenant's issuer URL.
 pub fn link(ctx: &TenantContext, path: &str, token: &str, redirect_url: Option<&str>) -> String {
-    let allowed = redirect_url.filter(|url| {
-        ctx.tenant.auth_config.allowed_origins.iter().any(|origin| {
-            let origin = origin.trim_end_matches('/');
-            *url == origin || url.starts_with(&format!("{origin}/")) || url.starts_with(&format!("{origin}?"))
-        })
-    });
+    let allowed = redirect_url.filter(|url| allowed_redirect(ctx, url));
     let base = match allowed {
         Some(url) => url.to_owned(),
         None => format!("{}/{path}", ctx.issuer),
     };
     let separator = if base.contains('?') { '&' } else { '?' };
     format!("{base}{separator}token={token}")
+}
+
+/// Whether `url` lies under one of the tenant's `allowed_origins` (the app's own pages).
+pub fn allowed_redirect(ctx: &TenantContext, url: &str) -> bool {
+    ctx.tenant.auth_config.allowed_origins.iter().any(|origin| {
+        let origin = origin.trim_end_matches('/');
+        url == origin || url.starts_with(&format!("{origin}/")) || url.starts_with(&format!("{origin}?"))
+    })
 }
 
 /// Issues a token for `user` and emails it.
