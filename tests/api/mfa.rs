@@ -23,7 +23,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
 }
 
 /// RFC 6238 with SHA-1, 6 digits, 30 s steps.
-fn totp_at(secret_base32: &str, unix: u64) -> String {
+pub(crate) fn totp_at(secret_base32: &str, unix: u64) -> String {
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&base32_decode(secret_base32)).unwrap();
     mac.update(&(unix / 30).to_be_bytes());
     let digest = mac.finalize().into_bytes();
@@ -37,7 +37,7 @@ fn totp_at(secret_base32: &str, unix: u64) -> String {
     format!("{:06}", code % 1_000_000)
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -186,7 +186,10 @@ async fn github_stand_in() -> String {
 
 #[tokio::test]
 async fn github_sign_in_through_a_local_stand_in() {
-    let s = shared();
+    // Its own server: the second factor is computed from the real clock, which tests of
+    // the shared server move.
+    let server = start_server(&[]);
+    let s = &server;
     let github = github_stand_in().await;
     let rp = relying_party(s).await;
     let put = put_provider(
@@ -214,5 +217,29 @@ async fn github_sign_in_through_a_local_stand_in() {
             ids.body["data"][0]["provider_user_id"].as_str()
         ),
         (Some("github"), Some("4242"))
+    );
+
+    // A provider is one factor: an enrolled second factor is still asked for.
+    let started = s.call(Method::POST, "/v1/me/mfa/totp", Some(access), None).await;
+    let secret = started.body["secret"].as_str().unwrap().to_owned();
+    let confirm =
+        json!({"factor_id": started.body["factor_id"], "code": crate::mfa::totp_at(&secret, crate::mfa::now())});
+    assert_eq!(
+        s.call(Method::POST, "/v1/me/mfa/totp/confirm", Some(access), Some(confirm))
+            .await
+            .status,
+        200
+    );
+    let landed = through_provider(&mut b, s, &start_url(s, &rp, "github", "gh-2"), None).await;
+    let challenged = finish(s, &rp, "github", &landed).await;
+    challenged.assert_error(403, "mfa_required");
+    let verify = json!({"challenge_id": challenged.body["error"]["challenge_id"], "code": crate::mfa::totp_at(&secret, crate::mfa::now() + 30)});
+    let verified = s
+        .call(Method::POST, "/v1/auth/mfa/verify", Some(&rp.pk), Some(verify))
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    assert_eq!(
+        jwt_claims(verified.body["session"]["access_token"].as_str().unwrap())["amr"],
+        json!(["oauth", "otp"])
     );
 }

@@ -18,7 +18,7 @@ use crate::tenant::context::TenantContext;
 use crate::tenant::messages::auth::SignedIn;
 use crate::tenant::messages::oauth::{ProviderReturn, SocialStart};
 use crate::tenant::messages::ClientInfo;
-use crate::tenant::ops::{sessions, users};
+use crate::tenant::ops::{mfa, sessions, users};
 use crate::validate;
 use crate::webhooks::EventType;
 
@@ -323,7 +323,6 @@ pub async fn sign_in(
     if user.status != UserStatus::Active {
         return Err(ApiError::AccountDisabled);
     }
-    let started = sessions::start(ctx, &user, vec!["oauth".to_owned()], client)?;
     let connected = stored.connected.take();
     stored.used = true;
     let mut batch = TenantBatch::default()
@@ -342,11 +341,25 @@ pub async fn sign_in(
     if let Some(identity) = &connected {
         batch = batch.write(identities::event(ctx, EventType::OauthConnected, identity));
     }
-    let batch = started.writes.into_iter().fold(batch, TenantBatch::write);
+    // The code is spent (and the link recorded) before anything else can refuse.
     match ctx.store.apply(batch).await {
         Err(StoreError::Conflict) => return Err(ApiError::TokenAlreadyUsed),
         other => other?,
     }
+    if ctx.tenant.auth_config.email_verification_required && !user.email_verified {
+        return Err(ApiError::EmailNotVerified);
+    }
+    // A provider is one factor: an enrolled second factor is still asked for, exactly as
+    // after a password (`/v1/auth/mfa/verify` then starts the session, amr `oauth`+`otp`).
+    let amr = vec!["oauth".to_owned()];
+    mfa::challenge_if_enrolled(ctx, &user, &amr).await?;
+    let started = sessions::start(ctx, &user, amr, client)?;
+    ctx.store
+        .apply(TenantBatch {
+            guards: Vec::new(),
+            writes: started.writes,
+        })
+        .await?;
     ctx.remember(&started.session);
     metrics::counter!("hellojohn_auth_events_total", "event" => "oauth_sign_in", "result" => "success").increment(1);
     Ok(SignedIn {

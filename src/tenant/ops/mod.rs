@@ -4,7 +4,7 @@
 mod accounts;
 pub use accounts::password_sign_in;
 mod emails;
-mod mfa;
+pub(crate) mod mfa;
 mod onetime;
 pub use onetime::allowed_redirect;
 pub mod orgs;
