@@ -219,6 +219,8 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
             hosted::authorize::authorize_post
         ))
         .routes(routes!(hosted::authorize::end_session))
+        .routes(routes!(hosted::authorize::social_start))
+        .routes(routes!(hosted::authorize::social_return))
         .routes(routes!(oauth2::token))
         .routes(routes!(oauth2::userinfo_get, oauth2::userinfo_post))
         .routes(routes!(oauth2::revoke))

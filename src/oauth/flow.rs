@@ -124,6 +124,7 @@ pub async fn authorize(
         _ => {
             return Ok(AuthorizeStep::SignIn {
                 client_name: checked.client.name.clone(),
+                providers: super::social::providers::enabled_names(ctx).await?,
             })
         }
     };

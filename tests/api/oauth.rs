@@ -55,7 +55,7 @@ impl Visit {
     }
 }
 
-fn unescape(s: &str) -> String {
+pub fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
         .replace("&#x27;", "'")
         .replace("&lt;", "<")

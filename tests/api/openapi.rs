@@ -115,6 +115,8 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("POST", "/t/{tenant_id}/oauth2/revoke"),
     ("POST", "/t/{tenant_id}/oauth2/introspect"),
     ("GET", "/t/{tenant_id}/oauth2/end_session"),
+    ("GET", "/t/{tenant_id}/oauth2/social/{provider}"),
+    ("GET", "/t/{tenant_id}/oauth2/social/{provider}/return"),
     ("GET", "/t/{tenant_id}/password-reset"),
     ("POST", "/t/{tenant_id}/password-reset"),
     ("GET", "/t/{tenant_id}/verify-email"),

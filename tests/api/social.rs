@@ -243,3 +243,50 @@ async fn github_sign_in_through_a_local_stand_in() {
         json!(["oauth", "otp"])
     );
 }
+
+matrix! {
+    async fn the_hosted_sign_in_page_offers_the_tenants_providers() {
+        let s = shared();
+        let idp = s.new_tenant().await;
+        let made = s.call(Method::POST, "/v1/users", Some(&idp.sk), Some(json!({"email": "carol@idp.example", "password": "upstream pass 2", "email_verified": true}))).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        let rp = relying_party(s).await;
+        let upstream = new_client(s, &idp, json!({"name": "RP", "type": "confidential", "first_party": true,
+            "redirect_uris": [s.url(&format!("/t/{}/oauth2/social/oidc:corp/return", rp.id)), s.url("/v1/oauth/callback/oidc:corp")]})).await;
+        let settings = json!({"client_id": upstream["client_id"], "client_secret": upstream["client_secret"], "issuer": s.url(&format!("/t/{}", idp.id))});
+        assert_eq!(put_provider(s, &rp, "oidc:corp", settings).await.status, 200);
+        // An app of the relying party's own provider.
+        let app = new_client(s, &rp, json!({"name": "App", "type": "public", "first_party": true, "redirect_uris": ["http://127.0.0.1:9/cb"]})).await;
+        let authorize = s.url(&format!(
+            "/t/{}/oauth2/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid+email&state=outer&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            rp.id, app["client_id"].as_str().unwrap()));
+        let mut b = Browser::new();
+        let page = b.get(&authorize).await;
+        assert_eq!(page.status, 200);
+        let start = page.html.split("href=\"").skip(1).map(|h| crate::oauth::unescape(&h[..h.find('"').unwrap()]))
+            .find(|h| h.contains("/oauth2/social/oidc:corp?")).unwrap_or_else(|| panic!("no button in {}", page.html));
+        assert!(page.html.contains("Continue with corp"));
+        // The button → the upstream's sign-in → back to the page → back to the app.
+        let mut visit = b.get(&s.url(&start)).await;
+        for _ in 0..6 {
+            let location = visit.location.clone().unwrap_or_else(|| panic!("{}: {}", visit.status, visit.html));
+            if location.starts_with("http://127.0.0.1:9/cb") {
+                break;
+            }
+            let next = if location.starts_with('/') { s.url(&location) } else { location };
+            visit = b.get(&next).await;
+            if visit.status == 200 {
+                visit = b.submit(&s.url(&format!("/t/{}/oauth2/authorize", idp.id)), &visit, "sign_in", &[("email", "carol@idp.example"), ("password", "upstream pass 2")]).await;
+            }
+        }
+        assert_eq!(visit.param("state").as_deref(), Some("outer"));
+        let code = visit.param("code").expect("a code for the app");
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("client_id", app["client_id"].as_str().unwrap()), ("code_verifier", VERIFIER)];
+        let res = client().post(s.url(&format!("/t/{}/oauth2/token", rp.id))).form(&form).send().await.unwrap();
+        let tokens = Reply::from(res).await;
+        assert_eq!(tokens.status, 200, "{}", tokens.body);
+        assert_eq!(jwt_claims(tokens.body["id_token"].as_str().unwrap())["email"], "carol@idp.example");
+        assert_eq!(jwt_claims(tokens.body["access_token"].as_str().unwrap())["amr"], json!(["oauth"]));
+    }
+}

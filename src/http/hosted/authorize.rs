@@ -108,10 +108,18 @@ impl Flow<'_> {
             .form_target(self.request.redirect_uri.as_deref().and_then(origin_of))
     }
 
-    fn sign_in(&self, client_name: &str, email: &str, error: Option<String>) -> Page {
+    fn sign_in(&self, client_name: &str, providers: &[String], email: &str, error: Option<String>) -> Page {
+        let query = serde_urlencoded::to_string(carried(&self.request)).unwrap_or_default();
+        let social: Vec<(String, String)> = providers
+            .iter()
+            .map(|p| {
+                let href = format!("/t/{}/oauth2/social/{p}?{query}", self.tenant.id);
+                (href, crate::oauth::social::providers::display_name(p))
+            })
+            .collect();
         let page = self
             .page("sign_in.html", "Sign in")
-            .with(context! { client_name, email, error });
+            .with(context! { client_name, email, error, social });
         match error {
             Some(_) => page.status(StatusCode::UNAUTHORIZED),
             None => page,
@@ -121,7 +129,9 @@ impl Flow<'_> {
     /// Renders a step of the flow; `cookies` go out with it.
     fn render(&self, step: AuthorizeStep, cookies: Vec<String>) -> Response {
         match step {
-            AuthorizeStep::SignIn { client_name } => self.sign_in(&client_name, "", None).into_response(),
+            AuthorizeStep::SignIn { client_name, providers } => {
+                self.sign_in(&client_name, &providers, "", None).into_response()
+            }
             AuthorizeStep::Consent { client_name, scopes } => self
                 .page("consent.html", "Allow access?")
                 .with(context! { client_name, scopes })
@@ -301,8 +311,9 @@ pub async fn authorize_post(
 async fn post_step(flow: &Flow<'_>, parts: &Parts, form: AuthorizeForm) -> Result<Response, ApiError> {
     let browser = cookie(&parts.headers, BROWSER_COOKIE);
     // The client's name for the pages; checks the request before any credential is used.
-    let client_name = match flow.step(parts, None, false, None).await? {
-        AuthorizeStep::SignIn { client_name } | AuthorizeStep::Consent { client_name, .. } => client_name,
+    let (client_name, providers) = match flow.step(parts, None, false, None).await? {
+        AuthorizeStep::SignIn { client_name, providers } => (client_name, providers),
+        AuthorizeStep::Consent { client_name, .. } => (client_name, Vec::new()),
         other => return Ok(flow.render(other, Vec::new())),
     };
     match form.step.as_deref() {
@@ -319,7 +330,9 @@ async fn post_step(flow: &Flow<'_>, parts: &Parts, form: AuthorizeForm) -> Resul
                     .with(context! { challenge_id })
                     .into_response()),
                 Err(e @ (ApiError::ServiceUnavailable { .. } | ApiError::Internal)) => Err(e),
-                Err(e) => Ok(flow.sign_in(&client_name, &email, Some(e.to_string())).into_response()),
+                Err(e) => Ok(flow
+                    .sign_in(&client_name, &providers, &email, Some(e.to_string()))
+                    .into_response()),
             }
         }
         Some("mfa") => {
@@ -336,7 +349,9 @@ async fn post_step(flow: &Flow<'_>, parts: &Parts, form: AuthorizeForm) -> Resul
                     .with(context! { challenge_id, error => ApiError::InvalidMfaCode.to_string() })
                     .status(StatusCode::UNAUTHORIZED)
                     .into_response()),
-                Err(e) => Ok(flow.sign_in(&client_name, "", Some(e.to_string())).into_response()),
+                Err(e) => Ok(flow
+                    .sign_in(&client_name, &providers, "", Some(e.to_string()))
+                    .into_response()),
             }
         }
         Some("consent") => {
@@ -426,4 +441,150 @@ pub async fn end_session(State(state): State<AppState>, Path(tenant_id): Path<St
         Ok(Err(error)) => refuse(&tenant, &error),
         Err(e) => failure(e),
     }
+}
+
+/// The cookie holding the PKCE verifier of a social sign-in started from the sign-in page.
+const SOCIAL_COOKIE: &str = "hj_social";
+
+/// Where a provider's sign-in comes back to the hosted page.
+fn social_return_url(state: &AppState, tenant_id: &str, provider: &str) -> String {
+    format!(
+        "{}/t/{tenant_id}/oauth2/social/{provider}/return",
+        state.config.public_url
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/t/{tenant_id}/oauth2/social/{provider}",
+    tag = "oauth",
+    summary = "A social button of the hosted sign-in page: to the provider, then back to the authorization request",
+    responses((status = 302, description = "To the provider.")),
+    security(())
+)]
+pub async fn social_start(
+    State(state): State<AppState>,
+    Path((tenant_id, provider)): Path<(String, String)>,
+    parts: Parts,
+) -> Response {
+    let tenant = match tenant(&state, &tenant_id).await {
+        Ok(tenant) => tenant,
+        Err(e) => return failure(e),
+    };
+    let Some(form) = parse_query::<AuthorizeForm>(&parts) else {
+        return refuse(&tenant, &OAuthError::invalid_request("The request is malformed."));
+    };
+    // This browser proves it started the sign-in: the verifier stays in its cookie.
+    let verifier = crate::auth::secrets::generate("");
+    let start = crate::tenant::messages::oauth::SocialStart {
+        redirect_uri: Some(social_return_url(&state, &tenant.id, &provider)),
+        state: None,
+        code_challenge: Some(crate::oauth::pkce::challenge_of(&verifier)),
+        code_challenge_method: Some("S256".into()),
+    };
+    let op = crate::tenant::messages::oauth::StartSocial { provider, start };
+    match state.tenants.run(&tenant.id, caller(&parts, &state), op).await.result {
+        Ok(location) => {
+            let query = serde_urlencoded::to_string(carried(&form.request())).unwrap_or_default();
+            let back = format!("/t/{}/oauth2/authorize?{query}", tenant.id);
+            let cookies = vec![
+                set_cookie(&state, &tenant.id, SOCIAL_COOKIE, &verifier, Some(600)),
+                set_cookie(
+                    &state,
+                    &tenant.id,
+                    super::links::RETURN_COOKIE,
+                    &percent_encode(&back),
+                    Some(600),
+                ),
+            ];
+            let mut response = redirect(&location, cookies);
+            *response.status_mut() = StatusCode::FOUND;
+            response
+        }
+        Err(e @ (ApiError::InvalidRequest { .. } | ApiError::NotFound)) => {
+            Page::message(&tenant.name, "This sign-in option is not available", &e.to_string())
+                .status(StatusCode::BAD_REQUEST)
+                .into_response()
+        }
+        Err(e) => failure(e),
+    }
+}
+
+/// The provider's answer as it reaches the hosted page.
+#[derive(Deserialize, Default)]
+struct SocialReturn {
+    code: Option<String>,
+    error: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/t/{tenant_id}/oauth2/social/{provider}/return",
+    tag = "oauth",
+    summary = "Back from a social button: signs the browser in and continues the authorization request",
+    responses((status = 303, description = "To the authorization request.")),
+    security(())
+)]
+pub async fn social_return(
+    State(state): State<AppState>,
+    Path((tenant_id, provider)): Path<(String, String)>,
+    parts: Parts,
+) -> Response {
+    let tenant = match tenant(&state, &tenant_id).await {
+        Ok(tenant) => tenant,
+        Err(e) => return failure(e),
+    };
+    let answer = parse_query::<SocialReturn>(&parts).unwrap_or_default();
+    let verifier = cookie(&parts.headers, SOCIAL_COOKIE);
+    let back = super::links::return_to(&parts.headers, &tenant.id);
+    let (Some(code), Some(verifier), Some(back), None) = (answer.code, verifier, back, answer.error) else {
+        return Page::message(
+            &tenant.name,
+            "The sign-in did not complete",
+            "Go back to the app and try again.",
+        )
+        .status(StatusCode::BAD_REQUEST)
+        .into_response();
+    };
+    let op = crate::tenant::messages::oauth::SocialSignIn {
+        redirect_uri: social_return_url(&state, &tenant.id, &provider),
+        provider,
+        code,
+        code_verifier: verifier,
+    };
+    let request = url::Url::parse(&format!("http://x{back}"))
+        .ok()
+        .and_then(|u| serde_urlencoded::from_str::<AuthorizeForm>(u.query().unwrap_or("")).ok())
+        .unwrap_or_default()
+        .request();
+    let (csrf, csrf_cookie) = csrf_token(&state, &tenant.id, &parts.headers);
+    let flow = Flow {
+        state: &state,
+        tenant: &tenant,
+        request,
+        csrf,
+        csrf_cookie,
+    };
+    let clear = [
+        set_cookie(&state, &tenant.id, SOCIAL_COOKIE, "", Some(0)),
+        set_cookie(&state, &tenant.id, super::links::RETURN_COOKIE, "", Some(0)),
+    ];
+    let mut response = match flow.run(&parts, op).await {
+        Ok(signed) => match flow.signed_in(&parts, signed).await {
+            Ok(response) => response,
+            Err(e) => failure(e),
+        },
+        Err(ApiError::MfaRequired { challenge_id, .. }) => flow
+            .page("mfa.html", "Two-step verification")
+            .with(context! { challenge_id })
+            .into_response(),
+        Err(e @ (ApiError::ServiceUnavailable { .. } | ApiError::Internal)) => failure(e),
+        Err(e) => Page::message(&tenant.name, "The sign-in did not complete", &e.to_string())
+            .status(StatusCode::BAD_REQUEST)
+            .into_response(),
+    };
+    for value in clear.iter().filter_map(|c| c.parse().ok()) {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    response
 }

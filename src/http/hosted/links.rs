@@ -164,6 +164,21 @@ fn token_of(body: &[u8]) -> String {
         .unwrap_or_default()
 }
 
+/// The authorization request a sign-in started on the hosted page continues, if this
+/// browser holds one (only ever this tenant's own authorize endpoint).
+pub fn return_to(headers: &axum::http::HeaderMap, tenant_id: &str) -> Option<String> {
+    let prefix = format!("/t/{tenant_id}/oauth2/authorize?");
+    cookie(headers, RETURN_COOKIE)
+        .and_then(|v| {
+            let spaced = v.replace('+', " ");
+            percent_encoding::percent_decode_str(&spaced)
+                .decode_utf8()
+                .ok()
+                .map(|s| s.into_owned())
+        })
+        .filter(|v| v.starts_with(&prefix))
+}
+
 /// Signs this browser in with a magic link, then continues an authorization request
 /// started in it, if one is waiting.
 async fn magic(state: &AppState, tenant: &Tenant, parts: &Parts, token: String) -> Result<Response, ApiError> {
@@ -177,16 +192,7 @@ async fn magic(state: &AppState, tenant: &Tenant, parts: &Parts, token: String) 
     };
     let value = state.tenants.run(&tenant.id, caller(parts, state), op).await.result?;
     let signed_in = set_cookie(state, &tenant.id, BROWSER_COOKIE, &value, Some(30 * 24 * 3600));
-    let prefix = format!("/t/{}/oauth2/authorize?", tenant.id);
-    let back = cookie(&parts.headers, RETURN_COOKIE)
-        .and_then(|v| {
-            let spaced = v.replace('+', " ");
-            percent_encoding::percent_decode_str(&spaced)
-                .decode_utf8()
-                .ok()
-                .map(|s| s.into_owned())
-        })
-        .filter(|v| v.starts_with(&prefix));
+    let back = return_to(&parts.headers, &tenant.id);
     match back {
         Some(location) => {
             let clear = set_cookie(state, &tenant.id, RETURN_COOKIE, "", Some(0));

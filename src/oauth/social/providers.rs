@@ -126,6 +126,35 @@ pub async fn find(ctx: &TenantContext, provider: &Provider) -> Result<Option<Set
     }
 }
 
+/// The names of the tenant's enabled providers (the hosted sign-in page's buttons).
+pub async fn enabled_names(ctx: &TenantContext) -> Result<Vec<String>, ApiError> {
+    let page = PageRequest {
+        limit: 100,
+        after: None,
+    };
+    let found = ctx.store.page_records(RecordKind::OAuthProvider, "", &page).await?;
+    let mut names = Vec::new();
+    for record in found.items {
+        let settings: Settings = record.parse()?;
+        if settings.enabled {
+            names.push(settings.provider);
+        }
+    }
+    Ok(names)
+}
+
+/// How a provider is named on a button.
+pub fn display_name(provider: &str) -> String {
+    match provider {
+        "google" => "Google".into(),
+        "github" => "GitHub".into(),
+        "microsoft" => "Microsoft".into(),
+        "gitlab" => "GitLab".into(),
+        "discord" => "Discord".into(),
+        other => other.trim_start_matches("oidc:").to_owned(),
+    }
+}
+
 /// Runs one operator action.
 pub async fn execute(ctx: &TenantContext, action: ProviderAction) -> Result<Value, ApiError> {
     match action {

@@ -98,7 +98,9 @@ pub async fn start(ctx: &TenantContext, raw: &str, request: SocialStart) -> Resu
     let redirect_uri = request
         .redirect_uri
         .ok_or_else(|| ApiError::invalid("redirect_uri", "redirect_uri is required."))?;
-    if !crate::tenant::ops::allowed_redirect(ctx, &redirect_uri) {
+    // The app's own pages, or the tenant's hosted sign-in page (its social buttons).
+    let hosted = redirect_uri.starts_with(&format!("{}/oauth2/social/", ctx.issuer));
+    if !hosted && !crate::tenant::ops::allowed_redirect(ctx, &redirect_uri) {
         return Err(ApiError::invalid(
             "redirect_uri",
             "redirect_uri must be under one of the tenant's allowed_origins.",

@@ -51,7 +51,11 @@ pub struct AuthorizationRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AuthorizeStep {
     /// Nobody is signed in (or the client asked for a fresh sign-in): the sign-in page.
-    SignIn { client_name: String },
+    SignIn {
+        client_name: String,
+        /// The tenant's enabled social providers, for the page's buttons.
+        providers: Vec<String>,
+    },
     /// A third-party client the user has not yet allowed: the consent page.
     Consent { client_name: String, scopes: Vec<String> },
     /// Back to the client, with a code or an error, and its `state`.
