@@ -90,6 +90,8 @@ matrix! {
         let client = new_client(s, &idp, json!({"name": "RP", "type": "confidential", "first_party": true,
             "redirect_uris": [s.url("/v1/oauth/callback/oidc:upstream")]})).await;
         let rp = relying_party(s).await;
+        let receiver = crate::webhooks::Receiver::start().await;
+        crate::webhooks::register(s, &rp, &receiver.url("ok"), json!(["oauth.connected", "oauth.disconnected"])).await;
         let settings = json!({"client_id": client["client_id"], "client_secret": client["client_secret"], "issuer": s.url(&format!("/t/{}", idp.id))});
         let put = put_provider(s, &rp, "oidc:upstream", settings.clone()).await;
         assert_eq!(put.status, 200, "{}", put.body);
@@ -137,6 +139,14 @@ matrix! {
         let bob_ids = s.call(Method::GET, "/v1/me/identities", Some(bob_access), None).await;
         let id = bob_ids.body["data"][0]["id"].as_str().unwrap();
         assert_eq!(s.call(Method::DELETE, &format!("/v1/me/identities/{id}"), Some(bob_access), None).await.status, 204, "bob keeps his password");
+
+        // Linking and unlinking are announced: alice and bob connected, bob disconnected.
+        let seen = receiver.wait(20, |r| r.len() >= 3).await;
+        let kinds: Vec<String> = seen.iter().map(|r| r.event_type()).collect();
+        assert_eq!(kinds.iter().filter(|k| *k == "oauth.connected").count(), 2, "{kinds:?}");
+        assert_eq!(kinds.iter().filter(|k| *k == "oauth.disconnected").count(), 1, "{kinds:?}");
+        let first = seen.iter().find(|r| r.event_type() == "oauth.connected").unwrap().json();
+        assert_eq!(first["data"]["identity"]["provider"], "oidc:upstream", "{first}");
 
         // Refusals.
         let path = |url: String| url.replace(&s.base, "");
