@@ -284,13 +284,22 @@ pub async fn userinfo_post(
     userinfo(state, parts, tenant_id, form.access_token).await
 }
 
-/// The revocation and introspection parameters.
+/// The revocation and introspection parameters (`token_type_hint` is accepted and, as
+/// RFC 7009 allows, not needed: the token's form tells).
 #[derive(Deserialize, ToSchema)]
 pub struct TokenParam {
     token: Option<String>,
+    #[allow(dead_code)]
     token_type_hint: Option<String>,
     #[serde(flatten)]
     client: ClientParams,
+}
+
+impl TokenParam {
+    /// The authenticated client and the token it asks about.
+    fn read(self, headers: &HeaderMap) -> Result<(ClientAuth, String), OAuthError> {
+        Ok((client_auth(headers, &self.client)?, required("token", self.token)?))
+    }
 }
 
 #[utoipa::path(
@@ -308,9 +317,7 @@ pub async fn revoke(
     parts: axum::http::request::Parts,
     Form(form): Form<TokenParam>,
 ) -> Result<Response, OAuthFailure> {
-    let client = client_auth(&parts.headers, &form.client)?;
-    let _ = form.token_type_hint;
-    let token = required("token", form.token)?;
+    let (client, token) = form.read(&parts.headers)?;
     run(&state, caller(&parts, &state), &tenant_id, Revoke { client, token }).await??;
     Ok(no_store(serde_json::json!({})))
 }
@@ -330,8 +337,7 @@ pub async fn introspect(
     parts: axum::http::request::Parts,
     Form(form): Form<TokenParam>,
 ) -> Result<Response, OAuthFailure> {
-    let client = client_auth(&parts.headers, &form.client)?;
-    let token = required("token", form.token)?;
+    let (client, token) = form.read(&parts.headers)?;
     let answer = run(&state, caller(&parts, &state), &tenant_id, Introspect { client, token }).await?;
     Ok(no_store(answer?))
 }

@@ -59,18 +59,12 @@ struct Checked {
 
 impl Checked {
     fn back(&self, params: &[(&str, &str)]) -> AuthorizeStep {
-        let mut url = self.redirect_uri.clone();
-        let mut separator = if url.contains('?') { '&' } else { '?' };
         let state = self.state.as_deref().map(|s| ("state", s));
         let issuer = ("iss", self.issuer.as_str());
-        for (name, value) in params.iter().copied().chain(state).chain([issuer]) {
-            url.push(separator);
-            url.push_str(name);
-            url.push('=');
-            url.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
-            separator = '&';
+        let all: Vec<(&str, &str)> = params.iter().copied().chain(state).chain([issuer]).collect();
+        AuthorizeStep::Redirect {
+            location: super::with_params(&self.redirect_uri, &all),
         }
-        AuthorizeStep::Redirect { location: url }
     }
 
     fn error(&self, error: OAuthError) -> AuthorizeStep {

@@ -14,3 +14,18 @@ pub mod social;
 pub mod tokens;
 
 pub use error::OAuthError;
+
+/// `base` with `params` appended to its query, each value form-encoded: every redirect the
+/// provider and social sign-in answer with is built here.
+pub fn with_params(base: &str, params: &[(&str, &str)]) -> String {
+    let mut url = base.to_owned();
+    let mut separator = if url.contains('?') { '&' } else { '?' };
+    for (name, value) in params {
+        url.push(separator);
+        url.push_str(name);
+        url.push('=');
+        url.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+        separator = '&';
+    }
+    url
+}

@@ -302,13 +302,8 @@ pub async fn end_session(
             )))
         }
         (Some(uri), Some(client)) if client.post_logout_redirect_uris.iter().any(|r| r == uri) => {
-            let mut url = uri.clone();
-            if let Some(state) = &request.state {
-                url.push(if url.contains('?') { '&' } else { '?' });
-                url.push_str("state=");
-                url.extend(url::form_urlencoded::byte_serialize(state.as_bytes()));
-            }
-            Some(url)
+            let state = request.state.as_deref().map(|s| ("state", s));
+            Some(super::with_params(uri, &state.into_iter().collect::<Vec<_>>()))
         }
         (Some(_), Some(_)) => {
             return Ok(Err(OAuthError::invalid_request(

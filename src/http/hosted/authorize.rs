@@ -217,6 +217,38 @@ pub fn failure(error: ApiError) -> Response {
     Page::message("hellojohn", title, "").status(status).into_response()
 }
 
+/// A hosted page's answer: the page, or the page that says why it can't be shown.
+pub type PageResult = Result<Response, Response>;
+
+/// The page's tenant (named by the path; it must be active), or the failure page.
+pub async fn page_tenant(state: &AppState, tenant_id: &str) -> Result<Tenant, Response> {
+    tenant(state, tenant_id).await.map_err(failure)
+}
+
+/// The page's query, or the error page for a malformed or repeated parameter.
+// The error is the page to answer, as in axum's `Result<Response, Response>` handlers;
+// it is returned once per request, so its size costs nothing.
+#[allow(clippy::result_large_err)]
+fn page_query<T: serde::de::DeserializeOwned + Default>(tenant: &Tenant, parts: &Parts) -> Result<T, Response> {
+    parse_query(parts).ok_or_else(|| {
+        refuse(
+            tenant,
+            &OAuthError::invalid_request("The request repeats a parameter or is malformed."),
+        )
+    })
+}
+
+/// The page for a posted form whose CSRF token is not its cookie's.
+pub fn expired_form(tenant: &Tenant) -> Response {
+    Page::message(
+        &tenant.name,
+        "This form has expired",
+        "Go back, reload the page and try again.",
+    )
+    .status(StatusCode::FORBIDDEN)
+    .into_response()
+}
+
 fn parse_query<T: serde::de::DeserializeOwned + Default>(parts: &Parts) -> Option<T> {
     match parts.uri.query() {
         None => Some(T::default()),
@@ -232,17 +264,9 @@ fn parse_query<T: serde::de::DeserializeOwned + Default>(parts: &Parts) -> Optio
     responses((status = 200, description = "A sign-in or consent page."), (status = 302, description = "Back to the client with a code or an error.")),
     security(())
 )]
-pub async fn authorize_get(State(state): State<AppState>, Path(tenant_id): Path<String>, parts: Parts) -> Response {
-    let tenant = match tenant(&state, &tenant_id).await {
-        Ok(tenant) => tenant,
-        Err(e) => return failure(e),
-    };
-    let Some(form) = parse_query::<AuthorizeForm>(&parts) else {
-        return refuse(
-            &tenant,
-            &OAuthError::invalid_request("The request repeats a parameter or is malformed."),
-        );
-    };
+pub async fn authorize_get(State(state): State<AppState>, Path(tenant_id): Path<String>, parts: Parts) -> PageResult {
+    let tenant = page_tenant(&state, &tenant_id).await?;
+    let form: AuthorizeForm = page_query(&tenant, &parts)?;
     let (csrf, csrf_cookie) = csrf_token(&state, &tenant.id, &parts.headers);
     let flow = Flow {
         state: &state,
@@ -252,15 +276,14 @@ pub async fn authorize_get(State(state): State<AppState>, Path(tenant_id): Path<
         csrf_cookie,
     };
     let browser = cookie(&parts.headers, BROWSER_COOKIE);
-    match flow.step(&parts, browser, false, None).await {
-        Ok(AuthorizeStep::Redirect { location }) => {
+    Ok(match flow.step(&parts, browser, false, None).await.map_err(failure)? {
+        AuthorizeStep::Redirect { location } => {
             let mut response = redirect(&location, flow.csrf_cookie.clone().into_iter().collect());
             *response.status_mut() = StatusCode::FOUND;
             response
         }
-        Ok(step) => flow.render(step, Vec::new()),
-        Err(e) => failure(e),
-    }
+        step => flow.render(step, Vec::new()),
+    })
 }
 
 #[utoipa::path(
@@ -277,22 +300,13 @@ pub async fn authorize_post(
     Path(tenant_id): Path<String>,
     parts: Parts,
     body: axum::body::Bytes,
-) -> Response {
-    let tenant = match tenant(&state, &tenant_id).await {
-        Ok(tenant) => tenant,
-        Err(e) => return failure(e),
-    };
+) -> PageResult {
+    let tenant = page_tenant(&state, &tenant_id).await?;
     let Ok(form) = serde_urlencoded::from_bytes::<AuthorizeForm>(&body) else {
-        return refuse(&tenant, &OAuthError::invalid_request("The form is malformed."));
+        return Err(refuse(&tenant, &OAuthError::invalid_request("The form is malformed.")));
     };
     if !csrf_ok(&parts.headers, form.csrf.as_deref()) {
-        return Page::message(
-            &tenant.name,
-            "This form has expired",
-            "Go back, reload the page and try again.",
-        )
-        .status(StatusCode::FORBIDDEN)
-        .into_response();
+        return Err(expired_form(&tenant));
     }
     let (csrf, csrf_cookie) = csrf_token(&state, &tenant.id, &parts.headers);
     let flow = Flow {
@@ -302,10 +316,7 @@ pub async fn authorize_post(
         csrf,
         csrf_cookie,
     };
-    match post_step(&flow, &parts, form).await {
-        Ok(response) => response,
-        Err(e) => failure(e),
-    }
+    post_step(&flow, &parts, form).await.map_err(failure)
 }
 
 async fn post_step(flow: &Flow<'_>, parts: &Parts, form: AuthorizeForm) -> Result<Response, ApiError> {
@@ -414,33 +425,24 @@ fn percent_encode(value: &str) -> String {
     responses((status = 200, description = "The signed-out page."), (status = 302, description = "To the post_logout_redirect_uri.")),
     security(())
 )]
-pub async fn end_session(State(state): State<AppState>, Path(tenant_id): Path<String>, parts: Parts) -> Response {
-    let tenant = match tenant(&state, &tenant_id).await {
-        Ok(tenant) => tenant,
-        Err(e) => return failure(e),
-    };
-    let Some(request) = parse_query::<EndSessionRequest>(&parts) else {
-        return refuse(
-            &tenant,
-            &OAuthError::invalid_request("The request repeats a parameter or is malformed."),
-        );
-    };
+pub async fn end_session(State(state): State<AppState>, Path(tenant_id): Path<String>, parts: Parts) -> PageResult {
+    let tenant = page_tenant(&state, &tenant_id).await?;
+    let request: EndSessionRequest = page_query(&tenant, &parts)?;
     let browser = cookie(&parts.headers, BROWSER_COOKIE);
     let op = EndSession { request, browser };
     let answer = state.tenants.run(&tenant.id, caller(&parts, &state), op).await.result;
     let clear = set_cookie(&state, &tenant.id, BROWSER_COOKIE, "", Some(0));
-    match answer {
-        Ok(Ok(Some(location))) => {
+    Ok(match answer.map_err(failure)? {
+        Ok(Some(location)) => {
             let mut response = redirect(&location, vec![clear]);
             *response.status_mut() = StatusCode::FOUND;
             response
         }
-        Ok(Ok(None)) => Page::message(&tenant.name, "You are signed out", "You can close this window.")
+        Ok(None) => Page::message(&tenant.name, "You are signed out", "You can close this window.")
             .cookie(Some(clear))
             .into_response(),
-        Ok(Err(error)) => refuse(&tenant, &error),
-        Err(e) => failure(e),
-    }
+        Err(error) => refuse(&tenant, &error),
+    })
 }
 
 /// The cookie holding the PKCE verifier of a social sign-in started from the sign-in page.
@@ -466,14 +468,9 @@ pub async fn social_start(
     State(state): State<AppState>,
     Path((tenant_id, provider)): Path<(String, String)>,
     parts: Parts,
-) -> Response {
-    let tenant = match tenant(&state, &tenant_id).await {
-        Ok(tenant) => tenant,
-        Err(e) => return failure(e),
-    };
-    let Some(form) = parse_query::<AuthorizeForm>(&parts) else {
-        return refuse(&tenant, &OAuthError::invalid_request("The request is malformed."));
-    };
+) -> PageResult {
+    let tenant = page_tenant(&state, &tenant_id).await?;
+    let form: AuthorizeForm = page_query(&tenant, &parts)?;
     // This browser proves it started the sign-in: the verifier stays in its cookie.
     let verifier = crate::auth::secrets::generate("");
     let start = crate::tenant::messages::oauth::SocialStart {
@@ -483,31 +480,33 @@ pub async fn social_start(
         code_challenge_method: Some("S256".into()),
     };
     let op = crate::tenant::messages::oauth::StartSocial { provider, start };
-    match state.tenants.run(&tenant.id, caller(&parts, &state), op).await.result {
-        Ok(location) => {
-            let query = serde_urlencoded::to_string(carried(&form.request())).unwrap_or_default();
-            let back = format!("/t/{}/oauth2/authorize?{query}", tenant.id);
-            let cookies = vec![
-                set_cookie(&state, &tenant.id, SOCIAL_COOKIE, &verifier, Some(600)),
-                set_cookie(
-                    &state,
-                    &tenant.id,
-                    super::links::RETURN_COOKIE,
-                    &percent_encode(&back),
-                    Some(600),
-                ),
-            ];
-            let mut response = redirect(&location, cookies);
-            *response.status_mut() = StatusCode::FOUND;
-            response
-        }
-        Err(e @ (ApiError::InvalidRequest { .. } | ApiError::NotFound)) => {
-            Page::message(&tenant.name, "This sign-in option is not available", &e.to_string())
-                .status(StatusCode::BAD_REQUEST)
-                .into_response()
-        }
-        Err(e) => failure(e),
-    }
+    Ok(
+        match state.tenants.run(&tenant.id, caller(&parts, &state), op).await.result {
+            Ok(location) => {
+                let query = serde_urlencoded::to_string(carried(&form.request())).unwrap_or_default();
+                let back = format!("/t/{}/oauth2/authorize?{query}", tenant.id);
+                let cookies = vec![
+                    set_cookie(&state, &tenant.id, SOCIAL_COOKIE, &verifier, Some(600)),
+                    set_cookie(
+                        &state,
+                        &tenant.id,
+                        super::links::RETURN_COOKIE,
+                        &percent_encode(&back),
+                        Some(600),
+                    ),
+                ];
+                let mut response = redirect(&location, cookies);
+                *response.status_mut() = StatusCode::FOUND;
+                response
+            }
+            Err(e @ (ApiError::InvalidRequest { .. } | ApiError::NotFound)) => {
+                Page::message(&tenant.name, "This sign-in option is not available", &e.to_string())
+                    .status(StatusCode::BAD_REQUEST)
+                    .into_response()
+            }
+            Err(e) => failure(e),
+        },
+    )
 }
 
 /// The provider's answer as it reaches the hosted page.
@@ -529,22 +528,19 @@ pub async fn social_return(
     State(state): State<AppState>,
     Path((tenant_id, provider)): Path<(String, String)>,
     parts: Parts,
-) -> Response {
-    let tenant = match tenant(&state, &tenant_id).await {
-        Ok(tenant) => tenant,
-        Err(e) => return failure(e),
-    };
+) -> PageResult {
+    let tenant = page_tenant(&state, &tenant_id).await?;
     let answer = parse_query::<SocialReturn>(&parts).unwrap_or_default();
     let verifier = cookie(&parts.headers, SOCIAL_COOKIE);
     let back = super::links::return_to(&parts.headers, &tenant.id);
     let (Some(code), Some(verifier), Some(back), None) = (answer.code, verifier, back, answer.error) else {
-        return Page::message(
+        return Err(Page::message(
             &tenant.name,
             "The sign-in did not complete",
             "Go back to the app and try again.",
         )
         .status(StatusCode::BAD_REQUEST)
-        .into_response();
+        .into_response());
     };
     let op = crate::tenant::messages::oauth::SocialSignIn {
         redirect_uri: social_return_url(&state, &tenant.id, &provider),
@@ -586,5 +582,5 @@ pub async fn social_return(
     for value in clear.iter().filter_map(|c| c.parse().ok()) {
         response.headers_mut().append(axum::http::header::SET_COOKIE, value);
     }
-    response
+    Ok(response)
 }

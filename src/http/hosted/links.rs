@@ -10,9 +10,9 @@ use minijinja::context;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::authorize::failure;
+use super::authorize::{expired_form, failure, page_tenant, PageResult};
 use super::page::redirect;
-use super::{caller, cookie, csrf_ok, csrf_token, set_cookie, tenant, Page};
+use super::{caller, cookie, csrf_ok, csrf_token, set_cookie, Page};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::oauth::browser::COOKIE as BROWSER_COOKIE;
@@ -69,13 +69,10 @@ fn spent(tenant: &Tenant) -> Response {
 }
 
 /// The form a link opens.
-async fn show(state: AppState, tenant_id: String, parts: Parts, link: Link) -> Response {
-    let tenant = match tenant(&state, &tenant_id).await {
-        Ok(tenant) => tenant,
-        Err(e) => return failure(e),
-    };
+async fn show(state: AppState, tenant_id: String, parts: Parts, link: Link) -> PageResult {
+    let tenant = page_tenant(&state, &tenant_id).await?;
     let Some(token) = query(&parts).token.filter(|t| !t.is_empty() && t.len() <= 256) else {
-        return spent(&tenant);
+        return Err(spent(&tenant));
     };
     let (csrf, csrf_cookie) = csrf_token(&state, &tenant.id, &parts.headers);
     let action = format!("/t/{}/{}", tenant.id, link.path());
@@ -87,29 +84,21 @@ async fn show(state: AppState, tenant_id: String, parts: Parts, link: Link) -> R
             .with(context! { button => "Verify my email" }),
         Link::Magic => Page::new("confirm.html", &tenant.name, "Sign in").with(context! { button => "Sign in" }),
     };
-    page.with(context! { action, csrf, carried, token })
+    Ok(page
+        .with(context! { action, csrf, carried, token })
         .cookie(csrf_cookie)
-        .into_response()
+        .into_response())
 }
 
 /// The form's post: spends the token.
-async fn submit(state: AppState, tenant_id: String, parts: Parts, body: axum::body::Bytes, link: Link) -> Response {
-    let tenant = match tenant(&state, &tenant_id).await {
-        Ok(tenant) => tenant,
-        Err(e) => return failure(e),
-    };
+async fn submit(state: AppState, tenant_id: String, parts: Parts, body: axum::body::Bytes, link: Link) -> PageResult {
+    let tenant = page_tenant(&state, &tenant_id).await?;
     let form: LinkForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     if !csrf_ok(&parts.headers, form.csrf.as_deref()) {
-        return Page::message(
-            &tenant.name,
-            "This form has expired",
-            "Go back, reload the page and try again.",
-        )
-        .status(StatusCode::FORBIDDEN)
-        .into_response();
+        return Err(expired_form(&tenant));
     }
     let Some(token) = form.token.filter(|t| !t.is_empty() && t.len() <= 256) else {
-        return spent(&tenant);
+        return Err(spent(&tenant));
     };
     let who = caller(&parts, &state);
     let result = match link {
@@ -137,7 +126,7 @@ async fn submit(state: AppState, tenant_id: String, parts: Parts, body: axum::bo
             }),
         Link::Magic => magic(&state, &tenant, &parts, token).await,
     };
-    match result {
+    Ok(match result {
         Ok(response) => response,
         Err(ApiError::TokenAlreadyUsed | ApiError::InvalidToken) => spent(&tenant),
         Err(e @ (ApiError::PasswordTooWeak(_) | ApiError::Unprocessable { .. } | ApiError::InvalidRequest { .. })) => {
@@ -154,7 +143,7 @@ async fn submit(state: AppState, tenant_id: String, parts: Parts, body: axum::bo
                 .into_response()
         }
         Err(e) => failure(e),
-    }
+    })
 }
 
 fn token_of(body: &[u8]) -> String {
@@ -216,7 +205,7 @@ macro_rules! link_routes {
             responses((status = 200, description = "A form that spends the token when posted.")),
             security(())
         )]
-        pub async fn $get(State(state): State<AppState>, Path(tenant_id): Path<String>, parts: Parts) -> Response {
+        pub async fn $get(State(state): State<AppState>, Path(tenant_id): Path<String>, parts: Parts) -> PageResult {
             show(state, tenant_id, parts, Link::$link).await
         }
 
@@ -234,7 +223,7 @@ macro_rules! link_routes {
             Path(tenant_id): Path<String>,
             parts: Parts,
             body: axum::body::Bytes,
-        ) -> Response {
+        ) -> PageResult {
             submit(state, tenant_id, parts, body, Link::$link).await
         }
     )*};

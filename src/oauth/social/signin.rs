@@ -12,7 +12,7 @@ use super::upstream::{self, Exchange, Profile};
 use crate::auth::secrets;
 use crate::error::ApiError;
 use crate::ids::{new_id, prefix};
-use crate::oauth::pkce;
+use crate::oauth::{pkce, with_params};
 use crate::store::*;
 use crate::tenant::context::TenantContext;
 use crate::tenant::messages::auth::SignedIn;
@@ -75,19 +75,6 @@ fn callback_url(ctx: &TenantContext, provider: &Provider) -> String {
 fn unavailable(provider: &Provider, error: upstream::UpstreamError) -> ApiError {
     tracing::warn!(provider = %provider.name(), error = %error, "the social provider could not be reached");
     ApiError::ServiceUnavailable { retry_after: 5 }
-}
-
-fn with_params(base: &str, params: &[(&str, &str)]) -> String {
-    let mut url = base.to_owned();
-    let mut separator = if url.contains('?') { '&' } else { '?' };
-    for (name, value) in params {
-        url.push(separator);
-        url.push_str(name);
-        url.push('=');
-        url.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
-        separator = '&';
-    }
-    url
 }
 
 /// The app's start: checks the request, records the flow, and answers the provider's
