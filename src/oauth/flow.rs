@@ -107,10 +107,11 @@ pub async fn authorize(
         None => None,
     };
     let now = ctx.deps.clock.now();
+    // `max_age=0` always asks again (OpenID Connect Core §3.1.2.1: like `prompt=login`).
     let too_old = |s: &Session| {
         asked
             .max_age
-            .is_some_and(|age| s.created_at + time::Duration::seconds(age) < now)
+            .is_some_and(|age| s.created_at + time::Duration::seconds(age) <= now)
     };
     let (session, user) = match (session, user) {
         (Some(s), Some(u)) if fresh || (!asked.prompt_login && !too_old(&s)) => (s, u),

@@ -443,6 +443,47 @@ matrix! {
         let landed = b.post(&s.url(&format!("/t/{}/magic-link", t.id)), &page.form(None)).await;
         assert_eq!(landed.status, 200, "{}", landed.html);
         assert!(b.cookies.contains_key("hj_session"), "the browser is signed in");
+
+        // The verification link (a new user: the magic link above proved dee's address).
+        let signed = s.sign_up(&t, "gus@example.com", "correct horse 8").await;
+        let access = signed["session"]["access_token"].as_str().unwrap().to_owned();
+        let sent = s.mail_count("gus@example.com");
+        assert_eq!(s.call(Method::POST, "/v1/auth/email/verify/send", Some(&access), None).await.status, 202);
+        let link = s.next_mail("gus@example.com", sent).await["link"].as_str().unwrap().to_owned();
+        assert!(link.contains("/verify-email?token="), "{link}");
+        let page = b.get(&link).await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        assert!(!s.stored_user(&t, "gus@example.com").await.email_verified, "opening the link alone verifies nothing");
+        let verified = b.post(&s.url(&format!("/t/{}/verify-email", t.id)), &page.form(None)).await;
+        assert_eq!(verified.status, 200, "{}", verified.html);
+        assert!(s.stored_user(&t, "gus@example.com").await.email_verified);
+    }
+
+    async fn a_magic_link_asked_for_on_the_sign_in_page_continues_the_authorization() {
+        let s = shared();
+        let t = s.new_tenant().await;
+        s.sign_up(&t, "fay@example.com", "correct horse 7").await;
+        let c = new_client(s, &t, json!({"name": "SPA", "type": "public", "redirect_uris": [REDIRECT], "first_party": true})).await;
+        let cid = c["client_id"].as_str().unwrap();
+        let mut b = Browser::new();
+        let page = b.get(&authorize_url(s, &t, cid, "")).await;
+        let sent = s.mail_count("fay@example.com");
+        let asked = b.submit(&s.url(&format!("/t/{}/oauth2/authorize", t.id)), &page, "magic_link", &[("email", "fay@example.com")]).await;
+        assert_eq!(asked.status, 200, "{}", asked.html);
+        assert!(asked.html.contains("Check your email"));
+        let link = s.next_mail("fay@example.com", sent).await["link"].as_str().unwrap().to_owned();
+        let landing = b.get(&link).await;
+        let back = b.post(&s.url(&format!("/t/{}/magic-link", t.id)), &landing.form(None)).await;
+        assert_eq!(back.status, 303, "{}", back.html);
+        let next = b.get(&s.url(back.location.as_deref().unwrap())).await;
+        assert_eq!(next.status, 302, "{}", next.html);
+        assert_eq!(next.param("state").as_deref(), Some("xyz"));
+        let code = next.param("code").expect("a code");
+        let issued = token(s, &t, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("client_id", cid), ("code_verifier", VERIFIER)]).await;
+        assert_eq!(jwt_claims(issued.body["access_token"].as_str().unwrap())["amr"], json!(["email"]));
+        // max_age=0 asks for a fresh sign-in even though the browser is signed in.
+        assert_eq!(b.get(&authorize_url(s, &t, cid, "&max_age=0")).await.status, 200);
+        assert_eq!(b.get(&authorize_url(s, &t, cid, "&max_age=3600")).await.status, 302);
     }
 
     async fn discovery_lists_exactly_the_served_endpoints() {

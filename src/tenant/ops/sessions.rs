@@ -163,23 +163,39 @@ pub async fn refresh(
     if !refresh_token.starts_with(REFRESH_PREFIX) || refresh_token.len() > 128 {
         return Err(ApiError::RefreshTokenInvalid).into();
     }
-    let read = match ctx.store.read_refresh(&secrets::hash(refresh_token)).await {
-        Ok(Some(read)) => read,
-        Ok(None) => return Err(ApiError::RefreshTokenInvalid).into(),
-        Err(e) => return Err(e.into()).into(),
-    };
-    let rate_limit = match ctx.limit(Limit::RefreshSession, &read.session.id) {
-        Ok(info) => info,
-        Err((error, info)) => {
-            return Limited {
-                result: Err(error),
-                rate_limit: Some(info),
-            }
+    let mut rate_limit = None;
+    let mut attempt = 0;
+    loop {
+        let read = match ctx.store.read_refresh(&secrets::hash(refresh_token)).await {
+            Ok(Some(read)) => read,
+            Ok(None) => return Err(ApiError::RefreshTokenInvalid).into(),
+            Err(e) => return Err(e.into()).into(),
+        };
+        if attempt == 0 {
+            rate_limit = match ctx.limit(Limit::RefreshSession, &read.session.id) {
+                Ok(info) => info,
+                Err((error, info)) => {
+                    return Limited {
+                        result: Err(error),
+                        rate_limit: Some(info),
+                    }
+                }
+            };
         }
-    };
-    let result = rotate(ctx, refresh_token, read, organization, client).await;
-    Limited { result, rate_limit }
+        let result = rotate(ctx, refresh_token, read, organization.clone(), client.clone()).await;
+        attempt += 1;
+        match result {
+            // A transaction the database rolled back (an InnoDB deadlock among concurrent
+            // refreshes of one session) wrote nothing: run it again from the read, as the
+            // client would, a few times before answering 503.
+            Err(ApiError::ServiceUnavailable { .. }) if attempt < REFRESH_ATTEMPTS => continue,
+            result => return Limited { result, rate_limit },
+        }
+    }
 }
+
+/// How many times a refresh whose transaction the database rolled back is run.
+const REFRESH_ATTEMPTS: u32 = 3;
 
 /// The session's user, if they may still hold a session.
 async fn session_user(ctx: &TenantContext, session: &Session) -> Result<User, ApiError> {
