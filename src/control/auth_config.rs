@@ -53,6 +53,15 @@ fn validate(c: &AuthConfig) -> Result<(), ApiError> {
     if c.webhook_retention_days.is_some_and(|d| d == 0 || d > 3650) {
         return bad("webhook_retention_days", "must be between 1 and 3650 days, or null.");
     }
+    let logo_ok = |url: &str| {
+        url.starts_with("https://")
+            && url.len() <= 2048
+            && url::Url::parse(url).is_ok()
+            && !url.contains(['"', '\'', ' '])
+    };
+    if c.logo_url.as_deref().is_some_and(|url| !logo_ok(url)) {
+        return bad("logo_url", "must be an https URL, or null.");
+    }
     if c.password_min_length == 0 || c.password_min_length > 256 {
         return bad("password_min_length", "must be between 1 and 256.");
     }

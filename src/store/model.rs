@@ -89,6 +89,8 @@ pub struct AuthConfig {
     /// Days finished webhook deliveries stay in the delivery log; `None`: the node's
     /// `HELLOJOHN_WEBHOOK_RETENTION`.
     pub webhook_retention_days: Option<u32>,
+    /// The logo the hosted pages show beside the tenant's name (an https URL).
+    pub logo_url: Option<String>,
 }
 
 /// One email template: subject, plain text and HTML.
@@ -115,6 +117,7 @@ impl Default for AuthConfig {
             lockout: Lockout::default(),
             email_templates: Default::default(),
             webhook_retention_days: None,
+            logo_url: None,
         }
     }
 }

@@ -555,3 +555,38 @@ matrix! {
         }
     }
 }
+
+#[tokio::test]
+async fn the_hosted_pages_show_the_tenants_name_and_logo() {
+    let s = shared();
+    let logo = "https://cdn.example/acme-logo.png";
+    let t = s
+        .new_tenant_with(json!({"name": format!("{} Acme", ulid::Ulid::new()), "auth_config": {"logo_url": logo}}))
+        .await;
+    let c = new_client(
+        s,
+        &t,
+        json!({"name": "SPA", "type": "public", "redirect_uris": [REDIRECT]}),
+    )
+    .await;
+    let page = Browser::new()
+        .get(&authorize_url(s, &t, c["client_id"].as_str().unwrap(), ""))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("Acme</p>"), "{}", page.html);
+    assert!(
+        page.html
+            .contains("class=\"logo\" src=\"https:&#x2f;&#x2f;cdn.example&#x2f;acme-logo.png\""),
+        "{}",
+        page.html
+    );
+    let bad = s
+        .admin(
+            Method::PATCH,
+            &format!("/cp/v1/tenants/{}", t.id),
+            Some(json!({"auth_config": {"logo_url": "javascript:alert(1)"}})),
+        )
+        .await;
+    bad.assert_error(400, "invalid_request");
+    assert_eq!(bad.body["error"]["field"], "auth_config.logo_url");
+}

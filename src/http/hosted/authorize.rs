@@ -102,7 +102,7 @@ struct Flow<'a> {
 impl Flow<'_> {
     fn page(&self, template: &'static str, title: &str) -> Page {
         let action = format!("/t/{}/oauth2/authorize", self.tenant.id);
-        Page::new(template, &self.tenant.name, title)
+        Page::new(template, self.tenant, title)
             .with(context! { action, csrf => self.csrf, carried => carried(&self.request) })
             .cookie(self.csrf_cookie.clone())
             .form_target(self.request.redirect_uri.as_deref().and_then(origin_of))
@@ -198,7 +198,7 @@ impl Flow<'_> {
 
 /// An error page for a request that can't go back to its client.
 fn refuse(tenant: &Tenant, error: &OAuthError) -> Response {
-    Page::message(&tenant.name, "This sign-in request is not valid", &error.description)
+    Page::message(tenant, "This sign-in request is not valid", &error.description)
         .with(context! { error => error.error })
         .status(StatusCode::BAD_REQUEST)
         .into_response()
@@ -241,7 +241,7 @@ fn page_query<T: serde::de::DeserializeOwned + Default>(tenant: &Tenant, parts: 
 /// The page for a posted form whose CSRF token is not its cookie's.
 pub fn expired_form(tenant: &Tenant) -> Response {
     Page::message(
-        &tenant.name,
+        tenant,
         "This form has expired",
         "Go back, reload the page and try again.",
     )
@@ -401,7 +401,7 @@ async fn post_step(flow: &Flow<'_>, parts: &Parts, form: AuthorizeForm) -> Resul
                 Some(15 * 60),
             );
             Ok(Page::message(
-                &flow.tenant.name,
+                flow.tenant,
                 "Check your email",
                 "If an account uses that address, we sent it a sign-in link. Open it in this browser.",
             )
@@ -438,7 +438,7 @@ pub async fn end_session(State(state): State<AppState>, Path(tenant_id): Path<St
             *response.status_mut() = StatusCode::FOUND;
             response
         }
-        Ok(None) => Page::message(&tenant.name, "You are signed out", "You can close this window.")
+        Ok(None) => Page::message(&tenant, "You are signed out", "You can close this window.")
             .cookie(Some(clear))
             .into_response(),
         Err(error) => refuse(&tenant, &error),
@@ -500,7 +500,7 @@ pub async fn social_start(
                 response
             }
             Err(e @ (ApiError::InvalidRequest { .. } | ApiError::NotFound)) => {
-                Page::message(&tenant.name, "This sign-in option is not available", &e.to_string())
+                Page::message(&tenant, "This sign-in option is not available", &e.to_string())
                     .status(StatusCode::BAD_REQUEST)
                     .into_response()
             }
@@ -535,7 +535,7 @@ pub async fn social_return(
     let back = super::links::return_to(&parts.headers, &tenant.id);
     let (Some(code), Some(verifier), Some(back), None) = (answer.code, verifier, back, answer.error) else {
         return Err(Page::message(
-            &tenant.name,
+            &tenant,
             "The sign-in did not complete",
             "Go back to the app and try again.",
         )
@@ -575,7 +575,7 @@ pub async fn social_return(
             .with(context! { challenge_id })
             .into_response(),
         Err(e @ (ApiError::ServiceUnavailable { .. } | ApiError::Internal)) => failure(e),
-        Err(e) => Page::message(&tenant.name, "The sign-in did not complete", &e.to_string())
+        Err(e) => Page::message(&tenant, "The sign-in did not complete", &e.to_string())
             .status(StatusCode::BAD_REQUEST)
             .into_response(),
     };

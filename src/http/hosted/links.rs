@@ -60,7 +60,7 @@ impl Link {
 
 fn spent(tenant: &Tenant) -> Response {
     Page::message(
-        &tenant.name,
+        tenant,
         "This link has expired or was already used",
         "Ask for a new one and use the newest email.",
     )
@@ -78,11 +78,11 @@ async fn show(state: AppState, tenant_id: String, parts: Parts, link: Link) -> P
     let action = format!("/t/{}/{}", tenant.id, link.path());
     let carried = vec![("token", token.clone())];
     let page = match link {
-        Link::Reset => Page::new("new_password.html", &tenant.name, "Choose a new password")
+        Link::Reset => Page::new("new_password.html", &tenant, "Choose a new password")
             .with(context! { min_length => tenant.auth_config.password_min_length }),
-        Link::Verify => Page::new("confirm.html", &tenant.name, "Verify your email address")
+        Link::Verify => Page::new("confirm.html", &tenant, "Verify your email address")
             .with(context! { button => "Verify my email" }),
-        Link::Magic => Page::new("confirm.html", &tenant.name, "Sign in").with(context! { button => "Sign in" }),
+        Link::Magic => Page::new("confirm.html", &tenant, "Sign in").with(context! { button => "Sign in" }),
     };
     Ok(page
         .with(context! { action, csrf, carried, token })
@@ -108,7 +108,7 @@ async fn submit(state: AppState, tenant_id: String, parts: Parts, body: axum::bo
                 new_password: form.new_password.unwrap_or_default(),
             };
             state.tenants.run(&tenant.id, who, op).await.result.map(|()| {
-                Page::message(&tenant.name, "Your password is set", "You can sign in with it now.").into_response()
+                Page::message(&tenant, "Your password is set", "You can sign in with it now.").into_response()
             })
         }
         Link::Verify => state
@@ -117,12 +117,7 @@ async fn submit(state: AppState, tenant_id: String, parts: Parts, body: axum::bo
             .await
             .result
             .map(|_| {
-                Page::message(
-                    &tenant.name,
-                    "Your email address is verified",
-                    "You can close this window.",
-                )
-                .into_response()
+                Page::message(&tenant, "Your email address is verified", "You can close this window.").into_response()
             }),
         Link::Magic => magic(&state, &tenant, &parts, token).await,
     };
@@ -131,7 +126,7 @@ async fn submit(state: AppState, tenant_id: String, parts: Parts, body: axum::bo
         Err(ApiError::TokenAlreadyUsed | ApiError::InvalidToken) => spent(&tenant),
         Err(e @ (ApiError::PasswordTooWeak(_) | ApiError::Unprocessable { .. } | ApiError::InvalidRequest { .. })) => {
             let (csrf, csrf_cookie) = csrf_token(&state, &tenant.id, &parts.headers);
-            Page::new("new_password.html", &tenant.name, "Choose a new password")
+            Page::new("new_password.html", &tenant, "Choose a new password")
                 .with(context! {
                     min_length => tenant.auth_config.password_min_length,
                     action => format!("/t/{}/{}", tenant.id, link.path()),
@@ -187,11 +182,9 @@ async fn magic(state: &AppState, tenant: &Tenant, parts: &Parts, token: String) 
             let clear = set_cookie(state, &tenant.id, RETURN_COOKIE, "", Some(0));
             Ok(redirect(&location, vec![signed_in, clear]))
         }
-        None => Ok(
-            Page::message(&tenant.name, "You are signed in", "You can close this window.")
-                .cookie(Some(signed_in))
-                .into_response(),
-        ),
+        None => Ok(Page::message(tenant, "You are signed in", "You can close this window.")
+            .cookie(Some(signed_in))
+            .into_response()),
     }
 }
 

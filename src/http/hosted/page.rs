@@ -32,6 +32,27 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
+/// Whose page it is: the tenant's name and logo (`auth_config.logo_url`), or the node's.
+pub struct Brand<'a> {
+    name: &'a str,
+    logo_url: Option<&'a str>,
+}
+
+impl<'a> From<&'a crate::store::Tenant> for Brand<'a> {
+    fn from(tenant: &'a crate::store::Tenant) -> Self {
+        Self {
+            name: &tenant.name,
+            logo_url: tenant.auth_config.logo_url.as_deref(),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Brand<'a> {
+    fn from(name: &'a str) -> Self {
+        Self { name, logo_url: None }
+    }
+}
+
 /// One page to render: its template, title and values, status and cookies.
 pub struct Page {
     template: &'static str,
@@ -43,20 +64,24 @@ pub struct Page {
 }
 
 impl Page {
-    /// A page of `template` for `tenant_name`, titled `title`.
-    pub fn new(template: &'static str, tenant_name: &str, title: &str) -> Self {
+    /// A page of `template` for a tenant (its name and logo) or for the node, titled `title`.
+    pub fn new<'a>(template: &'static str, brand: impl Into<Brand<'a>>, title: &str) -> Self {
+        let Brand {
+            name: tenant_name,
+            logo_url,
+        } = brand.into();
         Self {
             template,
             status: StatusCode::OK,
-            values: context! { tenant_name, title },
+            values: context! { tenant_name, logo_url, title },
             cookies: Vec::new(),
             form_targets: Vec::new(),
         }
     }
 
     /// A plain message page.
-    pub fn message(tenant_name: &str, title: &str, body: &str) -> Self {
-        Self::new("message.html", tenant_name, title).with(context! { body })
+    pub fn message<'a>(brand: impl Into<Brand<'a>>, title: &str, body: &str) -> Self {
+        Self::new("message.html", brand, title).with(context! { body })
     }
 
     /// Adds values (later ones win).
