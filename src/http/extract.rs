@@ -39,7 +39,8 @@ macro_rules! credentialed {
 
 credentialed!(Publishable, Secret, SignedIn, OrgActor, Invitee);
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The bearer credential of a request, if it sends one.
+pub(super) fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -75,21 +76,28 @@ impl FromRequestParts<AppState> for Publishable {
             .headers
             .get("x-client-id")
             .and_then(|v| v.to_str().ok())
-            .or_else(|| bearer(parts))
-            .ok_or(ApiError::MissingToken)?;
-        if !raw.starts_with("pk_") {
-            return Err(ApiError::InvalidPublishableKey);
-        }
-        let resolved = state.control.resolve_api_key(raw).await?;
-        if resolved.key.kind != ApiKeyKind::Publishable {
-            return Err(ApiError::InvalidPublishableKey);
-        }
-        bind_tenant(parts, &resolved.tenant)?;
+            .or_else(|| bearer(parts));
+        let tenant = publishable_tenant(state, raw).await?;
+        bind_tenant(parts, &tenant)?;
         Ok(Self {
-            tenant: resolved.tenant,
+            tenant,
             caller: caller(parts, state, Credential::Publishable),
         })
     }
+}
+
+/// The tenant of a publishable key, wherever the request carries it (a header, or the
+/// `client_id` query parameter of a social sign-in's start).
+pub(super) async fn publishable_tenant(state: &AppState, raw: Option<&str>) -> Result<Tenant, ApiError> {
+    let raw = raw.ok_or(ApiError::MissingToken)?;
+    if !raw.starts_with("pk_") {
+        return Err(ApiError::InvalidPublishableKey);
+    }
+    let resolved = state.control.resolve_api_key(raw).await?;
+    if resolved.key.kind != ApiKeyKind::Publishable {
+        return Err(ApiError::InvalidPublishableKey);
+    }
+    Ok(resolved.tenant)
 }
 
 /// A caller holding the tenant's secret key (bearer `sk_…`).

@@ -17,13 +17,12 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::cors::ANY_ORIGIN;
-use super::extract::client_info;
+use super::hosted::caller;
 use super::AppState;
 use crate::error::ApiError;
-use crate::ids;
 use crate::oauth::OAuthError;
 use crate::tenant::messages::oauth::{ClientAuth, Introspect, Revoke, Token, TokenGrant, UserInfo};
-use crate::tenant::messages::{Caller, Credential, Operation};
+use crate::tenant::messages::{Caller, Operation};
 
 /// An OAuth error as its endpoint answers it (`WWW-Authenticate` on 401s).
 pub struct OAuthFailure(pub OAuthError);
@@ -106,18 +105,8 @@ pub(super) async fn run<O: Operation>(
     tenant_id: &str,
     op: O,
 ) -> Result<O::Reply, ApiError> {
-    if !ids::is_valid(ids::prefix::TENANT, tenant_id) {
-        return Err(ApiError::NotFound);
-    }
-    state.control.active_tenant(tenant_id).await?;
+    super::hosted::tenant(state, tenant_id).await?;
     state.tenants.run(tenant_id, headers_caller, op).await.result
-}
-
-fn caller(parts: &axum::http::request::Parts, state: &AppState) -> Caller {
-    Caller {
-        credential: Credential::Publishable,
-        client: client_info(parts, state),
-    }
 }
 
 /// The parameters of every client-authenticated endpoint.
@@ -231,13 +220,7 @@ async fn userinfo(
     tenant_id: String,
     body: Option<String>,
 ) -> Result<Response, OAuthFailure> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
+    let header = super::extract::bearer(&parts).map(str::to_owned);
     let access_token = match (header, body) {
         (Some(_), Some(_)) => return Err(OAuthError::invalid_request("Send the token once.").into()),
         (Some(token), None) | (None, Some(token)) => token,

@@ -12,16 +12,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::body::{required, JsonBody};
 use super::error::ApiError;
-use super::extract::{client_info, Admin, Publishable, SignedIn};
+use super::extract::{publishable_tenant, Admin, Publishable, SignedIn};
 use super::params::path_id;
 use super::AppState;
 use crate::ids::{self, prefix};
-use crate::store::ApiKeyKind;
 use crate::tenant::messages::oauth::{
     FinishProvider, Identities, ProviderAction, ProviderFields, ProviderReturn, Providers, SocialSignIn, SocialStart,
     StartSocial,
 };
-use crate::tenant::messages::{Caller, Credential};
+use crate::tenant::messages::Caller;
 
 fn found(location: &str) -> Response {
     let mut response = StatusCode::FOUND.into_response();
@@ -145,18 +144,8 @@ pub async fn start(
     parts: axum::http::request::Parts,
     Query(q): Query<StartQuery>,
 ) -> Result<Response, ApiError> {
-    let key = q.client_id.ok_or(ApiError::MissingToken)?;
-    if !key.starts_with("pk_") {
-        return Err(ApiError::InvalidPublishableKey);
-    }
-    let resolved = state.control.resolve_api_key(&key).await?;
-    if resolved.key.kind != ApiKeyKind::Publishable {
-        return Err(ApiError::InvalidPublishableKey);
-    }
-    let caller = Caller {
-        credential: Credential::Publishable,
-        client: client_info(&parts, &state),
-    };
+    let tenant = publishable_tenant(&state, q.client_id.as_deref()).await?;
+    let caller = super::hosted::caller(&parts, &state);
     let start = SocialStart {
         redirect_uri: q.redirect_uri,
         state: q.state,
@@ -164,7 +153,7 @@ pub async fn start(
         code_challenge_method: q.code_challenge_method,
     };
     let op = StartSocial { provider, start };
-    let location = state.tenants.run(&resolved.tenant.id, caller, op).await.result?;
+    let location = state.tenants.run(&tenant.id, caller, op).await.result?;
     Ok(found(&location))
 }
 
@@ -208,10 +197,7 @@ pub async fn provider_return(
         state: token.to_owned(),
         error: q.error,
     };
-    let caller = Caller {
-        credential: Credential::Publishable,
-        client: client_info(&parts, &state),
-    };
+    let caller = super::hosted::caller(&parts, &state);
     let location = state
         .tenants
         .run(tenant, caller, FinishProvider { provider, answer })

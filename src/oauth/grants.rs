@@ -166,12 +166,7 @@ async fn authorization_code(
     stored.used = true;
     stored.issued_session = Some(started.session.id.clone());
     let batch = TenantBatch::default()
-        .guard(Guard::RecordField {
-            kind: RecordKind::OAuthCode,
-            id: id.clone(),
-            field: "used".to_owned(),
-            value: json!(false),
-        })
+        .guard(Guard::unused(RecordKind::OAuthCode, &id))
         .write(TenantWrite::PutRecord(Record::new(
             RecordKind::OAuthCode,
             &id,

@@ -326,6 +326,17 @@ impl Guard {
             value: serde_json::Value::from(version),
         }
     }
+
+    /// A single-use record (one-time token, authorization code, social flow) is not spent
+    /// yet: its `used` field is still false, so two concurrent uses can't both succeed.
+    pub fn unused(kind: RecordKind, id: &str) -> Self {
+        Guard::RecordField {
+            kind,
+            id: id.to_owned(),
+            field: "used".into(),
+            value: serde_json::Value::Bool(false),
+        }
+    }
 }
 
 /// One write of a [`TenantBatch`].

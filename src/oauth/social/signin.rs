@@ -55,7 +55,8 @@ struct AppCode {
     used: bool,
 }
 
-fn provider_settings(raw: &str) -> Result<Provider, ApiError> {
+/// The provider a path names; an unknown name names nothing (404).
+fn provider_named(raw: &str) -> Result<Provider, ApiError> {
     Provider::parse(raw).ok_or(ApiError::NotFound)
 }
 
@@ -80,7 +81,7 @@ fn unavailable(provider: &Provider, error: upstream::UpstreamError) -> ApiError 
 /// The app's start: checks the request, records the flow, and answers the provider's
 /// authorization URL.
 pub async fn start(ctx: &TenantContext, raw: &str, request: SocialStart) -> Result<String, ApiError> {
-    let provider = provider_settings(raw)?;
+    let provider = provider_named(raw)?;
     let settings = enabled(ctx, &provider).await?;
     let redirect_uri = request
         .redirect_uri
@@ -143,7 +144,7 @@ pub async fn start(ctx: &TenantContext, raw: &str, request: SocialStart) -> Resu
 /// The provider's return: spends the flow, learns who the user is, and answers where the
 /// browser goes next: the app's redirect URI with a code, or with an `error`.
 pub async fn provider_return(ctx: &TenantContext, raw: &str, answer: ProviderReturn) -> Result<String, ApiError> {
-    let provider = provider_settings(raw)?;
+    let provider = provider_named(raw)?;
     let id = secrets::hash(&answer.state);
     let record = ctx
         .store
@@ -156,12 +157,7 @@ pub async fn provider_return(ctx: &TenantContext, raw: &str, answer: ProviderRet
     }
     flow.used = true;
     let spend = TenantBatch::default()
-        .guard(Guard::RecordField {
-            kind: RecordKind::SocialFlow,
-            id: id.clone(),
-            field: "used".into(),
-            value: serde_json::json!(false),
-        })
+        .guard(Guard::unused(RecordKind::SocialFlow, &id))
         .write(TenantWrite::PutRecord(Record::new(
             RecordKind::SocialFlow,
             &id,
@@ -285,7 +281,7 @@ pub async fn sign_in(
     redirect_uri: &str,
     client: ClientInfo,
 ) -> Result<SignedIn, ApiError> {
-    let provider = provider_settings(raw)?;
+    let provider = provider_named(raw)?;
     let id = secrets::hash(code);
     let record = ctx
         .store
@@ -315,12 +311,7 @@ pub async fn sign_in(
     let connected = stored.connected.take();
     stored.used = true;
     let mut batch = TenantBatch::default()
-        .guard(Guard::RecordField {
-            kind: RecordKind::SocialCode,
-            id: id.clone(),
-            field: "used".into(),
-            value: serde_json::json!(false),
-        })
+        .guard(Guard::unused(RecordKind::SocialCode, &id))
         .write(TenantWrite::PutRecord(Record::new(
             RecordKind::SocialCode,
             &id,

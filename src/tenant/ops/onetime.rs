@@ -75,8 +75,7 @@ pub fn link(ctx: &TenantContext, path: &str, token: &str, redirect_url: Option<&
         Some(url) => url.to_owned(),
         None => format!("{}/{path}", ctx.issuer),
     };
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}token={token}")
+    crate::oauth::with_params(&base, &[("token", token)])
 }
 
 /// Whether `url` lies under one of the tenant's `allowed_origins` (the app's own pages).
@@ -148,12 +147,7 @@ async fn redeem(ctx: &TenantContext, purpose: Purpose, token: &str) -> Result<Re
         .await?
         .filter(|u| u.email == claim.email)
         .ok_or(ApiError::InvalidToken)?;
-    let guard = Guard::RecordField {
-        kind: RecordKind::OneTimeToken,
-        id: hash.clone(),
-        field: "used".into(),
-        value: json!(false),
-    };
+    let guard = Guard::unused(RecordKind::OneTimeToken, &hash);
     let used = OneTime {
         used: true,
         ..claim.clone()
