@@ -113,6 +113,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         test_faults: config.test_faults,
         mailer,
         limiters: Default::default(),
+        activity: Default::default(),
         limit_budget: Arc::new(crate::tenant::limits::LimitBudget::new(limit_share)),
         webhook_allow_private: config.webhook_allow_private,
         webhook_schedule: config.webhook_retry_schedule.clone(),

@@ -368,6 +368,68 @@ pub async fn inject_panic(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One of a tenant's signing keys and where it is in its life.
+#[derive(serde::Serialize, ToSchema)]
+pub struct SigningKeyState {
+    id: String,
+    alg: String,
+    /// `next` (published ahead, not signing yet), `current` (signing), `retiring` (still
+    /// published so tokens it signed verify) or `retired` (no longer published).
+    status: String,
+    created_at: String,
+    retired_at: Option<String>,
+}
+
+/// `GET /cp/v1/tenants/{id}/signing-keys`.
+#[derive(serde::Serialize, ToSchema)]
+pub struct SigningKeyList {
+    data: Vec<SigningKeyState>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}/signing-keys",
+    tag = "control-plane",
+    summary = "A tenant's signing keys",
+    description = "Every stored signing key of the tenant, newest first, with its status. Private keys never leave the server.",
+    responses((status = 200, description = "OK.", body = SigningKeyList)),
+    security(("admin_token" = []))
+)]
+pub async fn list_signing_keys(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SigningKeyList>, ApiError> {
+    let id = path_id(prefix::TENANT, id)?;
+    let tenant = state.control.tenant(&id).await?;
+    let mut keys = state.control.store().list_signing_keys(&id).await?;
+    keys.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let current = crate::store::signing_keys::current(&keys).map(|k| k.id.clone());
+    let now = state.control.clock().now();
+    // Retired keys stay published for the access-token TTL plus a minute (as the key ring loads them).
+    let grace = time::Duration::seconds(tenant.auth_config.access_token_ttl.max(60) as i64 + 60);
+    let data = keys
+        .iter()
+        .map(|key| {
+            let status = match key.retired_at {
+                _ if key.next => "next",
+                None if Some(&key.id) == current.as_ref() => "current",
+                None => "retiring",
+                Some(at) if at + grace > now => "retiring",
+                Some(_) => "retired",
+            };
+            SigningKeyState {
+                id: key.id.clone(),
+                alg: crate::auth::signing::alg_name(key.alg).to_owned(),
+                status: status.to_owned(),
+                created_at: views::timestamp(key.created_at),
+                retired_at: key.retired_at.map(views::timestamp),
+            }
+        })
+        .collect();
+    Ok(Json(SigningKeyList { data }))
+}
+
 #[utoipa::path(
     get,
     path = "/cluster",

@@ -64,7 +64,9 @@ pub async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -
     }
 
     let status = response.status().as_u16().to_string();
-    let elapsed = started.elapsed().as_secs_f64();
+    let took = started.elapsed();
+    state.traffic.record(state.control.clock().unix(), took);
+    let elapsed = took.as_secs_f64();
     metrics::counter!("hellojohn_http_requests_total", "route" => route.clone(), "method" => method.to_string(), "status" => status.clone())
         .increment(1);
     metrics::histogram!("hellojohn_http_request_duration_seconds", "route" => route).record(elapsed);

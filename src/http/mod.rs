@@ -6,6 +6,7 @@ mod api_keys;
 mod auth;
 pub mod body;
 mod clients;
+mod console;
 mod control;
 mod cors;
 mod edge;
@@ -25,6 +26,8 @@ mod recovery;
 mod reference;
 mod schema;
 mod social;
+mod stats;
+pub mod traffic;
 mod users;
 mod webhooks;
 
@@ -59,6 +62,8 @@ pub struct AppState {
     pub cors: Arc<cors::AllowedOrigins>,
     /// This node's part in a cluster, when it is in one.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// This node's recent request rate and latency (the console's node charts).
+    pub traffic: Arc<traffic::Traffic>,
 }
 
 impl AppState {
@@ -114,6 +119,7 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(true)),
             cors,
             cluster,
+            traffic: Arc::default(),
         })
     }
 }
@@ -141,6 +147,9 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::cp_list, api_keys::cp_create))
         .routes(routes!(api_keys::cp_delete))
         .routes(routes!(control::cluster_status))
+        .routes(routes!(stats::node_stats))
+        .routes(routes!(stats::tenant_stats_cp))
+        .routes(routes!(control::list_signing_keys))
         .routes(routes!(social::list_providers))
         .routes(routes!(social::put_provider, social::delete_provider))
         .routes(routes!(control::export_tenant))
@@ -203,7 +212,8 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(clients::list_clients, clients::create))
         .routes(routes!(clients::get, clients::update, clients::delete))
         .routes(routes!(clients::rotate_secret))
-        .routes(routes!(keys::jwks_v1));
+        .routes(routes!(keys::jwks_v1))
+        .routes(routes!(stats::tenant_stats));
     let mut public = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(ops::health))
         .routes(routes!(ops::readyz))
@@ -229,6 +239,9 @@ fn documented_routes(public_metrics: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(hosted::links::verify_page, hosted::links::verify_submit))
         .routes(routes!(hosted::links::magic_page, hosted::links::magic_submit))
         .routes(routes!(hosted::stylesheet))
+        .routes(routes!(console::index))
+        .routes(routes!(console::index_slash))
+        .routes(routes!(console::asset))
         .nest("/cp/v1", cp)
         .nest("/v1", v1)
 }

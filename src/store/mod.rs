@@ -190,12 +190,14 @@ pub enum RecordKind {
     Identity,
     /// (provider, provider user id) → identity id, owned by the user (`hj_identity_key`).
     IdentityKey,
+    /// One hour of a tenant's sign-in figures, id = the hour, owner `activity` (`hj_activity_hour`).
+    ActivityHour,
 }
 
 impl RecordKind {
     /// Every kind, for exports and user deletion.
     /// New kinds go at the end: the file store's export spool numbers kinds by position.
-    pub const ALL: [RecordKind; 19] = [
+    pub const ALL: [RecordKind; 20] = [
         RecordKind::MfaFactor,
         RecordKind::MfaChallenge,
         RecordKind::OneTimeToken,
@@ -215,6 +217,7 @@ impl RecordKind {
         RecordKind::SocialCode,
         RecordKind::Identity,
         RecordKind::IdentityKey,
+        RecordKind::ActivityHour,
     ];
 
     /// The table (or file-store table) of this kind.
@@ -239,6 +242,7 @@ impl RecordKind {
             RecordKind::SocialCode => "hj_social_code",
             RecordKind::Identity => "hj_identity",
             RecordKind::IdentityKey => "hj_identity_key",
+            RecordKind::ActivityHour => "hj_activity_hour",
         }
     }
 

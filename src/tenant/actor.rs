@@ -92,6 +92,13 @@ fn look_for_webhook_work(ctx: &Arc<TenantContext>) {
 /// How often a running tenant deletes refresh tokens that can never be used again.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
+/// Writes the tenant's pending sign-in counts; a failure keeps them for the next tick.
+async fn flush_activity(ctx: &TenantContext) {
+    if let Err(e) = ctx.activity.flush(ctx).await {
+        tracing::warn!(tenant = %ctx.tenant.id, error = %e, "could not write sign-in figures; kept for the next try");
+    }
+}
+
 /// One tenant's actor.
 pub struct TenantActor;
 
@@ -121,6 +128,7 @@ impl Actor for TenantActor {
     }
 
     async fn post_stop(&self, _: ActorRef<TenantMsg>, state: &mut TenantState) -> Result<(), ActorProcessingErr> {
+        flush_activity(&state.ctx).await;
         if let Some(dispatcher) = &state.dispatcher {
             dispatcher.stop(Some("tenant stopped".to_owned()));
         }
@@ -155,6 +163,8 @@ impl Actor for TenantActor {
             TenantMsg::WebhooksDue => state.wake_dispatcher(&myself).await?,
             TenantMsg::DispatcherIdle => state.stop_idle_dispatcher(),
             TenantMsg::IdleCheck => {
+                let ctx = state.ctx.clone();
+                tokio::spawn(async move { flush_activity(&ctx).await });
                 state.ctx.limits.lock().sweep(state.ctx.deps.clock.unix());
                 if state.last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
                     state.last_housekeeping = Instant::now();

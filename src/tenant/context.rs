@@ -28,6 +28,8 @@ pub struct TenantContext {
     pub cache: TenantCache,
     /// Rate-limit windows and lockouts; carried over when the context is reloaded.
     pub limits: Arc<Mutex<Limiter>>,
+    /// Sign-in figures for the console, shared with every context of the tenant on this node.
+    pub activity: Arc<super::activity::ActivityLog>,
     /// Tells the tenant actor of webhook work (its dispatcher runs only while there is some).
     pub webhooks: Arc<WebhookSignals>,
     pub deps: Arc<TenantDeps>,
@@ -104,8 +106,10 @@ impl TenantContext {
             .entry(tenant.id.clone())
             .or_insert_with(|| Arc::new(Mutex::new(Limiter::within(deps.limit_budget.clone()))))
             .clone();
+        let activity = deps.activity.entry(tenant.id.clone()).or_default().clone();
         Ok(Self {
             issuer: deps.issuer(&tenant.id),
+            activity,
             tenant,
             store,
             keys,
@@ -168,9 +172,24 @@ impl TenantContext {
             keys,
             cache: self.cache.clone(),
             limits: self.limits.clone(),
+            activity: self.activity.clone(),
             webhooks: self.webhooks.clone(),
             deps: self.deps.clone(),
         })
+    }
+
+    /// Records an authentication event: the `hellojohn_auth_events_total` metric (the
+    /// node's view) and the tenant's own hourly figures (the console's charts).
+    pub fn auth_event(&self, event: &'static str, success: bool) {
+        use super::activity::Activity;
+        let result = if success { "success" } else { "failure" };
+        metrics::counter!("hellojohn_auth_events_total", "event" => event, "result" => result).increment(1);
+        let activity = match (event, success) {
+            ("sign_up", true) => Activity::SignUp,
+            (_, true) => Activity::SignIn,
+            (_, false) => Activity::FailedSignIn,
+        };
+        self.activity.record(activity, self.deps.clock.now());
     }
 
     /// Records a session's current state in the cache (after every session write).

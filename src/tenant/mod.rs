@@ -4,6 +4,7 @@
 //! [`messages::TenantCall`] per request; the actor runs heavy work (argon2, store I/O)
 //! in spawned tasks so one busy tenant still uses every core.
 
+pub mod activity;
 pub mod actor;
 pub mod cache;
 pub mod context;
@@ -41,6 +42,9 @@ pub struct TenantDeps {
     /// Each tenant's rate windows and lockouts, kept here rather than in its actor so that
     /// stopping an idle actor never lifts a lock or forgets failures and escalation.
     pub limiters: dashmap::DashMap<String, Arc<parking_lot::Mutex<limits::Limiter>>>,
+    /// Each tenant's sign-in counts not yet written (see [`activity`]), kept here so a
+    /// reloaded context counts into the same log.
+    pub activity: dashmap::DashMap<String, Arc<activity::ActivityLog>>,
     /// What every limiter of the node may hold together: a quarter of
     /// `HELLOJOHN_CACHE_MEMORY_MB` (the node cache has the rest).
     pub limit_budget: Arc<limits::LimitBudget>,

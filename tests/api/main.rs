@@ -14,6 +14,7 @@ mod big_backups;
 mod browser;
 mod cluster;
 mod connection_budget;
+mod console;
 mod control_plane;
 mod deployment;
 mod durability;

@@ -341,7 +341,7 @@ pub async fn sign_in(
         })
         .await?;
     ctx.remember(&started.session);
-    metrics::counter!("hellojohn_auth_events_total", "event" => "oauth_sign_in", "result" => "success").increment(1);
+    ctx.auth_event("oauth_sign_in", true);
     Ok(SignedIn {
         user: Box::new(user),
         tokens: started.tokens,

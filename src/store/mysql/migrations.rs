@@ -61,6 +61,11 @@ pub const TENANT: &[Migration] = &[
         name: "social",
         sql: include_str!("../../../migrations/mysql/tenant/0006_social.sql"),
     },
+    Migration {
+        version: 7,
+        name: "activity",
+        sql: include_str!("../../../migrations/mysql/tenant/0007_activity.sql"),
+    },
 ];
 
 fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {

@@ -64,6 +64,11 @@ pub const TENANT: &[Migration] = &[
         name: "social",
         sql: include_str!("../../../migrations/postgres/tenant/0007_social.sql"),
     },
+    Migration {
+        version: 8,
+        name: "activity",
+        sql: include_str!("../../../migrations/postgres/tenant/0008_activity.sql"),
+    },
 ];
 
 /// A stable advisory-lock key per schema (FNV-1a), so two nodes never migrate one schema at once.

@@ -1,4 +1,5 @@
-//! What the node itself asks of a tenant: its public keys, a reload, a test fault.
+//! What the node itself asks of a tenant: its public keys, a reload, a test fault, and
+//! the figures the admin console draws.
 
 use super::areas::area;
 use crate::auth::signing::Jwks as PublishedKeys;
@@ -12,5 +13,7 @@ area! {
         Reload {} => ();
         /// Test hook: panic inside the actor (only with `test-faults` and `HELLOJOHN_TEST_FAULTS`).
         InjectPanic {} => ();
+        /// The tenant's sign-in figures for the console (operator or secret key).
+        Stats {} => crate::tenant::activity::TenantStats;
     }
 }

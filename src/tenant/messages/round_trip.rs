@@ -72,10 +72,11 @@ fn name(request: &TenantRequest) -> &'static str {
         R::Node(NodeOp::Jwks(_)) => "Jwks",
         R::Node(NodeOp::Reload(_)) => "Reload",
         R::Node(NodeOp::InjectPanic(_)) => "InjectPanic",
+        R::Node(NodeOp::Stats(_)) => "Stats",
     }
 }
 
-const OPERATIONS: usize = 50;
+const OPERATIONS: usize = 51;
 
 fn at(seconds: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(seconds).unwrap()
@@ -608,6 +609,21 @@ fn samples() -> Vec<(TenantRequest, TenantResponse)> {
         ),
         pair(Reload {}, ()),
         pair(InjectPanic {}, ()),
+        pair(
+            Stats {},
+            crate::tenant::activity::TenantStats {
+                tenant_id: "tnt_1".to_owned(),
+                hours: vec![crate::tenant::activity::HourStats {
+                    hour: "2026-12-01T13:00:00Z".to_owned(),
+                    sign_ins: 3,
+                    sign_ups: 1,
+                    failed_sign_ins: 2,
+                }],
+                active_sessions: 7,
+                sessions_counted_at: "2026-12-01T13:10:00Z".to_owned(),
+                computed_at: "2026-12-01T13:10:30Z".to_owned(),
+            },
+        ),
     ]
 }
 

@@ -73,7 +73,7 @@ async fn create_and_sign_in(ctx: &TenantContext, input: SignUp, client: ClientIn
     if verify_first {
         ctx.store.apply(batch).await?;
         super::onetime::issue(ctx, super::onetime::Purpose::EmailVerification, &user, None).await?;
-        metrics::counter!("hellojohn_auth_events_total", "event" => "sign_up", "result" => "success").increment(1);
+        ctx.auth_event("sign_up", true);
         return Ok(SignedUp {
             user: Box::new(user),
             tokens: None,
@@ -83,7 +83,7 @@ async fn create_and_sign_in(ctx: &TenantContext, input: SignUp, client: ClientIn
     batch.writes.extend(new_session.writes);
     ctx.store.apply(batch).await?;
     ctx.remember(&new_session.session);
-    metrics::counter!("hellojohn_auth_events_total", "event" => "sign_up", "result" => "success").increment(1);
+    ctx.auth_event("sign_up", true);
     Ok(SignedUp {
         user: Box::new(user),
         tokens: Some(new_session.tokens),
@@ -176,8 +176,7 @@ pub async fn sign_in_finish(
 ) -> Result<SignedIn, ApiError> {
     let account = validate::account_key(email);
     let result = start_checked(ctx, &account, email, checked, verdict, client).await;
-    let event_result = if result.is_ok() { "success" } else { "failure" };
-    metrics::counter!("hellojohn_auth_events_total", "event" => "sign_in", "result" => event_result).increment(1);
+    ctx.auth_event("sign_in", result.is_ok());
     result
 }
 

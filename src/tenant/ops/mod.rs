@@ -25,7 +25,7 @@ use super::messages::auth::{
 };
 use super::messages::email::{EmailOp, RequestEmailLink, ResetPassword, SendEmailVerification, VerifyEmail};
 use super::messages::mfa::{ConfirmTotp, ListFactors, MfaOp, RegenerateBackupCodes, RemoveFactor, StartTotp};
-use super::messages::node::{Jwks, NodeOp};
+use super::messages::node::{Jwks, NodeOp, Stats};
 use super::messages::oauth::{
     Authorize, Clients, EndSession, FinishProvider, Identities, Introspect, OAuthOp, OpenBrowser, Providers, Revoke,
     SocialSignIn, StartSocial, Token, UserInfo,
@@ -77,6 +77,12 @@ pub async fn execute(ctx: &Arc<TenantContext>, call: TenantCall) -> TenantReply 
         // Reload and the fault hook are handled on the actor itself.
         TenantRequest::Node(NodeOp::Jwks(_)) => Ok(Jwks::respond(ctx.keys.jwks().clone())).into(),
         TenantRequest::Node(NodeOp::Reload(_) | NodeOp::InjectPanic(_)) => Err(ApiError::Internal).into(),
+        TenantRequest::Node(NodeOp::Stats(_)) => answer::<Stats>(async {
+            who.server_or_operator()?;
+            ctx.activity.stats(ctx).await
+        })
+        .await
+        .into(),
     }
 }
 

@@ -356,6 +356,7 @@ pub async fn magic_link_sign_in(ctx: &TenantContext, token: &str, client: Client
         })
         .await?;
     ctx.remember(&new_session.session);
+    ctx.auth_event("magic_link_sign_in", true);
     Ok(SignedIn {
         user: Box::new(user),
         tokens: new_session.tokens,

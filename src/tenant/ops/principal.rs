@@ -53,6 +53,14 @@ impl Principal {
         }
     }
 
+    /// Requires the secret key or the control plane (what an admin may read of a tenant).
+    pub fn server_or_operator(&self) -> Result<(), ApiError> {
+        match self {
+            Self::Server | Self::Operator => Ok(()),
+            _ => Err(wrong_credential("the secret key or an admin")),
+        }
+    }
+
     /// The user an operation is about: `Me` for a signed-in caller, an id for the secret key.
     pub fn user<'a>(&'a self, target: &'a UserRef) -> Result<&'a str, ApiError> {
         match (self, target) {

@@ -1,0 +1,98 @@
+// Modal dialogs on the native <dialog>: it traps focus, closes on Escape and returns
+// focus to the opener, which is what keyboard users expect of a modal.
+import type { ComponentChildren } from "preact";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { ErrorBanner } from "./ui";
+
+export function Dialog({
+  open,
+  title,
+  onClose,
+  children,
+}: {
+  open: boolean;
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} aria-labelledby={id} onClose={onClose}>
+      <h2 id={id}>{title}</h2>
+      {open && children}
+    </dialog>
+  );
+}
+
+/**
+ * A destructive action confirmed by typing `phrase` (the tenant's slug, say), so one
+ * stray Enter can't delete anything.
+ */
+export function ConfirmDialog({
+  open,
+  title,
+  phrase,
+  action,
+  onConfirm,
+  onClose,
+}: {
+  open: boolean;
+  title: string;
+  phrase: string;
+  action: string;
+  onConfirm: () => Promise<void>;
+  onClose: () => void;
+}) {
+  const [typed, setTyped] = useState("");
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+  const id = useId();
+  useEffect(() => {
+    if (open) {
+      setTyped("");
+      setError(null);
+    }
+  }, [open]);
+  return (
+    <Dialog open={open} title={title} onClose={onClose}>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          try {
+            await onConfirm();
+            onClose();
+          } catch (err) {
+            setError(err as Error);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <p>This can't be undone.</p>
+        <div class="field">
+          <label for={id}>
+            Type <strong class="mono">{phrase}</strong> to confirm
+          </label>
+          <input id={id} value={typed} autoComplete="off" onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
+        </div>
+        <ErrorBanner error={error} />
+        <div class="actions">
+          <button type="submit" class="danger" disabled={typed !== phrase || busy}>
+            {action}
+          </button>
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

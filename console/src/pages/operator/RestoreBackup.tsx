@@ -1,0 +1,135 @@
+// Restoring a tenant from a backup file: the upload (XMLHttpRequest, for its progress
+// events), a progress bar, then what was restored or the API's error.
+import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { toApiError, type Schemas } from "../../api/client";
+import { ErrorBanner, Notice } from "../../components/ui";
+import { adminToken, bytes, type Tenant } from "./types";
+
+type Imported = Schemas["Imported"];
+
+/** Uploads `file` as the tenant's backup, reporting progress; resolves to what was restored. */
+function upload(
+  tenantId: string,
+  file: File,
+  onProgress: (loaded: number, total: number) => void,
+  xhrRef: { current: XMLHttpRequest | null },
+): Promise<Imported> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhrRef.current = xhr;
+    xhr.open("POST", `/cp/v1/tenants/${encodeURIComponent(tenantId)}/import`);
+    xhr.setRequestHeader("Content-Type", "application/x-ndjson");
+    xhr.setRequestHeader("Authorization", `Bearer ${adminToken()}`);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onload = () => {
+      let body: unknown = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        body = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body as Imported);
+      else reject(toApiError(xhr.status, body));
+    };
+    xhr.onerror = () => reject(new Error("The upload failed: the connection to the server broke off."));
+    xhr.onabort = () => reject(new Error("The restore was cancelled; nothing of the partial upload is kept."));
+    xhr.onloadend = () => {
+      xhrRef.current = null;
+    };
+    xhr.send(file);
+  });
+}
+
+export function RestoreBackup({ tenant }: { tenant: Tenant }) {
+  const fileId = useId();
+  const [file, setFile] = useState<File | null>(null);
+  const [progress, setProgress] = useState<{ loaded: number; total: number } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<Imported | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const xhrRef = useRef<XMLHttpRequest | null>(null);
+
+  useEffect(() => () => xhrRef.current?.abort(), []);
+
+  const restore = async () => {
+    if (!file) return;
+    setBusy(true);
+    setResult(null);
+    setError(null);
+    setProgress({ loaded: 0, total: file.size });
+    try {
+      setResult(await upload(tenant.id, file, (loaded, total) => setProgress({ loaded, total }), xhrRef));
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const pct = progress && progress.total > 0 ? Math.floor((progress.loaded / progress.total) * 100) : 0;
+  const uploaded = progress !== null && progress.loaded >= progress.total;
+
+  return (
+    <section aria-labelledby="restore-heading" class="card">
+      <h3 id="restore-heading">Restore from a backup</h3>
+      <p class="muted">
+        Restores a backup that <em>Download backup</em> made (of this or any other node) into this tenant. The tenant must
+        be empty: a restore never overwrites data.
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void restore();
+        }}
+      >
+        <div class="field">
+          <label for={fileId}>Backup file (.jsonl)</label>
+          <input
+            id={fileId}
+            type="file"
+            accept=".jsonl,.ndjson,.json,application/x-ndjson"
+            disabled={busy}
+            onChange={(e) => {
+              const files = (e.target as HTMLInputElement).files;
+              setFile(files && files.length > 0 ? files[0] : null);
+              setResult(null);
+              setError(null);
+              setProgress(null);
+            }}
+          />
+        </div>
+        <div class="actions">
+          <button type="submit" disabled={busy || !file}>
+            Restore
+          </button>
+          {busy && (
+            <button type="button" class="secondary" onClick={() => xhrRef.current?.abort()}>
+              Cancel
+            </button>
+          )}
+        </div>
+      </form>
+      {progress && (
+        <div class="field">
+          <label for="import-progress">{busy && uploaded ? "Uploaded; restoring…" : `Uploading ${file?.name ?? "the backup"}`}</label>
+          <progress id="import-progress" data-testid="import-progress" max={progress.total || 1} value={progress.loaded}>
+            {pct}%
+          </progress>
+          <span class="muted">
+            {pct}% ({bytes(progress.loaded)} of {bytes(progress.total)})
+          </span>
+        </div>
+      )}
+      {(result || error) && (
+        <div data-testid="import-result">
+          {result && (
+            <Notice>
+              Restored {result.users} users and {result.sessions} sessions into <span class="mono">{result.tenant_id}</span>.
+            </Notice>
+          )}
+          <ErrorBanner error={error} />
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,123 @@
+// The tenants list (#/tenants): search, create, suspend or resume, delete.
+import { useState } from "preact/hooks";
+import { cp, must } from "../../api/client";
+import { href } from "../../router";
+import { forgetConsoleKey } from "../../session";
+import { Badge, ErrorBanner, Field, Loading, Notice, Table, When } from "../../components/ui";
+import { ConfirmDialog } from "../../components/Dialog";
+import { useAction, useLoad } from "../../components/useLoad";
+import { CreateTenantDialog } from "./CreateTenantDialog";
+import { listAll, type Tenant } from "./types";
+
+async function loadTenants() {
+  return listAll<Tenant>((cursor) =>
+    must(cp.GET("/cp/v1/tenants", { params: { query: { limit: 100, cursor } } })),
+  );
+}
+
+export function TenantsPage() {
+  const { data, error, loading, reload } = useLoad(loadTenants, []);
+  const [query, setQuery] = useState("");
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<Tenant | null>(null);
+  const [done, setDone] = useState("");
+  const [run, busy, actionError] = useAction();
+
+  const q = query.trim().toLowerCase();
+  const shown = (data?.items ?? []).filter(
+    (t) => !q || t.name.toLowerCase().includes(q) || t.slug.toLowerCase().includes(q) || t.id.toLowerCase().includes(q),
+  );
+
+  const setStatus = (tenant: Tenant, status: "active" | "suspended") =>
+    run(async () => {
+      setDone("");
+      await must(cp.PATCH("/cp/v1/tenants/{id}", { params: { path: { id: tenant.id } }, body: { status } }));
+      setDone(`${tenant.name} is ${status === "active" ? "active again" : "suspended"}.`);
+      await reload();
+    });
+
+  return (
+    <>
+      <h1>Tenants</h1>
+      <div class="toolbar">
+        <Field
+          label="Search tenants"
+          type="search"
+          value={query}
+          onValue={setQuery}
+          hint="By name, slug or id"
+          autoComplete="off"
+        />
+        <button type="button" onClick={() => setCreating(true)}>
+          Create tenant
+        </button>
+      </div>
+      <ErrorBanner error={error} />
+      <ErrorBanner error={actionError} />
+      {done && <Notice>{done}</Notice>}
+      {data?.truncated && (
+        <p class="muted">Only the first {data.items.length} tenants are loaded; search narrows those.</p>
+      )}
+      <Loading loading={loading && !data} />
+      {data && (
+        <>
+          <p class="muted" aria-live="polite">
+            {q ? `${shown.length} of ${data.items.length} tenants match.` : `${data.items.length} tenants.`}
+          </p>
+          <Table caption="Tenants" head={["Name", "Slug", "Status", "Isolation mode", "Created", "Actions"]} empty={shown.length === 0}>
+            {shown.map((t) => (
+              <tr key={t.id}>
+                <td>
+                  <a href={href("tenants", t.id)}>{t.name}</a>
+                  <div class="muted mono small">{t.id}</div>
+                </td>
+                <td class="mono">{t.slug}</td>
+                <td>
+                  <Badge value={t.status} />
+                </td>
+                <td>{t.isolation_mode}</td>
+                <td>
+                  <When at={t.created_at} />
+                </td>
+                <td>
+                  <div class="actions">
+                    <a href={href("tenants", t.id)} aria-label={`Open ${t.name}`}>
+                      Open
+                    </a>
+                    {t.status === "suspended" ? (
+                      <button type="button" class="secondary" disabled={busy} onClick={() => void setStatus(t, "active")}>
+                        Resume
+                      </button>
+                    ) : (
+                      <button type="button" class="secondary" disabled={busy} onClick={() => void setStatus(t, "suspended")}>
+                        Suspend
+                      </button>
+                    )}
+                    <button type="button" class="danger" onClick={() => setDeleting(t)}>
+                      Delete
+                    </button>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        </>
+      )}
+      <CreateTenantDialog open={creating} onClose={() => setCreating(false)} onCreated={() => void reload()} />
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete tenant ${deleting?.name ?? ""}`}
+        phrase={deleting?.slug ?? ""}
+        action="Delete tenant"
+        onClose={() => setDeleting(null)}
+        onConfirm={async () => {
+          if (!deleting) return;
+          await must(cp.DELETE("/cp/v1/tenants/{id}", { params: { path: { id: deleting.id } } }));
+          forgetConsoleKey(deleting.id);
+          setDone(`${deleting.name} and all of its data are deleted.`);
+          await reload();
+        }}
+      />
+    </>
+  );
+}
