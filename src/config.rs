@@ -98,6 +98,9 @@ pub struct Config {
     pub database_max_connections: Option<usize>,
     /// `HELLOJOHN_METRICS_LISTEN`: where `/metrics` is served instead of the public port.
     pub metrics_listen: Option<SocketAddr>,
+    /// `HELLOJOHN_CONSOLE_DIR`: serve the admin console from this directory (a fresh
+    /// `npm run build` in `console/`) instead of the copy embedded at compile time.
+    pub console_dir: Option<std::path::PathBuf>,
     /// How long start-up keeps retrying an unreachable database.
     pub database_connect_timeout: Duration,
     /// How long a password hash may wait for a worker before it is shed (503).
@@ -173,6 +176,7 @@ const KNOWN: &[&str] = &[
     "DATABASE_POOL_SIZE",
     "CACHE_MEMORY_MB",
     "DATABASE_MAX_CONNECTIONS",
+    "CONSOLE_DIR",
 ];
 
 /// Every `HELLOJOHN_*` variable the server reads (deployment files are checked against it).
@@ -358,6 +362,7 @@ impl Config {
                 }
             },
             metrics_listen: v.opt("METRICS_LISTEN").map(metrics_address).transpose()?,
+            console_dir: v.opt("CONSOLE_DIR").map(std::path::PathBuf::from),
             database_connect_timeout: v.duration("DATABASE_CONNECT_TIMEOUT")?,
             password_queue_timeout: match v.duration("PASSWORD_QUEUE_TIMEOUT")? {
                 t if t < Duration::from_millis(10) || t > Duration::from_secs(300) => {

@@ -20,6 +20,7 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
+pub mod traffic;
 pub mod validate;
 pub mod views;
 pub mod webhooks;

@@ -138,6 +138,7 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
         backend, registry, hasher, master_key, clock, defaults,
     ));
     let bootstrap = first_run(&control, &config).await.map_err(StartError::Bootstrap)?;
+    let traffic = Arc::new(crate::traffic::Traffic::default());
     let cluster = match &config.cluster {
         Some(settings) => Some(
             crate::cluster::Cluster::start(
@@ -145,12 +146,13 @@ pub async fn build(config: Config) -> Result<Node, StartError> {
                 settings.clone(),
                 control.registry().clone(),
                 control.clone(),
+                traffic.clone(),
             )
             .await?,
         ),
         None => None,
     };
-    let state = AppState::new(control, config, metrics, cluster)
+    let state = AppState::new(control, config, metrics, cluster, traffic)
         .await
         .map_err(StartError::Bootstrap)?;
     let router = http::router(state.clone());

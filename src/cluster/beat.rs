@@ -67,6 +67,7 @@ impl Cluster {
                 state: if leaving { "leaving" } else { "active" }.to_owned(),
                 links,
                 restarted: first,
+                traffic: self.traffic.compact(self.control.clock().unix()),
             })
             .await?;
         let (nodes, now_ms) = self.store.nodes().await?;

@@ -63,6 +63,7 @@ mod tests {
 
     fn node(name: &str, heartbeat_ms: i64, links: &[&str]) -> NodeRecord {
         NodeRecord {
+            traffic: None,
             name: name.into(),
             address: format!("{name}:7946"),
             version: "1".into(),

@@ -73,6 +73,8 @@ pub struct Cluster {
     departed: Arc<tokio::sync::Notify>,
     /// Linked peers missing pings, with how many in a row.
     silent_peers: parking_lot::Mutex<std::collections::HashMap<String, u32>>,
+    /// This node's recent request rate and latency, shared with peers at each heartbeat.
+    traffic: Arc<crate::traffic::Traffic>,
 }
 
 impl Cluster {
@@ -82,6 +84,7 @@ impl Cluster {
         config: ClusterConfig,
         registry: TenantRegistry,
         control: Arc<ControlPlane>,
+        traffic: Arc<crate::traffic::Traffic>,
     ) -> Result<Arc<Self>, ClusterError> {
         let store = control.backend().cluster().ok_or(ClusterError::NoSqlStore)?;
         let wake = Arc::new(tokio::sync::Notify::new());
@@ -100,6 +103,7 @@ impl Cluster {
             wake,
             departed: Arc::new(tokio::sync::Notify::new()),
             silent_peers: parking_lot::Mutex::default(),
+            traffic,
         });
         Actor::spawn(
             None,
@@ -192,6 +196,24 @@ impl Cluster {
     /// Closes every link (after the HTTP server drained).
     pub fn stop(&self) {
         self.transport.stop();
+    }
+
+    /// Every live node's recent traffic: this node's from its own ring, the others' as their
+    /// last heartbeat recorded it (at most a beat old).
+    pub fn traffic(&self, now: i64) -> Vec<(String, Vec<crate::traffic::NodePoint>)> {
+        let view = self.view();
+        view.nodes
+            .iter()
+            .filter(|node| membership::is_fresh(node, view.now_ms, self.stale_ms()))
+            .map(|node| {
+                let points = if node.name == self.name {
+                    self.traffic.series(now)
+                } else {
+                    crate::traffic::Traffic::expand(node.traffic.as_deref().unwrap_or("[]"), now)
+                };
+                (node.name.clone(), points)
+            })
+            .collect()
     }
 
     /// Every node and every running tenant's owner (API.md §8 `GET /cp/v1/cluster`). The

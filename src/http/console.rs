@@ -3,11 +3,12 @@
 //! nothing else installed. It talks to the public API only; these handlers just hand
 //! out files, under a CSP that allows no inline script or style.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
+use super::AppState;
 use crate::error::ApiError;
 
 /// `console/dist`, as `npm run build` left it (committed, so building needs no Node).
@@ -30,8 +31,8 @@ pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 
     responses((status = 200, description = "HTML.", content_type = "text/html")),
     security(())
 )]
-pub async fn index() -> Response {
-    serve("index.html")
+pub async fn index(State(state): State<AppState>) -> Response {
+    serve(&state, "index.html").await
 }
 
 #[utoipa::path(
@@ -55,12 +56,16 @@ pub async fn index_slash() -> Response {
     responses((status = 200, description = "The asset."), (status = 404, description = "No such asset.")),
     security(())
 )]
-pub async fn asset(Path(file): Path<String>) -> Response {
-    serve(&format!("assets/{file}"))
+pub async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    serve(&state, &format!("assets/{file}")).await
 }
 
-fn serve(path: &str) -> Response {
-    let Some(file) = Assets::get(path) else {
+async fn serve(state: &AppState, path: &str) -> Response {
+    let data = match &state.config.console_dir {
+        Some(dir) => from_dir(dir, path).await,
+        None => Assets::get(path).map(|file| file.data.into_owned()),
+    };
+    let Some(data) = data else {
         return ApiError::NotFound.into_response();
     };
     // Hashed file names never change content; the page itself is re-checked each load.
@@ -75,9 +80,18 @@ fn serve(path: &str) -> Response {
             (CACHE_CONTROL, cache),
             (CONTENT_SECURITY_POLICY, CONSOLE_CSP),
         ],
-        file.data,
+        data,
     )
         .into_response()
+}
+
+/// A file of `HELLOJOHN_CONSOLE_DIR` (console development); names with `..` or a leading
+/// `/` never leave the directory.
+async fn from_dir(dir: &std::path::Path, path: &str) -> Option<Vec<u8>> {
+    if path.split('/').any(|part| part.is_empty() || part == "..") || path.contains('\\') {
+        return None;
+    }
+    tokio::fs::read(dir.join(path)).await.ok()
 }
 
 /// The few file types a Vite build emits.

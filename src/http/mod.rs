@@ -27,7 +27,6 @@ mod reference;
 mod schema;
 mod social;
 mod stats;
-pub mod traffic;
 mod users;
 mod webhooks;
 
@@ -63,7 +62,7 @@ pub struct AppState {
     /// This node's part in a cluster, when it is in one.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// This node's recent request rate and latency (the console's node charts).
-    pub traffic: Arc<traffic::Traffic>,
+    pub traffic: Arc<crate::traffic::Traffic>,
 }
 
 impl AppState {
@@ -85,6 +84,7 @@ impl AppState {
         config: Arc<Config>,
         metrics: PrometheusHandle,
         cluster: Option<Arc<crate::cluster::Cluster>>,
+        traffic: Arc<crate::traffic::Traffic>,
     ) -> Result<Self, crate::error::ApiError> {
         let cors = Arc::new(cors::AllowedOrigins::load(&control).await?);
         let mut changes = control.remote_changes();
@@ -119,7 +119,7 @@ impl AppState {
             ready: Arc::new(AtomicBool::new(true)),
             cors,
             cluster,
-            traffic: Arc::default(),
+            traffic,
         })
     }
 }

@@ -7,12 +7,12 @@ use axum::Json;
 use super::error::ApiError;
 use super::extract::{Admin, Secret};
 use super::params::path_id;
-use super::traffic::NodePoint;
 use super::AppState;
 use crate::ids::prefix;
 use crate::tenant::activity::TenantStats;
 use crate::tenant::messages::node::Stats;
 use crate::tenant::messages::Caller;
+use crate::traffic::NodePoint;
 
 /// One node's recent traffic.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -71,9 +71,16 @@ pub async fn tenant_stats(key: Secret, State(state): State<AppState>) -> Result<
 )]
 pub async fn node_stats(_: Admin, State(state): State<AppState>) -> Result<Json<NodeStats>, ApiError> {
     let now = state.control.clock().unix();
-    let nodes = vec![NodeSeries {
-        name: state.config.node_name.clone(),
-        points: state.traffic.series(now),
-    }];
+    let nodes = match &state.cluster {
+        Some(cluster) => cluster
+            .traffic(now)
+            .into_iter()
+            .map(|(name, points)| NodeSeries { name, points })
+            .collect(),
+        None => vec![NodeSeries {
+            name: state.config.node_name.clone(),
+            points: state.traffic.series(now),
+        }],
+    };
     Ok(Json(NodeStats { nodes }))
 }

@@ -24,6 +24,10 @@ pub struct NodeRecord {
     pub links: Vec<String>,
     pub started_ms: i64,
     pub heartbeat_ms: i64,
+    /// The node's recent traffic as [`crate::traffic::Traffic::compact`] wrote it (none from
+    /// nodes of versions before the console).
+    #[serde(default)]
+    pub traffic: Option<String>,
 }
 
 /// What a node records at each beat (the database stamps the time).
@@ -39,6 +43,8 @@ pub struct Heartbeat {
     pub links: Vec<String>,
     /// The first beat of this run: the row's start time is reset.
     pub restarted: bool,
+    /// The node's recent traffic, compacted (the console's node charts).
+    pub traffic: String,
 }
 
 /// One tenant's lease: `node` serves the tenant until `expires_ms`.

@@ -88,7 +88,15 @@ pub struct ActivityLog {
 /// The record id of the hour starting at `unix` (sortable: `2026-12-01T13`).
 fn hour_id(hour_start: i64) -> String {
     OffsetDateTime::from_unix_timestamp(hour_start)
-        .map(|t| format!("{:04}-{:02}-{:02}T{:02}", t.year(), u8::from(t.month()), t.day(), t.hour()))
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02}T{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour()
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -163,7 +171,8 @@ impl ActivityLog {
         let now = ctx.deps.clock.now();
         let current = hour_start(now.unix_timestamp());
         let first = current - (HOURS - 1) * 3600;
-        let mut hours: BTreeMap<i64, HourCounts> = (0..HOURS).map(|i| (first + i * 3600, HourCounts::default())).collect();
+        let mut hours: BTreeMap<i64, HourCounts> =
+            (0..HOURS).map(|i| (first + i * 3600, HourCounts::default())).collect();
         let ids: BTreeMap<String, i64> = hours.keys().map(|h| (hour_id(*h), *h)).collect();
         for record in ctx.store.list_records(RecordKind::ActivityHour, OWNER).await? {
             if let Some(hour) = ids.get(&record.id) {
@@ -210,7 +219,10 @@ impl ActivityLog {
             user_id: None,
             status: Some(SessionStatus::Active),
         };
-        let mut page = PageRequest { limit: 500, after: None };
+        let mut page = PageRequest {
+            limit: 500,
+            after: None,
+        };
         let mut count = 0u64;
         loop {
             let batch = ctx.store.list_sessions(&filter, &page).await?;
@@ -219,7 +231,10 @@ impl ActivityLog {
                 .iter()
                 .filter(|s| ctx.effective_status(s.status, s.expires_at, s.last_active_at) == SessionStatus::Active)
                 .count() as u64;
-            let next = batch.resume_after.clone().or_else(|| batch.items.last().map(|s| s.id.clone()));
+            let next = batch
+                .resume_after
+                .clone()
+                .or_else(|| batch.items.last().map(|s| s.id.clone()));
             if !batch.has_more || next.is_none() {
                 break;
             }

@@ -96,11 +96,21 @@ async fn the_console_page_and_its_assets_are_served_under_a_strict_csp() {
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
     let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
     let html = page.text().await.unwrap();
-    assert!(!html.contains("<script>") && !html.contains("style="), "nothing inline: {html}");
-    let scripts: Vec<&str> = html.split("src=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "nothing inline: {html}"
+    );
+    let scripts: Vec<&str> = html
+        .split("src=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
     assert!(!scripts.is_empty(), "the page loads its script: {html}");
     for src in scripts {
         assert!(src.starts_with("/console/assets/"), "{src}");
@@ -109,7 +119,10 @@ async fn the_console_page_and_its_assets_are_served_under_a_strict_csp() {
         assert_eq!(asset.headers()["content-type"], "text/javascript; charset=utf-8");
         assert!(asset.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     }
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let slash = no_redirects.get(s.url("/console/")).send().await.unwrap();
     assert_eq!(slash.status(), 308);
     assert_eq!(slash.headers()["location"], "/console");
@@ -127,7 +140,12 @@ async fn signing_keys_are_listed_with_their_status_and_rotation_moves_them_on() 
             .as_array()
             .unwrap()
             .iter()
-            .map(|k| (k["id"].as_str().unwrap().to_owned(), k["status"].as_str().unwrap().to_owned()))
+            .map(|k| {
+                (
+                    k["id"].as_str().unwrap().to_owned(),
+                    k["status"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     };
     let before = s.admin(Method::GET, &path, None).await;
@@ -138,7 +156,13 @@ async fn signing_keys_are_listed_with_their_status_and_rotation_moves_them_on() 
     assert_eq!(before.len(), 2, "{before:?}");
     assert!(before.iter().all(|(id, _)| id.starts_with("key_")));
 
-    let rotated = s.admin(Method::POST, &format!("/cp/v1/tenants/{}/signing-keys/rotate", t.id), None).await;
+    let rotated = s
+        .admin(
+            Method::POST,
+            &format!("/cp/v1/tenants/{}/signing-keys/rotate", t.id),
+            None,
+        )
+        .await;
     assert_eq!(rotated.body["id"], next.as_str(), "the next key now signs");
     let after = statuses(&s.admin(Method::GET, &path, None).await.body);
     assert!(after.contains(&(next.clone(), "current".into())), "{after:?}");
@@ -146,14 +170,25 @@ async fn signing_keys_are_listed_with_their_status_and_rotation_moves_them_on() 
     assert_eq!(after.iter().filter(|(_, st)| st == "next").count(), 1, "{after:?}");
     // The JWKS publishes exactly the keys that aren't retired.
     let jwks = crate::tokens::fetch_jwks(s, &t.id).await;
-    let published: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    let published: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
     for (id, status) in &after {
         assert_eq!(published.contains(&id.as_str()), status != "retired", "{id} {status}");
     }
-    s.call(Method::GET, &path, Some(&t.sk), None).await.assert_error(403, "cp_admin_required");
-    s.admin(Method::GET, "/cp/v1/tenants/tnt_01ARZ3NDEKTSV4RRFFQ69G5FAV/signing-keys", None)
+    s.call(Method::GET, &path, Some(&t.sk), None)
         .await
-        .assert_error(404, "not_found");
+        .assert_error(403, "cp_admin_required");
+    s.admin(
+        Method::GET,
+        "/cp/v1/tenants/tnt_01ARZ3NDEKTSV4RRFFQ69G5FAV/signing-keys",
+        None,
+    )
+    .await
+    .assert_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -169,9 +204,15 @@ async fn the_node_reports_its_request_rate_and_latency() {
     let points = nodes[0]["points"].as_array().unwrap();
     assert_eq!(points.len(), 180, "30 minutes of 10-second points");
     // The requests may straddle a bucket boundary: count the last two buckets.
-    let recent: f64 = points[178..].iter().map(|p| p["requests_per_second"].as_f64().unwrap() * 10.0).sum();
+    let recent: f64 = points[178..]
+        .iter()
+        .map(|p| p["requests_per_second"].as_f64().unwrap() * 10.0)
+        .sum();
     assert!(recent >= 25.0, "{recent} requests counted in the last buckets");
     assert!(points[178..].iter().any(|p| p["p95_ms"].as_f64().unwrap() > 0.0));
     let cluster = s.admin(Method::GET, "/cp/v1/cluster", None).await;
-    assert_eq!(nodes[0]["name"], cluster.body["nodes"][0]["name"], "named as in the cluster view");
+    assert_eq!(
+        nodes[0]["name"], cluster.body["nodes"][0]["name"],
+        "named as in the cluster view"
+    );
 }

@@ -65,10 +65,10 @@ impl ClusterStore for MySqlClusterStore {
     async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), StoreError> {
         let links = serde_json::to_string(&beat.links).unwrap_or_else(|_| "[]".into());
         self.exec(
-            "INSERT INTO {d}.cluster_node (name, address, version, state, links, started_ms, heartbeat_ms)
-             VALUES (?, ?, ?, ?, ?, {now}, {now})
+            "INSERT INTO {d}.cluster_node (name, address, version, state, links, started_ms, heartbeat_ms, traffic)
+             VALUES (?, ?, ?, ?, ?, {now}, {now}, ?)
              ON DUPLICATE KEY UPDATE address = VALUES(address), version = VALUES(version),
-               state = VALUES(state), links = VALUES(links),
+               state = VALUES(state), links = VALUES(links), traffic = VALUES(traffic),
                started_ms = IF(?, VALUES(started_ms), started_ms), heartbeat_ms = VALUES(heartbeat_ms)",
             vec![
                 beat.name.clone().into(),
@@ -76,6 +76,7 @@ impl ClusterStore for MySqlClusterStore {
                 beat.version.clone().into(),
                 beat.state.clone().into(),
                 links.into(),
+                beat.traffic.clone().into(),
                 beat.restarted.into(),
             ],
         )
@@ -85,9 +86,9 @@ impl ClusterStore for MySqlClusterStore {
     async fn nodes(&self) -> Result<(Vec<NodeRecord>, i64), StoreError> {
         let now = self.now_ms().await?;
         let mut conn = super::checkout(&self.pool).await?;
-        let rows: Vec<(String, String, String, String, String, i64, i64)> = conn
+        let rows: Vec<(String, String, String, String, String, i64, i64, Option<String>)> = conn
             .query(self.sql(
-                "SELECT name, address, version, state, links, started_ms, heartbeat_ms
+                "SELECT name, address, version, state, links, started_ms, heartbeat_ms, traffic
                  FROM {d}.cluster_node ORDER BY name",
             ))
             .await
@@ -95,7 +96,7 @@ impl ClusterStore for MySqlClusterStore {
         let nodes = rows
             .into_iter()
             .map(
-                |(name, address, version, state, links, started_ms, heartbeat_ms)| NodeRecord {
+                |(name, address, version, state, links, started_ms, heartbeat_ms, traffic)| NodeRecord {
                     name,
                     address,
                     version,
@@ -103,6 +104,7 @@ impl ClusterStore for MySqlClusterStore {
                     links: serde_json::from_str(&links).unwrap_or_default(),
                     started_ms,
                     heartbeat_ms,
+                    traffic,
                 },
             )
             .collect();

@@ -27,6 +27,11 @@ pub const CONTROL: &[Migration] = &[
         name: "cluster",
         sql: include_str!("../../../migrations/mysql/control/0003_cluster.sql"),
     },
+    Migration {
+        version: 4,
+        name: "node_traffic",
+        sql: include_str!("../../../migrations/mysql/control/0004_node_traffic.sql"),
+    },
 ];
 
 /// The migrations of one tenant's tables.

@@ -60,10 +60,11 @@ impl ClusterStore for PgClusterStore {
     async fn heartbeat(&self, beat: &Heartbeat) -> Result<(), StoreError> {
         let links = serde_json::to_string(&beat.links).unwrap_or_else(|_| "[]".into());
         self.query(
-            "INSERT INTO {s}.cluster_node (name, address, version, state, links, started_ms, heartbeat_ms)
-             VALUES ($1, $2, $3, $4, $5, {now}, {now})
+            "INSERT INTO {s}.cluster_node (name, address, version, state, links, started_ms, heartbeat_ms, traffic)
+             VALUES ($1, $2, $3, $4, $5, {now}, {now}, $7)
              ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, version = EXCLUDED.version,
                state = EXCLUDED.state, links = EXCLUDED.links, heartbeat_ms = EXCLUDED.heartbeat_ms,
+               traffic = EXCLUDED.traffic,
                started_ms = CASE WHEN $6 THEN EXCLUDED.started_ms ELSE {s}.cluster_node.started_ms END",
             &[
                 &beat.name,
@@ -72,6 +73,7 @@ impl ClusterStore for PgClusterStore {
                 &beat.state,
                 &links,
                 &beat.restarted,
+                &beat.traffic,
             ],
         )
         .await?;
@@ -81,7 +83,7 @@ impl ClusterStore for PgClusterStore {
     async fn nodes(&self) -> Result<(Vec<NodeRecord>, i64), StoreError> {
         let rows = self
             .query(
-                "SELECT name, address, version, state, links, started_ms, heartbeat_ms, {now}
+                "SELECT name, address, version, state, links, started_ms, heartbeat_ms, {now}, traffic
                  FROM {s}.cluster_node ORDER BY name",
                 &[],
             )
@@ -100,6 +102,7 @@ impl ClusterStore for PgClusterStore {
                 links: serde_json::from_str(row.get(4)).unwrap_or_default(),
                 started_ms: row.get(5),
                 heartbeat_ms: row.get(6),
+                traffic: row.get(8),
             })
             .collect();
         Ok((nodes, now))

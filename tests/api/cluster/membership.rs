@@ -214,3 +214,48 @@ async fn a_joining_node_takes_only_its_share_and_the_old_owners_let_go() {
     })
     .await
 }
+
+/// The console's node charts: any node shows every node's traffic, the peers' as their
+/// heartbeats carry it (PostgreSQL here, MariaDB in `every_node_shows_every_nodes_traffic_on_mysql`).
+async fn every_node_shows_every_nodes_traffic() {
+    let (cluster, admin) = TestCluster::start(&["n1", "n2", "n3"], &[]).await;
+    let second = cluster.on(1, &admin);
+    for _ in 0..30 {
+        assert_eq!(client().get(second.url("/health")).send().await.unwrap().status(), 200);
+    }
+    let first = cluster.on(0, &admin);
+    let mut seen = 0.0;
+    let mut names = Vec::new();
+    for _ in 0..100 {
+        let stats = first.admin(Method::GET, "/cp/v1/nodes/stats", None).await;
+        assert_eq!(stats.status, 200, "{}", stats.body);
+        let nodes = stats.body["nodes"].as_array().unwrap().clone();
+        names = nodes.iter().map(|n| n["name"].as_str().unwrap().to_owned()).collect();
+        let n2 = nodes.iter().find(|n| n["name"] == "n2");
+        seen = n2.map_or(0.0, |n| {
+            n["points"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["requests_per_second"].as_f64().unwrap() * 10.0)
+                .sum()
+        });
+        if seen >= 30.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(names, ["n1", "n2", "n3"]);
+    assert!(seen >= 30.0, "n1 sees n2's 30 requests: {seen}");
+    drop(cluster);
+}
+
+#[tokio::test]
+async fn every_node_shows_every_nodes_traffic_on_postgres() {
+    on_postgres(every_node_shows_every_nodes_traffic()).await
+}
+
+#[tokio::test]
+async fn every_node_shows_every_nodes_traffic_on_mysql() {
+    on_mysql(every_node_shows_every_nodes_traffic()).await
+}

@@ -1,6 +1,7 @@
 //! This node's recent HTTP traffic for the console's node charts: requests per second
 //! and p95 latency in 10-second buckets over the last 30 minutes. Prometheus keeps the
-//! real history; this is what a console with no Prometheus at hand can draw.
+//! real history; this is what a console with no Prometheus at hand can draw. In a cluster
+//! each node puts its buckets in its heartbeat, so any node can show every node's.
 
 use std::time::Duration;
 
@@ -57,7 +58,10 @@ impl Traffic {
         let mut ring = self.ring.lock();
         let bucket = &mut ring[slot.rem_euclid(BUCKETS as i64) as usize];
         if bucket.slot != slot {
-            *bucket = Bucket { slot, ..Bucket::default() };
+            *bucket = Bucket {
+                slot,
+                ..Bucket::default()
+            };
         }
         bucket.requests += 1;
         bucket.classes[class] += 1;
@@ -73,17 +77,58 @@ impl Traffic {
             .map(|back| {
                 let slot = current - back;
                 let bucket = ring[slot.rem_euclid(BUCKETS as i64) as usize];
-                let live = bucket.slot == slot;
-                let at = time::OffsetDateTime::from_unix_timestamp(slot * BUCKET_SECONDS)
-                    .map(crate::views::timestamp)
-                    .unwrap_or_default();
-                NodePoint {
-                    at,
-                    requests_per_second: if live { bucket.requests as f64 / BUCKET_SECONDS as f64 } else { 0.0 },
-                    p95_ms: if live { p95(&bucket) } else { 0.0 },
+                if bucket.slot == slot {
+                    point(slot, bucket.requests, p95(&bucket))
+                } else {
+                    point(slot, 0, 0.0)
                 }
             })
             .collect()
+    }
+}
+
+impl Traffic {
+    /// The live buckets as compact JSON, `[[slot, requests, p95_ms], …]`, for the heartbeat
+    /// (peers draw this node from it).
+    pub fn compact(&self, now: i64) -> String {
+        let oldest = now.div_euclid(BUCKET_SECONDS) - BUCKETS as i64 + 1;
+        let ring = self.ring.lock();
+        let mut live: Vec<(i64, u64, f64)> = ring
+            .iter()
+            .filter(|b| b.slot >= oldest && b.requests > 0)
+            .map(|b| (b.slot, b.requests, p95(b)))
+            .collect();
+        live.sort_by_key(|(slot, _, _)| *slot);
+        serde_json::to_string(&live).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// A peer's [`Traffic::compact`] as the same 180 points [`Traffic::series`] gives; an
+    /// unreadable value reads as no traffic.
+    pub fn expand(compact: &str, now: i64) -> Vec<NodePoint> {
+        let live: Vec<(i64, u64, f64)> = serde_json::from_str(compact).unwrap_or_default();
+        let current = now.div_euclid(BUCKET_SECONDS);
+        (0..BUCKETS as i64)
+            .rev()
+            .map(|back| {
+                let slot = current - back;
+                let found = live.iter().find(|(s, _, _)| *s == slot);
+                point(
+                    slot,
+                    found.map_or(0, |(_, requests, _)| *requests),
+                    found.map_or(0.0, |(_, _, p95)| *p95),
+                )
+            })
+            .collect()
+    }
+}
+
+fn point(slot: i64, requests: u64, p95_ms: f64) -> NodePoint {
+    NodePoint {
+        at: time::OffsetDateTime::from_unix_timestamp(slot * BUCKET_SECONDS)
+            .map(crate::views::timestamp)
+            .unwrap_or_default(),
+        requests_per_second: requests as f64 / BUCKET_SECONDS as f64,
+        p95_ms,
     }
 }
 
@@ -97,7 +142,10 @@ fn p95(bucket: &Bucket) -> f64 {
     for (i, count) in bucket.classes.iter().enumerate() {
         seen += count;
         if seen >= rank {
-            return BOUNDS_MS.get(i).copied().unwrap_or(BOUNDS_MS[BOUNDS_MS.len() - 1] * 2.0);
+            return BOUNDS_MS
+                .get(i)
+                .copied()
+                .unwrap_or(BOUNDS_MS[BOUNDS_MS.len() - 1] * 2.0);
         }
     }
     0.0
@@ -123,6 +171,19 @@ mod tests {
         assert_eq!(last.requests_per_second, 10.0);
         assert_eq!(last.p95_ms, 1.0);
         assert_eq!(series[BUCKETS - 2].requests_per_second, 0.0);
+    }
+
+    #[test]
+    fn a_peer_reads_the_same_series_from_the_compact_form() {
+        let traffic = Traffic::default();
+        let now = 1_764_590_405;
+        traffic.record(now - 60, Duration::from_millis(7));
+        traffic.record(now, Duration::from_millis(2));
+        traffic.record(now, Duration::from_millis(2));
+        assert_eq!(Traffic::expand(&traffic.compact(now), now), traffic.series(now));
+        assert!(Traffic::expand("not json", now)
+            .iter()
+            .all(|p| p.requests_per_second == 0.0));
     }
 
     #[test]
