@@ -33,6 +33,10 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("POST", "/cp/v1/tenants/{id}/api-keys"),
     ("DELETE", "/cp/v1/tenants/{id}/api-keys/{key_id}"),
     ("GET", "/cp/v1/cluster"),
+    ("GET", "/cp/v1/nodes/stats"),
+    ("GET", "/cp/v1/tenants/{id}/stats"),
+    ("GET", "/cp/v1/tenants/{id}/signing-keys"),
+    ("GET", "/v1/stats"),
     ("GET", "/cp/v1/tenants/{id}/export"),
     ("POST", "/cp/v1/tenants/{id}/import"),
     ("POST", "/v1/auth/sign-up"),
@@ -124,6 +128,9 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("GET", "/t/{tenant_id}/magic-link"),
     ("POST", "/t/{tenant_id}/magic-link"),
     ("GET", "/assets/hosted.css"),
+    ("GET", "/console"),
+    ("GET", "/console/"),
+    ("GET", "/console/assets/{file}"),
     ("GET", "/cp/v1/tenants/{id}/oauth-providers"),
     ("PUT", "/cp/v1/tenants/{id}/oauth-providers/{provider}"),
     ("DELETE", "/cp/v1/tenants/{id}/oauth-providers/{provider}"),
@@ -299,6 +306,25 @@ async fn the_reference_in_docs_is_generated_from_the_document() {
     );
 }
 
+/// The console's typed client is generated from `console/openapi.json` (`npm run gen:api`),
+/// so that copy must be the document this build serves (`.ci/run` then checks that the
+/// generated types and the built assets match their sources).
+#[tokio::test]
+async fn the_consoles_copy_of_the_document_is_current() {
+    let doc = hellojohn::http::openapi_document().to_pretty_json().unwrap();
+    let path = format!("{}/console/openapi.json", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var("HELLOJOHN_UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, format!("{}\n", doc.trim_end())).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        committed.trim_end(),
+        doc.trim_end(),
+        "console/openapi.json is stale: run `hellojohn openapi > console/openapi.json && (cd console && npm run gen:api && npm run build)` \
+         (or this test with HELLOJOHN_UPDATE_DOCS=1, then the npm steps)"
+    );
+}
+
 /// Checks `value` against `schema` (a subset of JSON Schema: `$ref`, `oneOf`, `type`,
 /// `properties`, `required`, `items`). An answer's field the schema doesn't name is an error:
 /// the document must describe every field a client sees.
@@ -431,6 +457,10 @@ matrix! {
         c.call(Method::PATCH, "/cp/v1/tenants/{id}", &format!("/cp/v1/tenants/{tid}"), admin, Some(json!({"name": "Renamed"}))).await;
         c.call(Method::GET, "/cp/v1/admins", "/cp/v1/admins", admin, None).await;
         c.call(Method::GET, "/cp/v1/cluster", "/cp/v1/cluster", admin, None).await;
+        c.call(Method::GET, "/cp/v1/nodes/stats", "/cp/v1/nodes/stats", admin, None).await;
+        c.call(Method::GET, "/cp/v1/tenants/{id}/stats", &format!("/cp/v1/tenants/{tid}/stats"), admin, None).await;
+        c.call(Method::GET, "/cp/v1/tenants/{id}/signing-keys", &format!("/cp/v1/tenants/{tid}/signing-keys"), admin, None).await;
+        c.call(Method::GET, "/v1/stats", "/v1/stats", sk, None).await;
         c.call(Method::GET, "/cp/v1/tenants/{id}/api-keys", &format!("/cp/v1/tenants/{tid}/api-keys"), admin, None).await;
         c.call(Method::POST, "/cp/v1/tenants/{id}/signing-keys/rotate", &format!("/cp/v1/tenants/{tid}/signing-keys/rotate"), admin, None).await;
         c.call(Method::GET, "/t/{tenant_id}/.well-known/jwks.json", &format!("/t/{tid}/.well-known/jwks.json"), None, None).await;

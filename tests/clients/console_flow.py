@@ -268,8 +268,13 @@ def revoke_session(page, checks, cmd, out, user_link):
     press(row.get_by_role("button", name="Revoke", exact=True))
     expect(page.get_by_role("status").filter(has_text=f"Session {session_id} revoked.")).to_be_visible()
     out["revoked_session_id"] = session_id
-    revoked_row = rows.filter(has_text=session_id)
-    out["revoked_status"] = revoked_row.locator(".badge").inner_text() if revoked_row.count() else "not listed"
+    # The notice shows before the list is read again: wait for the row to show the new status.
+    badge = rows.filter(has_text=session_id).locator(".badge")
+    expect(badge).to_have_text("revoked")
+    out["revoked_status"] = badge.inner_text()
+    out["session_statuses_shown"] = {
+        r.locator("td").first.inner_text().strip(): r.locator(".badge").inner_text() for r in rows.all()
+    }
     listed = requests.get(
         f"{base}/v1/sessions",
         params={"user_id": out["user_id"]},
@@ -382,7 +387,7 @@ def restore(page, checks, cmd, out):
     out["progress_values"] = page.evaluate("() => window.__progress")
     out["progress_max"] = section.get_by_test_id("import-progress").evaluate("p => p.max")
     out["import_result"] = result.inner_text().strip()
-    m = re.search(r"(tnt_[0-9A-Za-z]+)", out["import_result"])
+    m = re.search(r"^Restored .*(tnt_[0-9A-Za-z]+)", out["import_result"])
     out["restored_tenant_id"] = m.group(1) if m else None
     if m:
         expect(page.get_by_role("table", name="Tenants").get_by_text(m.group(1))).to_be_visible()
