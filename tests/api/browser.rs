@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::harness::*;
 use crate::oauth::{new_client, CHALLENGE, VERIFIER};
 
-fn installed() -> bool {
+pub(crate) fn installed() -> bool {
     let chromium = std::path::Path::new("/usr/bin/chromium").exists();
     if !chromium {
         assert!(

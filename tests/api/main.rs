@@ -15,6 +15,7 @@ mod browser;
 mod cluster;
 mod connection_budget;
 mod console;
+mod console_browser;
 mod control_plane;
 mod deployment;
 mod durability;

@@ -6,13 +6,21 @@ control and press Enter (or Space for a checkbox). Full-page screenshots go to t
 given as the first argument, as console-<page>.png.
 
   {"do": "tour", "base", "email", "password", "backup_path": path or null}
-      -> {"tenant_id", "publishable_key", "secret_key", "clipboard", "user_id", "user_email",
-          "sessions", "revoked_session_id", "revoked_status", "sessions_after", "webhook_id",
-          "webhook_secret", "delivery_statuses", "receiver_hits", "rotated_key_id",
-          "key_statuses", "restored_tenant_id", "progress_values", "import_result", "axe",
-          "console_errors", "focus_outline", "storage", "signed_out", "seconds"}
+      -> {"tenant_id", "tenant_name", "publishable_key", "secret_key", "clipboard",
+          "user_id", "user_email", "sessions" (ids, newest last), "revoked_session_id",
+          "revoked_status" (the badge the row shows), "session_statuses_shown" ({id: status}
+          in the console), "sessions_after" ({id: status} from GET /v1/sessions),
+          "webhook_id", "webhook_secret", "delivery_statuses", "receiver_hits",
+          "receiver_events", "receiver_signed", "rotate_notice", "rotated_key_id",
+          "key_statuses" ({kid: status}), "restored_tenant_id", "progress_values",
+          "progress_max", "import_result" (the last four only with a backup_path),
+          "axe" ({page: [{id, impact, help, nodes}]}, serious and critical only),
+          "console_errors" (console errors, page errors, CSP violations, failed requests,
+          HTTP answers >= 400), "focus_outline", "storage" ({local, session, cookies}),
+          "signed_out", "seconds"}
 
-Errors are answered as {"error": "<traceback>", "partial": <what the tour had found>}.
+A failed tour answers {"error": "<what failed, then where>", "partial": <what it had found,
+with "failed_at": the console's URL>} and leaves console-failure.png.
 """
 import json
 import os
@@ -66,13 +74,6 @@ def press(locator, key="Enter"):
     locator.page.keyboard.press(key)
 
 
-def type_into(locator, text):
-    """Types into a field that has (or is given) the focus."""
-    if not focused(locator):
-        locator.focus()
-    locator.page.keyboard.type(text)
-
-
 def nav_link(page, nav, name):
     return page.get_by_role("navigation", name=nav).get_by_role("link", name=name, exact=True)
 
@@ -93,14 +94,14 @@ class Checks:
         self.axe = {}
         self.errors = []
         self.axe_src = open(AXE, encoding="utf-8").read()
-        page.on("console", lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("console", lambda m: self.errors.append(f"console.error: {m.text} ({m.location.get('url')})") if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.method} {r.url} {r.failure}"))
         page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.request.method} {r.url}") if r.status >= 400 else None)
 
     def page_done(self, name):
-        """Waits for the page to settle, screenshots it and runs axe-core on it."""
-        self.page.wait_for_load_state("networkidle")
+        """Screenshots the page and runs axe-core on it, once its loads are done (the caller has
+        waited for the page's own content; hash routes never fire a load event to wait for)."""
         expect(self.page.get_by_text("Loading…")).to_have_count(0)
         self.page.screenshot(path=os.path.join(shots, f"console-{name}.png"), full_page=True)
         # Playwright's evaluate runs outside the page's CSP (script-src 'self'), so axe needs no inline <script>.
@@ -438,21 +439,27 @@ def tour(browser, cmd):
         out["console_errors"] = checks.errors + out.pop("csp_violations")
         out["seconds"] = round(time.monotonic() - started, 1)
         return out
-    except Exception:
+    except Exception as e:
         try:
             page.screenshot(path=os.path.join(shots, "console-failure.png"), full_page=True)
         except Exception:
             pass
         out["axe"] = checks.axe
         out["console_errors"] = checks.errors
-        raise TourFailed(out)
+        out["failed_at"] = page.url
+        raise TourFailed(e, out) from None
     finally:
         context.close()
 
 
 class TourFailed(Exception):
-    def __init__(self, partial):
-        super().__init__("tour failed")
+    """A failed tour: what failed first (Playwright's message, then the traceback), and how far it got."""
+
+    def __init__(self, cause, partial):
+        message = f"{type(cause).__name__}: {cause}"
+        ours = [f for f in traceback.extract_tb(cause.__traceback__) if f.filename == os.path.abspath(__file__)]
+        where = "".join(traceback.format_list(ours))
+        super().__init__(f"{message[:3000]}\n{where}")
         self.partial = partial
 
 
@@ -466,7 +473,7 @@ with sync_playwright() as p:
                 raise ValueError(f"unknown command {cmd.get('do')!r}")
             answer = tour(browser, cmd)
         except TourFailed as e:  # the test shows what went wrong, and how far the tour got
-            answer = {"error": traceback.format_exc(chain=True)[-4000:], "partial": e.partial}
+            answer = {"error": str(e), "partial": e.partial}
         except Exception:
             answer = {"error": traceback.format_exc()[-4000:]}
         print(json.dumps(answer), flush=True)
