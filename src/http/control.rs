@@ -403,7 +403,7 @@ pub async fn list_signing_keys(
     let id = path_id(prefix::TENANT, id)?;
     let tenant = state.control.tenant(&id).await?;
     let mut keys = state.control.store().list_signing_keys(&id).await?;
-    keys.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
     let current = crate::store::signing_keys::current(&keys).map(|k| k.id.clone());
     let now = state.control.clock().now();
     // Retired keys stay published for the access-token TTL plus a minute (as the key ring loads them).

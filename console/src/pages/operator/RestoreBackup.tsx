@@ -1,11 +1,30 @@
-// Restoring a tenant from a backup file: the upload (XMLHttpRequest, for its progress
-// events), a progress bar, then what was restored or the API's error.
+// Restore a tenant from a backup file: XHR upload with a progress bar, then the result or the API's error.
+// The tenant's Backups tab restores into that tenant; the tenants list restores into the tenant the
+// file's header names (creating it when it doesn't exist, e.g. after it was deleted).
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { toApiError, type Schemas } from "../../api/client";
+import { href } from "../../router";
 import { ErrorBanner, Notice } from "../../components/ui";
 import { adminToken, bytes, type Tenant } from "./types";
 
-type Imported = Schemas["Imported"];
+export type Imported = Schemas["Imported"];
+
+/**
+ * The tenant id a backup names in its first line, the header:
+ * `{"type":"header","data":{"format":"hellojohn-tenant-backup","version":1,"tenant_id":"tnt_…",…}}`.
+ */
+export async function backupTenantId(file: File): Promise<string> {
+  const head = await file.slice(0, 64 * 1024).text();
+  let line: { type?: string; data?: { format?: string; tenant_id?: string } } | null = null;
+  try {
+    line = JSON.parse(head.split("\n", 1)[0]);
+  } catch {
+    line = null;
+  }
+  const tenantId = line?.type === "header" && line.data?.format === "hellojohn-tenant-backup" ? line.data.tenant_id : null;
+  if (!tenantId) throw new Error("This file is not a hellojohn tenant backup: its first line is not a backup header.");
+  return tenantId;
+}
 
 /** Uploads `file` as the tenant's backup, reporting progress; resolves to what was restored. */
 function upload(
@@ -41,7 +60,25 @@ function upload(
 }
 
 export function RestoreBackup({ tenant }: { tenant: Tenant }) {
+  return (
+    <section aria-labelledby="restore-heading" class="card">
+      <h3 id="restore-heading">Restore from a backup</h3>
+      <p class="muted">
+        Restores a backup that <em>Download backup</em> made (of this or any other node) into this tenant. The tenant must
+        be empty: a restore never overwrites data.
+      </p>
+      <RestoreUpload tenantId={tenant.id} />
+    </section>
+  );
+}
+
+/**
+ * A backup file's picker, its upload's progress and the result: restores into `tenantId`,
+ * or, without one, into the tenant the file's header names.
+ */
+export function RestoreUpload({ tenantId, onRestored }: { tenantId?: string; onRestored?: (r: Imported) => void }) {
   const fileId = useId();
+  const progressId = useId();
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<{ loaded: number; total: number } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -58,7 +95,10 @@ export function RestoreBackup({ tenant }: { tenant: Tenant }) {
     setError(null);
     setProgress({ loaded: 0, total: file.size });
     try {
-      setResult(await upload(tenant.id, file, (loaded, total) => setProgress({ loaded, total }), xhrRef));
+      const target = tenantId ?? (await backupTenantId(file));
+      const restored = await upload(target, file, (loaded, total) => setProgress({ loaded, total }), xhrRef);
+      setResult(restored);
+      onRestored?.(restored);
     } catch (e) {
       setError(e as Error);
     } finally {
@@ -70,12 +110,7 @@ export function RestoreBackup({ tenant }: { tenant: Tenant }) {
   const uploaded = progress !== null && progress.loaded >= progress.total;
 
   return (
-    <section aria-labelledby="restore-heading" class="card">
-      <h3 id="restore-heading">Restore from a backup</h3>
-      <p class="muted">
-        Restores a backup that <em>Download backup</em> made (of this or any other node) into this tenant. The tenant must
-        be empty: a restore never overwrites data.
-      </p>
+    <>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -111,8 +146,8 @@ export function RestoreBackup({ tenant }: { tenant: Tenant }) {
       </form>
       {progress && (
         <div class="field">
-          <label for="import-progress">{busy && uploaded ? "Uploaded; restoring…" : `Uploading ${file?.name ?? "the backup"}`}</label>
-          <progress id="import-progress" data-testid="import-progress" max={progress.total || 1} value={progress.loaded}>
+          <label for={progressId}>{progressLabel(busy, uploaded, result !== null, file?.name ?? "the backup")}</label>
+          <progress id={progressId} data-testid="import-progress" max={progress.total || 1} value={progress.loaded}>
             {pct}%
           </progress>
           <span class="muted">
@@ -124,12 +159,25 @@ export function RestoreBackup({ tenant }: { tenant: Tenant }) {
         <div data-testid="import-result">
           {result && (
             <Notice>
-              Restored {result.users} users and {result.sessions} sessions into <span class="mono">{result.tenant_id}</span>.
+              Restored {result.users} users and {result.sessions} sessions into{" "}
+              {result.created_tenant ? (
+                <>
+                  the new tenant <a href={href("tenants", result.tenant_id)}>{result.tenant_id}</a>
+                </>
+              ) : (
+                <span class="mono">{result.tenant_id}</span>
+              )}
+              .
             </Notice>
           )}
           <ErrorBanner error={error} />
         </div>
       )}
-    </section>
+    </>
   );
+}
+
+function progressLabel(busy: boolean, uploaded: boolean, restored: boolean, name: string): string {
+  if (busy) return uploaded ? "Uploaded; restoring…" : `Uploading ${name}`;
+  return restored ? `Uploaded ${name}` : `Upload of ${name}`;
 }

@@ -1,5 +1,4 @@
-// A tenant's settings tab: its name and auth_config (token lifetimes, passwords, MFA,
-// origins, signing algorithm, rate limits, lockout), saved with PATCH /cp/v1/tenants/{id}.
+// A tenant's settings tab: its name and auth_config, saved with PATCH /cp/v1/tenants/{id}.
 import { useState } from "preact/hooks";
 import { cp, must, type Schemas } from "../../api/client";
 import { Check, ErrorBanner, Field, Notice, Select, TextArea } from "../../components/ui";

@@ -1,5 +1,4 @@
-// One tenant's data pages for an operator (#/tenants/{id}/data/...): the console mints a
-// temporary secret key of the tenant, uses it for the tenant pages, and revokes it on close.
+// A tenant's data pages for an operator (#/tenants/{id}/data/...), through a temporary secret key revoked on close.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { cp, must, tenantApi, ApiError } from "../../api/client";
 import { href, navigate } from "../../router";

@@ -1,4 +1,4 @@
-// The tenants list (#/tenants): search, create, suspend or resume, delete.
+// The tenants list (#/tenants): search, create, suspend or resume, delete, restore from a backup.
 import { useState } from "preact/hooks";
 import { cp, must } from "../../api/client";
 import { href } from "../../router";
@@ -7,6 +7,7 @@ import { Badge, ErrorBanner, Field, Loading, Notice, Table, When } from "../../c
 import { ConfirmDialog } from "../../components/Dialog";
 import { useAction, useLoad } from "../../components/useLoad";
 import { CreateTenantDialog } from "./CreateTenantDialog";
+import { RestoreUpload } from "./RestoreBackup";
 import { listAll, type Tenant } from "./types";
 
 async function loadTenants() {
@@ -103,6 +104,15 @@ export function TenantsPage() {
           </Table>
         </>
       )}
+      <section aria-labelledby="restore-tenant-heading" class="card">
+        <h2 id="restore-tenant-heading">Restore a tenant from a backup</h2>
+        <p class="muted">
+          Recreates a tenant from a backup that <em>Download backup</em> made (on this or any other node), under the id
+          its first line names: a deleted tenant comes back, a tenant moves between deployments. A tenant that already
+          has that id must be empty: a restore never overwrites data.
+        </p>
+        <RestoreUpload onRestored={() => void reload()} />
+      </section>
       <CreateTenantDialog open={creating} onClose={() => setCreating(false)} onCreated={() => void reload()} />
       <ConfirmDialog
         open={deleting !== null}

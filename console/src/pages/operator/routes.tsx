@@ -1,5 +1,4 @@
-// The operator's pages, by route. Tenant data pages (users, webhooks, …) are reached
-// through a tenant: #/tenants/{id}/data/...
+// The operator's pages, by route (tenant data pages are reached through a tenant: #/tenants/{id}/data/...).
 import type { NavItem } from "../../components/Layout";
 import { TenantsPage } from "./TenantsPage";
 import { TenantDetail } from "./TenantDetail";
