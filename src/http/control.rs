@@ -406,17 +406,17 @@ pub async fn list_signing_keys(
     keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
     let current = crate::store::signing_keys::current(&keys).map(|k| k.id.clone());
     let now = state.control.clock().now();
-    // Retired keys stay published for the access-token TTL plus a minute (as the key ring loads them).
-    let grace = time::Duration::seconds(tenant.auth_config.access_token_ttl.max(60) as i64 + 60);
+    let grace = time::Duration::seconds(crate::store::signing_keys::retired_key_grace(&tenant.auth_config));
     let data = keys
         .iter()
         .map(|key| {
+            // Retirement first: a next key retired unpromoted (an algorithm change) keeps `next`.
             let status = match key.retired_at {
-                _ if key.next => "next",
-                None if Some(&key.id) == current.as_ref() => "current",
-                None => "retiring",
                 Some(at) if at + grace > now => "retiring",
                 Some(_) => "retired",
+                None if key.next => "next",
+                None if Some(&key.id) == current.as_ref() => "current",
+                None => "retiring",
             };
             SigningKeyState {
                 id: key.id.clone(),

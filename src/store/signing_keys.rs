@@ -41,6 +41,12 @@ pub fn newest<'a>(keys: impl IntoIterator<Item = &'a SigningKeyRecord>) -> Optio
         .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
 }
 
+/// How long a retired key stays published (seconds): tokens it signed verify until they
+/// expire, the access-token TTL plus a minute.
+pub fn retired_key_grace(auth: &crate::store::AuthConfig) -> i64 {
+    auth.access_token_ttl.max(60) as i64 + 60
+}
+
 /// The key that signs new tokens: the newest unretired key that is not published ahead.
 pub fn current(keys: &[SigningKeyRecord]) -> Option<&SigningKeyRecord> {
     newest(keys.iter().filter(|k| k.retired_at.is_none() && !k.next))

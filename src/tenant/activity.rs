@@ -1,9 +1,9 @@
 //! A tenant's own sign-in figures for the admin console: sign-ins, sign-ups and failed
 //! sign-ins per hour, and a count of active sessions. The tenant keeps them as it works
-//! (counted in memory, written to its store as one record per hour at the housekeeping
-//! tick and when the actor stops), so a stats request reads at most 168 small records
-//! instead of scanning anything. A `kill -9` loses at most the counts since the last
-//! write; the figures are for charts, not accounting.
+//! (counted in memory, added to its store's record of the hour at most once a minute and
+//! when the actor stops), so a stats request reads at most 168 small records instead of
+//! scanning users or events. A `kill -9` loses at most the last minute's counts; the
+//! figures are for charts, not accounting.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 
 use super::context::TenantContext;
 use crate::error::ApiError;
-use crate::store::{PageRequest, Record, RecordKind, SessionFilter, SessionStatus, TenantBatch, TenantWrite};
+use crate::store::{
+    Guard, PageRequest, Record, RecordKind, SessionFilter, SessionStatus, StoreError, TenantBatch, TenantWrite,
+};
 
 /// The owner id of every activity record.
 const OWNER: &str = "activity";
@@ -24,6 +26,13 @@ pub const HOURS: i64 = 7 * 24;
 
 /// How long a session count is served before the tenant counts again.
 const SESSION_COUNT_TTL: Duration = Duration::from_secs(60);
+
+/// The longest pending counts wait for their write (the actor's stop writes them sooner;
+/// a shorter tenant idle timeout shortens it too).
+const FLUSH_EVERY: Duration = Duration::from_secs(60);
+
+/// How often a flush retries when another writer changed the hour meanwhile.
+const FLUSH_ATTEMPTS: usize = 5;
 
 /// What happened, for the hourly counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +51,10 @@ pub struct HourCounts {
     pub sign_ups: u64,
     #[serde(default)]
     pub failed_sign_ins: u64,
+    /// Bumped at each write, so two writers (an old and a new owner during a handover)
+    /// never both add to the same read.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl HourCounts {
@@ -80,6 +93,7 @@ pub struct TenantStats {
 #[derive(Default)]
 pub struct ActivityLog {
     pending: Mutex<BTreeMap<i64, HourCounts>>,
+    last_flush: Mutex<Option<Instant>>,
     /// Held while a flush reads and writes, so two flushes never add to the same stored hour at once.
     flushing: tokio::sync::Mutex<()>,
     sessions: tokio::sync::Mutex<Option<(Instant, OffsetDateTime, u64)>>,
@@ -116,11 +130,15 @@ impl ActivityLog {
         }
     }
 
-    /// Adds the pending counts to their stored hours and drops hours older than the window.
-    /// Only the tenant's owner node writes these records, so read-then-write loses nothing;
-    /// a failed write puts the counts back for the next try.
-    pub async fn flush(&self, ctx: &TenantContext) -> Result<(), ApiError> {
+    /// Adds the pending counts to their stored hours: at once when `now`, else when the
+    /// last write is a minute old. A failed write puts the counts back for the next try.
+    pub async fn flush(&self, ctx: &TenantContext, now: bool) -> Result<(), ApiError> {
         let _one_at_a_time = self.flushing.lock().await;
+        let every = FLUSH_EVERY.min(ctx.deps.idle_timeout);
+        if !now && self.last_flush.lock().is_some_and(|at| at.elapsed() < every) {
+            return Ok(());
+        }
+        *self.last_flush.lock() = Some(Instant::now());
         let taken = std::mem::take(&mut *self.pending.lock());
         if taken.is_empty() {
             return Ok(());
@@ -135,35 +153,63 @@ impl ActivityLog {
         written
     }
 
+    /// Read, add, write under a version guard (or as a new record), again from the read
+    /// when another writer got there first.
     async fn write(&self, ctx: &TenantContext, taken: &BTreeMap<i64, HourCounts>) -> Result<(), ApiError> {
         let keys: Vec<_> = taken.keys().map(|h| (RecordKind::ActivityHour, hour_id(*h))).collect();
-        let stored = ctx.store.get_records(&keys).await?;
-        let mut batch = TenantBatch::default();
-        for ((hour, delta), old) in taken.iter().zip(stored) {
-            let mut counts = match old {
-                Some(record) => record.parse::<HourCounts>().unwrap_or_default(),
-                None => HourCounts::default(),
-            };
-            counts.add(delta);
-            batch = batch.write(TenantWrite::PutRecord(Record::new(
-                RecordKind::ActivityHour,
-                &hour_id(*hour),
-                OWNER,
-                &counts,
-            )?));
-        }
-        // Hours that left the window (a day's margin past it) go with the same write.
-        let oldest_kept = hour_id(hour_start(ctx.deps.clock.unix()) - (HOURS + 24) * 3600);
-        for old in ctx.store.list_records(RecordKind::ActivityHour, OWNER).await? {
-            if old.id < oldest_kept {
-                batch = batch.write(TenantWrite::DeleteRecord {
-                    kind: RecordKind::ActivityHour,
-                    id: old.id,
-                });
+        for _ in 0..FLUSH_ATTEMPTS {
+            let stored = ctx.store.get_records(&keys).await?;
+            let mut batch = TenantBatch::default();
+            for ((hour, delta), old) in taken.iter().zip(stored) {
+                let id = hour_id(*hour);
+                let (mut counts, write): (HourCounts, fn(Record) -> TenantWrite) = match old {
+                    Some(record) => {
+                        let counts: HourCounts = record.parse().unwrap_or_default();
+                        batch = batch.guard(Guard::version(RecordKind::ActivityHour, &id, counts.version));
+                        (counts, TenantWrite::PutRecord)
+                    }
+                    None => (HourCounts::default(), TenantWrite::InsertRecord),
+                };
+                counts.add(delta);
+                counts.version += 1;
+                batch = batch.write(write(Record::new(RecordKind::ActivityHour, &id, OWNER, &counts)?));
+            }
+            match ctx.store.apply(batch).await {
+                Err(StoreError::Conflict | StoreError::Duplicate(_)) => continue,
+                other => return other.map_err(ApiError::from),
             }
         }
-        ctx.store.apply(batch).await?;
+        Err(ApiError::unavailable())
+    }
+
+    /// Deletes the hours that left the window (with a day's margin): the housekeeping tick's.
+    pub async fn sweep(ctx: &TenantContext) -> Result<(), ApiError> {
+        let oldest_kept = hour_id(hour_start(ctx.deps.clock.unix()) - (HOURS + 24) * 3600);
+        let gone: Vec<TenantWrite> = ctx
+            .store
+            .list_records(RecordKind::ActivityHour, OWNER)
+            .await?
+            .into_iter()
+            .filter(|old| old.id < oldest_kept)
+            .map(|old| TenantWrite::DeleteRecord {
+                kind: RecordKind::ActivityHour,
+                id: old.id,
+            })
+            .collect();
+        if !gone.is_empty() {
+            ctx.store
+                .apply(TenantBatch {
+                    guards: Vec::new(),
+                    writes: gone,
+                })
+                .await?;
+        }
         Ok(())
+    }
+
+    /// Nothing waits to be written (the node may forget this log when the tenant stops).
+    pub fn is_empty(&self) -> bool {
+        self.pending.lock().is_empty()
     }
 
     /// The figures now: stored hours plus what is still pending, and the session count.

@@ -92,9 +92,10 @@ fn look_for_webhook_work(ctx: &Arc<TenantContext>) {
 /// How often a running tenant deletes refresh tokens that can never be used again.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
-/// Writes the tenant's pending sign-in counts; a failure keeps them for the next tick.
-async fn flush_activity(ctx: &TenantContext) {
-    if let Err(e) = ctx.activity.flush(ctx).await {
+/// Writes the tenant's pending sign-in counts (`now`, or when a minute old); a failure
+/// keeps them for the next tick.
+async fn flush_activity(ctx: &TenantContext, now: bool) {
+    if let Err(e) = ctx.activity.flush(ctx, now).await {
         tracing::warn!(tenant = %ctx.tenant.id, error = %e, "could not write sign-in figures; kept for the next try");
     }
 }
@@ -128,7 +129,10 @@ impl Actor for TenantActor {
     }
 
     async fn post_stop(&self, _: ActorRef<TenantMsg>, state: &mut TenantState) -> Result<(), ActorProcessingErr> {
-        flush_activity(&state.ctx).await;
+        flush_activity(&state.ctx, true).await;
+        if state.ctx.activity.is_empty() {
+            state.ctx.deps.activity.remove(&state.ctx.tenant.id);
+        }
         if let Some(dispatcher) = &state.dispatcher {
             dispatcher.stop(Some("tenant stopped".to_owned()));
         }
@@ -164,7 +168,7 @@ impl Actor for TenantActor {
             TenantMsg::DispatcherIdle => state.stop_idle_dispatcher(),
             TenantMsg::IdleCheck => {
                 let ctx = state.ctx.clone();
-                tokio::spawn(async move { flush_activity(&ctx).await });
+                tokio::spawn(async move { flush_activity(&ctx, false).await });
                 state.ctx.limits.lock().sweep(state.ctx.deps.clock.unix());
                 if state.last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
                     state.last_housekeeping = Instant::now();
@@ -179,6 +183,9 @@ impl Actor for TenantActor {
                             Err(e) => {
                                 tracing::warn!(tenant = %ctx.tenant.id, error = %e, "webhook delivery housekeeping failed")
                             }
+                        }
+                        if let Err(e) = crate::tenant::activity::ActivityLog::sweep(&ctx).await {
+                            tracing::warn!(tenant = %ctx.tenant.id, error = %e, "sign-in figures housekeeping failed");
                         }
                         match ctx.store.purge_dead_refresh_tokens(ctx.deps.clock.now()).await {
                             Ok(n) if n > 0 => {

@@ -83,7 +83,7 @@ pub async fn key_ring(
     now: OffsetDateTime,
 ) -> Result<KeyRing, ApiError> {
     let records = control.list_signing_keys(&tenant.id).await?;
-    let grace = tenant.auth_config.access_token_ttl.max(60) as i64 + 60;
+    let grace = crate::store::signing_keys::retired_key_grace(&tenant.auth_config);
     KeyRing::load(&records, master, now, grace).map_err(key_trouble(&tenant.id))
 }
 
@@ -184,10 +184,10 @@ impl TenantContext {
         use super::activity::Activity;
         let result = if success { "success" } else { "failure" };
         metrics::counter!("hellojohn_auth_events_total", "event" => event, "result" => result).increment(1);
-        let activity = match (event, success) {
-            ("sign_up", true) => Activity::SignUp,
-            (_, true) => Activity::SignIn,
-            (_, false) => Activity::FailedSignIn,
+        let activity = match (event.ends_with("sign_up"), success) {
+            (true, _) => Activity::SignUp,
+            (false, true) => Activity::SignIn,
+            (false, false) => Activity::FailedSignIn,
         };
         self.activity.record(activity, self.deps.clock.now());
     }

@@ -179,6 +179,29 @@ async fn signing_keys_are_listed_with_their_status_and_rotation_moves_them_on() 
     for (id, status) in &after {
         assert_eq!(published.contains(&id.as_str()), status != "retired", "{id} {status}");
     }
+    // An algorithm change retires the current and the next key at once: one next key is
+    // listed afterwards, and the old next key shows as retiring, not as a second next.
+    let changed = s
+        .admin(
+            Method::PATCH,
+            &format!("/cp/v1/tenants/{}", t.id),
+            Some(serde_json::json!({"auth_config": {"signing_alg": "ES256"}})),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let replaced = statuses(&s.admin(Method::GET, &path, None).await.body);
+    assert_eq!(
+        replaced.iter().filter(|(_, st)| st == "next").count(),
+        1,
+        "{replaced:?}"
+    );
+    assert_eq!(
+        replaced.iter().filter(|(_, st)| st == "current").count(),
+        1,
+        "{replaced:?}"
+    );
+    let old_next = after.iter().find(|(_, st)| st == "next").unwrap().0.clone();
+    assert!(replaced.contains(&(old_next, "retiring".into())), "{replaced:?}");
     s.call(Method::GET, &path, Some(&t.sk), None)
         .await
         .assert_error(403, "cp_admin_required");
@@ -214,5 +237,42 @@ async fn the_node_reports_its_request_rate_and_latency() {
     assert_eq!(
         nodes[0]["name"], cluster.body["nodes"][0]["name"],
         "named as in the cluster view"
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_with_a_second_factor_counts_once_the_factor_is_verified() {
+    // Its own server: the codes come from the real clock.
+    let s = start_server(&[]);
+    let t = s.new_tenant().await;
+    let (_, secret, _) = crate::mfa::enrolled(&s, &t, "mfa@example.com").await;
+    let hour = |stats: &Value| {
+        let h = this_hour(stats);
+        (h["sign_ins"].as_u64().unwrap(), h["failed_sign_ins"].as_u64().unwrap())
+    };
+    let path = format!("/cp/v1/tenants/{}/stats", t.id);
+    let before = hour(&s.admin(Method::GET, &path, None).await.body);
+    let asked = s.sign_in(&t, "mfa@example.com", "long enough password").await;
+    asked.assert_error(403, "mfa_required");
+    assert_eq!(
+        hour(&s.admin(Method::GET, &path, None).await.body),
+        before,
+        "a right password is no failure, and no sign-in yet"
+    );
+    let challenge = asked.body["error"]["challenge_id"].as_str().unwrap().to_owned();
+    let code = crate::mfa::totp_at(&secret, crate::mfa::now() + 30);
+    let verified = s
+        .call(
+            Method::POST,
+            "/v1/auth/mfa/verify",
+            Some(&t.pk),
+            Some(serde_json::json!({"challenge_id": challenge, "code": code})),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    assert_eq!(
+        hour(&s.admin(Method::GET, &path, None).await.body),
+        (before.0 + 1, before.1),
+        "counted at the second factor"
     );
 }

@@ -216,11 +216,15 @@ pub async fn provider_return(ctx: &TenantContext, raw: &str, answer: ProviderRet
         used: false,
     };
     let record = Record::new(RecordKind::SocialCode, &secrets::hash(&app_code), &user_id, &stored)?;
+    let signs_up = writes.iter().any(|w| matches!(w, TenantWrite::InsertUser(_)));
     let batch = writes.into_iter().fold(TenantBatch::default(), TenantBatch::write);
     match ctx.store.apply(batch.write(TenantWrite::PutRecord(record))).await {
         // The same provider account was linked by a concurrent sign-in, or the address taken.
         Err(StoreError::Duplicate(_)) => return back(&[("error", "temporarily_unavailable")]),
         other => other?,
+    }
+    if signs_up {
+        ctx.auth_event("oauth_sign_up", true);
     }
     back(&[("code", &app_code)])
 }

@@ -1,6 +1,7 @@
 //! Embedded MySQL migrations, tracked per database in `hj_migrations` and
 //! serialized across nodes with `GET_LOCK` (MySQL DDL is not transactional,
-//! so every statement is idempotent and a half-applied migration re-runs).
+//! so every statement is idempotent and a half-applied migration re-runs; an `ADD
+//! COLUMN` that finds its column counts as done).
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Pool;
@@ -9,6 +10,9 @@ use super::my_error;
 use crate::store::StoreError;
 
 pub use crate::store::sql::Migration;
+
+/// MySQL's `ER_DUP_FIELDNAME`: an `ALTER TABLE … ADD COLUMN` whose column exists.
+const DUPLICATE_COLUMN: u16 = 1060;
 
 /// The control-plane migrations.
 pub const CONTROL: &[Migration] = &[
@@ -110,7 +114,12 @@ pub async fn apply(pool: &Pool, database: &str, set: &[Migration]) -> Result<usi
         let mut count = 0;
         for migration in set.iter().filter(|m| !applied.contains(&m.version)) {
             for statement in statements(migration.sql) {
-                conn.query_drop(statement).await.map_err(err)?;
+                match conn.query_drop(statement).await {
+                    // A column a half-applied run already added: MySQL has no
+                    // `ADD COLUMN IF NOT EXISTS`, so re-running the ALTER must pass.
+                    Err(mysql_async::Error::Server(e)) if e.code == DUPLICATE_COLUMN => {}
+                    other => other.map_err(err)?,
+                }
             }
             conn.exec_drop(
                 "INSERT INTO hj_migrations (version, name) VALUES (?, ?)",

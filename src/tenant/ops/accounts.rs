@@ -176,7 +176,13 @@ pub async fn sign_in_finish(
 ) -> Result<SignedIn, ApiError> {
     let account = validate::account_key(email);
     let result = start_checked(ctx, &account, email, checked, verdict, client).await;
-    ctx.auth_event("sign_in", result.is_ok());
+    // A right password that still needs its second factor is neither: the verification
+    // counts it (see `mfa::verify`).
+    match &result {
+        Ok(_) => ctx.auth_event("sign_in", true),
+        Err(ApiError::InvalidCredentials) => ctx.auth_event("sign_in", false),
+        Err(_) => {}
+    }
     result
 }
 

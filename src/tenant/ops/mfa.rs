@@ -440,10 +440,11 @@ pub async fn verify(ctx: &TenantContext, challenge_id: &str, code: &str, client:
             }
         }
     };
-    Limited {
-        result: finish(ctx, found, code, client).await,
-        rate_limit,
+    let result = finish(ctx, found, code, client).await;
+    if result.is_ok() {
+        ctx.auth_event("mfa_sign_in", true);
     }
+    Limited { result, rate_limit }
 }
 
 /// Counts one attempt on a challenge before its code is looked at, so parallel guesses

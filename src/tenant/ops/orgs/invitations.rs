@@ -332,6 +332,9 @@ pub async fn accept(ctx: &TenantContext, token: &str, joiner: Joiner) -> Result<
             json!({ "invitation": accepted.view(now) }),
         ));
         ctx.store.apply(batch).await?;
+        if created.is_some() {
+            ctx.auth_event("invitation_sign_up", true);
+        }
         match &created {
             Some(Some(session)) => ctx.remember(&session.session),
             Some(None) => onetime::issue(ctx, onetime::Purpose::EmailVerification, &user, None).await?,
