@@ -10,6 +10,7 @@ import { operatorPage, OPERATOR_NAV } from "./pages/operator/routes";
 import { tenantPage, TENANT_NAV } from "./pages/tenant/routes";
 import { tenantApi } from "./api/client";
 import { signOut } from "./pages/signOut";
+import { useFocusRescue } from "./components/useFocusRescue";
 
 function useSession(): Session | null {
   const [current, setCurrent] = useState(session());
@@ -20,16 +21,17 @@ function useSession(): Session | null {
 export function App() {
   const current = useSession();
   const route = useRoute();
+  useFocusRescue();
   if (!current) return <SignIn />;
   if (current.kind === "operator") {
     return (
-      <Layout who={current.email} nav={OPERATOR_NAV} route={route} onSignOut={signOut}>
+      <Layout who={current.email} nav={OPERATOR_NAV} route={route} onSignOut={() => void signOut()}>
         {operatorPage(route)}
       </Layout>
     );
   }
   return (
-    <Layout who="Tenant admin (secret key)" nav={TENANT_NAV} route={route} onSignOut={signOut}>
+    <Layout who="Tenant admin (secret key)" nav={TENANT_NAV} route={route} onSignOut={() => void signOut()}>
       {tenantPage(tenantApi(current.secretKey), [], route)}
     </Layout>
   );

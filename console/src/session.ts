@@ -6,6 +6,7 @@ export interface OperatorSession {
   kind: "operator";
   email: string;
   token: string;
+  /** When the token expires by this browser's clock (the server's time, shifted by the clocks' skew). */
   expiresAt: string;
 }
 
@@ -26,15 +27,25 @@ export interface ConsoleKey {
 let current: Session | null = null;
 const tenantKeys = new Map<string, ConsoleKey>();
 const listeners = new Set<() => void>();
+let signedOutNotice: string | null = null;
 
 export function session(): Session | null {
   return current;
 }
 
-export function setSession(next: Session | null): void {
+/** Signs in or out; `notice` is what the sign-in page says after a sign-out ("Your session expired…"). */
+export function setSession(next: Session | null, notice: string | null = null): void {
   current = next;
   if (next === null) tenantKeys.clear();
+  signedOutNotice = next === null ? notice : null;
   listeners.forEach((l) => l());
+}
+
+/** Why the console signed out, once: the sign-in page reads it when it opens. */
+export function takeSignedOutNotice(): string | null {
+  const notice = signedOutNotice;
+  signedOutNotice = null;
+  return notice;
 }
 
 export function subscribe(listener: () => void): () => void {
@@ -56,4 +67,10 @@ export function forgetConsoleKey(tenantId: string): void {
 
 export function consoleKeys(): [string, ConsoleKey][] {
   return [...tenantKeys.entries()];
+}
+
+/** Forgets every minted key (revoked behind the page's back) and tells the pages, which mint again. */
+export function forgetConsoleKeys(): void {
+  tenantKeys.clear();
+  listeners.forEach((l) => l());
 }

@@ -266,7 +266,8 @@ def revoke_session(page, checks, cmd, out, user_link):
     checks.page_done("user")
     row = rows.first
     session_id = row.locator("td").first.inner_text().strip()
-    press(row.get_by_role("button", name="Revoke", exact=True))
+    # Row buttons are named with their row ("Revoke session ses_…"), the visible text first.
+    press(row.get_by_role("button", name=f"Revoke session {session_id}", exact=True))
     expect(page.get_by_role("status").filter(has_text=f"Session {session_id} revoked.")).to_be_visible()
     out["revoked_session_id"] = session_id
     # The notice shows before the list is read again: wait for the row to show the new status.

@@ -6,7 +6,10 @@ import { session } from "../session";
 
 export type Schemas = components["schemas"];
 
-/** An error the API answered, carrying its envelope's message (API.md §1.2). */
+/**
+ * An error the API answered, carrying its envelope (API.md §1.2): the message, and for a
+ * 400/422 about one input the `field` it names (e.g. `auth_config.access_token_ttl`).
+ */
 export class ApiError extends Error {
   constructor(
     public status: number,
@@ -14,15 +17,17 @@ export class ApiError extends Error {
     message: string,
     public requestId?: string,
     public details?: unknown,
+    public field?: string,
   ) {
     super(message);
   }
 }
 
+type Envelope = { code?: string; message?: string; request_id?: string; details?: unknown; field?: unknown };
+
 /** The envelope's message, or a generic one for a body that isn't the envelope. */
 export function toApiError(status: number, body: unknown): ApiError {
-  const envelope = (body as { error?: { code?: string; message?: string; request_id?: string; details?: unknown } })
-    ?.error;
+  const envelope = (body as { error?: Envelope })?.error;
   if (envelope && typeof envelope === "object") {
     return new ApiError(
       status,
@@ -30,6 +35,7 @@ export function toApiError(status: number, body: unknown): ApiError {
       envelope.message ?? `Request failed (${status}).`,
       envelope.request_id,
       envelope.details,
+      typeof envelope.field === "string" ? envelope.field : undefined,
     );
   }
   return new ApiError(status, "error", `Request failed (${status}).`);

@@ -1,5 +1,5 @@
-// Modal dialogs on the native <dialog>: it traps focus, closes on Escape and returns
-// focus to the opener, which is what keyboard users expect of a modal.
+// Modal dialogs on the native <dialog>: it traps focus, closes on Escape (unless told not to)
+// and returns focus to the opener, which is what keyboard users expect of a modal.
 import type { ComponentChildren } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { ErrorBanner } from "./ui";
@@ -8,23 +8,55 @@ export function Dialog({
   open,
   title,
   onClose,
+  dismissable = true,
+  onDismissRefused,
   children,
 }: {
   open: boolean;
   title: string;
   onClose: () => void;
+  /** False while closing would lose something (keys shown once): Escape is refused. */
+  dismissable?: boolean;
+  /** Called when Escape (or another close request) was refused. */
+  onDismissRefused?: () => void;
   children: ComponentChildren;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const id = useId();
+  // The latest props, for the native event handlers.
+  const state = useRef({ open, dismissable });
+  state.current = { open, dismissable };
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
     if (open && !dialog.open) dialog.showModal();
     if (!open && dialog.open) dialog.close();
   }, [open]);
+  const refuse = (e: Event) => {
+    e.preventDefault();
+    onDismissRefused?.();
+  };
   return (
-    <dialog ref={ref} aria-labelledby={id} onClose={onClose}>
+    <dialog
+      ref={ref}
+      aria-labelledby={id}
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && !state.current.dismissable) refuse(e);
+      }}
+      onCancel={(e) => {
+        if (!state.current.dismissable) refuse(e);
+      }}
+      onClose={() => {
+        const dialog = ref.current;
+        // Browsers may force a close past a refused cancel (repeated Escape): open it again.
+        if (dialog && state.current.open && !state.current.dismissable) {
+          dialog.showModal();
+          onDismissRefused?.();
+          return;
+        }
+        onClose();
+      }}
+    >
       <h2 id={id}>{title}</h2>
       {open && children}
     </dialog>

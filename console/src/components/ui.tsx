@@ -22,11 +22,27 @@ export function ErrorBanner({ error }: { error: Error | null | undefined }) {
   );
 }
 
-export function Notice({ children }: { children: ComponentChildren }) {
+/**
+ * A polite live region for "done" messages. Render it always and pass the message (or
+ * nothing) as children: screen readers announce text that changes inside a region already
+ * on the page, not a region that arrives with its text.
+ */
+export function Notice({ children, tone = "ok" }: { children?: ComponentChildren; tone?: "ok" | "warn" }) {
+  const shown = children !== null && children !== undefined && children !== false && children !== "";
   return (
-    <div class="banner ok" role="status">
-      {children}
+    <div class={shown ? `banner ${tone}` : undefined} role="status" aria-live="polite">
+      {shown ? children : null}
     </div>
+  );
+}
+
+/** A link that leaves the console: a new tab, so this tab keeps its memory (and sign-in). */
+export function ExternalLink({ href, children }: { href: string; children: ComponentChildren }) {
+  return (
+    <a href={href} target="_blank" rel="noopener noreferrer">
+      {children}
+      <span class="visually-hidden"> (opens in a new tab)</span>
+    </a>
   );
 }
 
@@ -35,10 +51,36 @@ type InputProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "onInput" | "v
   value: string;
   onValue: (value: string) => void;
   hint?: string;
+  /** What the API said is wrong with this field: marks the input invalid and shows it. */
+  error?: string | null;
 };
 
+/** The ids a field's input is described by (its hint, its error), or undefined. */
+function describedBy(id: string, hint?: string, error?: string | null): string | undefined {
+  const ids = [hint ? `${id}-hint` : "", error ? `${id}-error` : ""].filter(Boolean);
+  return ids.length ? ids.join(" ") : undefined;
+}
+
+/** A field's hint and error text. */
+function FieldNotes({ id, hint, error }: { id: string; hint?: string; error?: string | null }) {
+  return (
+    <>
+      {hint && (
+        <small id={`${id}-hint`} class="muted">
+          {hint}
+        </small>
+      )}
+      {error && (
+        <small id={`${id}-error`} class="field-error inline">
+          {error}
+        </small>
+      )}
+    </>
+  );
+}
+
 /** A labelled text input. */
-export function Field({ label, value, onValue, hint, ...rest }: InputProps) {
+export function Field({ label, value, onValue, hint, error, ...rest }: InputProps) {
   const id = useId();
   return (
     <div class="field">
@@ -47,14 +89,11 @@ export function Field({ label, value, onValue, hint, ...rest }: InputProps) {
         id={id}
         value={value}
         onInput={(e) => onValue((e.target as HTMLInputElement).value)}
-        aria-describedby={hint ? `${id}-hint` : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+        aria-invalid={error ? "true" : undefined}
         {...rest}
       />
-      {hint && (
-        <small id={`${id}-hint`} class="muted">
-          {hint}
-        </small>
-      )}
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
   );
 }
@@ -107,12 +146,14 @@ export function TextArea({
   onValue,
   rows = 8,
   hint,
+  error,
 }: {
   label: string;
   value: string;
   onValue: (v: string) => void;
   rows?: number;
   hint?: string;
+  error?: string | null;
 }) {
   const id = useId();
   return (
@@ -123,35 +164,74 @@ export function TextArea({
         rows={rows}
         value={value}
         spellcheck={false}
-        aria-describedby={hint ? `${id}-hint` : undefined}
+        aria-describedby={describedBy(id, hint, error)}
+        aria-invalid={error ? "true" : undefined}
         onInput={(e) => onValue((e.target as HTMLTextAreaElement).value)}
       />
-      {hint && (
-        <small id={`${id}-hint`} class="muted">
-          {hint}
-        </small>
-      )}
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
   );
 }
 
-/** Copies a value to the clipboard and says so. */
-export function CopyButton({ value, label }: { value: string; label: string }) {
-  const [copied, setCopied] = useState(false);
+/** Copies with the old API from a selected input (or a scratch one): true when it worked. */
+function execCopy(value: string, input: HTMLInputElement | null): boolean {
+  const scratch = input ? null : document.createElement("textarea");
+  const field = input ?? scratch!;
+  if (scratch) {
+    scratch.value = value;
+    scratch.setAttribute("readonly", "");
+    scratch.className = "visually-hidden";
+    document.body.appendChild(scratch);
+  }
+  field.focus();
+  field.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch {
+    ok = false;
+  }
+  scratch?.remove();
+  return ok;
+}
+
+/**
+ * Copies a value to the clipboard and says so. Without the Clipboard API (plain HTTP on a
+ * host that isn't localhost) it selects the value in `inputId`'s input and copies that;
+ * failing that too, it leaves the value selected and asks the user to copy it.
+ */
+export function CopyButton({ value, label, inputId }: { value: string; label: string; inputId?: string }) {
+  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
+  const copy = async (button: HTMLButtonElement) => {
+    setState("idle");
+    try {
+      if (!navigator.clipboard) throw new Error("no Clipboard API");
+      await navigator.clipboard.writeText(value);
+      setState("copied");
+      return;
+    } catch {
+      // Fall through to selecting the text.
+    }
+    const input = inputId ? (document.getElementById(inputId) as HTMLInputElement | null) : null;
+    if (execCopy(value, input)) {
+      button.focus();
+      setState("copied");
+    } else {
+      input?.focus();
+      input?.select();
+      setState("failed");
+    }
+  };
   return (
-    <button
-      type="button"
-      class="secondary"
-      onClick={async () => {
-        await navigator.clipboard.writeText(value);
-        setCopied(true);
-      }}
-    >
-      {copied ? "Copied" : label}
-      <span class="visually-hidden" aria-live="polite">
-        {copied ? ` ${label}: copied to the clipboard` : ""}
+    <>
+      <button type="button" class="secondary" onClick={(e) => void copy(e.currentTarget)}>
+        {state === "copied" ? "Copied" : label}
+      </button>
+      <span class={state === "failed" ? "copy-failed" : "visually-hidden"} aria-live="polite">
+        {state === "copied" ? `${label}: copied to the clipboard` : ""}
+        {state === "failed" ? "The browser didn't let the console copy it. Select and copy it yourself." : ""}
       </span>
-    </button>
+    </>
   );
 }
 
@@ -163,7 +243,7 @@ export function Secret({ label, value }: { label: string; value: string }) {
       <label for={id}>{label}</label>
       <div class="row">
         <input id={id} readOnly value={value} class="mono" />
-        <CopyButton value={value} label={`Copy ${label.toLowerCase()}`} />
+        <CopyButton value={value} label={`Copy ${label.toLowerCase()}`} inputId={id} />
       </div>
     </div>
   );

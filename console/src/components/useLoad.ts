@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api/client";
 
 /** Loads data for a page: `{data, error, loading, reload}`; reloads when `deps` change. */
@@ -46,4 +46,17 @@ export function useAction(): [(action: () => Promise<void>) => Promise<boolean>,
 
 export function isApiError(e: unknown): e is ApiError {
   return e instanceof ApiError;
+}
+
+/**
+ * The error to show for a load repeated on a timer: the one already shown while the new one
+ * says the same (same code and message, another request id), so a role="alert" banner isn't
+ * announced again on every refresh; a different error (or none) replaces it.
+ */
+export function useStableError(error: Error | null): Error | null {
+  const shown = useRef<Error | null>(null);
+  const same = (a: Error, b: Error) =>
+    a.message === b.message && (a instanceof ApiError ? a.code : "") === (b instanceof ApiError ? b.code : "");
+  if (!error || !shown.current || !same(error, shown.current)) shown.current = error;
+  return shown.current;
 }

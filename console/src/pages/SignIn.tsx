@@ -1,10 +1,11 @@
 // Two ways in: an operator with a control-plane admin's email and password, or a
 // tenant admin with the tenant's secret key.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { cp, must, tenantApi } from "../api/client";
-import { setSession } from "../session";
-import { ErrorBanner, Field } from "../components/ui";
+import { setSession, takeSignedOutNotice } from "../session";
+import { ErrorBanner, Field, Notice } from "../components/ui";
 import { useAction } from "../components/useLoad";
+import { expiryByThisClock } from "./sessionGuards";
 
 export function SignIn() {
   const [email, setEmail] = useState("");
@@ -12,18 +13,25 @@ export function SignIn() {
   const [secretKey, setSecretKey] = useState("");
   const [runOperator, operatorBusy, operatorError] = useAction();
   const [runTenant, tenantBusy, tenantError] = useAction();
+  // Why the console signed out (an expired session), set after the first render so the
+  // live region is on the page before its text and screen readers announce it.
+  const [notice, setNotice] = useState<string | null>(null);
+  useEffect(() => setNotice(takeSignedOutNotice()), []);
   return (
     <main id="main" class="sign-in">
       <h1>hellojohn console</h1>
+      <Notice tone="warn">{notice}</Notice>
       <section aria-labelledby="operator-heading" class="card">
         <h2 id="operator-heading">Operator sign-in</h2>
         <form
           onSubmit={(e) => {
             e.preventDefault();
             void runOperator(async () => {
-              const signedIn = await must(cp.POST("/cp/v1/admin/sign-in", { body: { email, password } }));
+              const call = cp.POST("/cp/v1/admin/sign-in", { body: { email, password } });
+              const signedIn = await must(call);
+              const expiresAt = expiryByThisClock(signedIn.expires_at, (await call).response.headers.get("Date"));
               setPassword("");
-              setSession({ kind: "operator", email, token: signedIn.token, expiresAt: signedIn.expires_at });
+              setSession({ kind: "operator", email, token: signedIn.token, expiresAt });
               window.location.hash = "#/tenants";
             });
           }}

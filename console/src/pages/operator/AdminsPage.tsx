@@ -25,7 +25,7 @@ export function AdminsPage() {
     <>
       <h1>Control-plane admins</h1>
       <p class="muted">Admins sign in to this console and to the control-plane API. There is always at least one.</p>
-      {done && <Notice>{done}</Notice>}
+      <Notice>{done}</Notice>
       <Loading loading={loading && !data} />
       <ErrorBanner error={error} />
       {data && (
@@ -46,7 +46,7 @@ export function AdminsPage() {
                 <When at={a.created_at} />
               </td>
               <td>
-                <button type="button" class="danger" onClick={() => setDeleting(a)}>
+                <button type="button" class="danger" aria-label={`Delete admin ${a.email}`} onClick={() => setDeleting(a)}>
                   Delete
                 </button>
               </td>

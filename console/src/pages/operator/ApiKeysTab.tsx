@@ -62,21 +62,23 @@ export function ApiKeysTab({ tenant }: { tenant: Tenant }) {
           </button>
         </form>
         <ErrorBanner error={mintError} />
-        {minted && minted.key && (
-          <div class="card">
-            <Notice>
-              Key {minted.name ? `“${minted.name}” ` : ""}minted. Copy it now: it won't be shown again.
-            </Notice>
-            <Secret label={minted.type === "secret" ? "Secret key" : "Publishable key"} value={minted.key} />
-            <button type="button" class="secondary" onClick={() => setMinted(null)}>
-              Hide the key
-            </button>
-          </div>
-        )}
+        <div class={minted?.key ? "card" : undefined}>
+          <Notice>
+            {minted?.key && <>Key {minted.name ? `“${minted.name}” ` : ""}minted. Copy it now: it won't be shown again.</>}
+          </Notice>
+          {minted?.key && (
+            <>
+              <Secret label={minted.type === "secret" ? "Secret key" : "Publishable key"} value={minted.key} />
+              <button type="button" class="secondary" onClick={() => setMinted(null)}>
+                Hide the key
+              </button>
+            </>
+          )}
+        </div>
       </section>
       <section aria-labelledby="keys-heading">
         <h2 id="keys-heading">Keys</h2>
-        {revoked && <Notice>{revoked}</Notice>}
+        <Notice>{revoked}</Notice>
         <Loading loading={loading && !data} />
         <ErrorBanner error={error} />
         {data && (
@@ -99,7 +101,12 @@ export function ApiKeysTab({ tenant }: { tenant: Tenant }) {
                   <When at={k.created_at} />
                 </td>
                 <td>
-                  <button type="button" class="danger" onClick={() => setRevoking(k)}>
+                  <button
+                    type="button"
+                    class="danger"
+                    aria-label={`Revoke key ${k.name ?? "unnamed"} (…${k.last_four})`}
+                    onClick={() => setRevoking(k)}
+                  >
                     Revoke
                   </button>
                 </td>

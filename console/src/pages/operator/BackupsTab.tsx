@@ -92,20 +92,24 @@ function DownloadBackup({ tenant }: { tenant: Tenant }) {
       <button type="button" disabled={busy} onClick={() => void download()}>
         Download backup
       </button>
-      {busy && received !== null && (
-        <p class="muted" role="status">
-          Downloading… {bytes(received)} received
-        </p>
-      )}
+      {/* Only "Downloading…" is announced; the byte count changes too often to read out. */}
+      <div class="muted">
+        <span role="status" aria-live="polite">
+          {busy && received !== null ? "Downloading…" : ""}
+        </span>
+        {busy && received !== null && ` ${bytes(received)} received`}
+      </div>
       <ErrorBanner error={error} />
-      {saved && (
-        <Notice>
-          Backup downloaded: {bytes(saved.size)}.{" "}
-          <a href={saved.url} download={fileName}>
-            Save {fileName} again
-          </a>
-        </Notice>
-      )}
+      <Notice>
+        {saved && (
+          <>
+            Backup downloaded: {bytes(saved.size)}.{" "}
+            <a href={saved.url} download={fileName}>
+              Save {fileName} again
+            </a>
+          </>
+        )}
+      </Notice>
     </section>
   );
 }

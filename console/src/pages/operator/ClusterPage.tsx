@@ -4,7 +4,7 @@ import { cp, must } from "../../api/client";
 import { href } from "../../router";
 import { Badge, ErrorBanner, Loading, Table, When } from "../../components/ui";
 import { Chart } from "../../components/Chart";
-import { useLoad } from "../../components/useLoad";
+import { useLoad, useStableError } from "../../components/useLoad";
 
 const REFRESH_MS = 10_000;
 
@@ -24,6 +24,9 @@ export function ClusterPage() {
   }, [cluster.reload, stats.reload]);
 
   const busy = cluster.loading || stats.loading;
+  // The same failure on every refresh is one alert, not one every 10 s.
+  const clusterError = useStableError(cluster.error);
+  const statsError = useStableError(stats.error);
   return (
     <>
       <h1>Cluster</h1>
@@ -37,8 +40,8 @@ export function ClusterPage() {
       </div>
       <section aria-labelledby="nodes-heading">
         <h2 id="nodes-heading">Nodes</h2>
-        <Loading loading={cluster.loading && !cluster.data} />
-        <ErrorBanner error={cluster.error} />
+        <Loading loading={cluster.loading && !cluster.data && !clusterError} />
+        <ErrorBanner error={clusterError} />
         {cluster.data && (
           <Table caption="Nodes" head={["Name", "Address", "State", "Last heartbeat", "Tenants"]} empty={cluster.data.nodes.length === 0}>
             {cluster.data.nodes.map((n) => (
@@ -85,8 +88,8 @@ export function ClusterPage() {
       </section>
       <section aria-labelledby="load-heading">
         <h2 id="load-heading">Load per node</h2>
-        <Loading loading={stats.loading && !stats.data} />
-        <ErrorBanner error={stats.error} />
+        <Loading loading={stats.loading && !stats.data && !statsError} />
+        <ErrorBanner error={statsError} />
         {stats.data && stats.data.nodes.length === 0 && <p class="muted">No figures yet.</p>}
         {stats.data?.nodes.map((node, i) => (
           <section key={node.name} aria-labelledby={`load-node-${i}`} class="card">

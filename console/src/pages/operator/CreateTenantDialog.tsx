@@ -1,4 +1,4 @@
-// The "Create tenant" dialog: name, slug and isolation mode; then the new keys, once.
+// The "Create tenant" dialog: name, slug and isolation mode; then the new keys, once (Escape is refused then).
 import { useEffect, useState } from "preact/hooks";
 import { cp, must, type Schemas } from "../../api/client";
 import { href } from "../../router";
@@ -21,6 +21,7 @@ export function CreateTenantDialog({
   const [mode, setMode] = useState("");
   const [databaseUrl, setDatabaseUrl] = useState("");
   const [created, setCreated] = useState<Schemas["CreatedTenant"] | null>(null);
+  const [refused, setRefused] = useState(false);
   const [run, busy, error, clearError] = useAction();
 
   useEffect(() => {
@@ -30,6 +31,7 @@ export function CreateTenantDialog({
       setMode("");
       setDatabaseUrl("");
       setCreated(null);
+      setRefused(false);
       clearError();
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -41,7 +43,13 @@ export function CreateTenantDialog({
   };
 
   return (
-    <Dialog open={open} title={created ? `Tenant ${created.tenant.name} created` : "Create tenant"} onClose={close}>
+    <Dialog
+      open={open}
+      title={created ? `Tenant ${created.tenant.name} created` : "Create tenant"}
+      onClose={close}
+      dismissable={!created}
+      onDismissRefused={() => setRefused(true)}
+    >
       {created ? (
         <div>
           <p class="banner warn">
@@ -50,6 +58,9 @@ export function CreateTenantDialog({
           </p>
           <Secret label="Publishable key" value={created.publishable_key} />
           <Secret label="Secret key" value={created.secret_key} />
+          <p class="field-error" role="status" aria-live="polite">
+            {refused ? "The keys are shown only now: copy them, then press Done to close." : ""}
+          </p>
           <div class="actions">
             <a href={href("tenants", created.tenant.id)} onClick={close}>
               Open {created.tenant.name}

@@ -10,8 +10,8 @@ export function DataTab({ tenant }: { tenant: Tenant }) {
       <h2 id="data-heading">Tenant data</h2>
       <p id="data-explained">
         Open users, organizations, webhooks and OAuth clients of {tenant.name}. To do so the console mints a temporary
-        secret key of the tenant, holds it in this tab's memory only, and revokes it when you close the tenant data or sign
-        out.
+        secret key of the tenant, holds it in this tab's memory only, and revokes it when you close the tenant data, sign
+        out (or your session expires) or leave or close this tab.
       </p>
       {tenant.status === "suspended" && (
         <p class="muted">This tenant is suspended: its data API answers tenant_suspended until you resume it.</p>

@@ -68,7 +68,7 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
   return (
     <>
       <h2>Social sign-in providers</h2>
-      {done && <Notice>{done}</Notice>}
+      <Notice>{done}</Notice>
       <Loading loading={loading && !data} />
       <ErrorBanner error={error} />
       {data && (
@@ -97,6 +97,7 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
                   <button
                     type="button"
                     class="secondary"
+                    aria-label={`Edit provider ${p.provider}`}
                     onClick={() => {
                       setForm(fromProvider(p));
                       setDone("");
@@ -105,7 +106,12 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
                   >
                     Edit
                   </button>
-                  <button type="button" class="danger" onClick={() => setDeleting(p)}>
+                  <button
+                    type="button"
+                    class="danger"
+                    aria-label={`Delete provider ${p.provider}`}
+                    onClick={() => setDeleting(p)}
+                  >
                     Delete
                   </button>
                 </div>

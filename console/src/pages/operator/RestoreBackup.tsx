@@ -155,21 +155,23 @@ export function RestoreUpload({ tenantId, onRestored }: { tenantId?: string; onR
           </span>
         </div>
       )}
-      {(result || error) && (
+      <Notice>
+        {result && (
+          <span data-testid="import-result">
+            Restored {result.users} users and {result.sessions} sessions into{" "}
+            {result.created_tenant ? (
+              <>
+                the new tenant <a href={href("tenants", result.tenant_id)}>{result.tenant_id}</a>
+              </>
+            ) : (
+              <span class="mono">{result.tenant_id}</span>
+            )}
+            .
+          </span>
+        )}
+      </Notice>
+      {error && (
         <div data-testid="import-result">
-          {result && (
-            <Notice>
-              Restored {result.users} users and {result.sessions} sessions into{" "}
-              {result.created_tenant ? (
-                <>
-                  the new tenant <a href={href("tenants", result.tenant_id)}>{result.tenant_id}</a>
-                </>
-              ) : (
-                <span class="mono">{result.tenant_id}</span>
-              )}
-              .
-            </Notice>
-          )}
           <ErrorBanner error={error} />
         </div>
       )}

@@ -1,94 +1,17 @@
-// A tenant's settings tab: its name and auth_config, saved with PATCH /cp/v1/tenants/{id}.
-import { useState } from "preact/hooks";
-import { cp, must, type Schemas } from "../../api/client";
+// A tenant's settings tab: its name and auth_config, saved with PATCH /cp/v1/tenants/{id};
+// an input the API names in its error is marked invalid, described by the error, and focused.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, cp, must, type Schemas } from "../../api/client";
 import { Check, ErrorBanner, Field, Notice, Select, TextArea } from "../../components/ui";
 import { useAction } from "../../components/useLoad";
-import { authConfig, RATE_LIMITS, type AuthConfig, type RateLimitName, type Tenant } from "./types";
-
-type Form = {
-  name: string;
-  access_token_ttl: string;
-  refresh_token_ttl: string;
-  session_idle_timeout: string;
-  refresh_reuse_interval: string;
-  password_min_length: string;
-  mfa_required: boolean;
-  email_verification_required: boolean;
-  allowed_origins: string;
-  signing_alg: string;
-  rate_limits: Record<RateLimitName, string>;
-  lockout_threshold: string;
-  lockout_duration: string;
-  webhook_retention_days: string;
-  logo_url: string;
-};
-
-const text = (v: number | string | null | undefined) => (v === null || v === undefined ? "" : String(v));
-
-function toForm(tenant: Tenant): Form {
-  const c = authConfig(tenant);
-  const limits = {} as Record<RateLimitName, string>;
-  for (const [key] of RATE_LIMITS) limits[key] = text(c.rate_limits?.[key]);
-  return {
-    name: tenant.name,
-    access_token_ttl: text(c.access_token_ttl),
-    refresh_token_ttl: text(c.refresh_token_ttl),
-    session_idle_timeout: text(c.session_idle_timeout),
-    refresh_reuse_interval: text(c.refresh_reuse_interval),
-    password_min_length: text(c.password_min_length),
-    mfa_required: !!c.mfa_required,
-    email_verification_required: !!c.email_verification_required,
-    allowed_origins: (c.allowed_origins ?? []).join("\n"),
-    signing_alg: c.signing_alg ?? "EdDSA",
-    rate_limits: limits,
-    lockout_threshold: text(c.lockout?.threshold),
-    lockout_duration: text(c.lockout?.duration),
-    webhook_retention_days: text(c.webhook_retention_days),
-    logo_url: text(c.logo_url),
-  };
-}
-
-/**
- * A typed number as a JSON number. Anything that isn't one is sent as typed, so the
- * API's validation says what is wrong with it.
- */
-function num(value: string): number {
-  const t = value.trim();
-  return (/^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t) as number;
-}
-
-/** Empty means null ("none", "off"). */
-function optional<T>(value: string, convert: (v: string) => T): T | null {
-  return value.trim() === "" ? null : convert(value);
-}
-
-function toConfig(f: Form): AuthConfig {
-  const limits = {} as Record<RateLimitName, string | null>;
-  for (const [key] of RATE_LIMITS) limits[key] = optional(f.rate_limits[key], (v) => v.trim());
-  return {
-    access_token_ttl: num(f.access_token_ttl),
-    refresh_token_ttl: num(f.refresh_token_ttl),
-    session_idle_timeout: optional(f.session_idle_timeout, num),
-    refresh_reuse_interval: num(f.refresh_reuse_interval),
-    password_min_length: num(f.password_min_length),
-    mfa_required: f.mfa_required,
-    email_verification_required: f.email_verification_required,
-    allowed_origins: f.allowed_origins
-      .split("\n")
-      .map((o) => o.trim())
-      .filter(Boolean),
-    signing_alg: f.signing_alg,
-    rate_limits: limits,
-    lockout: { threshold: num(f.lockout_threshold), duration: num(f.lockout_duration) },
-    webhook_retention_days: optional(f.webhook_retention_days, num),
-    logo_url: optional(f.logo_url, (v) => v.trim()),
-  };
-}
+import { RATE_LIMITS, type RateLimitName, type Tenant } from "./types";
+import { invalidInputs, LABELS, toConfig, toForm, type Form } from "./settingsForm";
 
 export function SettingsTab({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: Tenant) => void }) {
   const [form, setForm] = useState(() => toForm(tenant));
   const [saved, setSaved] = useState(false);
   const [run, busy, error] = useAction();
+  const formRef = useRef<HTMLFormElement>(null);
   const set = <K extends keyof Form>(key: K) => (value: Form[K]) => {
     setSaved(false);
     setForm((f) => ({ ...f, [key]: value }));
@@ -98,9 +21,24 @@ export function SettingsTab({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: 
     setForm((f) => ({ ...f, rate_limits: { ...f.rate_limits, [key]: value } }));
   };
   const numeric = { inputMode: "numeric" as const, autoComplete: "off" };
+  const invalid = invalidInputs(error);
+  /** The API's message for the input `key`, when the error names it. */
+  const err = (key: string) => (invalid.includes(key) ? error?.message : undefined);
+  // The banner says which input is wrong: the API's message is about the field alone.
+  const banner =
+    invalid.length && error instanceof ApiError
+      ? new ApiError(error.status, error.code, `${LABELS[invalid[0]]}: ${error.message}`, error.requestId, error.details, error.field)
+      : error;
+
+  // Take the keyboard to the first input the API refused.
+  useEffect(() => {
+    if (invalid.length) formRef.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [error]);
 
   return (
     <form
+      ref={formRef}
       onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
@@ -119,39 +57,60 @@ export function SettingsTab({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: 
       <h2>Settings</h2>
       <fieldset>
         <legend>Tenant</legend>
-        <Field label="Name" required value={form.name} onValue={set("name")} autoComplete="off" />
+        <Field label={LABELS.name} required value={form.name} onValue={set("name")} autoComplete="off" error={err("name")} />
         <Field
-          label="Logo URL"
+          label={LABELS.logo_url}
           value={form.logo_url}
           onValue={set("logo_url")}
           autoComplete="off"
           hint="An https URL shown on the hosted sign-in pages; empty for none."
+          error={err("logo_url")}
         />
       </fieldset>
       <fieldset>
         <legend>Sessions and tokens</legend>
-        <Field label="Access token lifetime (seconds)" value={form.access_token_ttl} onValue={set("access_token_ttl")} {...numeric} />
-        <Field label="Refresh token lifetime (seconds)" value={form.refresh_token_ttl} onValue={set("refresh_token_ttl")} {...numeric} />
         <Field
-          label="Session idle timeout (seconds)"
+          label={LABELS.access_token_ttl}
+          value={form.access_token_ttl}
+          onValue={set("access_token_ttl")}
+          error={err("access_token_ttl")}
+          {...numeric}
+        />
+        <Field
+          label={LABELS.refresh_token_ttl}
+          value={form.refresh_token_ttl}
+          onValue={set("refresh_token_ttl")}
+          error={err("refresh_token_ttl")}
+          {...numeric}
+        />
+        <Field
+          label={LABELS.session_idle_timeout}
           value={form.session_idle_timeout}
           onValue={set("session_idle_timeout")}
           hint="Empty: sessions never time out for inactivity."
+          error={err("session_idle_timeout")}
           {...numeric}
         />
         <Field
-          label="Refresh reuse interval (seconds)"
+          label={LABELS.refresh_reuse_interval}
           value={form.refresh_reuse_interval}
           onValue={set("refresh_reuse_interval")}
           hint="How long a just-rotated refresh token still answers with the same successor (two tabs refreshing at once); 0 is strict."
+          error={err("refresh_reuse_interval")}
           {...numeric}
         />
-        <Select label="Signing algorithm" value={form.signing_alg} onValue={set("signing_alg")} options={["EdDSA", "ES256", "RS256"]} />
+        <Select label={LABELS.signing_alg} value={form.signing_alg} onValue={set("signing_alg")} options={["EdDSA", "ES256", "RS256"]} />
         <p class="muted">Changing the algorithm replaces the signing keys at once.</p>
       </fieldset>
       <fieldset>
         <legend>Sign-up and sign-in</legend>
-        <Field label="Minimum password length" value={form.password_min_length} onValue={set("password_min_length")} {...numeric} />
+        <Field
+          label={LABELS.password_min_length}
+          value={form.password_min_length}
+          onValue={set("password_min_length")}
+          error={err("password_min_length")}
+          {...numeric}
+        />
         <Check label="Require MFA" checked={form.mfa_required} onChange={set("mfa_required")} />
         <Check
           label="Require a verified email address"
@@ -159,11 +118,12 @@ export function SettingsTab({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: 
           onChange={set("email_verification_required")}
         />
         <TextArea
-          label="Allowed origins"
+          label={LABELS.allowed_origins}
           rows={4}
           value={form.allowed_origins}
           onValue={set("allowed_origins")}
           hint="One per line, e.g. https://app.example.com: browsers on these origins may call the API."
+          error={err("allowed_origins")}
         />
       </fieldset>
       <fieldset>
@@ -171,38 +131,48 @@ export function SettingsTab({ tenant, onSaved }: { tenant: Tenant; onSaved: (t: 
         <p class="muted">Count per window, e.g. 10/1m or 5/10m; empty turns the limit off.</p>
         <div class="grid">
           {RATE_LIMITS.map(([key, label]) => (
-            <Field key={key} label={label} value={form.rate_limits[key]} onValue={setLimit(key)} autoComplete="off" />
+            <Field
+              key={key}
+              label={label}
+              value={form.rate_limits[key]}
+              onValue={setLimit(key)}
+              autoComplete="off"
+              error={err(`rate_limits.${key}`)}
+            />
           ))}
         </div>
       </fieldset>
       <fieldset>
         <legend>Lockout</legend>
         <Field
-          label="Failed sign-ins before lockout"
+          label={LABELS.lockout_threshold}
           value={form.lockout_threshold}
           onValue={set("lockout_threshold")}
+          error={err("lockout_threshold")}
           {...numeric}
         />
         <Field
-          label="Lockout duration (seconds)"
+          label={LABELS.lockout_duration}
           value={form.lockout_duration}
           onValue={set("lockout_duration")}
           hint="Each further lock of the same account doubles it, up to 24 hours."
+          error={err("lockout_duration")}
           {...numeric}
         />
       </fieldset>
       <fieldset>
         <legend>Webhooks</legend>
         <Field
-          label="Delivery log retention (days)"
+          label={LABELS.webhook_retention_days}
           value={form.webhook_retention_days}
           onValue={set("webhook_retention_days")}
           hint="Empty: the node's default."
+          error={err("webhook_retention_days")}
           {...numeric}
         />
       </fieldset>
-      <ErrorBanner error={error} />
-      {saved && <Notice>Settings saved.</Notice>}
+      <ErrorBanner error={banner} />
+      <Notice>{saved && "Settings saved."}</Notice>
       <div class="actions">
         <button type="submit" disabled={busy}>
           Save settings

@@ -37,7 +37,7 @@ export function SigningKeysTab({ tenant }: { tenant: Tenant }) {
         </button>
       </div>
       <ErrorBanner error={rotateError} />
-      {rotated && <Notice>{rotated}</Notice>}
+      <Notice>{rotated}</Notice>
       <Loading loading={loading && !data} />
       <ErrorBanner error={error} />
       {data && (

@@ -2,7 +2,8 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { cp, must, tenantApi, ApiError } from "../../api/client";
 import { href, navigate } from "../../router";
-import { consoleKey, forgetConsoleKey, rememberConsoleKey, session, type ConsoleKey } from "../../session";
+import { consoleKey, forgetConsoleKey, rememberConsoleKey, session, subscribe, type ConsoleKey } from "../../session";
+import { revokeConsoleKey } from "../signOut";
 import { ErrorBanner, Loading } from "../../components/ui";
 import { useAction } from "../../components/useLoad";
 import { tenantPage, TENANT_NAV } from "../tenant/routes";
@@ -16,14 +17,19 @@ function mintConsoleKey(tenantId: string): Promise<ConsoleKey> {
   let pending = minting.get(tenantId);
   if (!pending) {
     const s = session();
-    const who = s?.kind === "operator" ? s.email : "operator";
+    if (s?.kind !== "operator") return Promise.reject(new Error("Sign in as an operator to open a tenant's data."));
     pending = must(
       cp.POST("/cp/v1/tenants/{id}/api-keys", {
         params: { path: { id: tenantId } },
-        body: { kind: "secret", name: `console session (${who})` },
+        body: { kind: "secret", name: `console session (${s.email})` },
       }),
     )
       .then((created) => {
+        if (session() !== s) {
+          // Signed out (or in again) while the key was minted: nothing would revoke it later.
+          revokeConsoleKey(tenantId, created.id, s.token).catch(() => undefined);
+          throw new Error("You signed out before the tenant's data opened; its key is revoked.");
+        }
         if (!created.key) throw new Error("The API minted a key but did not return its value.");
         const key = { id: created.id, secret: created.key };
         rememberConsoleKey(tenantId, key);
@@ -43,14 +49,30 @@ export function TenantData({ id, rest }: { id: string; rest: string[] }) {
   const [closeRun, closing, closeError] = useAction();
   const base = ["tenants", id, "data"];
 
+  // The keys were revoked behind this page (it came back from the back/forward cache): mint again.
+  useEffect(
+    () =>
+      subscribe(() => {
+        if (session()?.kind === "operator" && !consoleKey(id)) setKey(undefined);
+      }),
+    [id],
+  );
+
   useEffect(() => {
     let live = true;
-    if (!key) {
+    if (!key && session()?.kind === "operator") {
       mintConsoleKey(id).then(
         (k) => live && setKey(k),
         (e: Error) => live && setMintError(e),
       );
     }
+    return () => {
+      live = false;
+    };
+  }, [id, key]);
+
+  useEffect(() => {
+    let live = true;
     must(cp.GET("/cp/v1/tenants/{id}", { params: { path: { id } } })).then(
       (tenant) => live && setTenantName(tenant.name),
       (e: Error) => live && setTenantError(e),
@@ -58,7 +80,6 @@ export function TenantData({ id, rest }: { id: string; rest: string[] }) {
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id]);
 
   const api = useMemo(() => (key ? tenantApi(key.secret) : null), [key]);
@@ -89,7 +110,7 @@ export function TenantData({ id, rest }: { id: string; rest: string[] }) {
       </div>
       <p class="muted small">
         The console holds a temporary secret key of this tenant in memory only, to show its data; it is revoked when you
-        close the tenant data or sign out.
+        close the tenant data, sign out (or your session expires) or leave or close this tab.
       </p>
       <ErrorBanner error={tenantError} />
       <ErrorBanner error={closeError} />

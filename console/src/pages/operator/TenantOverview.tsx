@@ -1,7 +1,7 @@
 // A tenant's overview tab: its properties and its activity over the last 7 days.
 import { useCallback } from "preact/hooks";
 import { cp, must } from "../../api/client";
-import { Badge, When } from "../../components/ui";
+import { Badge, ExternalLink, When } from "../../components/ui";
 import { TenantStats } from "../../components/TenantStats";
 import { authConfig, type Tenant } from "./types";
 
@@ -33,8 +33,8 @@ export function TenantOverview({ tenant }: { tenant: Tenant }) {
           <dd>{config?.signing_alg ?? "—"}</dd>
           <dt>Discovery</dt>
           <dd>
-            <a href={`/t/${tenant.id}/.well-known/openid-configuration`}>OpenID configuration</a>,{" "}
-            <a href={`/t/${tenant.id}/.well-known/jwks.json`}>JWKS</a>
+            <ExternalLink href={`/t/${tenant.id}/.well-known/openid-configuration`}>OpenID configuration</ExternalLink>,{" "}
+            <ExternalLink href={`/t/${tenant.id}/.well-known/jwks.json`}>JWKS</ExternalLink>
           </dd>
           <dt>Created</dt>
           <dd>

@@ -55,7 +55,7 @@ export function TenantsPage() {
       </div>
       <ErrorBanner error={error} />
       <ErrorBanner error={actionError} />
-      {done && <Notice>{done}</Notice>}
+      <Notice>{done}</Notice>
       {data?.truncated && (
         <p class="muted">Only the first {data.items.length} tenants are loaded; search narrows those.</p>
       )}
@@ -86,15 +86,27 @@ export function TenantsPage() {
                       Open
                     </a>
                     {t.status === "suspended" ? (
-                      <button type="button" class="secondary" disabled={busy} onClick={() => void setStatus(t, "active")}>
+                      <button
+                        type="button"
+                        class="secondary"
+                        disabled={busy}
+                        aria-label={`Resume ${t.name}`}
+                        onClick={() => void setStatus(t, "active")}
+                      >
                         Resume
                       </button>
                     ) : (
-                      <button type="button" class="secondary" disabled={busy} onClick={() => void setStatus(t, "suspended")}>
+                      <button
+                        type="button"
+                        class="secondary"
+                        disabled={busy}
+                        aria-label={`Suspend ${t.name}`}
+                        onClick={() => void setStatus(t, "suspended")}
+                      >
                         Suspend
                       </button>
                     )}
-                    <button type="button" class="danger" onClick={() => setDeleting(t)}>
+                    <button type="button" class="danger" aria-label={`Delete tenant ${t.name}`} onClick={() => setDeleting(t)}>
                       Delete
                     </button>
                   </div>

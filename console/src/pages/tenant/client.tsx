@@ -62,12 +62,10 @@ export function ClientPage({ api, base, id }: TenantPageProps & { id: string }) 
         </button>
       </div>
       <ErrorBanner error={rotateError} />
-      {secret && (
-        <div class="card">
-          <Notice>New client secret: copy it now, it is not shown again. The old secret no longer works.</Notice>
-          <Secret label="Client secret" value={secret} />
-        </div>
-      )}
+      <div class={secret ? "card" : undefined}>
+        <Notice>{secret && "New client secret: copy it now, it is not shown again. The old secret no longer works."}</Notice>
+        {secret && <Secret label="Client secret" value={secret} />}
+      </div>
       <section aria-labelledby="client-details-heading">
         <h2 id="client-details-heading">Details</h2>
         <dl class="props">
@@ -100,7 +98,7 @@ export function ClientPage({ api, base, id }: TenantPageProps & { id: string }) 
             })
           }
         />
-        {saved && <Notice>Client saved.</Notice>}
+        <Notice>{saved && "Client saved."}</Notice>
       </section>
       <ConfirmDialog
         open={deleting}

@@ -36,16 +36,18 @@ export function ClientsPage({ api, base }: TenantPageProps) {
           Create client
         </button>
       </div>
-      {created && (
-        <div class="card">
-          <Notice>
-            Created <a href={href(...base, "clients", created.id)}>{created.name}</a>.
-            {created.client_secret ? " Copy its secret now: it is not shown again." : ""}
-          </Notice>
-          <Secret label="Client ID" value={created.client_id} />
-          {created.client_secret && <Secret label="Client secret" value={created.client_secret} />}
-        </div>
-      )}
+      <div class={created ? "card" : undefined}>
+        <Notice>
+          {created && (
+            <>
+              Created <a href={href(...base, "clients", created.id)}>{created.name}</a>.
+              {created.client_secret ? " Copy its secret now: it is not shown again." : ""}
+            </>
+          )}
+        </Notice>
+        {created && <Secret label="Client ID" value={created.client_id} />}
+        {created?.client_secret && <Secret label="Client secret" value={created.client_secret} />}
+      </div>
       <ErrorBanner error={error} />
       <Loading loading={loading} />
       <Table

@@ -62,16 +62,18 @@ export function OrgInvitations({ api, orgId, roles }: { api: TenantApi; orgId: s
         <button type="submit">Invite</button>
       </form>
       <ErrorBanner error={actionError} />
-      {notice && <Notice>{notice}</Notice>}
-      {sent && (
-        <div class="card">
-          <Notice>
-            Invited {sent.email} as {sent.role}; the invitation email is on its way.
-            {sent.token ? " The token is shown only now." : ""}
-          </Notice>
-          {sent.token && <Secret label="Invitation token" value={sent.token} />}
-        </div>
-      )}
+      <Notice>{notice}</Notice>
+      <div class={sent ? "card" : undefined}>
+        <Notice>
+          {sent && (
+            <>
+              Invited {sent.email} as {sent.role}; the invitation email is on its way.
+              {sent.token ? " The token is shown only now." : ""}
+            </>
+          )}
+        </Notice>
+        {sent?.token && <Secret label="Invitation token" value={sent.token} />}
+      </div>
       <ErrorBanner error={error} />
       <Loading loading={loading} />
       <Table
@@ -94,7 +96,12 @@ export function OrgInvitations({ api, orgId, roles }: { api: TenantApi; orgId: s
             </td>
             <td>
               {inv.status === "pending" && (
-                <button type="button" class="secondary" onClick={() => void revoke(inv)}>
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={`Revoke the invitation of ${inv.email}`}
+                  onClick={() => void revoke(inv)}
+                >
                   Revoke
                 </button>
               )}

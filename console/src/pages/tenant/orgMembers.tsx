@@ -75,7 +75,7 @@ export function OrgMembers({
         <button type="submit">Add member</button>
       </form>
       <ErrorBanner error={actionError} />
-      {notice && <Notice>{notice}</Notice>}
+      <Notice>{notice}</Notice>
       <ErrorBanner error={error} />
       <Loading loading={loading} />
       <Table caption="Members" head={["User", "Role", "Joined", "Actions"]} empty={!loading && !members.length}>
@@ -90,10 +90,20 @@ export function OrgMembers({
               <When at={m.joined_at} />
             </td>
             <td class="actions">
-              <button type="button" class="secondary" onClick={() => setEditing(m)}>
+              <button
+                type="button"
+                class="secondary"
+                aria-label={`Change role of ${m.user?.email ?? m.user_id}`}
+                onClick={() => setEditing(m)}
+              >
                 Change role
               </button>
-              <button type="button" class="secondary" onClick={() => void remove(m)}>
+              <button
+                type="button"
+                class="secondary"
+                aria-label={`Remove ${m.user?.email ?? m.user_id}`}
+                onClick={() => void remove(m)}
+              >
                 Remove
               </button>
             </td>

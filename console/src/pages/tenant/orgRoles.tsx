@@ -60,7 +60,12 @@ export function OrgRoles({
             <td>{r.builtin ? "Built-in" : "Custom"}</td>
             <td>
               {!r.builtin && (
-                <button type="button" class="secondary" onClick={() => void remove(r)}>
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={`Delete role ${r.name}`}
+                  onClick={() => void remove(r)}
+                >
                   Delete role
                 </button>
               )}
@@ -97,7 +102,7 @@ export function OrgRoles({
         <button type="submit">Create role</button>
       </form>
       <ErrorBanner error={actionError} />
-      {notice && <Notice>{notice}</Notice>}
+      <Notice>{notice}</Notice>
     </section>
   );
 }

@@ -29,11 +29,13 @@ export function OrganizationsPage({ api, base }: TenantPageProps) {
           Create organization
         </button>
       </div>
-      {created && (
-        <Notice>
-          Created <a href={href(...base, "organizations", created.id)}>{created.name}</a>.
-        </Notice>
-      )}
+      <Notice>
+        {created && (
+          <>
+            Created <a href={href(...base, "organizations", created.id)}>{created.name}</a>.
+          </>
+        )}
+      </Notice>
       <form
         class="toolbar"
         role="search"

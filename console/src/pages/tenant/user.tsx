@@ -64,7 +64,7 @@ export function UserPage({ api, base, id }: TenantPageProps & { id: string }) {
         </button>
       </div>
       <ErrorBanner error={actionError} />
-      {notice && <Notice>{notice}</Notice>}
+      <Notice>{notice}</Notice>
       <Profile user={user} />
       <UserMetadata api={api} user={user} onSaved={setData} />
       <UserMfa api={api} userId={id} onReset={() => setData({ ...user, mfa_enabled: false })} />

@@ -72,7 +72,7 @@ export function UserMetadata({ api, user, onSaved }: { api: TenantApi; user: Use
           </div>
         ))}
         <ErrorBanner error={error} />
-        {saved && <Notice>Metadata saved.</Notice>}
+        <Notice>{saved && "Metadata saved."}</Notice>
         <button type="submit">Save metadata</button>
       </form>
     </section>

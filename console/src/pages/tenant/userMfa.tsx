@@ -59,7 +59,7 @@ export function UserMfa({ api, userId, onReset }: { api: TenantApi; userId: stri
         </button>
       </div>
       <ErrorBanner error={actionError} />
-      {done && <Notice>MFA reset: the user has no factors left and signs in with their password alone.</Notice>}
+      <Notice>{done && "MFA reset: the user has no factors left and signs in with their password alone."}</Notice>
     </section>
   );
 }

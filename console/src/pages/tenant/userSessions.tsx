@@ -44,7 +44,7 @@ export function UserSessions({ api, userId, version }: { api: TenantApi; userId:
         </button>
       </div>
       <ErrorBanner error={actionError} />
-      {notice && <Notice>{notice}</Notice>}
+      <Notice>{notice}</Notice>
       <ErrorBanner error={error} />
       <Loading loading={loading} />
       <Table
@@ -74,6 +74,7 @@ export function UserSessions({ api, userId, version }: { api: TenantApi; userId:
                 <button
                   type="button"
                   class="secondary"
+                  aria-label={`Revoke session ${s.id}`}
                   onClick={() =>
                     void act(`Session ${s.id} revoked.`, () =>
                       must(api.DELETE("/v1/sessions/{id}", { params: { path: { id: s.id } } })),

@@ -37,11 +37,13 @@ export function UsersPage({ api, base }: TenantPageProps) {
           Create user
         </button>
       </div>
-      {created && (
-        <Notice>
-          Created <a href={href(...base, "users", created.id)}>{created.email}</a>.
-        </Notice>
-      )}
+      <Notice>
+        {created && (
+          <>
+            Created <a href={href(...base, "users", created.id)}>{created.email}</a>.
+          </>
+        )}
+      </Notice>
       <form
         class="toolbar"
         role="search"

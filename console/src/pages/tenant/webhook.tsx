@@ -81,7 +81,7 @@ export function WebhookPage({ api, base, id }: TenantPageProps & { id: string })
         </button>
       </div>
       <ErrorBanner error={actionError} />
-      {notice && <Notice>{notice}</Notice>}
+      <Notice>{notice}</Notice>
       {secret && <Secret label="New signing secret" value={secret} />}
       <section aria-labelledby="webhook-details-heading">
         <h2 id="webhook-details-heading">Details</h2>
@@ -152,7 +152,7 @@ function WebhookSettings({ api, hook, onSaved }: { api: TenantApi; hook: Webhook
         <Select label="Status" value={status} options={["active", "disabled"]} onValue={setStatus} />
         <EventPicker value={events} onChange={setEvents} />
         <ErrorBanner error={error} />
-        {saved && <Notice>Webhook saved.</Notice>}
+        <Notice>{saved && "Webhook saved."}</Notice>
         <button type="submit">Save</button>
       </form>
     </section>

@@ -53,7 +53,7 @@ export function WebhookDeliveries({ api, webhookId, version }: { api: TenantApi;
         </button>
       </div>
       <ErrorBanner error={actionError} />
-      {notice && <Notice>{notice}</Notice>}
+      <Notice>{notice}</Notice>
       <ErrorBanner error={error} />
       <Loading loading={loading} />
       <Table
@@ -75,10 +75,26 @@ export function WebhookDeliveries({ api, webhookId, version }: { api: TenantApi;
             <td>
               <When at={d.created_at} />
             </td>
-            <td class="mono clip" title={d.last_response ?? undefined}>{d.last_response || <span class="muted">—</span>}</td>
+            <td>
+              {d.last_response ? (
+                <details class="response">
+                  <summary>
+                    Show response<span class="visually-hidden"> of delivery {d.id}</span>
+                  </summary>
+                  <pre class="mono">{d.last_response}</pre>
+                </details>
+              ) : (
+                <span class="muted">—</span>
+              )}
+            </td>
             <td>
               {RETRYABLE.includes(d.status) && (
-                <button type="button" class="secondary" onClick={() => void retry(d)}>
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={`Retry delivery ${d.id} (${d.event_type})`}
+                  onClick={() => void retry(d)}
+                >
                   Retry
                 </button>
               )}

@@ -29,15 +29,17 @@ export function WebhooksPage({ api, base }: TenantPageProps) {
           Add webhook
         </button>
       </div>
-      {created && (
-        <div class="card">
-          <Notice>
-            Added <a href={href(...base, "webhooks", created.id)}>{created.url}</a>. Copy its signing secret now: it
-            is not shown again.
-          </Notice>
-          {created.signing_secret && <Secret label="Signing secret" value={created.signing_secret} />}
-        </div>
-      )}
+      <div class={created ? "card" : undefined}>
+        <Notice>
+          {created && (
+            <>
+              Added <a href={href(...base, "webhooks", created.id)}>{created.url}</a>. Copy its signing secret now: it
+              is not shown again.
+            </>
+          )}
+        </Notice>
+        {created?.signing_secret && <Secret label="Signing secret" value={created.signing_secret} />}
+      </div>
       <ErrorBanner error={error} />
       <Loading loading={loading} />
       <Table
