@@ -9,16 +9,23 @@ use serde_json::{json, Value};
 use crate::harness::*;
 use crate::oauth::{new_client, CHALLENGE, VERIFIER};
 
+/// Debian's Chromium is there (a failure under `HELLOJOHN_TEST_REQUIRE_DB`, else a skip).
 pub(crate) fn installed() -> bool {
-    let chromium = std::path::Path::new("/usr/bin/chromium").exists();
-    if !chromium {
+    present("/usr/bin/chromium", "Debian's chromium", "apt-get install chromium")
+}
+
+/// Whether a file a browser test needs exists; missing, it fails the test when the suite
+/// requires everything (`HELLOJOHN_TEST_REQUIRE_DB`, as `.ci/run` sets) and else skips it loudly.
+pub(crate) fn present(path: &str, what: &str, install: &str) -> bool {
+    let found = std::path::Path::new(path).exists();
+    if !found {
         assert!(
             std::env::var("HELLOJOHN_TEST_REQUIRE_DB").is_err(),
-            "Debian's chromium is required (.ci/run installs it)"
+            "{what} is required at {path} (.ci/run installs it: {install})"
         );
-        eprintln!("SKIPPED: /usr/bin/chromium is not installed (apt-get install chromium)");
+        eprintln!("SKIPPED: {what} is missing at {path} ({install})");
     }
-    chromium
+    found
 }
 
 #[tokio::test]

@@ -14,19 +14,8 @@ use crate::harness::*;
 
 /// axe-core, installed by `npm ci` in `console/` (which `.ci/run` runs).
 fn axe_installed() -> bool {
-    let path = format!(
-        "{}/console/node_modules/axe-core/axe.min.js",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let found = std::path::Path::new(&path).exists();
-    if !found {
-        assert!(
-            std::env::var("HELLOJOHN_TEST_REQUIRE_DB").is_err(),
-            "axe-core is required: run `npm ci` in console/ (.ci/run does)"
-        );
-        eprintln!("SKIPPED: {path} is missing (cd console && npm ci)");
-    }
-    found
+    let path = format!("{}/console/node_modules/axe-core/axe.min.js", env!("CARGO_MANIFEST_DIR"));
+    crate::browser::present(&path, "axe-core", "cd console && npm ci")
 }
 
 #[tokio::test]
