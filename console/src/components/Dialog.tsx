@@ -2,6 +2,7 @@
 // and returns focus to the opener, which is what keyboard users expect of a modal.
 import type { ComponentChildren } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { FormActions } from "./DialogForm";
 import { ErrorBanner } from "./ui";
 
 export function Dialog({
@@ -116,14 +117,7 @@ export function ConfirmDialog({
           <input id={id} value={typed} autoComplete="off" onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
         </div>
         <ErrorBanner error={error} />
-        <div class="actions">
-          <button type="submit" class="danger" disabled={typed !== phrase || busy}>
-            {action}
-          </button>
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <FormActions submit={action} danger disabled={typed !== phrase || busy} onCancel={onClose} />
       </form>
     </Dialog>
   );

@@ -4,7 +4,9 @@ import { cp, must } from "../../api/client";
 import { session } from "../../session";
 import { Badge, ErrorBanner, Field, Loading, Notice, Table, When } from "../../components/ui";
 import { ConfirmDialog } from "../../components/Dialog";
-import { useAction, useLoad } from "../../components/useLoad";
+import { RowButton } from "../../components/RowButton";
+import { useLoad } from "../../components/useLoad";
+import { useNoticeAction } from "../../components/useNoticeAction";
 import { listAll, type Admin } from "./types";
 
 async function loadAdmins() {
@@ -16,8 +18,7 @@ export function AdminsPage() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [deleting, setDeleting] = useState<Admin | null>(null);
-  const [done, setDone] = useState("");
-  const [run, busy, addError] = useAction();
+  const { act, busy, error: addError, notice, done } = useNoticeAction(reload);
   const s = session();
   const me = s?.kind === "operator" ? s.email.toLowerCase() : "";
 
@@ -25,7 +26,7 @@ export function AdminsPage() {
     <>
       <h1>Control-plane admins</h1>
       <p class="muted">Admins sign in to this console and to the control-plane API. There is always at least one.</p>
-      <Notice>{done}</Notice>
+      <Notice>{notice}</Notice>
       <Loading loading={loading && !data} />
       <ErrorBanner error={error} />
       {data && (
@@ -46,9 +47,9 @@ export function AdminsPage() {
                 <When at={a.created_at} />
               </td>
               <td>
-                <button type="button" class="danger" aria-label={`Delete admin ${a.email}`} onClick={() => setDeleting(a)}>
+                <RowButton label={`Delete admin ${a.email}`} danger onClick={() => setDeleting(a)}>
                   Delete
-                </button>
+                </RowButton>
               </td>
             </tr>
           ))}
@@ -59,13 +60,11 @@ export function AdminsPage() {
         <form
           onSubmit={(e) => {
             e.preventDefault();
-            void run(async () => {
-              setDone("");
+            void act(async () => {
               const created = await must(cp.POST("/cp/v1/admins", { body: { email: email.trim(), password } }));
-              setDone(`${created.email} can now sign in as an admin.`);
               setEmail("");
               setPassword("");
-              await reload();
+              return `${created.email} can now sign in as an admin.`;
             });
           }}
         >
@@ -93,8 +92,7 @@ export function AdminsPage() {
         onConfirm={async () => {
           if (!deleting) return;
           await must(cp.DELETE("/cp/v1/admins/{id}", { params: { path: { id: deleting.id } } }));
-          setDone(`${deleting.email} is no longer an admin.`);
-          await reload();
+          await done(`${deleting.email} is no longer an admin.`);
         }}
       />
     </>

@@ -4,7 +4,9 @@ import { cp, must } from "../../api/client";
 import { consoleKey, forgetConsoleKey } from "../../session";
 import { Badge, ErrorBanner, Field, Loading, Notice, Secret, Select, Table, When } from "../../components/ui";
 import { ConfirmDialog } from "../../components/Dialog";
-import { useAction, useLoad } from "../../components/useLoad";
+import { RowButton } from "../../components/RowButton";
+import { useLoad } from "../../components/useLoad";
+import { useNoticeAction } from "../../components/useNoticeAction";
 import { listAll, type ApiKey, type Tenant } from "./types";
 
 export function ApiKeysTab({ tenant }: { tenant: Tenant }) {
@@ -20,8 +22,7 @@ export function ApiKeysTab({ tenant }: { tenant: Tenant }) {
   const [name, setName] = useState("");
   const [minted, setMinted] = useState<ApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
-  const [revoked, setRevoked] = useState("");
-  const [run, busy, mintError] = useAction();
+  const { act, busy, error: mintError, notice: revoked, done } = useNoticeAction(reload);
   const ours = consoleKey(id)?.id;
 
   return (
@@ -32,9 +33,8 @@ export function ApiKeysTab({ tenant }: { tenant: Tenant }) {
           class="toolbar"
           onSubmit={(e) => {
             e.preventDefault();
-            void run(async () => {
+            void act(async () => {
               setMinted(null);
-              setRevoked("");
               const key = await must(
                 cp.POST("/cp/v1/tenants/{id}/api-keys", {
                   params: { path: { id } },
@@ -43,7 +43,6 @@ export function ApiKeysTab({ tenant }: { tenant: Tenant }) {
               );
               setMinted(key);
               setName("");
-              await reload();
             });
           }}
         >
@@ -101,14 +100,13 @@ export function ApiKeysTab({ tenant }: { tenant: Tenant }) {
                   <When at={k.created_at} />
                 </td>
                 <td>
-                  <button
-                    type="button"
-                    class="danger"
-                    aria-label={`Revoke key ${k.name ?? "unnamed"} (…${k.last_four})`}
+                  <RowButton
+                    label={`Revoke key ${k.name ?? "unnamed"} (…${k.last_four})`}
+                    danger
                     onClick={() => setRevoking(k)}
                   >
                     Revoke
-                  </button>
+                  </RowButton>
                 </td>
               </tr>
             ))}
@@ -127,8 +125,7 @@ export function ApiKeysTab({ tenant }: { tenant: Tenant }) {
             cp.DELETE("/cp/v1/tenants/{id}/api-keys/{key_id}", { params: { path: { id, key_id: revoking.id } } }),
           );
           if (revoking.id === ours) forgetConsoleKey(id);
-          setRevoked(`The key …${revoking.last_four} is revoked: it stops working at once.`);
-          await reload();
+          await done(`The key …${revoking.last_four} is revoked: it stops working at once.`);
         }}
       />
     </>

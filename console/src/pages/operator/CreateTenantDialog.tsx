@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { cp, must, type Schemas } from "../../api/client";
 import { href } from "../../router";
 import { Dialog } from "../../components/Dialog";
+import { FormActions } from "../../components/DialogForm";
 import { ErrorBanner, Field, Secret, Select } from "../../components/ui";
 import { useAction } from "../../components/useLoad";
 import { ISOLATION_MODES } from "./types";
@@ -109,14 +110,7 @@ export function CreateTenantDialog({
             />
           )}
           <ErrorBanner error={error} />
-          <div class="actions">
-            <button type="submit" disabled={busy || !name.trim()}>
-              Create
-            </button>
-            <button type="button" class="secondary" onClick={close}>
-              Cancel
-            </button>
-          </div>
+          <FormActions submit="Create" disabled={busy || !name.trim()} onCancel={close} />
         </form>
       )}
     </Dialog>

@@ -3,7 +3,9 @@ import { useRef, useState } from "preact/hooks";
 import { cp, must } from "../../api/client";
 import { Badge, Check, ErrorBanner, Field, Loading, Notice, Select, Table, When } from "../../components/ui";
 import { ConfirmDialog } from "../../components/Dialog";
-import { useAction, useLoad } from "../../components/useLoad";
+import { RowButton } from "../../components/RowButton";
+import { useLoad } from "../../components/useLoad";
+import { useNoticeAction } from "../../components/useNoticeAction";
 import type { Provider, Tenant } from "./types";
 
 const KINDS: [string, string][] = [
@@ -59,8 +61,7 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
   }, [id]);
   const [form, setForm] = useState<Form>(EMPTY);
   const [deleting, setDeleting] = useState<Provider | null>(null);
-  const [done, setDone] = useState("");
-  const [run, busy, saveError] = useAction();
+  const { act, busy, error: saveError, notice, setNotice, done } = useNoticeAction(reload);
   const formHeading = useRef<HTMLHeadingElement>(null);
   const set = <K extends keyof Form>(key: K) => (value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
   const provider = form.kind === "oidc" ? `oidc:${form.oidcName.trim()}` : form.kind;
@@ -68,7 +69,7 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
   return (
     <>
       <h2>Social sign-in providers</h2>
-      <Notice>{done}</Notice>
+      <Notice>{notice}</Notice>
       <Loading loading={loading && !data} />
       <ErrorBanner error={error} />
       {data && (
@@ -94,26 +95,19 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
               </td>
               <td>
                 <div class="actions">
-                  <button
-                    type="button"
-                    class="secondary"
-                    aria-label={`Edit provider ${p.provider}`}
+                  <RowButton
+                    label={`Edit provider ${p.provider}`}
                     onClick={() => {
                       setForm(fromProvider(p));
-                      setDone("");
+                      setNotice(null);
                       formHeading.current?.focus();
                     }}
                   >
                     Edit
-                  </button>
-                  <button
-                    type="button"
-                    class="danger"
-                    aria-label={`Delete provider ${p.provider}`}
-                    onClick={() => setDeleting(p)}
-                  >
+                  </RowButton>
+                  <RowButton label={`Delete provider ${p.provider}`} danger onClick={() => setDeleting(p)}>
                     Delete
-                  </button>
+                  </RowButton>
                 </div>
               </td>
             </tr>
@@ -127,8 +121,7 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
         <form
           onSubmit={(e) => {
             e.preventDefault();
-            void run(async () => {
-              setDone("");
+            void act(async () => {
               const scopes = form.scopes.split(/[\s,]+/).filter(Boolean);
               await must(
                 cp.PUT("/cp/v1/tenants/{id}/oauth-providers/{provider}", {
@@ -143,9 +136,8 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
                   },
                 }),
               );
-              setDone(`${provider} is saved.`);
               setForm(EMPTY);
-              await reload();
+              return `${provider} is saved.`;
             });
           }}
         >
@@ -204,8 +196,7 @@ export function ProvidersTab({ tenant }: { tenant: Tenant }) {
               params: { path: { id, provider: deleting.provider } },
             }),
           );
-          setDone(`${deleting.provider} is removed; its users can no longer sign in with it.`);
-          await reload();
+          await done(`${deleting.provider} is removed; its users can no longer sign in with it.`);
         }}
       />
     </>

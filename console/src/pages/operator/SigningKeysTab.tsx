@@ -1,8 +1,8 @@
 // A tenant's signing keys tab: the current, next and retiring keys, and "Rotate now".
-import { useState } from "preact/hooks";
 import { cp, must } from "../../api/client";
 import { Badge, ErrorBanner, Loading, Notice, Table, When } from "../../components/ui";
-import { useAction, useLoad } from "../../components/useLoad";
+import { useLoad } from "../../components/useLoad";
+import { useNoticeAction } from "../../components/useNoticeAction";
 import type { Tenant } from "./types";
 
 export function SigningKeysTab({ tenant }: { tenant: Tenant }) {
@@ -11,16 +11,16 @@ export function SigningKeysTab({ tenant }: { tenant: Tenant }) {
     () => must(cp.GET("/cp/v1/tenants/{id}/signing-keys", { params: { path: { id } } })),
     [id],
   );
-  const [rotated, setRotated] = useState("");
-  const [run, busy, rotateError] = useAction();
+  // No `after`: the keys are reloaded before the notice says which key is current.
+  const { act, busy, error: rotateError, notice: rotated } = useNoticeAction();
 
   const rotate = () =>
-    run(async () => {
-      setRotated("");
+    act(async () => {
       const result = await must(cp.POST("/cp/v1/tenants/{id}/signing-keys/rotate", { params: { path: { id } } }));
       await reload();
-      setRotated(
-        `Rotated. The current signing key is now ${result.id} (${result.alg}); ${result.next.id} is published as the next key.`,
+      return (
+        `Rotated. The current signing key is now ${result.id} (${result.alg}); ` +
+        `${result.next.id} is published as the next key.`
       );
     });
 

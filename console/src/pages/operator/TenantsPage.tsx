@@ -5,7 +5,9 @@ import { href } from "../../router";
 import { forgetConsoleKey } from "../../session";
 import { Badge, ErrorBanner, Field, Loading, Notice, Table, When } from "../../components/ui";
 import { ConfirmDialog } from "../../components/Dialog";
-import { useAction, useLoad } from "../../components/useLoad";
+import { RowButton } from "../../components/RowButton";
+import { useLoad } from "../../components/useLoad";
+import { useNoticeAction } from "../../components/useNoticeAction";
 import { CreateTenantDialog } from "./CreateTenantDialog";
 import { RestoreUpload } from "./RestoreBackup";
 import { listAll, type Tenant } from "./types";
@@ -21,8 +23,7 @@ export function TenantsPage() {
   const [query, setQuery] = useState("");
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Tenant | null>(null);
-  const [done, setDone] = useState("");
-  const [run, busy, actionError] = useAction();
+  const { act, busy, error: actionError, notice, done } = useNoticeAction(reload);
 
   const q = query.trim().toLowerCase();
   const shown = (data?.items ?? []).filter(
@@ -30,11 +31,9 @@ export function TenantsPage() {
   );
 
   const setStatus = (tenant: Tenant, status: "active" | "suspended") =>
-    run(async () => {
-      setDone("");
+    act(async () => {
       await must(cp.PATCH("/cp/v1/tenants/{id}", { params: { path: { id: tenant.id } }, body: { status } }));
-      setDone(`${tenant.name} is ${status === "active" ? "active again" : "suspended"}.`);
-      await reload();
+      return `${tenant.name} is ${status === "active" ? "active again" : "suspended"}.`;
     });
 
   return (
@@ -55,7 +54,7 @@ export function TenantsPage() {
       </div>
       <ErrorBanner error={error} />
       <ErrorBanner error={actionError} />
-      <Notice>{done}</Notice>
+      <Notice>{notice}</Notice>
       {data?.truncated && (
         <p class="muted">Only the first {data.items.length} tenants are loaded; search narrows those.</p>
       )}
@@ -86,29 +85,17 @@ export function TenantsPage() {
                       Open
                     </a>
                     {t.status === "suspended" ? (
-                      <button
-                        type="button"
-                        class="secondary"
-                        disabled={busy}
-                        aria-label={`Resume ${t.name}`}
-                        onClick={() => void setStatus(t, "active")}
-                      >
+                      <RowButton label={`Resume ${t.name}`} disabled={busy} onClick={() => void setStatus(t, "active")}>
                         Resume
-                      </button>
+                      </RowButton>
                     ) : (
-                      <button
-                        type="button"
-                        class="secondary"
-                        disabled={busy}
-                        aria-label={`Suspend ${t.name}`}
-                        onClick={() => void setStatus(t, "suspended")}
-                      >
+                      <RowButton label={`Suspend ${t.name}`} disabled={busy} onClick={() => void setStatus(t, "suspended")}>
                         Suspend
-                      </button>
+                      </RowButton>
                     )}
-                    <button type="button" class="danger" aria-label={`Delete tenant ${t.name}`} onClick={() => setDeleting(t)}>
+                    <RowButton label={`Delete tenant ${t.name}`} danger onClick={() => setDeleting(t)}>
                       Delete
-                    </button>
+                    </RowButton>
                   </div>
                 </td>
               </tr>
@@ -136,8 +123,7 @@ export function TenantsPage() {
           if (!deleting) return;
           await must(cp.DELETE("/cp/v1/tenants/{id}", { params: { path: { id: deleting.id } } }));
           forgetConsoleKey(deleting.id);
-          setDone(`${deleting.name} and all of its data are deleted.`);
-          await reload();
+          await done(`${deleting.name} and all of its data are deleted.`);
         }}
       />
     </>

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { must } from "../../api/client";
 import { href, navigate } from "../../router";
-import { ConfirmDialog } from "../../components/Dialog";
+import { DeleteButton } from "../../components/DeleteButton";
 import { ErrorBanner, Loading, Notice, Secret, When } from "../../components/ui";
 import { useAction, useLoad } from "../../components/useLoad";
 import { ClientForm } from "./clientForm";
@@ -18,7 +18,6 @@ export function ClientPage({ api, base, id }: TenantPageProps & { id: string }) 
   const [save, saving, saveError] = useAction();
   const [secret, setSecret] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
-  const [deleting, setDeleting] = useState(false);
   const back = (
     <p>
       <a href={href(...base, "clients")}>All OAuth clients</a>
@@ -57,9 +56,14 @@ export function ClientPage({ api, base, id }: TenantPageProps & { id: string }) 
             Rotate secret
           </button>
         )}
-        <button type="button" class="danger" onClick={() => setDeleting(true)}>
-          Delete
-        </button>
+        <DeleteButton
+          title="Delete OAuth client"
+          phrase={client.name}
+          onDelete={async () => {
+            await must(api.DELETE("/v1/clients/{id}", path));
+            navigate(...base, "clients");
+          }}
+        />
       </div>
       <ErrorBanner error={rotateError} />
       <div class={secret ? "card" : undefined}>
@@ -100,17 +104,6 @@ export function ClientPage({ api, base, id }: TenantPageProps & { id: string }) 
         />
         <Notice>{saved && "Client saved."}</Notice>
       </section>
-      <ConfirmDialog
-        open={deleting}
-        title="Delete OAuth client"
-        phrase={client.name}
-        action="Delete"
-        onClose={() => setDeleting(false)}
-        onConfirm={async () => {
-          await must(api.DELETE("/v1/clients/{id}", path));
-          navigate(...base, "clients");
-        }}
-      />
     </>
   );
 }

@@ -1,6 +1,7 @@
 // The settable fields of an OAuth client, shared by the create dialog and the edit form.
 import { useState } from "preact/hooks";
 import type { Schemas } from "../../api/client";
+import { FormActions } from "../../components/DialogForm";
 import { Check, ErrorBanner, Field, Select, TextArea } from "../../components/ui";
 import { lines, words } from "./common";
 
@@ -64,14 +65,7 @@ export function ClientForm({
       <Field label="Scopes" value={scopes} onValue={setScopes} hint="Separated by spaces." />
       <Check label="First party (skips the consent page)" checked={firstParty} onChange={setFirstParty} />
       <ErrorBanner error={error} />
-      <div class="actions">
-        <button type="submit">{submit}</button>
-        {onCancel && (
-          <button type="button" class="secondary" onClick={onCancel}>
-            Cancel
-          </button>
-        )}
-      </div>
+      <FormActions submit={submit} onCancel={onCancel} />
     </form>
   );
 }

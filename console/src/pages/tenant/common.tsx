@@ -1,46 +1,5 @@
-// Helpers the tenant pages share: list rows as their object type, cursor paging,
-// text fields that hold lists, and JSON merge patches for metadata edits.
-import { useState } from "preact/hooks";
-
-/** The rows of a list answer (`{data, pagination}`), typed as the object the page shows. */
-export function rows<T>(list: { data: unknown[] } | undefined): T[] {
-  return (list?.data ?? []) as T[];
-}
-
-/** The next page's cursor of a list answer, if there is one. */
-export function nextCursor(list: { pagination: { next_cursor?: string | null } } | undefined): string | null {
-  return list?.pagination.next_cursor ?? null;
-}
-
-/** Cursor paging: the cursors of the pages before this one, so "Previous page" works too. */
-export function usePager() {
-  const [stack, setStack] = useState<string[]>([]);
-  return {
-    cursor: stack.length ? stack[stack.length - 1] : undefined,
-    page: stack.length + 1,
-    next: (cursor: string) => setStack([...stack, cursor]),
-    previous: () => setStack(stack.slice(0, -1)),
-    reset: () => setStack([]),
-  };
-}
-
-export type Pager = ReturnType<typeof usePager>;
-
-/** "Previous page" and "Next page" buttons, shown when there is more than one page. */
-export function PageButtons({ pager, next }: { pager: Pager; next: string | null }) {
-  if (!pager.cursor && !next) return null;
-  return (
-    <div class="actions pager">
-      <button type="button" class="secondary" disabled={!pager.cursor} onClick={pager.previous}>
-        Previous page
-      </button>
-      <span class="muted">Page {pager.page}</span>
-      <button type="button" class="secondary" disabled={!next} onClick={() => next && pager.next(next)}>
-        Next page
-      </button>
-    </div>
-  );
-}
+// Helpers the tenant pages share: text fields that hold lists, and JSON merge patches for
+// metadata edits (list paging is in components/PagedTable).
 
 /** One entry per line, blank lines dropped. */
 export function lines(text: string): string[] {

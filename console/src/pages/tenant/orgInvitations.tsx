@@ -2,39 +2,34 @@
 // (GET/POST /v1/organizations/{id}/invitations, DELETE …/invitations/{inv}).
 import { useState } from "preact/hooks";
 import { must, type Schemas, type TenantApi } from "../../api/client";
-import { Badge, ErrorBanner, Field, Loading, Notice, Secret, Select, Table, When } from "../../components/ui";
-import { useAction, useLoad } from "../../components/useLoad";
-import { nextCursor, PageButtons, rows, usePager } from "./common";
+import { PagedTable, usePagedList } from "../../components/PagedTable";
+import { RowButton } from "../../components/RowButton";
+import { Badge, ErrorBanner, Field, Notice, Secret, Select, When } from "../../components/ui";
+import { useNoticeAction } from "../../components/useNoticeAction";
 
 type Invitation = Schemas["Invitation"];
 
 export function OrgInvitations({ api, orgId, roles }: { api: TenantApi; orgId: string; roles: string[] }) {
-  const pager = usePager();
-  const { data, error, loading, reload } = useLoad(
-    () =>
+  const list = usePagedList<Invitation>(
+    (cursor) =>
       must(
         api.GET("/v1/organizations/{id}/invitations", {
-          params: { path: { id: orgId }, query: { cursor: pager.cursor, limit: 50 } },
+          params: { path: { id: orgId }, query: { cursor, limit: 50 } },
         }),
       ),
-    [orgId, pager.cursor],
+    [orgId],
   );
   const [email, setEmail] = useState("");
   const [role, setRole] = useState("member");
   const [sent, setSent] = useState<Invitation | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [run, busy, actionError] = useAction();
-  const invitations = rows<Invitation>(data);
+  const { act, error: actionError, notice } = useNoticeAction(list.reload);
   const revoke = (inv: Invitation) =>
-    !busy &&
-    run(async () => {
-      setNotice(null);
+    act(async () => {
       setSent(null);
       await must(
         api.DELETE("/v1/organizations/{id}/invitations/{inv}", { params: { path: { id: orgId, inv: inv.id } } }),
       );
-      setNotice(`Revoked the invitation of ${inv.email}.`);
-      await reload();
+      return `Revoked the invitation of ${inv.email}.`;
     });
   return (
     <section aria-labelledby="invitations-heading">
@@ -43,9 +38,7 @@ export function OrgInvitations({ api, orgId, roles }: { api: TenantApi; orgId: s
         class="toolbar"
         onSubmit={(e) => {
           e.preventDefault();
-          if (busy) return;
-          void run(async () => {
-            setNotice(null);
+          void act(async () => {
             setSent(null);
             const body = { email: email.trim(), role };
             const inv = await must(
@@ -53,7 +46,6 @@ export function OrgInvitations({ api, orgId, roles }: { api: TenantApi; orgId: s
             );
             setEmail("");
             setSent(inv);
-            await reload();
           });
         }}
       >
@@ -74,14 +66,8 @@ export function OrgInvitations({ api, orgId, roles }: { api: TenantApi; orgId: s
         </Notice>
         {sent?.token && <Secret label="Invitation token" value={sent.token} />}
       </div>
-      <ErrorBanner error={error} />
-      <Loading loading={loading} />
-      <Table
-        caption="Invitations"
-        head={["Email", "Role", "Status", "Expires", "Created", "Actions"]}
-        empty={!loading && !invitations.length}
-      >
-        {invitations.map((inv) => (
+      <PagedTable list={list} caption="Invitations" head={["Email", "Role", "Status", "Expires", "Created", "Actions"]}>
+        {list.items.map((inv) => (
           <tr key={inv.id}>
             <td>{inv.email}</td>
             <td>{inv.role}</td>
@@ -96,20 +82,14 @@ export function OrgInvitations({ api, orgId, roles }: { api: TenantApi; orgId: s
             </td>
             <td>
               {inv.status === "pending" && (
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={`Revoke the invitation of ${inv.email}`}
-                  onClick={() => void revoke(inv)}
-                >
+                <RowButton label={`Revoke the invitation of ${inv.email}`} onClick={() => void revoke(inv)}>
                   Revoke
-                </button>
+                </RowButton>
               )}
             </td>
           </tr>
         ))}
-      </Table>
-      <PageButtons pager={pager} next={nextCursor(data)} />
+      </PagedTable>
     </section>
   );
 }

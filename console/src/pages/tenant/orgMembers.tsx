@@ -4,9 +4,11 @@ import { useState } from "preact/hooks";
 import { must, type Schemas, type TenantApi } from "../../api/client";
 import { href } from "../../router";
 import { Dialog } from "../../components/Dialog";
-import { ErrorBanner, Field, Loading, Notice, Select, Table, When } from "../../components/ui";
-import { useAction, useLoad } from "../../components/useLoad";
-import { nextCursor, PageButtons, rows, usePager } from "./common";
+import { DialogForm } from "../../components/DialogForm";
+import { PagedTable, usePagedList } from "../../components/PagedTable";
+import { RowButton } from "../../components/RowButton";
+import { ErrorBanner, Field, Notice, Select, When } from "../../components/ui";
+import { useNoticeAction } from "../../components/useNoticeAction";
 
 type Membership = Schemas["Membership"];
 
@@ -23,35 +25,28 @@ export function OrgMembers({
   roles: string[];
   onChange: () => void;
 }) {
-  const pager = usePager();
-  const { data, error, loading, reload } = useLoad(
-    () =>
+  const list = usePagedList<Membership>(
+    (cursor) =>
       must(
         api.GET("/v1/organizations/{id}/members", {
-          params: { path: { id: orgId }, query: { cursor: pager.cursor, limit: 50 } },
+          params: { path: { id: orgId }, query: { cursor, limit: 50 } },
         }),
       ),
-    [orgId, pager.cursor],
+    [orgId],
   );
   const [userId, setUserId] = useState("");
   const [role, setRole] = useState("member");
   const [editing, setEditing] = useState<Membership | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [run, busy, actionError] = useAction();
-  const members = rows<Membership>(data);
-  const changed = async (message: string) => {
-    setNotice(message);
+  const { act, done, error: actionError, notice } = useNoticeAction(() => {
     onChange();
-    await reload();
-  };
+    return list.reload();
+  });
   const remove = (m: Membership) =>
-    !busy &&
-    run(async () => {
-      setNotice(null);
+    act(async () => {
       await must(
         api.DELETE("/v1/organizations/{id}/members/{user_id}", { params: { path: { id: orgId, user_id: m.user_id } } }),
       );
-      await changed(`Removed ${m.user?.email ?? m.user_id}.`);
+      return `Removed ${m.user?.email ?? m.user_id}.`;
     });
   return (
     <section aria-labelledby="members-heading">
@@ -60,13 +55,11 @@ export function OrgMembers({
         class="toolbar"
         onSubmit={(e) => {
           e.preventDefault();
-          if (busy) return;
-          void run(async () => {
-            setNotice(null);
+          void act(async () => {
             const body = { user_id: userId.trim(), role };
             const m = await must(api.POST("/v1/organizations/{id}/members", { params: { path: { id: orgId } }, body }));
             setUserId("");
-            await changed(`Added ${m.user?.email ?? m.user_id} as ${m.role}.`);
+            return `Added ${m.user?.email ?? m.user_id} as ${m.role}.`;
           });
         }}
       >
@@ -76,10 +69,8 @@ export function OrgMembers({
       </form>
       <ErrorBanner error={actionError} />
       <Notice>{notice}</Notice>
-      <ErrorBanner error={error} />
-      <Loading loading={loading} />
-      <Table caption="Members" head={["User", "Role", "Joined", "Actions"]} empty={!loading && !members.length}>
-        {members.map((m) => (
+      <PagedTable list={list} caption="Members" head={["User", "Role", "Joined", "Actions"]}>
+        {list.items.map((m) => (
           <tr key={m.user_id}>
             <td>
               <a href={href(...base, "users", m.user_id)}>{m.user?.email ?? m.user_id}</a>
@@ -90,27 +81,16 @@ export function OrgMembers({
               <When at={m.joined_at} />
             </td>
             <td class="actions">
-              <button
-                type="button"
-                class="secondary"
-                aria-label={`Change role of ${m.user?.email ?? m.user_id}`}
-                onClick={() => setEditing(m)}
-              >
+              <RowButton label={`Change role of ${m.user?.email ?? m.user_id}`} onClick={() => setEditing(m)}>
                 Change role
-              </button>
-              <button
-                type="button"
-                class="secondary"
-                aria-label={`Remove ${m.user?.email ?? m.user_id}`}
-                onClick={() => void remove(m)}
-              >
+              </RowButton>
+              <RowButton label={`Remove ${m.user?.email ?? m.user_id}`} onClick={() => void remove(m)}>
                 Remove
-              </button>
+              </RowButton>
             </td>
           </tr>
         ))}
-      </Table>
-      <PageButtons pager={pager} next={nextCursor(data)} />
+      </PagedTable>
       <Dialog open={editing !== null} title="Change role" onClose={() => setEditing(null)}>
         {editing && (
           <RoleForm
@@ -121,7 +101,7 @@ export function OrgMembers({
             onClose={() => setEditing(null)}
             onSaved={(m) => {
               setEditing(null);
-              void changed(`${m.user?.email ?? m.user_id} is now ${m.role}.`);
+              void done(`${m.user?.email ?? m.user_id} is now ${m.role}.`);
             }}
           />
         )}
@@ -146,28 +126,18 @@ function RoleForm({
   onSaved: (m: Membership) => void;
 }) {
   const [role, setRole] = useState(member.role);
-  const [run, busy, error] = useAction();
   return (
-    <form
-      onSubmit={async (e) => {
-        e.preventDefault();
-        await run(async () => {
-          const path = { id: orgId, user_id: member.user_id };
-          onSaved(await must(api.PATCH("/v1/organizations/{id}/members/{user_id}", { params: { path }, body: { role } })));
-        });
+    <DialogForm
+      submit="Save role"
+      onDone={onSaved}
+      onCancel={onClose}
+      action={() => {
+        const path = { id: orgId, user_id: member.user_id };
+        return must(api.PATCH("/v1/organizations/{id}/members/{user_id}", { params: { path }, body: { role } }));
       }}
     >
       <p>{member.user?.email ?? member.user_id}</p>
       <Select label="Role" value={role} options={roles.includes(role) ? roles : [role, ...roles]} onValue={setRole} />
-      <ErrorBanner error={error} />
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          Save role
-        </button>
-        <button type="button" class="secondary" onClick={onClose}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </DialogForm>
   );
 }

@@ -2,8 +2,9 @@
 // (GET/POST /v1/organizations/{id}/roles, DELETE …/roles/{key}).
 import { useState } from "preact/hooks";
 import { must, type Schemas, type TenantApi } from "../../api/client";
+import { RowButton } from "../../components/RowButton";
 import { ErrorBanner, Field, Loading, Notice, Table } from "../../components/ui";
-import { useAction } from "../../components/useLoad";
+import { useNoticeAction } from "../../components/useNoticeAction";
 import { words } from "./common";
 
 type Role = Schemas["Role"];
@@ -36,15 +37,11 @@ export function OrgRoles({
   const [name, setName] = useState("");
   const [key, setKey] = useState("");
   const [permissions, setPermissions] = useState("");
-  const [notice, setNotice] = useState<string | null>(null);
-  const [run, busy, actionError] = useAction();
+  const { act, error: actionError, notice } = useNoticeAction(reload);
   const remove = (role: Role) =>
-    !busy &&
-    run(async () => {
-      setNotice(null);
+    act(async () => {
       await must(api.DELETE("/v1/organizations/{id}/roles/{key}", { params: { path: { id: orgId, key: role.key } } }));
-      setNotice(`Deleted the role ${role.name}.`);
-      await reload();
+      return `Deleted the role ${role.name}.`;
     });
   return (
     <section aria-labelledby="roles-heading">
@@ -60,14 +57,9 @@ export function OrgRoles({
             <td>{r.builtin ? "Built-in" : "Custom"}</td>
             <td>
               {!r.builtin && (
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={`Delete role ${r.name}`}
-                  onClick={() => void remove(r)}
-                >
+                <RowButton label={`Delete role ${r.name}`} onClick={() => void remove(r)}>
                   Delete role
-                </button>
+                </RowButton>
               )}
             </td>
           </tr>
@@ -76,16 +68,13 @@ export function OrgRoles({
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          if (busy) return;
-          void run(async () => {
-            setNotice(null);
+          void act(async () => {
             const body = { name: name.trim(), key: key.trim() || keyOf(name), permissions: words(permissions) };
             const role = await must(api.POST("/v1/organizations/{id}/roles", { params: { path: { id: orgId } }, body }));
             setName("");
             setKey("");
             setPermissions("");
-            setNotice(`Created the role ${role.name} (${role.key}).`);
-            await reload();
+            return `Created the role ${role.name} (${role.key}).`;
           });
         }}
       >

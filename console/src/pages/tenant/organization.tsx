@@ -1,12 +1,11 @@
 // One organization: its details and delete, with its members, roles and invitations
 // (each in its own file) (GET/DELETE /v1/organizations/{id}).
-import { useState } from "preact/hooks";
 import { must, type Schemas } from "../../api/client";
 import { href, navigate } from "../../router";
-import { ConfirmDialog } from "../../components/Dialog";
+import { DeleteButton } from "../../components/DeleteButton";
 import { ErrorBanner, Loading, When } from "../../components/ui";
+import { rows } from "../../components/PagedTable";
 import { useLoad } from "../../components/useLoad";
-import { rows } from "./common";
 import { OrgMembers } from "./orgMembers";
 import { OrgRoles } from "./orgRoles";
 import { OrgInvitations } from "./orgInvitations";
@@ -20,7 +19,6 @@ export function OrganizationPage({ api, base, id }: TenantPageProps & { id: stri
     [id],
   );
   const roleList = useLoad(() => must(api.GET("/v1/organizations/{id}/roles", { params: { path: { id } } })), [id]);
-  const [deleting, setDeleting] = useState(false);
   const back = (
     <p>
       <a href={href(...base, "organizations")}>All organizations</a>
@@ -43,9 +41,14 @@ export function OrganizationPage({ api, base, id }: TenantPageProps & { id: stri
       {back}
       <h1>{org.name}</h1>
       <div class="actions">
-        <button type="button" class="danger" onClick={() => setDeleting(true)}>
-          Delete
-        </button>
+        <DeleteButton
+          title="Delete organization"
+          phrase={org.slug}
+          onDelete={async () => {
+            await must(api.DELETE("/v1/organizations/{id}", { params: { path: { id: org.id } } }));
+            navigate(...base, "organizations");
+          }}
+        />
       </div>
       <section aria-labelledby="org-details-heading">
         <h2 id="org-details-heading">Details</h2>
@@ -69,17 +72,6 @@ export function OrganizationPage({ api, base, id }: TenantPageProps & { id: stri
       <OrgMembers api={api} base={base} orgId={org.id} roles={roleKeys} onChange={() => void reload()} />
       <OrgRoles api={api} orgId={org.id} roles={roles} error={roleList.error} loading={roleList.loading} reload={roleList.reload} />
       <OrgInvitations api={api} orgId={org.id} roles={roleKeys} />
-      <ConfirmDialog
-        open={deleting}
-        title="Delete organization"
-        phrase={org.slug}
-        action="Delete"
-        onClose={() => setDeleting(false)}
-        onConfirm={async () => {
-          await must(api.DELETE("/v1/organizations/{id}", { params: { path: { id: org.id } } }));
-          navigate(...base, "organizations");
-        }}
-      />
     </>
   );
 }

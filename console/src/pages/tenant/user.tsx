@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { must, type Schemas } from "../../api/client";
 import { href, navigate } from "../../router";
-import { ConfirmDialog } from "../../components/Dialog";
+import { DeleteButton } from "../../components/DeleteButton";
 import { Badge, ErrorBanner, Loading, Notice, When } from "../../components/ui";
 import { useAction, useLoad } from "../../components/useLoad";
 import { UserMetadata } from "./userMetadata";
@@ -21,7 +21,6 @@ export function UserPage({ api, base, id }: TenantPageProps & { id: string }) {
   const [sessionsVersion, setSessionsVersion] = useState(0);
   const [run, busy, actionError] = useAction();
   const [notice, setNotice] = useState<string | null>(null);
-  const [deleting, setDeleting] = useState(false);
   if (!user) {
     return (
       <>
@@ -59,9 +58,14 @@ export function UserPage({ api, base, id }: TenantPageProps & { id: string }) {
             Disable
           </button>
         )}
-        <button type="button" class="danger" onClick={() => setDeleting(true)}>
-          Delete
-        </button>
+        <DeleteButton
+          title="Delete user"
+          phrase={user.email}
+          onDelete={async () => {
+            await must(api.DELETE("/v1/users/{id}", { params: { path: { id } } }));
+            navigate(...base, "users");
+          }}
+        />
       </div>
       <ErrorBanner error={actionError} />
       <Notice>{notice}</Notice>
@@ -69,17 +73,6 @@ export function UserPage({ api, base, id }: TenantPageProps & { id: string }) {
       <UserMetadata api={api} user={user} onSaved={setData} />
       <UserMfa api={api} userId={id} onReset={() => setData({ ...user, mfa_enabled: false })} />
       <UserSessions api={api} userId={id} version={sessionsVersion} />
-      <ConfirmDialog
-        open={deleting}
-        title="Delete user"
-        phrase={user.email}
-        action="Delete"
-        onClose={() => setDeleting(false)}
-        onConfirm={async () => {
-          await must(api.DELETE("/v1/users/{id}", { params: { path: { id } } }));
-          navigate(...base, "users");
-        }}
-      />
     </>
   );
 }

@@ -3,8 +3,8 @@
 import { useState } from "preact/hooks";
 import { must, type Schemas, type TenantApi } from "../../api/client";
 import { Badge, ErrorBanner, Loading, Notice, Table, When } from "../../components/ui";
+import { rows } from "../../components/PagedTable";
 import { useAction, useLoad } from "../../components/useLoad";
-import { rows } from "./common";
 
 type Factor = Schemas["Factor"];
 

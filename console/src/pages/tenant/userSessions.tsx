@@ -1,31 +1,24 @@
 // A user's sessions, with revoking one or all of them (GET /v1/sessions?user_id=…,
 // DELETE /v1/sessions/{id}, DELETE /v1/users/{id}/sessions).
-import { useState } from "preact/hooks";
 import { must, type Schemas, type TenantApi } from "../../api/client";
-import { Badge, ErrorBanner, Loading, Notice, Table, When } from "../../components/ui";
-import { useAction, useLoad } from "../../components/useLoad";
-import { nextCursor, PageButtons, rows, usePager } from "./common";
+import { PagedTable, usePagedList } from "../../components/PagedTable";
+import { RowButton } from "../../components/RowButton";
+import { Badge, ErrorBanner, Notice, When } from "../../components/ui";
+import { useNoticeAction } from "../../components/useNoticeAction";
 
 type Session = Schemas["Session"];
 
 /** `version` changes when something else (disabling the user) ended sessions. */
 export function UserSessions({ api, userId, version }: { api: TenantApi; userId: string; version: number }) {
-  const pager = usePager();
-  const { data, error, loading, reload } = useLoad(
-    () =>
-      must(api.GET("/v1/sessions", { params: { query: { user_id: userId, cursor: pager.cursor, limit: 20 } } })),
-    [userId, pager.cursor, version],
+  const list = usePagedList<Session>(
+    (cursor) => must(api.GET("/v1/sessions", { params: { query: { user_id: userId, cursor, limit: 20 } } })),
+    [userId, version],
   );
-  const [run, busy, actionError] = useAction();
-  const [notice, setNotice] = useState<string | null>(null);
-  const sessions = rows<Session>(data);
-  const act = (message: string, action: () => Promise<unknown>) =>
-    !busy &&
-    run(async () => {
-      setNotice(null);
-      await action();
-      setNotice(message);
-      await reload();
+  const { act, error: actionError, notice } = useNoticeAction(list.reload);
+  const revoke = (message: string, request: () => Promise<unknown>) =>
+    act(async () => {
+      await request();
+      return message;
     });
   return (
     <section aria-labelledby="sessions-heading">
@@ -35,7 +28,7 @@ export function UserSessions({ api, userId, version }: { api: TenantApi; userId:
           type="button"
           class="secondary"
           onClick={() =>
-            void act("Every session of the user was revoked.", () =>
+            void revoke("Every session of the user was revoked.", () =>
               must(api.DELETE("/v1/users/{id}/sessions", { params: { path: { id: userId } } })),
             )
           }
@@ -45,14 +38,12 @@ export function UserSessions({ api, userId, version }: { api: TenantApi; userId:
       </div>
       <ErrorBanner error={actionError} />
       <Notice>{notice}</Notice>
-      <ErrorBanner error={error} />
-      <Loading loading={loading} />
-      <Table
+      <PagedTable
+        list={list}
         caption="Sessions"
         head={["Session", "Status", "IP address", "User agent", "Created", "Last active", "Expires", "Actions"]}
-        empty={!loading && !sessions.length}
       >
-        {sessions.map((s) => (
+        {list.items.map((s) => (
           <tr key={s.id} data-testid="session-row">
             <td class="mono">{s.id}</td>
             <td>
@@ -71,24 +62,21 @@ export function UserSessions({ api, userId, version }: { api: TenantApi; userId:
             </td>
             <td>
               {s.status === "active" && (
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={`Revoke session ${s.id}`}
+                <RowButton
+                  label={`Revoke session ${s.id}`}
                   onClick={() =>
-                    void act(`Session ${s.id} revoked.`, () =>
+                    void revoke(`Session ${s.id} revoked.`, () =>
                       must(api.DELETE("/v1/sessions/{id}", { params: { path: { id: s.id } } })),
                     )
                   }
                 >
                   Revoke
-                </button>
+                </RowButton>
               )}
             </td>
           </tr>
         ))}
-      </Table>
-      <PageButtons pager={pager} next={nextCursor(data)} />
+      </PagedTable>
     </section>
   );
 }

@@ -2,10 +2,11 @@
 import { useState } from "preact/hooks";
 import { must, type Schemas } from "../../api/client";
 import { href } from "../../router";
-import { Dialog } from "../../components/Dialog";
-import { Badge, ErrorBanner, Field, Loading, Notice, Select, Table, When } from "../../components/ui";
-import { useAction, useLoad } from "../../components/useLoad";
-import { nextCursor, PageButtons, rows, usePager } from "./common";
+import { CreateDialog } from "../../components/CreateDialog";
+import { DialogForm } from "../../components/DialogForm";
+import { PagedTable, usePagedList } from "../../components/PagedTable";
+import { SearchForm } from "../../components/SearchForm";
+import { Badge, Field, Notice, Select, When } from "../../components/ui";
 import type { TenantPageProps } from "./routes";
 
 type User = Schemas["User"];
@@ -14,45 +15,34 @@ export function UsersPage({ api, base }: TenantPageProps) {
   const [text, setText] = useState("");
   const [status, setStatus] = useState("");
   const [filter, setFilter] = useState({ q: "", status: "" });
-  const pager = usePager();
-  const [creating, setCreating] = useState(false);
-  const [created, setCreated] = useState<User | null>(null);
-  const { data, error, loading, reload } = useLoad(
-    () =>
+  const list = usePagedList<User>(
+    (cursor) =>
       must(
         api.GET("/v1/users", {
-          params: {
-            query: { q: filter.q || undefined, status: filter.status || undefined, cursor: pager.cursor, limit: 20 },
-          },
+          params: { query: { q: filter.q || undefined, status: filter.status || undefined, cursor, limit: 20 } },
         }),
       ),
-    [filter, pager.cursor],
+    [filter],
   );
-  const users = rows<User>(data);
   return (
     <>
       <h1>Users</h1>
-      <div class="actions">
-        <button type="button" onClick={() => setCreating(true)}>
-          Create user
-        </button>
-      </div>
-      <Notice>
-        {created && (
-          <>
-            Created <a href={href(...base, "users", created.id)}>{created.email}</a>.
-          </>
-        )}
-      </Notice>
-      <form
-        class="toolbar"
-        role="search"
-        onSubmit={(e) => {
-          e.preventDefault();
-          pager.reset();
-          setFilter({ q: text.trim(), status });
-        }}
+      <CreateDialog<User>
+        label="Create user"
+        reload={list.reload}
+        form={(done, cancel) => <CreateUserForm api={api} base={base} onCancel={cancel} onCreated={done} />}
       >
+        {(created) => (
+          <Notice>
+            {created && (
+              <>
+                Created <a href={href(...base, "users", created.id)}>{created.email}</a>.
+              </>
+            )}
+          </Notice>
+        )}
+      </CreateDialog>
+      <SearchForm pager={list.pager} onSearch={() => setFilter({ q: text.trim(), status })}>
         <Field label="Search users" type="search" value={text} onValue={setText} hint="Email, name or username" />
         <Select
           label="Status"
@@ -60,12 +50,9 @@ export function UsersPage({ api, base }: TenantPageProps) {
           options={[["", "Any"], "active", "disabled"]}
           onValue={setStatus}
         />
-        <button type="submit">Search</button>
-      </form>
-      <ErrorBanner error={error} />
-      <Loading loading={loading} />
-      <Table caption="Users" head={["Email", "Name", "Status", "MFA", "Created", "Last sign-in"]} empty={!loading && !users.length}>
-        {users.map((u) => (
+      </SearchForm>
+      <PagedTable list={list} caption="Users" head={["Email", "Name", "Status", "MFA", "Created", "Last sign-in"]}>
+        {list.items.map((u) => (
           <tr key={u.id}>
             <td>
               <a href={href(...base, "users", u.id)}>{u.email}</a>
@@ -83,20 +70,7 @@ export function UsersPage({ api, base }: TenantPageProps) {
             </td>
           </tr>
         ))}
-      </Table>
-      <PageButtons pager={pager} next={nextCursor(data)} />
-      <Dialog open={creating} title="Create user" onClose={() => setCreating(false)}>
-        <CreateUserForm
-          api={api}
-          base={base}
-          onCancel={() => setCreating(false)}
-          onCreated={(user) => {
-            setCreating(false);
-            setCreated(user);
-            void reload();
-          }}
-        />
-      </Dialog>
+      </PagedTable>
     </>
   );
 }
@@ -109,15 +83,14 @@ function CreateUserForm({
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
-  const [run, busy, error] = useAction();
   return (
-    <form
-      onSubmit={async (e) => {
-        e.preventDefault();
-        await run(async () => {
-          const body = { email: email.trim(), password: password || undefined, name: name.trim() || undefined };
-          onCreated(await must(api.POST("/v1/users", { body })));
-        });
+    <DialogForm
+      submit="Create"
+      onDone={onCreated}
+      onCancel={onCancel}
+      action={() => {
+        const body = { email: email.trim(), password: password || undefined, name: name.trim() || undefined };
+        return must(api.POST("/v1/users", { body }));
       }}
     >
       <Field label="Email" type="email" required autoComplete="off" value={email} onValue={setEmail} />
@@ -130,15 +103,6 @@ function CreateUserForm({
         hint="Leave empty for a user who signs in by magic link or a social provider."
       />
       <Field label="Name" value={name} onValue={setName} />
-      <ErrorBanner error={error} />
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          Create
-        </button>
-        <button type="button" class="secondary" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
+    </DialogForm>
   );
 }

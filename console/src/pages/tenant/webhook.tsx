@@ -3,9 +3,10 @@
 import { useState } from "preact/hooks";
 import { must, type Schemas, type TenantApi } from "../../api/client";
 import { href, navigate } from "../../router";
-import { ConfirmDialog } from "../../components/Dialog";
+import { DeleteButton } from "../../components/DeleteButton";
 import { Badge, ErrorBanner, Field, Loading, Notice, Secret, Select, When } from "../../components/ui";
 import { useAction, useLoad } from "../../components/useLoad";
+import { useNoticeAction } from "../../components/useNoticeAction";
 import { EventPicker } from "./webhookEvents";
 import { WebhookDeliveries } from "./webhookDeliveries";
 import type { TenantPageProps } from "./routes";
@@ -17,11 +18,9 @@ export function WebhookPage({ api, base, id }: TenantPageProps & { id: string })
     () => must(api.GET("/v1/webhooks/{id}", { params: { path: { id } } })),
     [id],
   );
-  const [run, busy, actionError] = useAction();
-  const [notice, setNotice] = useState<string | null>(null);
+  const actions = useNoticeAction();
   const [secret, setSecret] = useState<string | null>(null);
   const [deliveriesVersion, setDeliveriesVersion] = useState(0);
-  const [deleting, setDeleting] = useState(false);
   const back = (
     <p>
       <a href={href(...base, "webhooks")}>All webhooks</a>
@@ -37,12 +36,10 @@ export function WebhookPage({ api, base, id }: TenantPageProps & { id: string })
       </>
     );
   }
-  const act = (action: () => Promise<void>) =>
-    !busy &&
-    run(async () => {
-      setNotice(null);
+  const act = (action: () => Promise<string>) =>
+    actions.act(async () => {
       setSecret(null);
-      await action();
+      return action();
     });
   const path = { params: { path: { id } } };
   return (
@@ -55,8 +52,8 @@ export function WebhookPage({ api, base, id }: TenantPageProps & { id: string })
           onClick={() =>
             void act(async () => {
               const delivery = await must(api.POST("/v1/webhooks/{id}/test", path));
-              setNotice(`Test event sent (delivery ${delivery.id}, ${delivery.status}).`);
               setDeliveriesVersion((v) => v + 1);
+              return `Test event sent (delivery ${delivery.id}, ${delivery.status}).`;
             })
           }
         >
@@ -70,18 +67,23 @@ export function WebhookPage({ api, base, id }: TenantPageProps & { id: string })
               const rotated = await must(api.POST("/v1/webhooks/{id}/rotate-secret", path));
               setData(rotated);
               setSecret(rotated.signing_secret ?? null);
-              setNotice("Secret rotated. The old secret keeps signing alongside the new one for 24 hours.");
+              return "Secret rotated. The old secret keeps signing alongside the new one for 24 hours.";
             })
           }
         >
           Rotate secret
         </button>
-        <button type="button" class="danger" onClick={() => setDeleting(true)}>
-          Delete
-        </button>
+        <DeleteButton
+          title="Delete webhook"
+          phrase={hook.url}
+          onDelete={async () => {
+            await must(api.DELETE("/v1/webhooks/{id}", path));
+            navigate(...base, "webhooks");
+          }}
+        />
       </div>
-      <ErrorBanner error={actionError} />
-      <Notice>{notice}</Notice>
+      <ErrorBanner error={actions.error} />
+      <Notice>{actions.notice}</Notice>
       {secret && <Secret label="New signing secret" value={secret} />}
       <section aria-labelledby="webhook-details-heading">
         <h2 id="webhook-details-heading">Details</h2>
@@ -110,17 +112,6 @@ export function WebhookPage({ api, base, id }: TenantPageProps & { id: string })
       </section>
       <WebhookSettings api={api} hook={hook} onSaved={setData} />
       <WebhookDeliveries api={api} webhookId={id} version={deliveriesVersion} />
-      <ConfirmDialog
-        open={deleting}
-        title="Delete webhook"
-        phrase={hook.url}
-        action="Delete"
-        onClose={() => setDeleting(false)}
-        onConfirm={async () => {
-          await must(api.DELETE("/v1/webhooks/{id}", path));
-          navigate(...base, "webhooks");
-        }}
-      />
     </>
   );
 }

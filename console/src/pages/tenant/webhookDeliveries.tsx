@@ -2,38 +2,33 @@
 // failed delivery (GET /v1/webhooks/{id}/deliveries, POST …/deliveries/{del}/retry).
 import { useState } from "preact/hooks";
 import { must, type Schemas, type TenantApi } from "../../api/client";
-import { Badge, ErrorBanner, Loading, Notice, Select, Table, When } from "../../components/ui";
-import { useAction, useLoad } from "../../components/useLoad";
-import { nextCursor, PageButtons, rows, usePager } from "./common";
+import { PagedTable, usePagedList } from "../../components/PagedTable";
+import { RowButton } from "../../components/RowButton";
+import { Badge, ErrorBanner, Notice, Select, When } from "../../components/ui";
+import { useNoticeAction } from "../../components/useNoticeAction";
 
 type Delivery = Schemas["Delivery"];
 const RETRYABLE = ["failed", "permanently_failed"];
 
 /** `version` changes when the page queued a delivery (a test event). */
 export function WebhookDeliveries({ api, webhookId, version }: { api: TenantApi; webhookId: string; version: number }) {
-  const pager = usePager();
   const [status, setStatus] = useState("");
   const [refreshes, setRefreshes] = useState(0);
-  const { data, error, loading } = useLoad(
-    () =>
+  const list = usePagedList<Delivery>(
+    (cursor) =>
       must(
         api.GET("/v1/webhooks/{id}/deliveries", {
-          params: { path: { id: webhookId }, query: { status: status || undefined, cursor: pager.cursor, limit: 20 } },
+          params: { path: { id: webhookId }, query: { status: status || undefined, cursor, limit: 20 } },
         }),
       ),
-    [webhookId, status, pager.cursor, version, refreshes],
+    [webhookId, status, version, refreshes],
   );
-  const [run, busy, actionError] = useAction();
-  const [notice, setNotice] = useState<string | null>(null);
-  const deliveries = rows<Delivery>(data);
+  const { act, error: actionError, notice } = useNoticeAction(() => setRefreshes((n) => n + 1));
   const retry = (d: Delivery) =>
-    !busy &&
-    run(async () => {
-      setNotice(null);
+    act(async () => {
       const path = { id: webhookId, del: d.id };
       const queued = await must(api.POST("/v1/webhooks/{id}/deliveries/{del}/retry", { params: { path } }));
-      setNotice(`Delivery ${queued.id} queued again.`);
-      setRefreshes((n) => n + 1);
+      return `Delivery ${queued.id} queued again.`;
     });
   return (
     <section aria-labelledby="deliveries-heading">
@@ -44,7 +39,7 @@ export function WebhookDeliveries({ api, webhookId, version }: { api: TenantApi;
           value={status}
           options={[["", "Any"], "pending", "succeeded", "failed", "permanently_failed"]}
           onValue={(v) => {
-            pager.reset();
+            list.pager.reset();
             setStatus(v);
           }}
         />
@@ -54,14 +49,12 @@ export function WebhookDeliveries({ api, webhookId, version }: { api: TenantApi;
       </div>
       <ErrorBanner error={actionError} />
       <Notice>{notice}</Notice>
-      <ErrorBanner error={error} />
-      <Loading loading={loading} />
-      <Table
+      <PagedTable
+        list={list}
         caption="Deliveries"
         head={["Status", "Event type", "Attempts", "HTTP status", "Next attempt", "Created", "Last response", "Actions"]}
-        empty={!loading && !deliveries.length}
       >
-        {deliveries.map((d) => (
+        {list.items.map((d) => (
           <tr key={d.id} data-testid="delivery-row">
             <td>
               <Badge value={d.status} />
@@ -89,20 +82,14 @@ export function WebhookDeliveries({ api, webhookId, version }: { api: TenantApi;
             </td>
             <td>
               {RETRYABLE.includes(d.status) && (
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={`Retry delivery ${d.id} (${d.event_type})`}
-                  onClick={() => void retry(d)}
-                >
+                <RowButton label={`Retry delivery ${d.id} (${d.event_type})`} onClick={() => void retry(d)}>
                   Retry
-                </button>
+                </RowButton>
               )}
             </td>
           </tr>
         ))}
-      </Table>
-      <PageButtons pager={pager} next={nextCursor(data)} />
+      </PagedTable>
     </section>
   );
 }
