@@ -14,7 +14,10 @@ use crate::harness::*;
 
 /// axe-core, installed by `npm ci` in `console/` (which `.ci/run` runs).
 fn axe_installed() -> bool {
-    let path = format!("{}/console/node_modules/axe-core/axe.min.js", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/console/node_modules/axe-core/axe.min.js",
+        env!("CARGO_MANIFEST_DIR")
+    );
     crate::browser::present(&path, "axe-core", "cd console && npm ci")
 }
 
