@@ -295,6 +295,55 @@ impl ActivityLog {
 mod tests {
     use super::*;
 
+    /// A tenant context over a temporary file store, outside any actor.
+    async fn context() -> (TenantContext, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [
+            ("HELLOJOHN_DATABASE_URL", format!("file://{}", dir.path().display())),
+            ("HELLOJOHN_BOOTSTRAP", "false".to_owned()),
+            ("HELLOJOHN_LOG", "warn".to_owned()),
+        ];
+        let config = crate::config::Config::from_sources(None, env.map(|(k, v)| (k.to_owned(), v))).unwrap();
+        let node = crate::server::build(config).await.unwrap();
+        let created = node
+            .state
+            .control
+            .create_tenant(crate::control::CreateTenant {
+                name: Some("Activity".to_owned()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let deps = node.state.control.registry().deps().clone();
+        let ctx = TenantContext::load(&created.tenant.id, deps, Default::default())
+            .await
+            .unwrap();
+        (ctx, dir)
+    }
+
+    #[tokio::test]
+    async fn two_owners_flushing_the_same_hour_both_count() {
+        // A handover: the old owner's last flush and the new owner's first meet on one hour.
+        let (ctx, _dir) = context().await;
+        let now = ctx.deps.clock.now();
+        let (old_owner, new_owner) = (ActivityLog::default(), ActivityLog::default());
+        for _ in 0..3 {
+            old_owner.record(Activity::SignIn, now);
+        }
+        for _ in 0..4 {
+            new_owner.record(Activity::SignIn, now);
+        }
+        new_owner.record(Activity::SignUp, now);
+        let (a, b) = tokio::join!(old_owner.flush(&ctx, true), new_owner.flush(&ctx, true));
+        a.unwrap();
+        b.unwrap();
+        assert!(old_owner.is_empty() && new_owner.is_empty());
+        let stats = ActivityLog::default().stats(&ctx).await.unwrap();
+        let hour = stats.hours.last().unwrap();
+        assert_eq!((hour.sign_ins, hour.sign_ups), (7, 1));
+        assert_eq!(stats.hours.len(), HOURS as usize);
+    }
+
     #[test]
     fn hour_ids_sort_like_time() {
         let a = hour_id(hour_start(1_764_590_400 + 59 * 60));

@@ -100,6 +100,24 @@ async fn a_sign_in_checks_its_password_on_the_node_that_received_it() {
             0.0,
             "the owner hashed nothing"
         );
+        // The owner counted every outcome for the console, and any node reads its figures.
+        for i in 0..cluster.nodes.len() {
+            let stats = cluster
+                .on(i, &admin)
+                .admin(Method::GET, &format!("/cp/v1/tenants/{}/stats", t.id), None)
+                .await;
+            assert_eq!(stats.status, 200, "{}", stats.body);
+            let hour = stats.body["hours"].as_array().unwrap().last().unwrap().clone();
+            assert_eq!(
+                (
+                    hour["sign_ups"].as_u64(),
+                    hour["sign_ins"].as_u64(),
+                    hour["failed_sign_ins"].as_u64()
+                ),
+                (Some(1), Some(4), Some(2)),
+                "through node {i}: {hour}"
+            );
+        }
         drop(cluster);
     })
     .await
