@@ -70,27 +70,25 @@ impl Traffic {
     /// The last 30 minutes up to `now`, oldest first, one point per 10 seconds (the
     /// current, unfinished bucket last).
     pub fn series(&self, now: i64) -> Vec<NodePoint> {
-        let current = now.div_euclid(BUCKET_SECONDS);
-        let ring = self.ring.lock();
-        (0..BUCKETS as i64)
-            .rev()
-            .map(|back| {
-                let slot = current - back;
-                let bucket = ring[slot.rem_euclid(BUCKETS as i64) as usize];
-                if bucket.slot == slot {
-                    point(slot, bucket.requests, p95(&bucket))
-                } else {
-                    point(slot, 0, 0.0)
-                }
-            })
-            .collect()
+        window(&self.live(now), now)
     }
-}
 
-impl Traffic {
     /// The live buckets as compact JSON, `[[slot, requests, p95_ms], …]`, for the heartbeat
     /// (peers draw this node from it).
     pub fn compact(&self, now: i64) -> String {
+        serde_json::to_string(&self.live(now)).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// A peer's [`Traffic::compact`] as the same 180 points [`Traffic::series`] gives; an
+    /// unreadable value reads as no traffic.
+    pub fn expand(compact: &str, now: i64) -> Vec<NodePoint> {
+        let live: Vec<(i64, u64, f64)> = serde_json::from_str(compact).unwrap_or_default();
+        window(&live, now)
+    }
+
+    /// The buckets of the last 30 minutes that saw requests: `(slot, requests, p95_ms)`,
+    /// oldest first.
+    fn live(&self, now: i64) -> Vec<(i64, u64, f64)> {
         let oldest = now.div_euclid(BUCKET_SECONDS) - BUCKETS as i64 + 1;
         let ring = self.ring.lock();
         let mut live: Vec<(i64, u64, f64)> = ring
@@ -99,27 +97,25 @@ impl Traffic {
             .map(|b| (b.slot, b.requests, p95(b)))
             .collect();
         live.sort_by_key(|(slot, _, _)| *slot);
-        serde_json::to_string(&live).unwrap_or_else(|_| "[]".into())
+        live
     }
+}
 
-    /// A peer's [`Traffic::compact`] as the same 180 points [`Traffic::series`] gives; an
-    /// unreadable value reads as no traffic.
-    pub fn expand(compact: &str, now: i64) -> Vec<NodePoint> {
-        let live: Vec<(i64, u64, f64)> = serde_json::from_str(compact).unwrap_or_default();
-        let current = now.div_euclid(BUCKET_SECONDS);
-        (0..BUCKETS as i64)
-            .rev()
-            .map(|back| {
-                let slot = current - back;
-                let found = live.iter().find(|(s, _, _)| *s == slot);
-                point(
-                    slot,
-                    found.map_or(0, |(_, requests, _)| *requests),
-                    found.map_or(0.0, |(_, _, p95)| *p95),
-                )
-            })
-            .collect()
-    }
+/// The 180 points up to `now` of a list of live buckets (missing slots had no requests).
+fn window(live: &[(i64, u64, f64)], now: i64) -> Vec<NodePoint> {
+    let current = now.div_euclid(BUCKET_SECONDS);
+    (0..BUCKETS as i64)
+        .rev()
+        .map(|back| {
+            let slot = current - back;
+            let found = live.iter().find(|(s, _, _)| *s == slot);
+            point(
+                slot,
+                found.map_or(0, |(_, requests, _)| *requests),
+                found.map_or(0.0, |(_, _, p95)| *p95),
+            )
+        })
+        .collect()
 }
 
 fn point(slot: i64, requests: u64, p95_ms: f64) -> NodePoint {

@@ -261,17 +261,12 @@ impl KeyRing {
         publish_retired_for: i64,
     ) -> Result<Self, KeyError> {
         // Only a next key left (never written so, but harmless): it has to sign.
-        let active = signing_keys::current(records)
-            .or_else(|| signing_keys::newest(records.iter().filter(|r| r.retired_at.is_none())))
-            .ok_or(KeyError::NoActiveKey)?;
+        let active = signing_keys::signer(records).ok_or(KeyError::NoActiveKey)?;
         let signer = PrivateKey::from_pkcs8(active.alg, &master.open(&active.private_key_enc, &active.id)?)?;
         let mut verifiers = Vec::with_capacity(records.len());
         let mut published = Vec::new();
         for record in records {
-            let live = record
-                .retired_at
-                .is_none_or(|retired| retired + time::Duration::seconds(publish_retired_for) > now);
-            if !live {
+            if !signing_keys::published(record, now, publish_retired_for) {
                 continue;
             }
             let public = if record.id == active.id {

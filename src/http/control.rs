@@ -18,6 +18,7 @@ use super::schema;
 use super::AppState;
 use crate::control::{backup_lines, CreateTenant, TenantPatch};
 use crate::ids::prefix;
+use crate::store::signing_keys;
 use crate::views;
 
 /// Responses that carry a token or secret must not be cached.
@@ -404,27 +405,17 @@ pub async fn list_signing_keys(
     let tenant = state.control.tenant(&id).await?;
     let mut keys = state.control.store().list_signing_keys(&id).await?;
     keys.sort_by_key(|k| std::cmp::Reverse(k.created_at));
-    let current = crate::store::signing_keys::current(&keys).map(|k| k.id.clone());
+    let signer = signing_keys::signer(&keys).map(|k| k.id.as_str());
     let now = state.control.clock().now();
-    let grace = time::Duration::seconds(crate::store::signing_keys::retired_key_grace(&tenant.auth_config));
+    let grace = signing_keys::retired_key_grace(&tenant.auth_config);
     let data = keys
         .iter()
-        .map(|key| {
-            // Retirement first: a next key retired unpromoted (an algorithm change) keeps `next`.
-            let status = match key.retired_at {
-                Some(at) if at + grace > now => "retiring",
-                Some(_) => "retired",
-                None if key.next => "next",
-                None if Some(&key.id) == current.as_ref() => "current",
-                None => "retiring",
-            };
-            SigningKeyState {
-                id: key.id.clone(),
-                alg: crate::auth::signing::alg_name(key.alg).to_owned(),
-                status: status.to_owned(),
-                created_at: views::timestamp(key.created_at),
-                retired_at: key.retired_at.map(views::timestamp),
-            }
+        .map(|key| SigningKeyState {
+            id: key.id.clone(),
+            alg: crate::auth::signing::alg_name(key.alg).to_owned(),
+            status: signing_keys::status(key, signer, now, grace).to_owned(),
+            created_at: views::timestamp(key.created_at),
+            retired_at: key.retired_at.map(views::timestamp),
         })
         .collect();
     Ok(Json(SigningKeyList { data }))

@@ -52,6 +52,32 @@ pub fn current(keys: &[SigningKeyRecord]) -> Option<&SigningKeyRecord> {
     newest(keys.iter().filter(|k| k.retired_at.is_none() && !k.next))
 }
 
+/// The key that actually signs: the current one, or (only a next key left, never written
+/// so but harmless) the newest unretired key.
+pub fn signer(keys: &[SigningKeyRecord]) -> Option<&SigningKeyRecord> {
+    current(keys).or_else(|| newest(keys.iter().filter(|k| k.retired_at.is_none())))
+}
+
+/// Whether `key` is in the JWKS at `now`: unretired, or retired less than `grace` seconds ago.
+pub fn published(key: &SigningKeyRecord, now: OffsetDateTime, grace: i64) -> bool {
+    key.retired_at
+        .is_none_or(|retired| retired + time::Duration::seconds(grace) > now)
+}
+
+/// Where `key` is in its life, among keys whose signer is `signer_id`: `retiring` (retired,
+/// still published), `retired`, `current` (signing), `next` (published ahead) or
+/// `retiring` (unretired but superseded). Retirement is looked at first: a next key retired
+/// unpromoted (an algorithm change) keeps its `next` flag.
+pub fn status(key: &SigningKeyRecord, signer_id: Option<&str>, now: OffsetDateTime, grace: i64) -> &'static str {
+    match key.retired_at {
+        Some(_) if published(key, now, grace) => "retiring",
+        Some(_) => "retired",
+        None if signer_id == Some(key.id.as_str()) => "current",
+        None if key.next => "next",
+        None => "retiring",
+    }
+}
+
 /// The records to write (updated or new) for `change`, given the tenant's unretired keys.
 /// Only a next key of the algorithm the change brings counts as published ahead: one left
 /// from before a change of `signing_alg` is retired, never promoted.

@@ -93,9 +93,9 @@ pub struct TenantStats {
 #[derive(Default)]
 pub struct ActivityLog {
     pending: Mutex<BTreeMap<i64, HourCounts>>,
-    last_flush: Mutex<Option<Instant>>,
-    /// Held while a flush reads and writes, so two flushes never add to the same stored hour at once.
-    flushing: tokio::sync::Mutex<()>,
+    /// When the last flush began; held while a flush reads and writes, so two flushes never
+    /// add to the same stored hour at once.
+    last_flush: tokio::sync::Mutex<Option<Instant>>,
     sessions: tokio::sync::Mutex<Option<(Instant, OffsetDateTime, u64)>>,
 }
 
@@ -133,12 +133,12 @@ impl ActivityLog {
     /// Adds the pending counts to their stored hours: at once when `now`, else when the
     /// last write is a minute old. A failed write puts the counts back for the next try.
     pub async fn flush(&self, ctx: &TenantContext, now: bool) -> Result<(), ApiError> {
-        let _one_at_a_time = self.flushing.lock().await;
+        let mut last_flush = self.last_flush.lock().await;
         let every = FLUSH_EVERY.min(ctx.deps.idle_timeout);
-        if !now && self.last_flush.lock().is_some_and(|at| at.elapsed() < every) {
+        if !now && last_flush.is_some_and(|at| at.elapsed() < every) {
             return Ok(());
         }
-        *self.last_flush.lock() = Some(Instant::now());
+        *last_flush = Some(Instant::now());
         let taken = std::mem::take(&mut *self.pending.lock());
         if taken.is_empty() {
             return Ok(());
@@ -271,20 +271,13 @@ impl ActivityLog {
         };
         let mut count = 0u64;
         loop {
-            let batch = ctx.store.list_sessions(&filter, &page).await?;
-            count += batch
-                .items
-                .iter()
-                .filter(|s| ctx.effective_status(s.status, s.expires_at, s.last_active_at) == SessionStatus::Active)
-                .count() as u64;
-            let next = batch
-                .resume_after
-                .clone()
-                .or_else(|| batch.items.last().map(|s| s.id.clone()));
-            if !batch.has_more || next.is_none() {
+            // The `/v1/sessions` listing: it applies expiry and the idle timeout.
+            let found = super::ops::sessions::list(ctx, &filter, &page).await?;
+            count += found.items.len() as u64;
+            if !found.has_more || found.resume_after.is_none() {
                 break;
             }
-            page.after = next;
+            page.after = found.resume_after;
         }
         *cached = Some((Instant::now(), at, count));
         Ok((at, count))
