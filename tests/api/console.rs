@@ -212,6 +212,25 @@ async fn signing_keys_are_listed_with_their_status_and_rotation_moves_them_on() 
     )
     .await
     .assert_error(404, "not_found");
+    // The other console figures refuse unknown and malformed tenants and non-admins the same way.
+    for path in [
+        "/cp/v1/tenants/tnt_01ARZ3NDEKTSV4RRFFQ69G5FAV/stats",
+        "/cp/v1/tenants/not-an-id/stats",
+        "/cp/v1/tenants/not-an-id/signing-keys",
+    ] {
+        s.admin(Method::GET, path, None).await.assert_error(404, "not_found");
+    }
+    s.call(
+        Method::GET,
+        &format!("/cp/v1/tenants/{}/stats", t.id),
+        Some(&t.sk),
+        None,
+    )
+    .await
+    .assert_error(403, "cp_admin_required");
+    s.call(Method::GET, "/cp/v1/nodes/stats", Some(&t.sk), None)
+        .await
+        .assert_error(403, "cp_admin_required");
 }
 
 #[tokio::test]
